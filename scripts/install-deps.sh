@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages civgrid needs on a Debian machine (idempotent):
+# GDAL (import), SQLite headers (GeoPackage store), PostgreSQL + PostGIS
+# (production store and its tests), Chromium (web map tests).
+set -euo pipefail
+packages=(pkg-config libgdal-dev gdal-bin libsqlite3-dev postgresql postgresql-postgis)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "install-deps: cargo is missing: install Rust with rustup" >&2; exit 1; }
+echo "install-deps: system packages present (GDAL $(gdal-config --version))" >&2

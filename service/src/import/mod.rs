@@ -1,0 +1,422 @@
+//! Import through GDAL: any vector format GDAL reads (GeoJSON, GeoPackage,
+//! Shapefile, OSM PBF…), reprojected to CGCS2000, checked feature by feature.
+//!
+//! A file is read whole before anything is written: the first broken feature
+//! stops the import with an error naming the file, layer, feature and problem,
+//! and the store is left as it was (see `docs/import.md`).
+
+mod attributes;
+mod geometry;
+pub mod mapping;
+mod records;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use civgrid::{AdminCode, Datum, HouseholdEstimate, Territory};
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{Feature, LayerAccess};
+use gdal::Dataset;
+use geo_types::Coord;
+
+use crate::progress::Progress;
+use crate::store::ImportBatch;
+use attributes::Attributes;
+use geometry::GeometryReader;
+pub use mapping::{Mapping, MappingError, Target};
+use records::{OsmClass, RecordContext};
+
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Make invalid polygons valid (GEOS MakeValid) instead of rejecting them.
+    pub repair: bool,
+    /// Layer and field mapping beyond the conventional names.
+    pub mapping: Mapping,
+    /// How households are estimated where the data gives none.
+    pub estimate: HouseholdEstimate,
+}
+
+/// Which feature a message is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureRef {
+    /// The file.
+    pub file: PathBuf,
+    /// The layer.
+    pub layer: String,
+    /// The feature id in the source (FID, or OSM id).
+    pub fid: Option<i64>,
+    /// The feature's name, when it has one.
+    pub name: Option<String>,
+}
+
+impl fmt::Display for FeatureRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: layer {:?}: feature ", self.file.display(), self.layer)?;
+        match self.fid {
+            Some(id) => write!(f, "{id}")?,
+            None => f.write_str("?")?,
+        }
+        if let Some(n) = &self.name {
+            write!(f, " ({n})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with one feature.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeatureProblem {
+    /// The feature has no geometry.
+    #[error("has no geometry")]
+    NoGeometry,
+    /// The geometry is empty.
+    #[error("geometry is empty")]
+    Empty,
+    /// The layer's geometry type is not what its target layer holds.
+    #[error("geometry is {found}, expected {expected}")]
+    WrongGeometry {
+        /// What the target layer holds.
+        expected: &'static str,
+        /// What the feature has.
+        found: String,
+    },
+    /// A ring whose last point is not its first.
+    #[error("polygon {polygon}, ring {ring} is not closed: starts at ({:.7}, {:.7}), ends at ({:.7}, {:.7})", first.x, first.y, last.x, last.y)]
+    UnclosedRing {
+        /// Polygon index within the feature.
+        polygon: usize,
+        /// Ring index within the polygon (0 = exterior).
+        ring: usize,
+        /// First point.
+        first: Coord<f64>,
+        /// Last point.
+        last: Coord<f64>,
+    },
+    /// A coordinate that is NaN, infinite or not a lon/lat after reprojection.
+    #[error("coordinate ({x}, {y}) is not a valid lon/lat")]
+    BadCoordinate {
+        /// Longitude (or x).
+        x: f64,
+        /// Latitude (or y).
+        y: f64,
+    },
+    /// GDAL could not reproject the geometry.
+    #[error("reprojection failed: {reason}")]
+    Reprojection {
+        /// GDAL's message.
+        reason: String,
+    },
+    /// An invalid polygon (self-intersection, crossing rings…).
+    #[error("invalid geometry: {detail} (import with --repair to make it valid)")]
+    Invalid {
+        /// Which ring and what is wrong.
+        detail: String,
+    },
+    /// `--repair` could not make the geometry valid.
+    #[error("repair failed: {reason}")]
+    RepairFailed {
+        /// Why.
+        reason: String,
+    },
+    /// A polygon with no area at all (all its points on a line): dropped
+    /// with a note under `--repair`.
+    #[error("polygon has no area (its points are collinear or repeated)")]
+    Collapsed,
+    /// A required field is missing or empty.
+    #[error("missing required field {field}")]
+    MissingField {
+        /// The model field.
+        field: &'static str,
+    },
+    /// A field whose value does not fit.
+    #[error("field {field} = {value:?}: {reason}")]
+    BadField {
+        /// The model field.
+        field: &'static str,
+        /// The value found.
+        value: String,
+        /// Why it does not fit.
+        reason: String,
+    },
+}
+
+/// Why an import failed. Nothing is written when any file fails.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// GDAL cannot open the file.
+    #[error("{file}: cannot open: {reason}", file = .file.display())]
+    Open {
+        /// The file.
+        file: PathBuf,
+        /// GDAL's message.
+        reason: String,
+    },
+    /// No layer of the file maps to the model.
+    #[error("{file}: no layer maps to the model (layers: {layers}); name layers districts, subdistricts, communities, buildings, facilities, hazards, roads or incidents, or give a mapping file", file = .file.display(), layers = .layers.join(", "))]
+    NothingToImport {
+        /// The file.
+        file: PathBuf,
+        /// Its layers.
+        layers: Vec<String>,
+    },
+    /// A layer with geometry but no CRS.
+    #[error("{file}: layer {layer:?}: unknown CRS (no .prj or CRS definition); give the file a CRS, e.g. with ogr2ogr -a_srs EPSG:4490", file = .file.display())]
+    UnknownCrs {
+        /// The file.
+        file: PathBuf,
+        /// The layer.
+        layer: String,
+    },
+    /// The layer's CRS cannot be transformed to EPSG:4490.
+    #[error("{file}: layer {layer:?}: cannot reproject to EPSG:4490: {reason}", file = .file.display())]
+    Transform {
+        /// The file.
+        file: PathBuf,
+        /// The layer.
+        layer: String,
+        /// GDAL's message.
+        reason: String,
+    },
+    /// A broken feature.
+    #[error("{at}: {problem}")]
+    Feature {
+        /// Where.
+        at: FeatureRef,
+        /// What.
+        problem: FeatureProblem,
+    },
+    /// Two features of the same import carry the same administrative code.
+    #[error("{at}: code {code} appears twice in this import")]
+    DuplicateCode {
+        /// The second feature with the code.
+        at: FeatureRef,
+        /// The code.
+        code: AdminCode,
+    },
+}
+
+/// A repair or tidying applied to one feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// The feature.
+    pub at: FeatureRef,
+    /// What was done.
+    pub what: String,
+}
+
+/// One file, read and checked.
+#[derive(Debug, Clone)]
+pub struct ImportedFile {
+    /// The features, ready for the store.
+    pub batch: ImportBatch,
+    /// Repairs and tidying.
+    pub notes: Vec<Note>,
+    /// Features of mapped layers that civgrid does not keep (OSM benches,
+    /// footpaths…), and features of unmapped layers.
+    pub skipped: usize,
+}
+
+fn srs_4490() -> Result<SpatialRef, gdal::errors::GdalError> {
+    let mut srs = SpatialRef::from_epsg(4490)?;
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    Ok(srs)
+}
+
+/// Reads and checks one file.
+///
+/// # Errors
+/// The first problem found, naming the file, layer and feature.
+pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, ImportError> {
+    let open_err = |reason: String| ImportError::Open {
+        file: path.to_owned(),
+        reason,
+    };
+    let ds = Dataset::open(path).map_err(|e| open_err(e.to_string()))?;
+    let is_osm = ds.driver().short_name() == "OSM";
+    let target_srs = srs_4490().map_err(|e| open_err(e.to_string()))?;
+    let source = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let mut out = ImportedFile {
+        batch: ImportBatch {
+            source,
+            territory: Territory::default(),
+        },
+        notes: Vec::new(),
+        skipped: 0,
+    };
+    let mut layer_names = Vec::new();
+    let mut mapped_any = false;
+    for mut layer in ds.layers() {
+        let name = layer.name();
+        layer_names.push(name.clone());
+        let mapping = if is_osm {
+            Some(mapping::LayerMapping {
+                target: Target::Buildings, // decided per feature from its tags
+                datum: Datum::Cgcs2000,
+                // Boundaries carry their code in `ref`.
+                fields: [("code".to_owned(), "ref".to_owned())].into(),
+            })
+        } else {
+            opts.mapping.layer(&name)
+        };
+        let Some(mapping) = mapping else {
+            out.skipped += usize::try_from(layer.feature_count()).unwrap_or(0);
+            tracing::info!(file = %path.display(), layer = %name, "layer maps to no model layer; skipped");
+            continue;
+        };
+        if is_osm && !matches!(name.as_str(), "points" | "lines" | "multipolygons") {
+            continue;
+        }
+        mapped_any = true;
+        let transform = match layer.spatial_ref() {
+            None => {
+                return Err(ImportError::UnknownCrs {
+                    file: path.to_owned(),
+                    layer: name,
+                })
+            }
+            Some(mut srs) => {
+                srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+                if matches!(srs.auth_code(), Ok(4490 | 4326)) {
+                    None
+                } else {
+                    Some(CoordTransform::new(&srs, &target_srs).map_err(|e| ImportError::Transform {
+                        file: path.to_owned(),
+                        layer: name.clone(),
+                        reason: e.to_string(),
+                    })?)
+                }
+            }
+        };
+        let mut ctx = RecordContext {
+            geometry: GeometryReader {
+                transform: transform.as_ref(),
+                datum: mapping.datum,
+                repair: opts.repair,
+            },
+            estimate: opts.estimate,
+            projection: None,
+        };
+        let total = layer.try_feature_count();
+        let mut progress = Progress::new(&format!("{}:{name}", out.batch.source), total);
+        for feature in layer.features() {
+            progress.inc(1);
+            let attrs = Attributes::new(&feature, &mapping);
+            let at = || feature_ref(path, &name, &feature, &attrs);
+            let fail = |problem| ImportError::Feature { at: at(), problem };
+            let Some(g) = feature.geometry() else {
+                if is_osm {
+                    out.skipped += 1;
+                    continue;
+                }
+                return Err(fail(FeatureProblem::NoGeometry));
+            };
+            let datum_tag = attrs
+                .get("datum")
+                .map(|d| d.parse::<Datum>())
+                .transpose()
+                .map_err(|reason| {
+                    fail(FeatureProblem::BadField {
+                        field: "datum",
+                        value: attrs.get("datum").unwrap_or_default(),
+                        reason,
+                    })
+                })?;
+            ctx.geometry.datum = datum_tag.unwrap_or(mapping.datum);
+            let t = &mut out.batch.territory;
+            let notes = match if is_osm {
+                osm_feature(&mut ctx, opts, &attrs, g, t)
+            } else {
+                records::add_feature(&mut ctx, mapping.target, &attrs, g, t).map(Some)
+            } {
+                Err(FeatureProblem::Collapsed) if opts.repair => {
+                    out.notes.push(Note {
+                        at: at(),
+                        what: format!("dropped: {}", FeatureProblem::Collapsed),
+                    });
+                    None
+                }
+                other => other.map_err(fail)?,
+            };
+            match notes {
+                None => out.skipped += 1,
+                Some(notes) => out
+                    .notes
+                    .extend(notes.into_iter().map(|what| Note { at: at(), what })),
+            }
+        }
+        progress.finish();
+    }
+    if !mapped_any {
+        return Err(ImportError::NothingToImport {
+            file: path.to_owned(),
+            layers: layer_names,
+        });
+    }
+    check_unique_codes(path, &out.batch.territory)?;
+    Ok(out)
+}
+
+/// One OSM feature; `None` when civgrid keeps nothing of it.
+fn osm_feature(
+    ctx: &mut RecordContext<'_>,
+    opts: &ImportOptions,
+    attrs: &Attributes<'_>,
+    g: &gdal::vector::Geometry,
+    t: &mut Territory,
+) -> Result<Option<Vec<String>>, FeatureProblem> {
+    use gdal::vector::OGRwkbGeometryType as T;
+    let ty = gdal::vector::geometry_type_flatten(g.geometry_type());
+    let areal = matches!(ty, T::wkbPolygon | T::wkbMultiPolygon);
+    let linear = matches!(ty, T::wkbLineString | T::wkbMultiLineString);
+    match records::classify_osm(attrs) {
+        OsmClass::Facility(kind) if !linear => {
+            records::add_facility(&ctx.geometry, kind, attrs, g, t).map(Some)
+        }
+        OsmClass::Building if areal => {
+            records::add_feature(ctx, Target::Buildings, attrs, g, t).map(Some)
+        }
+        OsmClass::Road(class) if linear => {
+            records::add_roads(&ctx.geometry, class, attrs, g, t).map(Some)
+        }
+        OsmClass::Boundary(level) if areal => match opts.mapping.osm.admin_levels.get(&level) {
+            Some(l) => records::add_feature(ctx, Target::Admin(l.0), attrs, g, t).map(Some),
+            None => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
+fn feature_ref(path: &Path, layer: &str, feature: &Feature<'_>, attrs: &Attributes<'_>) -> FeatureRef {
+    let osm_id = attrs.tag("osm_id").or_else(|| attrs.tag("osm_way_id"));
+    FeatureRef {
+        file: path.to_owned(),
+        layer: layer.to_owned(),
+        fid: osm_id
+            .and_then(|id| id.parse().ok())
+            .or_else(|| feature.fid().and_then(|f| i64::try_from(f).ok())),
+        name: attrs.get("name").or_else(|| attrs.get("code")),
+    }
+}
+
+fn check_unique_codes(path: &Path, t: &Territory) -> Result<(), ImportError> {
+    let mut seen = std::collections::HashSet::new();
+    for a in t.districts.iter().chain(&t.subdistricts).chain(&t.communities) {
+        if !seen.insert(a.code) {
+            return Err(ImportError::DuplicateCode {
+                at: FeatureRef {
+                    file: path.to_owned(),
+                    layer: a.code.level().name().to_owned(),
+                    fid: None,
+                    name: Some(a.name.clone()),
+                },
+                code: a.code,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,369 @@
+//! From one source feature to model records, per target layer; and the OSM
+//! tag rules that decide what an OSM feature is.
+
+use civgrid::{
+    AdminArea, AdminCode, AdminLevel, Assessment, Building, Facility, FacilityKind, Hazard,
+    HazardGeometry, HouseholdEstimate, Incident, LocalProjection, Oneway, RiskLevel, Road,
+    Territory,
+};
+use gdal::vector::Geometry as GdalGeometry;
+use geo::{Area, Centroid};
+use geo_types::Geometry;
+
+use super::attributes::Attributes;
+use super::geometry::GeometryReader;
+use super::mapping::Target;
+use super::FeatureProblem;
+
+/// Road classes that carry vehicles (OSM highway values); others (footway,
+/// path, steps…) are not roads for travel times and are skipped.
+pub const DRIVABLE: &[&str] = &[
+    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
+    "service", "living_street", "road", "motorway_link", "trunk_link", "primary_link",
+    "secondary_link", "tertiary_link", "busway",
+];
+
+/// Everything needed to turn features into records.
+pub struct RecordContext<'a> {
+    /// Geometry conversion for the layer.
+    pub geometry: GeometryReader<'a>,
+    /// How households are estimated.
+    pub estimate: HouseholdEstimate,
+    /// Projection for footprint areas, set up on the first building.
+    pub projection: Option<LocalProjection>,
+}
+
+/// Appends the records of one feature to `out`; returns the notes of what
+/// was repaired or tidied.
+pub fn add_feature(
+    ctx: &mut RecordContext<'_>,
+    target: Target,
+    attrs: &Attributes<'_>,
+    g: &GdalGeometry,
+    out: &mut Territory,
+) -> Result<Vec<String>, FeatureProblem> {
+    let gr = &ctx.geometry;
+    match target {
+        Target::Admin(level) => {
+            let code: AdminCode = attrs
+                .parsed("code")?
+                .ok_or(FeatureProblem::MissingField { field: "code" })?;
+            if code.level() != level {
+                return Err(FeatureProblem::BadField {
+                    field: "code",
+                    value: code.to_string(),
+                    reason: format!(
+                        "a {} code has {} digits",
+                        level.name(),
+                        level.digits()
+                    ),
+                });
+            }
+            let kind = match level {
+                AdminLevel::Community => Some(
+                    attrs
+                        .parsed("kind")?
+                        .ok_or(FeatureProblem::MissingField { field: "kind" })?,
+                ),
+                _ => None,
+            };
+            let area = gr.polygons(g)?;
+            let a = AdminArea {
+                code,
+                name: attrs.get("name").unwrap_or_default(),
+                kind,
+                geometry: area.geometry,
+            };
+            match level {
+                AdminLevel::District => out.districts.push(a),
+                AdminLevel::Subdistrict => out.subdistricts.push(a),
+                AdminLevel::Community => out.communities.push(a),
+            }
+            Ok(area.notes)
+        }
+        Target::Buildings => {
+            let area = gr.polygons(g)?;
+            let levels = attrs
+                .count("levels")?
+                .or(attrs.tag("building:levels").and_then(|v| v.parse().ok()));
+            let given = attrs.count("households")?;
+            let households = match given {
+                Some(h) => h,
+                None => {
+                    let centroid = area.geometry.centroid().ok_or(FeatureProblem::Empty)?;
+                    if ctx.projection.is_none() {
+                        ctx.projection = Some(
+                            LocalProjection::gauss_kruger_3deg(centroid.x()).map_err(|e| {
+                                FeatureProblem::Reprojection {
+                                    reason: e.to_string(),
+                                }
+                            })?,
+                        );
+                    }
+                    let proj = ctx.projection.as_ref().ok_or(FeatureProblem::Empty)?;
+                    let m2 = proj
+                        .project(&area.geometry)
+                        .map_err(|e| FeatureProblem::Reprojection {
+                            reason: e.to_string(),
+                        })?
+                        .unsigned_area();
+                    ctx.estimate.households(m2, levels)
+                }
+            };
+            out.buildings.push(Building {
+                id: 0,
+                name: attrs
+                    .get("name")
+                    .or_else(|| address(attrs))
+                    .unwrap_or_default(),
+                levels,
+                households,
+                households_estimated: given.is_none(),
+                geometry: area.geometry,
+            });
+            Ok(area.notes)
+        }
+        Target::Facilities => {
+            let kind = attrs
+                .parsed("kind")?
+                .ok_or(FeatureProblem::MissingField { field: "kind" })?;
+            add_facility(gr, kind, attrs, g, out)
+        }
+        Target::Hazards => {
+            let assessment = assessment(attrs)?;
+            let geom = gr.point_or_area(g)?;
+            out.hazards.push(Hazard {
+                id: 0,
+                kind: attrs.required("kind")?,
+                name: attrs.get("name").unwrap_or_default(),
+                assessment,
+                geometry: match geom.geometry {
+                    Geometry::Point(p) => HazardGeometry::Point(p),
+                    Geometry::MultiPolygon(m) => HazardGeometry::Area(m),
+                    _ => return Err(FeatureProblem::Empty),
+                },
+            });
+            Ok(geom.notes)
+        }
+        Target::Roads => {
+            let class = attrs
+                .get("class")
+                .or_else(|| attrs.tag("highway"))
+                .ok_or(FeatureProblem::MissingField { field: "class" })?;
+            add_roads(gr, class, attrs, g, out)
+        }
+        Target::Incidents => {
+            let kind = attrs.required("kind")?;
+            let time = attrs.required("time")?;
+            let time_unix_s = parse_time(&time).ok_or_else(|| FeatureProblem::BadField {
+                field: "time",
+                value: time.clone(),
+                reason: "not an ISO 8601 time (e.g. 2025-03-01T08:30:00+08:00)".into(),
+            })?;
+            let p = gr.point(g)?;
+            out.incidents.push(Incident {
+                id: 0,
+                kind,
+                time_unix_s,
+                location: p.geometry,
+            });
+            Ok(p.notes)
+        }
+    }
+}
+
+/// Adds a facility of `kind` at the feature's point (or area's interior point).
+pub fn add_facility(
+    gr: &GeometryReader<'_>,
+    kind: FacilityKind,
+    attrs: &Attributes<'_>,
+    g: &GdalGeometry,
+    out: &mut Territory,
+) -> Result<Vec<String>, FeatureProblem> {
+    let p = gr.point(g)?;
+    out.facilities.push(Facility {
+        id: 0,
+        kind,
+        name: attrs.get("name").unwrap_or_default(),
+        capacity: attrs.count("capacity")?,
+        staff: attrs.count("staff")?,
+        contact: attrs.get("contact").or_else(|| attrs.tag("phone")),
+        location: p.geometry,
+    });
+    Ok(p.notes)
+}
+
+/// Adds one road per line part.
+pub fn add_roads(
+    gr: &GeometryReader<'_>,
+    class: String,
+    attrs: &Attributes<'_>,
+    g: &GdalGeometry,
+    out: &mut Territory,
+) -> Result<Vec<String>, FeatureProblem> {
+    let speed_kmh = match attrs.number("speed_kmh")? {
+        Some(s) => Some(s),
+        None => attrs.tag("maxspeed").and_then(|m| parse_maxspeed(&m)),
+    };
+    if speed_kmh.is_some_and(|s| s <= 0.0) {
+        return Err(FeatureProblem::BadField {
+            field: "speed_kmh",
+            value: format!("{speed_kmh:?}"),
+            reason: "must be positive".into(),
+        });
+    }
+    let oneway: Oneway = attrs.parsed("oneway")?.unwrap_or(Oneway::No);
+    let lines = gr.lines(g)?;
+    for geometry in lines.geometry {
+        out.roads.push(Road {
+            id: 0,
+            class: class.clone(),
+            name: attrs.get("name").unwrap_or_default(),
+            speed_kmh,
+            oneway,
+            geometry,
+        });
+    }
+    Ok(lines.notes)
+}
+
+fn assessment(attrs: &Attributes<'_>) -> Result<Assessment, FeatureProblem> {
+    let bad = |e: civgrid::InvalidAssessment| FeatureProblem::BadField {
+        field: e.field,
+        value: e.value.to_string(),
+        reason: e.reason.into(),
+    };
+    if let Some(level) = attrs.parsed::<RiskLevel>("level")? {
+        return Ok(Assessment::Given { level });
+    }
+    if let (Some(l), Some(e), Some(c)) = (
+        attrs.number("lec_l")?,
+        attrs.number("lec_e")?,
+        attrs.number("lec_c")?,
+    ) {
+        return Assessment::lec(l, e, c).map_err(bad);
+    }
+    if let (Some(l), Some(s)) = (attrs.number("likelihood")?, attrs.number("severity")?) {
+        return Assessment::matrix(l, s).map_err(bad);
+    }
+    Err(FeatureProblem::MissingField {
+        field: "level (or lec_l + lec_e + lec_c, or likelihood + severity)",
+    })
+}
+
+fn address(attrs: &Attributes<'_>) -> Option<String> {
+    let street = attrs.tag("addr:street")?;
+    Some(match attrs.tag("addr:housenumber") {
+        Some(n) => format!("{street} {n}"),
+        None => street,
+    })
+}
+
+/// OSM `maxspeed` in km/h (`50`, `30 mph`); `None` for `signals`, `none`…
+pub fn parse_maxspeed(v: &str) -> Option<f64> {
+    let v = v.trim();
+    let (num, factor) = match v.strip_suffix("mph") {
+        Some(n) => (n.trim(), 1.609_344),
+        None => (v.strip_suffix("km/h").unwrap_or(v).trim(), 1.0),
+    };
+    num.parse::<f64>().ok().filter(|s| *s > 0.0).map(|s| s * factor)
+}
+
+/// An ISO 8601 time: RFC 3339, OGR's `YYYY/MM/DD HH:MM:SS+TZ`, or a date
+/// (UTC midnight). Without a zone, UTC.
+pub fn parse_time(s: &str) -> Option<i64> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    let norm = s.replace('/', "-");
+    for f in ["%Y-%m-%d %H:%M:%S%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%#z"] {
+        if let Ok(t) = DateTime::parse_from_str(&norm, f) {
+            return Some(t.timestamp());
+        }
+    }
+    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&norm, f) {
+            return Some(t.and_utc().timestamp());
+        }
+    }
+    NaiveDate::parse_from_str(&norm, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+}
+
+/// What an OSM feature is, from its tags.
+pub enum OsmClass {
+    /// A building footprint.
+    Building,
+    /// A drivable road.
+    Road(String),
+    /// A facility of a kind.
+    Facility(FacilityKind),
+    /// `boundary=administrative` at an `admin_level`.
+    Boundary(String),
+    /// Nothing civgrid keeps.
+    Other,
+}
+
+/// Classifies an OSM feature: facilities first (a fire station's building is
+/// the fire station), then buildings, roads and boundaries.
+pub fn classify_osm(attrs: &Attributes<'_>) -> OsmClass {
+    let amenity = attrs.tag("amenity");
+    let facility = match amenity.as_deref() {
+        Some("fire_station") => Some(FacilityKind::FireStation),
+        Some("hospital") => Some(FacilityKind::Hospital),
+        Some("clinic" | "doctors") => Some(FacilityKind::Clinic),
+        Some("police") => Some(FacilityKind::Police),
+        Some("school") => Some(FacilityKind::School),
+        _ => match attrs.tag("emergency").as_deref() {
+            Some("fire_hydrant") => Some(FacilityKind::FireHydrant),
+            Some("ambulance_station") => Some(FacilityKind::AmbulanceStation),
+            Some("defibrillator") => Some(FacilityKind::Defibrillator),
+            Some("assembly_point") => Some(FacilityKind::Shelter),
+            _ => None,
+        },
+    };
+    if let Some(kind) = facility {
+        return OsmClass::Facility(kind);
+    }
+    if attrs.tag("building").is_some() {
+        return OsmClass::Building;
+    }
+    if let Some(h) = attrs.tag("highway") {
+        return if DRIVABLE.contains(&h.as_str()) {
+            OsmClass::Road(h)
+        } else {
+            OsmClass::Other
+        };
+    }
+    if attrs.tag("boundary").as_deref() == Some("administrative") {
+        if let Some(level) = attrs.tag("admin_level") {
+            return OsmClass::Boundary(level);
+        }
+    }
+    OsmClass::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("2025-03-01T08:30:00+08:00"), Some(1_740_789_000));
+        assert_eq!(parse_time("2025-03-01T00:30:00Z"), Some(1_740_789_000));
+        assert_eq!(parse_time("2025/03/01 00:30:00+00"), Some(1_740_789_000));
+        assert_eq!(parse_time("2025-03-01"), Some(1_740_787_200));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn maxspeed() {
+        assert_eq!(parse_maxspeed("50"), Some(50.0));
+        assert!((parse_maxspeed("30 mph").unwrap() - 48.28).abs() < 0.01);
+        assert_eq!(parse_maxspeed("signals"), None);
+    }
+}

@@ -1,0 +1,19 @@
+//! # civgrid-service
+//!
+//! The I/O shell around the civgrid engine: stores (GeoPackage, PostGIS),
+//! import through GDAL, the HTTP API (axum) and the `civgrid` CLI.
+//! Glue only: geometry work lives in the `civgrid` engine crate.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod progress;
+pub mod routes;
+pub mod state;
+pub mod store;
+
+pub use routes::app;
+pub use state::{AppState, Engine};

@@ -1,0 +1,44 @@
+//! `GET /api/v1/locate?lon=&lat=[&datum=gcj02|bd09]`: the administrative
+//! areas holding a point.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use civgrid::Location;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::params;
+use crate::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/locate", get(locate))
+}
+
+/// Raw parameters: parsed by hand so that errors name the parameter.
+#[derive(Debug, Default, Deserialize)]
+struct LocateParams {
+    lon: Option<String>,
+    lat: Option<String>,
+    datum: Option<String>,
+}
+
+async fn locate(State(state): State<AppState>, Query(q): Query<LocateParams>) -> ServiceResult<Json<Value>> {
+    let p = params::point(q.lon.as_deref(), q.lat.as_deref(), q.datum.as_deref())?;
+    let loc: Location = state.engine.locator.locate(p);
+    if loc.is_empty() {
+        return Err(ServiceError::NotFound(format!(
+            "no district or community of the territory contains ({}, {})",
+            p.x(),
+            p.y()
+        )));
+    }
+    Ok(Json(json!({
+        "lon": p.x(),
+        "lat": p.y(),
+        "district": loc.district,
+        "subdistrict": loc.subdistrict,
+        "community": loc.community,
+    })))
+}

@@ -1,0 +1,22 @@
+//! HTTP routes: one module per resource, merged in [`app`].
+
+mod health;
+mod locate;
+pub mod params;
+
+use axum::http::StatusCode;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::error::problem;
+use crate::state::AppState;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .nest("/api/v1", locate::routes())
+        .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

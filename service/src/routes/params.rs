@@ -1,0 +1,35 @@
+//! Query parameters validated into domain values, with messages that name
+//! the parameter and say what is expected.
+
+use civgrid::Datum;
+use geo_types::{Coord, Point};
+
+use crate::error::ServiceError;
+
+/// Parses a required number parameter within `range`.
+pub fn number(name: &str, value: Option<&str>, range: std::ops::RangeInclusive<f64>) -> Result<f64, ServiceError> {
+    let v = value.ok_or_else(|| ServiceError::BadRequest(format!("missing parameter {name}")))?;
+    let n: f64 = v.trim().parse().map_err(|_| {
+        ServiceError::BadRequest(format!("parameter {name} = {v:?} is not a number"))
+    })?;
+    if !n.is_finite() || !range.contains(&n) {
+        return Err(ServiceError::BadRequest(format!(
+            "parameter {name} = {v} is out of range {}..{}",
+            range.start(),
+            range.end()
+        )));
+    }
+    Ok(n)
+}
+
+/// A lon/lat point from `lon`, `lat` and an optional `datum` (gcj02, bd09),
+/// converted to CGCS2000.
+pub fn point(lon: Option<&str>, lat: Option<&str>, datum: Option<&str>) -> Result<Point<f64>, ServiceError> {
+    let x = number("lon", lon, -180.0..=180.0)?;
+    let y = number("lat", lat, -90.0..=90.0)?;
+    let datum: Datum = datum
+        .unwrap_or("")
+        .parse()
+        .map_err(|e: String| ServiceError::BadRequest(format!("parameter datum: {e}")))?;
+    Ok(datum.to_cgcs2000(Coord { x, y }).into())
+}

@@ -1,0 +1,598 @@
+//! The store schema, kept once for both backends: each layer's table and
+//! columns, and how model features become rows and rows become features.
+//!
+//! The SQL DDL lives in the versioned migrations (`service/migrations/`); the
+//! column lists here must match them (the store test suite checks round trips).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use civgrid::{
+    AdminArea, AdminCode, Assessment, Building, Facility, Hazard, HazardGeometry, Incident, Road,
+    Territory,
+};
+use geo_types::Geometry;
+
+use super::StoreError;
+
+/// The type of a stored column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// Text.
+    Text,
+    /// 64-bit integer.
+    Int,
+    /// Double.
+    Real,
+    /// Boolean.
+    Bool,
+    /// A point in time (seconds since the epoch in the model).
+    Time,
+    /// The feature's geometry in EPSG:4490.
+    Geom,
+}
+
+/// A column of a layer's table.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Column name.
+    pub name: &'static str,
+    /// Column type.
+    pub ty: ColumnType,
+}
+
+const fn col(name: &'static str, ty: ColumnType) -> Column {
+    Column { name, ty }
+}
+
+use ColumnType::{Bool, Geom, Int, Real, Text, Time};
+
+const ADMIN: &[Column] = &[col("geom", Geom), col("code", Text), col("name", Text)];
+const COMMUNITY: &[Column] = &[
+    col("geom", Geom),
+    col("code", Text),
+    col("name", Text),
+    col("kind", Text),
+];
+const BUILDING: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("name", Text),
+    col("levels", Int),
+    col("households", Int),
+    col("households_estimated", Bool),
+];
+const FACILITY: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("kind", Text),
+    col("name", Text),
+    col("capacity", Int),
+    col("staff", Int),
+    col("contact", Text),
+];
+const HAZARD: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("kind", Text),
+    col("name", Text),
+    col("method", Text),
+    col("level", Text),
+    col("lec_l", Real),
+    col("lec_e", Real),
+    col("lec_c", Real),
+    col("likelihood", Int),
+    col("severity", Int),
+];
+const ROAD: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("class", Text),
+    col("name", Text),
+    col("speed_kmh", Real),
+    col("oneway", Text),
+];
+const INCIDENT: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("kind", Text),
+    col("time", Time),
+];
+
+/// A layer of the store: one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// `districts`.
+    Districts,
+    /// `subdistricts`.
+    Subdistricts,
+    /// `communities`.
+    Communities,
+    /// `buildings`.
+    Buildings,
+    /// `facilities`.
+    Facilities,
+    /// `hazards`.
+    Hazards,
+    /// `roads`.
+    Roads,
+    /// `incidents`.
+    Incidents,
+}
+
+impl Layer {
+    /// Every layer, parents before children.
+    pub const ALL: [Self; 8] = [
+        Self::Districts,
+        Self::Subdistricts,
+        Self::Communities,
+        Self::Buildings,
+        Self::Facilities,
+        Self::Hazards,
+        Self::Roads,
+        Self::Incidents,
+    ];
+
+    /// The table name.
+    pub const fn table(self) -> &'static str {
+        match self {
+            Self::Districts => "districts",
+            Self::Subdistricts => "subdistricts",
+            Self::Communities => "communities",
+            Self::Buildings => "buildings",
+            Self::Facilities => "facilities",
+            Self::Hazards => "hazards",
+            Self::Roads => "roads",
+            Self::Incidents => "incidents",
+        }
+    }
+
+    /// The columns after the id, in row order.
+    pub const fn columns(self) -> &'static [Column] {
+        match self {
+            Self::Districts | Self::Subdistricts => ADMIN,
+            Self::Communities => COMMUNITY,
+            Self::Buildings => BUILDING,
+            Self::Facilities => FACILITY,
+            Self::Hazards => HAZARD,
+            Self::Roads => ROAD,
+            Self::Incidents => INCIDENT,
+        }
+    }
+
+    /// `true` for the administrative layers, keyed (and upserted) by `code`;
+    /// the others are keyed by the `source` file that brought them.
+    pub const fn keyed_by_code(self) -> bool {
+        matches!(self, Self::Districts | Self::Subdistricts | Self::Communities)
+    }
+
+    /// `INSERT` for one row; `param(i, ty)` writes the i-th (1-based) placeholder.
+    pub fn insert_sql(self, param: impl Fn(usize, ColumnType) -> String) -> String {
+        let cols = self.columns();
+        let names: Vec<_> = cols.iter().map(|c| c.name).collect();
+        let params: Vec<_> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| param(i + 1, c.ty))
+            .collect();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.table(),
+            names.join(", "),
+            params.join(", ")
+        );
+        if self.keyed_by_code() {
+            let updates: Vec<_> = names
+                .iter()
+                .filter(|n| **n != "code")
+                .map(|n| format!("{n} = excluded.{n}"))
+                .collect();
+            sql.push_str(&format!(" ON CONFLICT (code) DO UPDATE SET {}", updates.join(", ")));
+        }
+        sql
+    }
+
+    /// `SELECT id, columns… ORDER BY id`; `expr(name, ty)` reads one column.
+    pub fn select_sql(self, id: &str, expr: impl Fn(&str, ColumnType) -> String) -> String {
+        let cols: Vec<_> = self.columns().iter().map(|c| expr(c.name, c.ty)).collect();
+        format!(
+            "SELECT {id}, {} FROM {} ORDER BY {id}",
+            cols.join(", "),
+            self.table()
+        )
+    }
+}
+
+/// One stored value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// Integer.
+    Int(i64),
+    /// Double.
+    Real(f64),
+    /// Boolean.
+    Bool(bool),
+    /// Text.
+    Text(String),
+    /// Seconds since the Unix epoch.
+    Time(i64),
+    /// Geometry.
+    Geom(Geometry<f64>),
+}
+
+impl From<Option<u32>> for Value {
+    fn from(v: Option<u32>) -> Self {
+        v.map_or(Self::Null, |v| Self::Int(i64::from(v)))
+    }
+}
+
+impl From<Option<f64>> for Value {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Self::Null, Self::Real)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_owned())
+    }
+}
+
+/// Formats seconds since the epoch as RFC 3339 UTC (GeoPackage DATETIME).
+pub fn format_time(unix_s: i64) -> String {
+    DateTime::<Utc>::from_timestamp(unix_s, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses an RFC 3339 / ISO 8601 time into seconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// The rows of every layer of `t`, each row in [`Layer::columns`] order.
+pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
+    let admin = |a: &AdminArea| {
+        let mut row = vec![
+            Value::Geom(a.geometry.clone().into()),
+            Value::Text(a.code.to_string()),
+            a.name.as_str().into(),
+        ];
+        if let Some(kind) = a.kind {
+            row.push(kind.as_str().into());
+        }
+        row
+    };
+    let src = || Value::from(source);
+    vec![
+        (Layer::Districts, t.districts.iter().map(admin).collect()),
+        (Layer::Subdistricts, t.subdistricts.iter().map(admin).collect()),
+        (Layer::Communities, t.communities.iter().map(admin).collect()),
+        (
+            Layer::Buildings,
+            t.buildings
+                .iter()
+                .map(|b| {
+                    vec![
+                        Value::Geom(b.geometry.clone().into()),
+                        src(),
+                        b.name.as_str().into(),
+                        b.levels.into(),
+                        Value::Int(i64::from(b.households)),
+                        Value::Bool(b.households_estimated),
+                    ]
+                })
+                .collect(),
+        ),
+        (
+            Layer::Facilities,
+            t.facilities
+                .iter()
+                .map(|f| {
+                    vec![
+                        Value::Geom(f.location.into()),
+                        src(),
+                        f.kind.as_str().into(),
+                        f.name.as_str().into(),
+                        f.capacity.into(),
+                        f.staff.into(),
+                        f.contact.as_deref().map_or(Value::Null, Value::from),
+                    ]
+                })
+                .collect(),
+        ),
+        (Layer::Hazards, t.hazards.iter().map(|h| hazard_row(h, src())).collect()),
+        (
+            Layer::Roads,
+            t.roads
+                .iter()
+                .map(|r| {
+                    vec![
+                        Value::Geom(r.geometry.clone().into()),
+                        src(),
+                        r.class.as_str().into(),
+                        r.name.as_str().into(),
+                        r.speed_kmh.into(),
+                        r.oneway.as_str().into(),
+                    ]
+                })
+                .collect(),
+        ),
+        (
+            Layer::Incidents,
+            t.incidents
+                .iter()
+                .map(|i| {
+                    vec![
+                        Value::Geom(i.location.into()),
+                        src(),
+                        i.kind.as_str().into(),
+                        Value::Time(i.time_unix_s),
+                    ]
+                })
+                .collect(),
+        ),
+    ]
+}
+
+fn hazard_row(h: &Hazard, source: Value) -> Vec<Value> {
+    let geom: Geometry<f64> = match &h.geometry {
+        HazardGeometry::Point(p) => (*p).into(),
+        HazardGeometry::Area(a) => a.clone().into(),
+    };
+    let (method, lec, matrix) = match h.assessment {
+        Assessment::Given { .. } => ("given", [None; 3], [None; 2]),
+        Assessment::Lec { l, e, c } => ("lec", [Some(l), Some(e), Some(c)], [None; 2]),
+        Assessment::Matrix {
+            likelihood,
+            severity,
+        } => (
+            "matrix",
+            [None; 3],
+            [Some(u32::from(likelihood)), Some(u32::from(severity))],
+        ),
+    };
+    vec![
+        Value::Geom(geom),
+        source,
+        h.kind.as_str().into(),
+        h.name.as_str().into(),
+        method.into(),
+        h.level().as_str().into(),
+        lec[0].into(),
+        lec[1].into(),
+        lec[2].into(),
+        matrix[0].into(),
+        matrix[1].into(),
+    ]
+}
+
+/// Reads the values of one row, in column order, with typed accessors that
+/// name the layer, row and column of anything unexpected.
+struct RowReader<'a> {
+    layer: Layer,
+    id: i64,
+    values: std::vec::IntoIter<Value>,
+    columns: std::slice::Iter<'a, Column>,
+}
+
+impl RowReader<'_> {
+    fn corrupt(&self, column: &str, reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            table: self.layer.table(),
+            id: self.id,
+            column: column.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    fn next(&mut self) -> (&'static str, Value) {
+        let name = self.columns.next().map_or("?", |c| c.name);
+        (name, self.values.next().unwrap_or(Value::Null))
+    }
+
+    fn text(&mut self) -> Result<String, StoreError> {
+        match self.next() {
+            (_, Value::Text(s)) => Ok(s),
+            (c, v) => Err(self.corrupt(c, format!("expected text, found {v:?}"))),
+        }
+    }
+
+    fn opt_text(&mut self) -> Result<Option<String>, StoreError> {
+        match self.next() {
+            (_, Value::Null) => Ok(None),
+            (_, Value::Text(s)) => Ok(Some(s)),
+            (c, v) => Err(self.corrupt(c, format!("expected text, found {v:?}"))),
+        }
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self) -> Result<T, StoreError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let name = self.columns.clone().next().map_or("?", |c| c.name);
+        let s = self.text()?;
+        s.parse().map_err(|e: T::Err| self.corrupt(name, e.to_string()))
+    }
+
+    fn opt_u32(&mut self) -> Result<Option<u32>, StoreError> {
+        match self.next() {
+            (_, Value::Null) => Ok(None),
+            (c, Value::Int(i)) => u32::try_from(i)
+                .map(Some)
+                .map_err(|_| self.corrupt(c, format!("{i} out of range"))),
+            (c, v) => Err(self.corrupt(c, format!("expected an integer, found {v:?}"))),
+        }
+    }
+
+    fn opt_real(&mut self) -> Result<Option<f64>, StoreError> {
+        match self.next() {
+            (_, Value::Null) => Ok(None),
+            (_, Value::Real(r)) => Ok(Some(r)),
+            (_, Value::Int(i)) => Ok(Some(i as f64)),
+            (c, v) => Err(self.corrupt(c, format!("expected a number, found {v:?}"))),
+        }
+    }
+
+    fn boolean(&mut self) -> Result<bool, StoreError> {
+        match self.next() {
+            (_, Value::Bool(b)) => Ok(b),
+            (_, Value::Int(i)) => Ok(i != 0),
+            (c, v) => Err(self.corrupt(c, format!("expected a boolean, found {v:?}"))),
+        }
+    }
+
+    fn time(&mut self) -> Result<i64, StoreError> {
+        match self.next() {
+            (_, Value::Time(t)) => Ok(t),
+            (c, v) => Err(self.corrupt(c, format!("expected a time, found {v:?}"))),
+        }
+    }
+
+    fn geom<T: TryFrom<Geometry<f64>>>(&mut self, expected: &str) -> Result<T, StoreError> {
+        match self.next() {
+            (c, Value::Geom(g)) => {
+                let found = geom_name(&g);
+                T::try_from(g)
+                    .map_err(|_| self.corrupt(c, format!("expected {expected}, found {found}")))
+            }
+            (c, v) => Err(self.corrupt(c, format!("expected a geometry, found {v:?}"))),
+        }
+    }
+
+    fn source(&mut self) {
+        self.next();
+    }
+}
+
+fn geom_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
+
+/// Decodes one stored row of `layer` into `t`.
+pub fn decode(layer: Layer, id: i64, values: Vec<Value>, t: &mut Territory) -> Result<(), StoreError> {
+    let mut r = RowReader {
+        layer,
+        id,
+        values: values.into_iter(),
+        columns: layer.columns().iter(),
+    };
+    match layer {
+        Layer::Districts | Layer::Subdistricts | Layer::Communities => {
+            let geometry = r.geom("MultiPolygon")?;
+            let code: AdminCode = r.parsed()?;
+            let name = r.text()?;
+            let kind = if layer == Layer::Communities {
+                Some(r.parsed().map_err(|e| e)?)
+            } else {
+                None
+            };
+            let area = AdminArea {
+                code,
+                name,
+                kind,
+                geometry,
+            };
+            match layer {
+                Layer::Districts => t.districts.push(area),
+                Layer::Subdistricts => t.subdistricts.push(area),
+                _ => t.communities.push(area),
+            }
+        }
+        Layer::Buildings => {
+            let geometry = r.geom("MultiPolygon")?;
+            r.source();
+            t.buildings.push(Building {
+                id,
+                geometry,
+                name: r.text()?,
+                levels: r.opt_u32()?,
+                households: r.opt_u32()?.unwrap_or(0),
+                households_estimated: r.boolean()?,
+            });
+        }
+        Layer::Facilities => {
+            let location = r.geom("Point")?;
+            r.source();
+            t.facilities.push(Facility {
+                id,
+                location,
+                kind: r.parsed()?,
+                name: r.text()?,
+                capacity: r.opt_u32()?,
+                staff: r.opt_u32()?,
+                contact: r.opt_text()?,
+            });
+        }
+        Layer::Hazards => t.hazards.push(decode_hazard(&mut r)?),
+        Layer::Roads => {
+            let geometry = r.geom("LineString")?;
+            r.source();
+            t.roads.push(Road {
+                id,
+                geometry,
+                class: r.text()?,
+                name: r.text()?,
+                speed_kmh: r.opt_real()?,
+                oneway: r.parsed()?,
+            });
+        }
+        Layer::Incidents => {
+            let location = r.geom("Point")?;
+            r.source();
+            t.incidents.push(Incident {
+                id,
+                location,
+                kind: r.text()?,
+                time_unix_s: r.time()?,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn decode_hazard(r: &mut RowReader<'_>) -> Result<Hazard, StoreError> {
+    let geometry = match r.next() {
+        (_, Value::Geom(Geometry::Point(p))) => HazardGeometry::Point(p),
+        (_, Value::Geom(Geometry::MultiPolygon(m))) => HazardGeometry::Area(m),
+        (_, Value::Geom(Geometry::Polygon(p))) => HazardGeometry::Area(p.into()),
+        (c, v) => return Err(r.corrupt(c, format!("expected a point or polygon, found {v:?}"))),
+    };
+    r.source();
+    let kind = r.text()?;
+    let name = r.text()?;
+    let method = r.text()?;
+    let level = r.parsed()?;
+    let lec = [r.opt_real()?, r.opt_real()?, r.opt_real()?];
+    let matrix = [r.opt_real()?, r.opt_real()?];
+    let assessment = match (method.as_str(), lec, matrix) {
+        ("given", _, _) => Ok(Assessment::Given { level }),
+        ("lec", [Some(l), Some(e), Some(c)], _) => {
+            Assessment::lec(l, e, c).map_err(|e| r.corrupt(e.field, e.to_string()))
+        }
+        ("matrix", _, [Some(l), Some(s)]) => {
+            Assessment::matrix(l, s).map_err(|e| r.corrupt(e.field, e.to_string()))
+        }
+        _ => Err(r.corrupt("method", format!("{method:?} without its factors"))),
+    }?;
+    Ok(Hazard {
+        id: r.id,
+        kind,
+        name,
+        assessment,
+        geometry,
+    })
+}

@@ -1,0 +1,32 @@
+//! # civgrid — the spatial engine
+//!
+//! civgrid turns a territory into the grids that Chinese cities are governed
+//! by (网格化管理): unit cells (万米单元网格) and household grids (全科网格).
+//! This crate is the pure engine: plain geometry in, plain results out; no
+//! I/O, no async. The `civgrid-service` crate stores and serves its results.
+//!
+//! ## Operations
+//! - [`model`]: the territory model ([`Territory`], [`AdminArea`], [`Building`],
+//!   [`Facility`], [`Hazard`], [`Road`], [`Incident`]) and administrative codes.
+//! - [`crs`]: the local transverse Mercator for metric work and the GCJ-02 /
+//!   BD-09 conversions.
+//! - [`locate`]: which district, subdistrict and community hold a point.
+//! - [`risk`]: risk levels and hazard assessment (LEC, 5×5 matrix).
+//! - [`synth`]: a deterministic synthetic city, from a test town to a province.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod crs;
+pub mod locate;
+pub mod model;
+pub mod risk;
+pub mod synth;
+
+pub use crs::{CrsError, Datum, LocalProjection};
+pub use locate::{AreaRef, Location, Locator};
+pub use model::{
+    AdminArea, AdminCode, AdminLevel, Building, CommunityKind, Facility, FacilityKind, Hazard,
+    HazardGeometry, HouseholdEstimate, Incident, InvalidCode, LayerCounts, Oneway, Road,
+    Territory, UnknownKind,
+};
+pub use risk::{Assessment, InvalidAssessment, LecThresholds, RiskLevel};

@@ -1,0 +1,205 @@
+//! Point location: which district, subdistrict and community hold a point.
+//!
+//! The [`Locator`] keeps an R-tree of the bounding boxes of every
+//! administrative polygon per level; a query checks the few candidates whose
+//! box holds the point with an exact point-in-polygon test. Upper levels that
+//! the data does not give are derived from the community's code prefix.
+
+use std::collections::HashMap;
+
+use geo::{BoundingRect, Intersects};
+use geo_types::{MultiPolygon, Point};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use serde::Serialize;
+
+use crate::model::{AdminArea, AdminCode, AdminLevel, CommunityKind, Territory};
+
+/// One administrative area in a [`Location`] answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AreaRef {
+    /// The area's code.
+    pub code: AdminCode,
+    /// Its name (`None` when only its code is known, derived from a child's code).
+    pub name: Option<String>,
+    /// Urban or rural (communities only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CommunityKind>,
+}
+
+/// The administrative chain holding a point.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The district.
+    pub district: Option<AreaRef>,
+    /// The subdistrict.
+    pub subdistrict: Option<AreaRef>,
+    /// The community.
+    pub community: Option<AreaRef>,
+}
+
+impl Location {
+    /// `true` when no area holds the point.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.district.is_none() && self.subdistrict.is_none() && self.community.is_none()
+    }
+}
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// One level's polygons and their R-tree.
+#[derive(Debug, Default)]
+struct LevelIndex {
+    areas: Vec<(AdminCode, String, Option<CommunityKind>, MultiPolygon<f64>)>,
+    tree: RTree<Entry>,
+}
+
+impl LevelIndex {
+    fn new(areas: &[AdminArea]) -> Self {
+        let areas: Vec<_> = areas
+            .iter()
+            .map(|a| (a.code, a.name.clone(), a.kind, a.geometry.clone()))
+            .collect();
+        let entries = areas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, _, _, g))| {
+                let r = g.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        Self {
+            areas,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    /// The area holding `p`; on a shared boundary the smallest code wins, so
+    /// answers are deterministic.
+    fn find(&self, p: Point<f64>) -> Option<usize> {
+        let env = AABB::from_point([p.x(), p.y()]);
+        self.tree
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| e.data)
+            .filter(|&i| self.areas[i].3.intersects(&p))
+            .min_by_key(|&i| self.areas[i].0)
+    }
+
+    fn area_ref(&self, i: usize) -> AreaRef {
+        let (code, name, kind, _) = &self.areas[i];
+        AreaRef {
+            code: *code,
+            name: Some(name.clone()),
+            kind: *kind,
+        }
+    }
+}
+
+/// Answers "which administrative areas hold this point" from in-memory R-trees.
+#[derive(Debug, Default)]
+pub struct Locator {
+    levels: [LevelIndex; 3],
+    names: HashMap<AdminCode, String>,
+}
+
+impl Locator {
+    /// Builds the indexes of a territory's districts, subdistricts and communities.
+    #[must_use]
+    pub fn new(territory: &Territory) -> Self {
+        let levels = [
+            AdminLevel::District,
+            AdminLevel::Subdistrict,
+            AdminLevel::Community,
+        ]
+        .map(|l| LevelIndex::new(territory.areas(l)));
+        let names = levels
+            .iter()
+            .flat_map(|l| l.areas.iter().map(|(c, n, _, _)| (*c, n.clone())))
+            .collect();
+        Self { levels, names }
+    }
+
+    /// The administrative chain holding `p` (lon/lat).
+    ///
+    /// The community is found first; its subdistrict and district follow from
+    /// its code (with their names when the data has them). A point inside a
+    /// district but in no community gets the district (and subdistrict) alone.
+    #[must_use]
+    pub fn locate(&self, p: Point<f64>) -> Location {
+        let [districts, subdistricts, communities] = &self.levels;
+        if let Some(i) = communities.find(p) {
+            let community = communities.area_ref(i);
+            let up = |level| {
+                community.code.ancestor(level).map(|code| AreaRef {
+                    code,
+                    name: self.names.get(&code).cloned(),
+                    kind: None,
+                })
+            };
+            return Location {
+                district: up(AdminLevel::District),
+                subdistrict: up(AdminLevel::Subdistrict),
+                community: Some(community),
+            };
+        }
+        let subdistrict = subdistricts.find(p).map(|i| subdistricts.area_ref(i));
+        let district = match &subdistrict {
+            Some(s) => s.code.parent().map(|code| AreaRef {
+                code,
+                name: self.names.get(&code).cloned(),
+                kind: None,
+            }),
+            None => districts.find(p).map(|i| districts.area_ref(i)),
+        };
+        Location {
+            district,
+            subdistrict,
+            community: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{point, polygon};
+
+    fn area(code: &str, name: &str, x0: f64, y0: f64, x1: f64, y1: f64) -> AdminArea {
+        AdminArea {
+            code: code.parse().unwrap(),
+            name: name.into(),
+            kind: None,
+            geometry: polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)].into(),
+        }
+    }
+
+    #[test]
+    fn community_then_derived_parents() {
+        let t = Territory {
+            districts: vec![area("330102", "上城区", 0.0, 0.0, 2.0, 1.0)],
+            communities: vec![
+                area("330102001001", "A", 0.0, 0.0, 1.0, 1.0),
+                area("330102001002", "B", 1.0, 0.0, 2.0, 0.5),
+            ],
+            ..Territory::default()
+        };
+        let loc = Locator::new(&t);
+        let a = loc.locate(point!(x: 0.5, y: 0.5));
+        assert_eq!(a.community.unwrap().name.as_deref(), Some("A"));
+        assert_eq!(a.subdistrict.as_ref().unwrap().code.to_string(), "330102001");
+        assert_eq!(a.subdistrict.unwrap().name, None);
+        assert_eq!(a.district.unwrap().name.as_deref(), Some("上城区"));
+        // On the shared edge: the smaller code.
+        let edge = loc.locate(point!(x: 1.0, y: 0.25));
+        assert_eq!(edge.community.unwrap().name.as_deref(), Some("A"));
+        // In the district, outside every community.
+        let gap = loc.locate(point!(x: 1.5, y: 0.75));
+        assert!(gap.community.is_none());
+        assert_eq!(gap.district.unwrap().code.to_string(), "330102");
+        assert!(loc.locate(point!(x: 5.0, y: 5.0)).is_empty());
+    }
+}
