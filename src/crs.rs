@@ -140,7 +140,9 @@ impl LocalProjection {
 }
 
 /// The datum a lon/lat pair is given in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Datum {
     /// CGCS2000 / WGS84: what civgrid stores.
@@ -291,22 +293,34 @@ mod tests {
     fn projection_round_trips_and_measures_metres() {
         let p = LocalProjection::gauss_kruger_3deg(120.2).unwrap();
         assert_abs_diff_eq!(p.central_meridian(), 120.0);
-        let a = Coord { x: 120.15, y: 30.25 };
-        let b = Coord { x: 120.16, y: 30.26 };
+        let a = Coord {
+            x: 120.15,
+            y: 30.25,
+        };
+        let b = Coord {
+            x: 120.16,
+            y: 30.26,
+        };
         let (pa, pb) = (p.forward(a).unwrap(), p.forward(b).unwrap());
         let back = p.inverse(pa).unwrap();
         assert_abs_diff_eq!(back.x, a.x, epsilon = 1e-9);
         assert_abs_diff_eq!(back.y, a.y, epsilon = 1e-9);
         let metric = Euclidean.distance(pa, pb);
         let sphere = Haversine.distance(point!(a), point!(b));
-        assert!((metric - sphere).abs() / sphere < 5e-3, "{metric} vs {sphere}");
+        assert!(
+            (metric - sphere).abs() / sphere < 5e-3,
+            "{metric} vs {sphere}"
+        );
     }
 
     #[test]
     fn projected_area_of_a_100m_square() {
         let p = LocalProjection::new(120.0).unwrap();
         let sq = polygon![(x: 0.0, y: 3_350_000.0), (x: 100.0, y: 3_350_000.0), (x: 100.0, y: 3_350_100.0), (x: 0.0, y: 3_350_100.0)];
-        let sq = sq.map_coords(|c| Coord { x: c.x + 480_000.0, y: c.y });
+        let sq = sq.map_coords(|c| Coord {
+            x: c.x + 480_000.0,
+            y: c.y,
+        });
         let ll = p.unproject(&sq).unwrap();
         let again = p.project(&ll).unwrap();
         assert_abs_diff_eq!(again.unsigned_area(), 10_000.0, epsilon = 1e-3);
@@ -314,10 +328,16 @@ mod tests {
 
     #[test]
     fn gcj02_and_bd09_round_trip() {
-        let w = Coord { x: 120.155, y: 30.274 };
+        let w = Coord {
+            x: 120.155,
+            y: 30.274,
+        };
         for datum in [Datum::Gcj02, Datum::Bd09] {
             let shifted = datum.from_cgcs2000(w);
-            assert!((shifted.x - w.x).abs() > 1e-4, "{datum} should move the point");
+            assert!(
+                (shifted.x - w.x).abs() > 1e-4,
+                "{datum} should move the point"
+            );
             let back = datum.to_cgcs2000(shifted);
             assert_abs_diff_eq!(back.x, w.x, epsilon = 1e-7);
             assert_abs_diff_eq!(back.y, w.y, epsilon = 1e-7);
@@ -330,7 +350,10 @@ mod tests {
     #[test]
     fn known_gcj02_offset_near_hangzhou() {
         // GCJ-02 shifts Hangzhou by roughly 500 m (≈ +0.0047° lon, −0.0024° lat).
-        let w = Coord { x: 120.155, y: 30.274 };
+        let w = Coord {
+            x: 120.155,
+            y: 30.274,
+        };
         let g = Datum::Gcj02.from_cgcs2000(w);
         assert!((0.003..0.006).contains(&(g.x - w.x)), "{}", g.x - w.x);
         assert!((-0.004..-0.001).contains(&(g.y - w.y)), "{}", g.y - w.y);

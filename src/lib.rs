@@ -26,7 +26,7 @@ pub use crs::{CrsError, Datum, LocalProjection};
 pub use locate::{AreaRef, Location, Locator};
 pub use model::{
     AdminArea, AdminCode, AdminLevel, Building, CommunityKind, Facility, FacilityKind, Hazard,
-    HazardGeometry, HouseholdEstimate, Incident, InvalidCode, LayerCounts, Oneway, Road,
-    Territory, UnknownKind,
+    HazardGeometry, HouseholdEstimate, Incident, InvalidCode, LayerCounts, Oneway, Road, Territory,
+    UnknownKind,
 };
 pub use risk::{Assessment, InvalidAssessment, LecThresholds, RiskLevel};

@@ -173,7 +173,8 @@ mod tests {
             code: code.parse().unwrap(),
             name: name.into(),
             kind: None,
-            geometry: polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)].into(),
+            geometry: polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)]
+                .into(),
         }
     }
 
@@ -190,7 +191,10 @@ mod tests {
         let loc = Locator::new(&t);
         let a = loc.locate(point!(x: 0.5, y: 0.5));
         assert_eq!(a.community.unwrap().name.as_deref(), Some("A"));
-        assert_eq!(a.subdistrict.as_ref().unwrap().code.to_string(), "330102001");
+        assert_eq!(
+            a.subdistrict.as_ref().unwrap().code.to_string(),
+            "330102001"
+        );
         assert_eq!(a.subdistrict.unwrap().name, None);
         assert_eq!(a.district.unwrap().name.as_deref(), Some("上城区"));
         // On the shared edge: the smaller code.

@@ -167,8 +167,9 @@ impl FromStr for AdminCode {
         if !s.bytes().all(|b| b.is_ascii_digit()) || s.is_empty() {
             return Err(err("must contain only digits"));
         }
-        let level = AdminLevel::from_digits(s.len())
-            .ok_or_else(|| err("must have 6 (district), 9 (subdistrict) or 12 (community) digits"))?;
+        let level = AdminLevel::from_digits(s.len()).ok_or_else(|| {
+            err("must have 6 (district), 9 (subdistrict) or 12 (community) digits")
+        })?;
         if s.starts_with('0') {
             return Err(err("a GB/T 2260 code does not start with 0"));
         }
@@ -224,7 +225,9 @@ impl FromStr for CommunityKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "urban" | "社区" => Ok(Self::Urban),
             "rural" | "村" => Ok(Self::Rural),
-            other => Err(format!("unknown community kind {other:?} (expected urban or rural)")),
+            other => Err(format!(
+                "unknown community kind {other:?} (expected urban or rural)"
+            )),
         }
     }
 }
@@ -448,7 +451,9 @@ impl FromStr for Oneway {
             "" | "no" | "false" | "0" => Ok(Self::No),
             "yes" | "true" | "1" => Ok(Self::Forward),
             "-1" | "reverse" => Ok(Self::Backward),
-            other => Err(format!("unknown oneway value {other:?} (expected yes, no or -1)")),
+            other => Err(format!(
+                "unknown oneway value {other:?} (expected yes, no or -1)"
+            )),
         }
     }
 }
@@ -617,7 +622,10 @@ mod tests {
         let c: AdminCode = "330102001002".parse().unwrap();
         assert_eq!(c.level(), AdminLevel::Community);
         assert_eq!(c.parent().unwrap().to_string(), "330102001");
-        assert_eq!(c.ancestor(AdminLevel::District).unwrap().to_string(), "330102");
+        assert_eq!(
+            c.ancestor(AdminLevel::District).unwrap().to_string(),
+            "330102"
+        );
         let d: AdminCode = "330102".parse().unwrap();
         assert_eq!(d.child(7).unwrap().to_string(), "330102007");
         assert!(d.child(0).is_err());
@@ -645,6 +653,10 @@ mod tests {
         for k in FacilityKind::ALL {
             assert_eq!(k.as_str().parse::<FacilityKind>().unwrap(), k);
         }
-        assert!("castle".parse::<FacilityKind>().unwrap_err().to_string().contains("castle"));
+        assert!("castle"
+            .parse::<FacilityKind>()
+            .unwrap_err()
+            .to_string()
+            .contains("castle"));
     }
 }

@@ -1,1 +1,12 @@
-fn main() {}
+//! Engine benchmarks. Run with `cargo bench -p civgrid` (or `make bench`).
+//! Inputs come from the seeded synthetic city generator, so every run
+//! measures the same data.
+#![expect(missing_docs, reason = "criterion macros generate undocumented items")]
+
+use criterion::{criterion_group, criterion_main};
+
+mod locate;
+mod synth;
+
+criterion_group!(benches, locate::bench, synth::bench);
+criterion_main!(benches);

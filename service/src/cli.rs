@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
 use civgrid::HouseholdEstimate;
+use clap::{Parser, Subcommand};
 
 use crate::import::{self, ImportOptions, ImportedFile, Mapping};
 use crate::store::{self, ImportBatch, Store, DEFAULT_STORE};
@@ -21,7 +21,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// civgrid: unit cells, household grids, responders and risk maps for
 /// grid-based city governance (网格化管理).
 #[derive(Debug, Parser)]
-#[command(version, after_help = "Logging: set RUST_LOG (e.g. RUST_LOG=debug); default info.\nEnvironment: CIVGRID_STORE sets --store.")]
+#[command(
+    version,
+    after_help = "Logging: set RUST_LOG (e.g. RUST_LOG=debug); default info.\nEnvironment: CIVGRID_STORE sets --store."
+)]
 pub struct Cli {
     /// The store: a .gpkg path (embedded GeoPackage) or a postgres:// URL (PostGIS).
     #[arg(long, global = true, env = "CIVGRID_STORE", default_value = DEFAULT_STORE)]
@@ -214,7 +217,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -28,10 +28,14 @@ pub const TOWN_DISTRICT: &str = "330106";
 
 /// The files the demo imports, in order.
 pub fn sample_files(data: &Path) -> Vec<PathBuf> {
-    ["hangzhou-districts.geojson", "helsinki-center.osm.pbf", "helsinki-communities.geojson"]
-        .iter()
-        .map(|f| data.join(f))
-        .collect()
+    [
+        "hangzhou-districts.geojson",
+        "helsinki-center.osm.pbf",
+        "helsinki-communities.geojson",
+    ]
+    .iter()
+    .map(|f| data.join(f))
+    .collect()
 }
 
 /// The synthetic town: inside 西湖区, keyed under its real district code; its
@@ -57,5 +61,11 @@ pub async fn prepare(store_spec: &str, data: &Path) -> anyhow::Result<Arc<dyn St
         repair: true,
         ..ImportOptions::default()
     };
-    crate::cli::import_files(store_spec, &sample_files(data), &opts, vec![synthetic_town()?]).await
+    crate::cli::import_files(
+        store_spec,
+        &sample_files(data),
+        &opts,
+        vec![synthetic_town()?],
+    )
+    .await
 }

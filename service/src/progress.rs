@@ -52,9 +52,10 @@ impl Progress {
             bar.inc(n);
         } else if self.last_log.elapsed() >= LOG_EVERY {
             self.last_log = Instant::now();
-            match self.total {
-                Some(t) => tracing::info!("{}: {}/{t}", self.label, self.done),
-                None => tracing::info!("{}: {}", self.label, self.done),
+            if let Some(t) = self.total {
+                tracing::info!("{}: {}/{t}", self.label, self.done)
+            } else {
+                tracing::info!("{}: {}", self.label, self.done)
             }
         }
     }

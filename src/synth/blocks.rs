@@ -10,8 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use super::config::SynthConfig;
 use super::hierarchy::{Area, Hierarchy};
 use super::lattice::{Axis, LRect, Lattice, UNITS};
-use super::{names, stream, Stage};
 use super::roads::RoadClass;
+use super::{names, stream, Stage};
 use crate::model::CommunityKind;
 
 /// A local street crossing a community from boundary to boundary.
@@ -32,6 +32,8 @@ pub(super) struct Street {
 const INDUSTRIAL_PARK: (f64, f64) = (0.04, 0.05);
 /// Chance that a village has a road along its main and its other direction.
 const VILLAGE_ROADS: (f64, f64) = (0.85, 0.35);
+/// Least distance between a street and a lattice line, metres.
+const LINE_GAP_M: f64 = 30.0;
 /// Chance that an urban street is one-way.
 const ONEWAY: f64 = 0.2;
 
@@ -59,7 +61,15 @@ pub(super) fn plans(cfg: &SynthConfig, lattice: &Lattice, hier: &Hierarchy) -> V
         .iter()
         .zip(parks)
         .enumerate()
-        .map(|(n, (c, park))| BlockPlan::new(cfg, lattice, c, park, &mut stream(cfg.seed, Stage::Blocks, n)))
+        .map(|(n, (c, park))| {
+            BlockPlan::new(
+                cfg,
+                lattice,
+                c,
+                park,
+                &mut stream(cfg.seed, Stage::Blocks, n),
+            )
+        })
         .collect()
 }
 
@@ -67,7 +77,13 @@ impl BlockPlan {
     /// Plans the streets of `community` (urban ones every
     /// `street_spacing_m`, villages at most one road each way) and maybe
     /// an industrial park (for sure when `park`).
-    fn new(cfg: &SynthConfig, lattice: &Lattice, community: &Area, park: bool, rng: &mut ChaCha8Rng) -> Self {
+    fn new(
+        cfg: &SynthConfig,
+        lattice: &Lattice,
+        community: &Area,
+        park: bool,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
         let rect = community.cells.units();
         let kind = community.kind;
         let (v_streets, h_streets) = match kind {
@@ -77,10 +93,14 @@ impl BlockPlan {
             ),
             CommunityKind::Rural => {
                 let (main, other) = VILLAGE_ROADS;
-                let (pv, ph) = if rng.random_bool(0.5) { (main, other) } else { (other, main) };
+                let (pv, ph) = if rng.random_bool(0.5) {
+                    (main, other)
+                } else {
+                    (other, main)
+                };
                 (
-                    village_road(rect.s0..rect.s1, pv, rng),
-                    village_road(rect.t0..rect.t1, ph, rng),
+                    village_road(lattice, rect.s0..rect.s1, pv, rng),
+                    village_road(lattice, rect.t0..rect.t1, ph, rng),
                 )
             }
         };
@@ -96,15 +116,9 @@ impl BlockPlan {
             CommunityKind::Rural => INDUSTRIAL_PARK.1,
         };
         if rng.random_bool(chance) || park {
-            let min = lattice.units(80.0);
-            let large: Vec<LRect> = plan
-                .regions()
-                .into_iter()
-                .filter(|r| r.width() >= min && r.height() >= min)
-                .collect();
-            if !large.is_empty() {
-                plan.industrial = Some(large[rng.random_range(0..large.len())]);
-            }
+            plan.industrial = plan
+                .pick_region(lattice, 150.0, rng)
+                .or_else(|| plan.pick_region(lattice, 80.0, rng));
         }
         plan
     }
@@ -138,25 +152,49 @@ impl BlockPlan {
             .collect()
     }
 
-    /// A random point well inside a random region: inside the community and
-    /// off every road.
+    /// A random region at least `min_m` metres across both ways, if any.
+    pub fn pick_region(
+        &self,
+        lattice: &Lattice,
+        min_m: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<LRect> {
+        let min = lattice.units(min_m);
+        let large: Vec<LRect> = self
+            .regions()
+            .into_iter()
+            .filter(|r| r.width() >= min && r.height() >= min)
+            .collect();
+        (!large.is_empty()).then(|| large[rng.random_range(0..large.len())])
+    }
+
+    /// A random point well inside a random region (of 40 m or more when
+    /// there is one): inside the community and off every road.
     pub fn interior_point(&self, lattice: &Lattice, rng: &mut ChaCha8Rng) -> Coord<f64> {
-        let regions = self.regions();
-        let r = regions[rng.random_range(0..regions.len())];
-        let (s, t) = r.at_fraction(rng.random_range(0.2..=0.8), rng.random_range(0.2..=0.8));
+        let region = self
+            .pick_region(lattice, 40.0, rng)
+            .or_else(|| self.pick_region(lattice, 0.0, rng))
+            .unwrap_or(self.rect);
+        let (s, t) = region.at_fraction(rng.random_range(0.2..=0.8), rng.random_range(0.2..=0.8));
         lattice.at(s, t)
     }
 }
 
 /// Streets across `span` every `street_spacing_m` or so, a little irregular.
-fn urban_streets(cfg: &SynthConfig, lattice: &Lattice, span: Range<i64>, rng: &mut ChaCha8Rng) -> Vec<Street> {
+fn urban_streets(
+    cfg: &SynthConfig,
+    lattice: &Lattice,
+    span: Range<i64>,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Street> {
     let spacing = rng.random_range(cfg.street_spacing_m.clone());
-    let count = ((lattice.metres(span.end - span.start) / spacing).round() as usize).saturating_sub(1);
+    let count =
+        ((lattice.metres(span.end - span.start) / spacing).round() as usize).saturating_sub(1);
     (1..=count)
         .map(|m| {
             let f = (m as f64 + rng.random_range(-0.15..=0.15)) / (count + 1) as f64;
             Street {
-                pos: off_lines(span.start + ((span.end - span.start) as f64 * f).round() as i64),
+                pos: position(lattice, &span, f),
                 oneway: rng.random_bool(ONEWAY),
                 reversed: rng.random_bool(0.5),
                 name: names::road(rng, RoadClass::Residential),
@@ -166,26 +204,32 @@ fn urban_streets(cfg: &SynthConfig, lattice: &Lattice, span: Range<i64>, rng: &m
 }
 
 /// A village road across `span` with probability `chance`.
-fn village_road(span: Range<i64>, chance: f64, rng: &mut ChaCha8Rng) -> Vec<Street> {
+fn village_road(
+    lattice: &Lattice,
+    span: Range<i64>,
+    chance: f64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Street> {
     if !rng.random_bool(chance) {
         return Vec::new();
     }
     let f = rng.random_range(0.3..=0.7);
     vec![Street {
-        pos: off_lines(span.start + ((span.end - span.start) as f64 * f).round() as i64),
+        pos: position(lattice, &span, f),
         oneway: false,
         reversed: false,
         name: names::road(rng, RoadClass::Residential),
     }]
 }
 
-/// Moves a position off the lattice lines (one unit east or north).
-fn off_lines(pos: i64) -> i64 {
-    if pos % UNITS == 0 {
-        pos + 1
-    } else {
-        pos
-    }
+/// The position of a street at fraction `f` of `span`, moved at least
+/// [`LINE_GAP_M`] away from the lattice lines so that no sliver of land lies
+/// between them.
+fn position(lattice: &Lattice, span: &Range<i64>, f: f64) -> i64 {
+    let pos = span.start + ((span.end - span.start) as f64 * f).round() as i64;
+    let gap = lattice.units(LINE_GAP_M).clamp(1, UNITS / 4);
+    let (line, offset) = (pos.div_euclid(UNITS) * UNITS, pos.rem_euclid(UNITS));
+    line + offset.clamp(gap, UNITS - gap)
 }
 
 /// Where streets end on each lattice line: the boundary roads and area

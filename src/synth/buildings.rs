@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use super::blocks::BlockPlan;
 use super::config::SynthConfig;
 use super::lattice::{LRect, Lattice};
-use super::{stream, Stage};
+use super::{draw, stream, Stage};
 use crate::model::{Building, CommunityKind};
 
 /// How buildings of one kind stand on their lots.
@@ -45,6 +45,8 @@ const RURAL: Typology = Typology {
 };
 /// Share of urban lots built on (the rest: parks, schools, shops, roads).
 const URBAN_OCCUPANCY: f64 = 0.35;
+/// Hamlets per km² of village (at least one per village).
+const HAMLETS_PER_KM2: f64 = 1.0;
 /// Share of lots built on at the centre of a hamlet (falling off to 40 % of
 /// that at its edge).
 const HAMLET_DENSITY: f64 = 0.85;
@@ -54,7 +56,11 @@ const DWELLING_M2: f64 = 90.0;
 const DWELLING_SHARE: f64 = 0.75;
 
 /// Every building of the territory, in metres.
-pub(super) fn buildings(cfg: &SynthConfig, lattice: &Lattice, plans: &[BlockPlan]) -> Vec<Building> {
+pub(super) fn buildings(
+    cfg: &SynthConfig,
+    lattice: &Lattice,
+    plans: &[BlockPlan],
+) -> Vec<Building> {
     let mut out = Vec::new();
     for (n, plan) in plans.iter().enumerate() {
         let mut rng = stream(cfg.seed, Stage::Buildings, n);
@@ -68,7 +74,13 @@ pub(super) fn buildings(cfg: &SynthConfig, lattice: &Lattice, plans: &[BlockPlan
 
 /// Apartment blocks on a share of the lots of every region but the
 /// industrial park's.
-fn urban(cfg: &SynthConfig, lattice: &Lattice, plan: &BlockPlan, rng: &mut ChaCha8Rng, out: &mut Vec<Building>) {
+fn urban(
+    cfg: &SynthConfig,
+    lattice: &Lattice,
+    plan: &BlockPlan,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<Building>,
+) {
     let mut number = 0;
     for region in plan.regions() {
         if plan.industrial == Some(region) {
@@ -82,7 +94,11 @@ fn urban(cfg: &SynthConfig, lattice: &Lattice, plan: &BlockPlan, rng: &mut ChaCh
             // Slabs (long, either way round) or point towers.
             let half = if rng.random_bool(0.6) {
                 let slab = (rng.random_range(18.0..=28.0), rng.random_range(6.0..=9.0));
-                if rng.random_bool(0.5) { slab } else { (slab.1, slab.0) }
+                if rng.random_bool(0.5) {
+                    slab
+                } else {
+                    (slab.1, slab.0)
+                }
             } else {
                 (rng.random_range(9.0..=14.0), rng.random_range(9.0..=14.0))
             };
@@ -105,10 +121,19 @@ fn urban(cfg: &SynthConfig, lattice: &Lattice, plan: &BlockPlan, rng: &mut ChaCh
     }
 }
 
-/// Houses in one to three hamlets, denser at their centres; a hamlet
-/// straddles a village road when there is one.
-fn village(cfg: &SynthConfig, lattice: &Lattice, plan: &BlockPlan, rng: &mut ChaCha8Rng, out: &mut Vec<Building>) {
-    let hamlets: Vec<Hamlet> = (0..rng.random_range(1..=3)).filter_map(|_| Hamlet::new(lattice, plan, rng)).collect();
+/// Houses in hamlets (about [`HAMLETS_PER_KM2`]), denser at their centres; a
+/// hamlet straddles a village road when there is one.
+fn village(
+    cfg: &SynthConfig,
+    lattice: &Lattice,
+    plan: &BlockPlan,
+    rng: &mut ChaCha8Rng,
+    out: &mut Vec<Building>,
+) {
+    let km2 = lattice.metres(plan.rect.width()) * lattice.metres(plan.rect.height()) / 1e6;
+    let hamlets: Vec<Hamlet> = (0..draw(km2 * HAMLETS_PER_KM2, rng).max(1))
+        .filter_map(|_| Hamlet::new(lattice, plan, rng))
+        .collect();
     for region in plan.regions() {
         if plan.industrial == Some(region) {
             continue;
@@ -121,7 +146,9 @@ fn village(cfg: &SynthConfig, lattice: &Lattice, plan: &BlockPlan, rng: &mut Cha
             for lot in lots.within(area) {
                 let (s, t) = lot.at_fraction(0.5, 0.5);
                 // A lot in two hamlets belongs to the first.
-                if hamlets[..h].iter().any(|earlier| earlier.rect.contains(s, t))
+                if hamlets[..h]
+                    .iter()
+                    .any(|earlier| earlier.rect.contains(s, t))
                     || !rng.random_bool(hamlet.density(s, t))
                 {
                     continue;
@@ -146,7 +173,10 @@ fn village(cfg: &SynthConfig, lattice: &Lattice, plan: &BlockPlan, rng: &mut Cha
 
 /// Levels of a building, and whether its data will say so.
 fn levels(range: &RangeInclusive<u32>, typology: &Typology, rng: &mut ChaCha8Rng) -> (u32, bool) {
-    (rng.random_range(range.clone()), !rng.random_bool(typology.unknown_levels))
+    (
+        rng.random_range(range.clone()),
+        !rng.random_bool(typology.unknown_levels),
+    )
 }
 
 /// A cluster of village houses.
@@ -160,7 +190,8 @@ impl Hamlet {
     /// A hamlet of 180–360 m across, on a village road when there is one.
     fn new(lattice: &Lattice, plan: &BlockPlan, rng: &mut ChaCha8Rng) -> Option<Self> {
         let r = plan.rect;
-        let (mut s, mut t) = r.at_fraction(rng.random_range(0.25..=0.75), rng.random_range(0.25..=0.75));
+        let (mut s, mut t) =
+            r.at_fraction(rng.random_range(0.25..=0.75), rng.random_range(0.25..=0.75));
         let roads = plan.v_streets.len() + plan.h_streets.len();
         if roads > 0 {
             let pick = rng.random_range(0..roads);
@@ -215,8 +246,16 @@ impl Lots {
     fn within(&self, area: LRect) -> impl Iterator<Item = LRect> + '_ {
         let r = self.region;
         let (ss, ts) = (
-            Cuts { lo: r.s0, len: r.width(), n: self.ns },
-            Cuts { lo: r.t0, len: r.height(), n: self.nt },
+            Cuts {
+                lo: r.s0,
+                len: r.width(),
+                n: self.ns,
+            },
+            Cuts {
+                lo: r.t0,
+                len: r.height(),
+                n: self.nt,
+            },
         );
         ts.covering(area.t0, area.t1).flat_map(move |b| {
             ss.covering(area.s0, area.s1).map(move |a| LRect {
@@ -266,7 +305,11 @@ impl Cuts {
 /// `half`), aligned with the lot's southern side and centred in it, that
 /// keeps `setback_m` from every side of the convex lot `quad`; with its area
 /// in m². `None` when it would be smaller than `min_half_m`.
-fn fit(quad: &[Coord<f64>; 4], half: (f64, f64), typology: &Typology) -> Option<(MultiPolygon<f64>, f64)> {
+fn fit(
+    quad: &[Coord<f64>; 4],
+    half: (f64, f64),
+    typology: &Typology,
+) -> Option<(MultiPolygon<f64>, f64)> {
     let unit = |c: Coord<f64>| {
         let len = c.x.hypot(c.y);
         (len > 0.0).then(|| c / len)
@@ -280,7 +323,10 @@ fn fit(quad: &[Coord<f64>; 4], half: (f64, f64), typology: &Typology) -> Option<
     for k in 0..4 {
         let a = quad[k];
         let side = unit(quad[(k + 1) % 4] - a)?;
-        let inward = Coord { x: -side.y, y: side.x };
+        let inward = Coord {
+            x: -side.y,
+            y: side.x,
+        };
         let room = dot(inward, centre - a) - typology.setback_m;
         if room <= 0.0 {
             return None;
@@ -292,6 +338,15 @@ fn fit(quad: &[Coord<f64>; 4], half: (f64, f64), typology: &Typology) -> Option<
         return None;
     }
     let corner = |a: f64, b: f64| centre + e1 * (a * hw) + e2 * (b * hd);
-    let ring = vec![corner(-1.0, -1.0), corner(1.0, -1.0), corner(1.0, 1.0), corner(-1.0, 1.0), corner(-1.0, -1.0)];
-    Some((MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]), 4.0 * hw * hd))
+    let ring = vec![
+        corner(-1.0, -1.0),
+        corner(1.0, -1.0),
+        corner(1.0, 1.0),
+        corner(-1.0, 1.0),
+        corner(-1.0, -1.0),
+    ];
+    Some((
+        MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]),
+        4.0 * hw * hd,
+    ))
 }

@@ -75,9 +75,9 @@ pub struct SynthConfig {
 
 /// Households per km² of urban community at the default building settings,
 /// measured on generated cities (used by [`SynthConfig::estimated_households`]).
-const URBAN_HOUSEHOLDS_PER_KM2: f64 = 4_500.0;
+const URBAN_HOUSEHOLDS_PER_KM2: f64 = 4_750.0;
 /// Households per km² of rural village at the default building settings.
-const RURAL_HOUSEHOLDS_PER_KM2: f64 = 100.0;
+const RURAL_HOUSEHOLDS_PER_KM2: f64 = 80.0;
 /// Largest lattice the generator accepts, in cells (a 10-million-household
 /// province needs about 10⁵).
 const MAX_CELLS: u128 = 1 << 24;
@@ -120,7 +120,8 @@ impl SynthConfig {
     }
 
     /// A tiny urban test town: one district, 2 × 1 subdistricts of 2 × 2
-    /// communities (8 communities, 2 km × 1 km, about 10,000 households).
+    /// communities (8 communities, 2 km × 1 km, about 100 buildings and
+    /// 9,000 households).
     #[must_use]
     pub fn test() -> Self {
         Self::base().subdistricts(2, 1).communities(2, 2)
@@ -128,7 +129,7 @@ impl SynthConfig {
 
     /// A small town: an urban district of 2 × 2 subdistricts of 3 × 3
     /// communities (36, 9 km²) and a rural district to its west (12 villages
-    /// in 4 townships, 27 km²); about 45,000 households.
+    /// in 4 townships, 27 km²); about 1,900 buildings and 42,000 households.
     #[must_use]
     pub fn town() -> Self {
         Self::base()
@@ -139,7 +140,8 @@ impl SynthConfig {
     }
 
     /// An urban district of 10 km × 10 km: 4 × 4 subdistricts of 5 × 5
-    /// communities (400 communities, about 450,000 households).
+    /// communities (400 communities, about 5,000 buildings and 475,000
+    /// households).
     #[must_use]
     pub fn city() -> Self {
         Self::base().subdistricts(4, 4).communities(5, 5)
@@ -147,7 +149,7 @@ impl SynthConfig {
 
     /// A rural county of about 1,400 km² (43.2 km × 32.4 km): 4 × 3
     /// townships of 6 × 6 villages of 1.8 km (432 villages, about 140,000
-    /// unit cells of 10,000 m², about 140,000 households).
+    /// unit cells of 10,000 m², about 77,000 houses and 115,000 households).
     #[must_use]
     pub fn county() -> Self {
         Self {
@@ -160,10 +162,12 @@ impl SynthConfig {
         .communities(6, 6)
     }
 
-    /// A territory of about `households` households (within some 15 % above
-    /// a few thousand): one urban district up to about 450,000 households,
-    /// beyond that a grid of city-sized districts, half of them (the outer
-    /// ones) rural — a province at 10 million.
+    /// A territory of about `households` households (within some 15 % from
+    /// a few thousand up; at least one community of about 1,200): one urban
+    /// district up to about 475,000 households, beyond that a grid of
+    /// city-sized districts, the outer 60 % of them rural — at 10 million, a
+    /// province of 8 × 8 districts, 13,000 communities and 830,000
+    /// buildings in 100 × 100 km.
     #[must_use]
     pub fn with_households(households: u64) -> Self {
         let target = households.max(1) as f64;
@@ -176,24 +180,36 @@ impl SynthConfig {
         };
         // One district, from one community up to a city.
         for (sx, sy) in [(1, 1), (2, 1), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4)] {
-            for (cx, cy) in [(1, 1), (2, 1), (2, 2), (3, 2), (3, 3), (4, 3), (4, 4), (5, 4), (5, 5)] {
+            for (cx, cy) in [
+                (1, 1),
+                (2, 1),
+                (2, 2),
+                (3, 2),
+                (3, 3),
+                (4, 3),
+                (4, 4),
+                (5, 4),
+                (5, 5),
+            ] {
                 consider(Self::base().subdistricts(sx, sy).communities(cx, cy));
             }
         }
-        // A grid of city-sized districts, the outer half rural.
+        // A grid of city-sized districts, the outer ones rural.
         for dx in 2..=MAX_COUNT {
+            let mut smallest = u64::MAX;
             for dy in [dx - 1, dx] {
                 for (sy, cy) in [(3, 5), (4, 4), (4, 5)] {
-                    consider(
-                        Self::base()
-                            .districts(dx, dy)
-                            .rural_share(0.5)
-                            .subdistricts(4, sy)
-                            .communities(5, cy),
-                    );
+                    let cfg = Self::base()
+                        .districts(dx, dy)
+                        .rural_share(0.6)
+                        .subdistricts(4, sy)
+                        .communities(5, cy);
+                    smallest = smallest.min(cfg.estimated_households());
+                    consider(cfg);
                 }
             }
-            if Self::base().districts(dx, dx - 1).estimated_households() as f64 > 2.0 * target {
+            // Larger grids only get further from the target (or are too large).
+            if smallest == 0 || smallest as f64 > 2.0 * target {
                 break;
             }
         }
@@ -274,9 +290,9 @@ impl SynthConfig {
             .clamp(1.0, 100.0) as usize
     }
 
-    /// Roughly how many households [`synthesize`](super::synthesize) makes:
-    /// community area × a household density measured at the default
-    /// building settings.
+    /// Roughly how many households [`synthesize`](super::synthesize) makes
+    /// (0 for an invalid configuration): community area × a household
+    /// density measured at the default building settings.
     #[must_use]
     pub fn estimated_households(&self) -> u64 {
         if self.validate().is_err() {
@@ -344,13 +360,25 @@ impl SynthConfig {
             return bad("jitter", "must be 0 to 0.2");
         }
         let streets = &self.street_spacing_m;
-        if !(*streets.start() >= 50.0 && streets.start() <= streets.end() && streets.end().is_finite()) {
-            return bad("street_spacing_m", "must be a range of metres from at least 50");
+        if !(*streets.start() >= 50.0
+            && streets.start() <= streets.end()
+            && streets.end().is_finite())
+        {
+            return bad(
+                "street_spacing_m",
+                "must be a range of metres from at least 50",
+            );
         }
         for (field, range) in [
-            ("households_per_urban_building", &self.households_per_urban_building),
+            (
+                "households_per_urban_building",
+                &self.households_per_urban_building,
+            ),
             ("urban_levels", &self.urban_levels),
-            ("households_per_rural_house", &self.households_per_rural_house),
+            (
+                "households_per_rural_house",
+                &self.households_per_rural_house,
+            ),
             ("rural_levels", &self.rural_levels),
         ] {
             if *range.start() < 1 || range.start() > range.end() {

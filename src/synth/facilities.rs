@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::blocks::BlockPlan;
 use super::hierarchy::{Area, Hierarchy};
 use super::lattice::Lattice;
-use super::{stream, Stage};
+use super::{draw, stream, Stage};
 use crate::model::{CommunityKind, Facility, FacilityKind};
 
 /// How many facilities of a kind an area gets, for (urban, rural) areas.
@@ -122,7 +122,12 @@ const RULES: [Rule; 10] = [
 ];
 
 /// Every facility of the territory, in metres.
-pub(super) fn facilities(seed: u64, lattice: &Lattice, hier: &Hierarchy, plans: &[BlockPlan]) -> Vec<Facility> {
+pub(super) fn facilities(
+    seed: u64,
+    lattice: &Lattice,
+    hier: &Hierarchy,
+    plans: &[BlockPlan],
+) -> Vec<Facility> {
     let mut rng = stream(seed, Stage::Facilities, 0);
     let mut out = Vec::new();
     for rule in &RULES {
@@ -174,11 +179,4 @@ fn community_of(area: &Area, k: usize, count: usize, rng: &mut ChaCha8Rng) -> us
     let len = area.communities.len();
     let offset = ((k - 1) as f64 + rng.random::<f64>()) * len as f64 / count as f64;
     area.communities.start + (offset as usize).min(len - 1)
-}
-
-/// A whole number of expected value `mean`: its integer part, plus one with
-/// the chance of its fraction.
-pub(super) fn draw(mean: f64, rng: &mut ChaCha8Rng) -> usize {
-    let whole = mean.floor();
-    whole as usize + usize::from(rng.random_bool(mean - whole))
 }

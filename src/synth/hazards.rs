@@ -7,10 +7,10 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::blocks::BlockPlan;
-use super::facilities::{draw, Scope};
+use super::facilities::Scope;
 use super::hierarchy::Hierarchy;
 use super::lattice::{LRect, Lattice};
-use super::{stream, Stage};
+use super::{draw, stream, Stage};
 use crate::model::{CommunityKind, Hazard, HazardGeometry};
 use crate::risk::{Assessment, RiskLevel};
 
@@ -20,8 +20,16 @@ const POINT_HAZARDS: [(&str, &str, Scope); 6] = [
     ("gas_station", "加油站", Scope::Community(0.12, 0.05)),
     ("lpg_station", "液化气站", Scope::Community(0.03, 0.04)),
     ("chemical_store", "危化品仓库", Scope::Community(0.04, 0.03)),
-    ("fireworks_store", "烟花爆竹仓库", Scope::Community(0.0, 0.03)),
-    ("construction_site", "建筑工地", Scope::Community(0.10, 0.02)),
+    (
+        "fireworks_store",
+        "烟花爆竹仓库",
+        Scope::Community(0.0, 0.03),
+    ),
+    (
+        "construction_site",
+        "建筑工地",
+        Scope::Community(0.10, 0.02),
+    ),
     ("waterlogging_point", "易涝点", Scope::Community(0.08, 0.02)),
 ];
 /// Chance that a village has a landslide zone.
@@ -46,7 +54,12 @@ const LEC_E: [f64; 6] = [0.5, 1.0, 2.0, 3.0, 6.0, 10.0];
 const LEC_C: [f64; 6] = [1.0, 3.0, 7.0, 15.0, 40.0, 100.0];
 
 /// Every hazard of the territory, in metres.
-pub(super) fn hazards(seed: u64, lattice: &Lattice, hier: &Hierarchy, plans: &[BlockPlan]) -> Vec<Hazard> {
+pub(super) fn hazards(
+    seed: u64,
+    lattice: &Lattice,
+    hier: &Hierarchy,
+    plans: &[BlockPlan],
+) -> Vec<Hazard> {
     let mut rng = stream(seed, Stage::Hazards, 0);
     let mut assessor = Assessor::new();
     let mut out = Vec::new();
@@ -70,12 +83,17 @@ pub(super) fn hazards(seed: u64, lattice: &Lattice, hier: &Hierarchy, plans: &[B
             add("industrial_park", "工业园区", area(lattice, park), &mut rng);
         }
         if c.kind == CommunityKind::Rural && rng.random_bool(LANDSLIDE) {
-            let regions = plan.regions();
-            let r = regions[rng.random_range(0..regions.len())];
-            let (s0, t0) = r.at_fraction(rng.random_range(0.1..=0.4), rng.random_range(0.1..=0.4));
-            let (s1, t1) = r.at_fraction(rng.random_range(0.6..=0.9), rng.random_range(0.6..=0.9));
-            if let Some(zone) = (LRect { s0, t0, s1, t1 }).inset(0) {
-                add("landslide_zone", "地质灾害隐患区", area(lattice, zone), &mut rng);
+            if let Some(r) = plan.pick_region(lattice, 100.0, &mut rng) {
+                let (s0, t0) =
+                    r.at_fraction(rng.random_range(0.1..=0.4), rng.random_range(0.1..=0.4));
+                let (s1, t1) =
+                    r.at_fraction(rng.random_range(0.6..=0.9), rng.random_range(0.6..=0.9));
+                add(
+                    "landslide_zone",
+                    "地质灾害隐患区",
+                    area(lattice, LRect { s0, t0, s1, t1 }),
+                    &mut rng,
+                );
             }
         }
     }
@@ -85,7 +103,10 @@ pub(super) fn hazards(seed: u64, lattice: &Lattice, hier: &Hierarchy, plans: &[B
 /// The quadrilateral of a rectangle of lattice units inside one region.
 fn area(lattice: &Lattice, rect: LRect) -> HazardGeometry {
     let [sw, se, ne, nw] = lattice.quad(rect);
-    HazardGeometry::Area(MultiPolygon(vec![Polygon::new(LineString(vec![sw, se, ne, nw, sw]), vec![])]))
+    HazardGeometry::Area(MultiPolygon(vec![Polygon::new(
+        LineString(vec![sw, se, ne, nw, sw]),
+        vec![],
+    )]))
 }
 
 /// Deals risk levels and builds assessments of them by each method.
@@ -109,7 +130,11 @@ impl Assessor {
         };
         let lec = LEC_L
             .iter()
-            .flat_map(|&l| LEC_E.iter().flat_map(move |&e| LEC_C.iter().map(move |&c| (l, e, c))))
+            .flat_map(|&l| {
+                LEC_E
+                    .iter()
+                    .flat_map(move |&e| LEC_C.iter().map(move |&c| (l, e, c)))
+            })
             .filter_map(|(l, e, c)| Assessment::lec(l, e, c).ok())
             .collect();
         let matrix = (1..=5)

@@ -77,8 +77,14 @@ impl Layout {
             rural_lines(cfg.districts_x, cfg.districts_y, cfg.rural_share);
         let base_w = cfg.subdistricts_x * cfg.communities_x;
         let base_h = cfg.subdistricts_y * cfg.communities_y;
-        let widths: Vec<usize> = rural_cols.iter().map(|&r| if r { k * base_w } else { base_w }).collect();
-        let heights: Vec<usize> = rural_rows.iter().map(|&r| if r { k * base_h } else { base_h }).collect();
+        let widths: Vec<usize> = rural_cols
+            .iter()
+            .map(|&r| if r { k * base_w } else { base_w })
+            .collect();
+        let heights: Vec<usize> = rural_rows
+            .iter()
+            .map(|&r| if r { k * base_h } else { base_h })
+            .collect();
         let starts = |sizes: &[usize]| {
             sizes
                 .iter()
@@ -137,7 +143,9 @@ fn rural_lines(nx: usize, ny: usize, share: f64) -> (Vec<bool>, Vec<bool>) {
                 (1.0 - urban - share).abs(),
                 (a as f64 / nx as f64 - b as f64 / ny as f64).abs(),
             );
-            if key.0 < best_key.0 - 1e-12 || (key.0 <= best_key.0 + 1e-12 && key.1 < best_key.1 - 1e-12) {
+            if key.0 < best_key.0 - 1e-12
+                || (key.0 <= best_key.0 + 1e-12 && key.1 < best_key.1 - 1e-12)
+            {
                 best = (a, b);
                 best_key = key;
             }
@@ -240,7 +248,10 @@ impl Hierarchy {
                         count,
                     });
                 }
-                let communities = sr.clone().rev().flat_map(|r| sc.clone().map(move |c| (c, r)));
+                let communities = sr
+                    .clone()
+                    .rev()
+                    .flat_map(|r| sc.clone().map(move |c| (c, r)));
                 for (cseq, (c, r)) in (1..).zip(communities) {
                     let c_code = child(sub_code, cseq)?;
                     let n = h.communities.len();
@@ -300,8 +311,14 @@ impl Hierarchy {
     pub fn edge_class(&self, axis: Axis, along: usize, line: usize) -> Option<RoadClass> {
         let (before, after) = (line.checked_sub(1), Some(line));
         let (a, b) = match axis {
-            Axis::H => (self.community_at(Some(along), before), self.community_at(Some(along), after)),
-            Axis::V => (self.community_at(before, Some(along)), self.community_at(after, Some(along))),
+            Axis::H => (
+                self.community_at(Some(along), before),
+                self.community_at(Some(along), after),
+            ),
+            Axis::V => (
+                self.community_at(before, Some(along)),
+                self.community_at(after, Some(along)),
+            ),
         };
         let (Some(a), Some(b)) = (a, b) else {
             return Some(RoadClass::Primary);
@@ -320,7 +337,12 @@ impl Hierarchy {
 
     /// The model areas of one level, with boundaries through every lattice
     /// vertex and street end on them (so neighbours share exact vertices).
-    pub fn admin_areas(&self, level: AdminLevel, lattice: &Lattice, splits: &Splits) -> Vec<AdminArea> {
+    pub fn admin_areas(
+        &self,
+        level: AdminLevel,
+        lattice: &Lattice,
+        splits: &Splits,
+    ) -> Vec<AdminArea> {
         let areas = match level {
             AdminLevel::District => &self.districts,
             AdminLevel::Subdistrict => &self.subdistricts,
@@ -369,7 +391,11 @@ fn ring(cells: CellRect, lattice: &Lattice, splits: &Splits) -> LineString<f64> 
     let (t0, t1) = (cells.j0 as i64 * UNITS, cells.j1 as i64 * UNITS);
     let (s0, s1) = (cells.i0 as i64 * UNITS, cells.i1 as i64 * UNITS);
     let mut coords = Vec::with_capacity(bottom.len() + right.len() + top.len() + left.len());
-    coords.extend(bottom[..bottom.len() - 1].iter().map(|&s| lattice.at(s, t0)));
+    coords.extend(
+        bottom[..bottom.len() - 1]
+            .iter()
+            .map(|&s| lattice.at(s, t0)),
+    );
     coords.extend(right[..right.len() - 1].iter().map(|&t| lattice.at(s1, t)));
     coords.extend(top[1..].iter().rev().map(|&s| lattice.at(s, t1)));
     coords.extend(left[1..].iter().rev().map(|&t| lattice.at(s0, t)));

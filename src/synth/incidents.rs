@@ -41,7 +41,8 @@ pub(super) fn incidents(
     let mut rng = stream(cfg.seed, Stage::Incidents, 0);
     let households: u64 = buildings.iter().map(|b| u64::from(b.households)).sum();
     let count = (households as f64 * cfg.incidents_per_1000_households / 1000.0).round() as usize;
-    let hot_spots: Vec<(i64, i64)> = (0..(hier.communities.len() / COMMUNITIES_PER_HOT_SPOT).max(1))
+    let hot_spots: Vec<(i64, i64)> = (0..(hier.communities.len() / COMMUNITIES_PER_HOT_SPOT)
+        .max(1))
         .map(|_| {
             let c = &hier.communities[rng.random_range(0..hier.communities.len())];
             c.cells
@@ -56,16 +57,17 @@ pub(super) fn incidents(
     (0..count)
         .map(|_| {
             let kind = pick_kind(&mut rng);
-            let location = if rng.random_bool(AT_HOT_SPOT) || buildings.is_empty() || roads.is_empty() {
-                let (s, t) = hot_spots[rng.random_range(0..hot_spots.len())];
-                let mut offset = || (bell(&mut rng) * spread) as i64;
-                let (s, t) = (s + offset(), t + offset());
-                lattice.at(s.clamp(bounds.s0, bounds.s1), t.clamp(bounds.t0, bounds.t1))
-            } else if kind == "traffic" {
-                on_road(&roads[rng.random_range(0..roads.len())], &mut rng)
-            } else {
-                centre(&buildings[rng.random_range(0..buildings.len())])
-            };
+            let location =
+                if rng.random_bool(AT_HOT_SPOT) || buildings.is_empty() || roads.is_empty() {
+                    let (s, t) = hot_spots[rng.random_range(0..hot_spots.len())];
+                    let mut offset = || (bell(&mut rng) * spread) as i64;
+                    let (s, t) = (s + offset(), t + offset());
+                    lattice.at(s.clamp(bounds.s0, bounds.s1), t.clamp(bounds.t0, bounds.t1))
+                } else if kind == "traffic" {
+                    on_road(&roads[rng.random_range(0..roads.len())], &mut rng)
+                } else {
+                    centre(&buildings[rng.random_range(0..buildings.len())])
+                };
             let day = if kind == "flood" {
                 rng.random_range(FLOOD_DAYS)
             } else {
@@ -108,9 +110,16 @@ fn on_road(road: &Road, rng: &mut ChaCha8Rng) -> Coord<f64> {
 
 /// The centre of a building's footprint (mean of its corners).
 fn centre(b: &Building) -> Coord<f64> {
-    let ring = b.geometry.0.first().map(|p| &p.exterior().0[..]).unwrap_or_default();
+    let ring = b
+        .geometry
+        .0
+        .first()
+        .map(|p| &p.exterior().0[..])
+        .unwrap_or_default();
     let corners = &ring[..ring.len().saturating_sub(1)];
-    let sum = corners.iter().fold(Coord { x: 0.0, y: 0.0 }, |acc, &c| acc + c);
+    let sum = corners
+        .iter()
+        .fold(Coord { x: 0.0, y: 0.0 }, |acc, &c| acc + c);
     sum / corners.len().max(1) as f64
 }
 

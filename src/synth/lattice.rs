@@ -112,7 +112,13 @@ impl Lattice {
     /// `origin` (south-west corner, metres), each vertex moved by up to
     /// `jitter` × spacing in x and y; boundary vertices only move along the
     /// boundary and the four corners stay put.
-    pub fn new(origin: Coord<f64>, cells: (usize, usize), spacing_m: f64, jitter: f64, seed: u64) -> Self {
+    pub fn new(
+        origin: Coord<f64>,
+        cells: (usize, usize),
+        spacing_m: f64,
+        jitter: f64,
+        seed: u64,
+    ) -> Self {
         let (nx, ny) = cells;
         let amplitude = jitter * spacing_m;
         let mut vertices = Vec::with_capacity((nx + 1) * (ny + 1));

@@ -33,26 +33,38 @@ fn area(seed: u64, code: AdminCode, suffix: &str) -> String {
 
 /// A district name: …区 (urban) or …县 (rural).
 pub(super) fn district(seed: u64, code: AdminCode, kind: CommunityKind) -> String {
-    area(seed, code, match kind {
-        CommunityKind::Urban => "区",
-        CommunityKind::Rural => "县",
-    })
+    area(
+        seed,
+        code,
+        match kind {
+            CommunityKind::Urban => "区",
+            CommunityKind::Rural => "县",
+        },
+    )
 }
 
 /// A subdistrict name: …街道 (urban) or …镇 (rural).
 pub(super) fn subdistrict(seed: u64, code: AdminCode, kind: CommunityKind) -> String {
-    area(seed, code, match kind {
-        CommunityKind::Urban => "街道",
-        CommunityKind::Rural => "镇",
-    })
+    area(
+        seed,
+        code,
+        match kind {
+            CommunityKind::Urban => "街道",
+            CommunityKind::Rural => "镇",
+        },
+    )
 }
 
 /// A community name: …社区 (urban) or …村 (rural).
 pub(super) fn community(seed: u64, code: AdminCode, kind: CommunityKind) -> String {
-    area(seed, code, match kind {
-        CommunityKind::Urban => "社区",
-        CommunityKind::Rural => "村",
-    })
+    area(
+        seed,
+        code,
+        match kind {
+            CommunityKind::Urban => "社区",
+            CommunityKind::Rural => "村",
+        },
+    )
 }
 
 /// The name of a road of `class`: …大道, …路, …街 or …巷.

@@ -48,7 +48,13 @@ impl RoadClass {
 }
 
 /// Every road of the territory, in metres.
-pub(super) fn roads(seed: u64, hier: &Hierarchy, lattice: &Lattice, splits: &Splits, plans: &[BlockPlan]) -> Vec<Road> {
+pub(super) fn roads(
+    seed: u64,
+    hier: &Hierarchy,
+    lattice: &Lattice,
+    splits: &Splits,
+    plans: &[BlockPlan],
+) -> Vec<Road> {
     let mut out = Vec::new();
     for axis in [Axis::H, Axis::V] {
         for line in 0..=hier.along(axis.other()) {
@@ -57,14 +63,27 @@ pub(super) fn roads(seed: u64, hier: &Hierarchy, lattice: &Lattice, splits: &Spl
     }
     for plan in plans {
         for (axis, streets, crossing, span) in [
-            (Axis::V, &plan.v_streets, &plan.h_streets, plan.rect.t0..plan.rect.t1),
-            (Axis::H, &plan.h_streets, &plan.v_streets, plan.rect.s0..plan.rect.s1),
+            (
+                Axis::V,
+                &plan.v_streets,
+                &plan.h_streets,
+                plan.rect.t0..plan.rect.t1,
+            ),
+            (
+                Axis::H,
+                &plan.h_streets,
+                &plan.v_streets,
+                plan.rect.s0..plan.rect.s1,
+            ),
         ] {
             for street in streets {
                 let mut stops: Vec<(i64, bool)> = crossing
                     .iter()
                     .map(|c| (c.pos, true))
-                    .chain((span.start / UNITS + 1..=span.end / UNITS).map(|c| (c * UNITS, c * UNITS == span.end)))
+                    .chain(
+                        (span.start / UNITS + 1..=span.end / UNITS)
+                            .map(|c| (c * UNITS, c * UNITS == span.end)),
+                    )
                     .collect();
                 stops.sort_unstable_by_key(|&(p, junction)| (p, !junction));
                 stops.dedup_by_key(|&mut (p, _)| p);
@@ -116,7 +135,12 @@ fn boundary_line(
         };
         if w.class != Some(class) {
             let name = names::boundary_road(seed, axis, line, class);
-            w.start(class, &name, (false, false), lattice.at_axis(axis, p, across));
+            w.start(
+                class,
+                &name,
+                (false, false),
+                lattice.at_axis(axis, p, across),
+            );
         }
         w.push(lattice.at_axis(axis, q, across));
         let junction = if q % UNITS == 0 {
@@ -156,7 +180,13 @@ impl<'a> Walker<'a> {
 
     /// Ends the current road and starts one of `class` named `name` at
     /// `at`; `(oneway, reversed)`: one-way, and drawn backwards.
-    fn start(&mut self, class: RoadClass, name: &str, (oneway, reversed): (bool, bool), at: Coord<f64>) {
+    fn start(
+        &mut self,
+        class: RoadClass,
+        name: &str,
+        (oneway, reversed): (bool, bool),
+        at: Coord<f64>,
+    ) {
         self.finish();
         self.class = Some(class);
         name.clone_into(&mut self.name);
@@ -182,7 +212,11 @@ impl<'a> Walker<'a> {
                     class: class.as_str().to_owned(),
                     name: self.name.clone(),
                     speed_kmh: Some(class.speed_kmh()),
-                    oneway: if self.oneway { Oneway::Forward } else { Oneway::No },
+                    oneway: if self.oneway {
+                        Oneway::Forward
+                    } else {
+                        Oneway::No
+                    },
                     geometry: LineString(coords),
                 });
             }

@@ -45,11 +45,15 @@ impl<'a> Attributes<'a> {
 
     /// A required field.
     pub fn required(&self, field: &'static str) -> Result<String, FeatureProblem> {
-        self.get(field).ok_or(FeatureProblem::MissingField { field })
+        self.get(field)
+            .ok_or(FeatureProblem::MissingField { field })
     }
 
     /// An optional field parsed with `FromStr`; a bad value is an error naming it.
-    pub fn parsed<T: std::str::FromStr>(&self, field: &'static str) -> Result<Option<T>, FeatureProblem>
+    pub fn parsed<T: std::str::FromStr>(
+        &self,
+        field: &'static str,
+    ) -> Result<Option<T>, FeatureProblem>
     where
         T::Err: std::fmt::Display,
     {
@@ -135,7 +139,9 @@ pub fn parse_hstore(s: &str) -> HashMap<String, String> {
 mod tests {
     #[test]
     fn hstore() {
-        let t = super::parse_hstore(r#""amenity"=>"fire_station","name:fi"=>"Paloasema \"A\"","building:levels"=>"5""#);
+        let t = super::parse_hstore(
+            r#""amenity"=>"fire_station","name:fi"=>"Paloasema \"A\"","building:levels"=>"5""#,
+        );
         assert_eq!(t["amenity"], "fire_station");
         assert_eq!(t["name:fi"], "Paloasema \"A\"");
         assert_eq!(t["building:levels"], "5");

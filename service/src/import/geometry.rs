@@ -107,7 +107,11 @@ fn to_multipolygon(rings: Vec<Vec<Vec<Coord<f64>>>>) -> MultiPolygon<f64> {
 
 fn check_coords(coords: impl Iterator<Item = Coord<f64>>) -> Result<(), FeatureProblem> {
     for c in coords {
-        if !c.x.is_finite() || !c.y.is_finite() || !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y) {
+        if !c.x.is_finite()
+            || !c.y.is_finite()
+            || !(-180.0..=180.0).contains(&c.x)
+            || !(-90.0..=90.0).contains(&c.y)
+        {
             return Err(FeatureProblem::BadCoordinate { x: c.x, y: c.y });
         }
     }
@@ -138,7 +142,10 @@ impl GeometryReader<'_> {
         self.clean_polygons(mp)
     }
 
-    fn clean_polygons(&self, mp: MultiPolygon<f64>) -> Result<Cleaned<MultiPolygon<f64>>, FeatureProblem> {
+    fn clean_polygons(
+        &self,
+        mp: MultiPolygon<f64>,
+    ) -> Result<Cleaned<MultiPolygon<f64>>, FeatureProblem> {
         let mut notes = Vec::new();
         let deduped = mp.remove_repeated_points();
         let removed = count_coords(&mp) - count_coords(&deduped);
@@ -194,7 +201,10 @@ impl GeometryReader<'_> {
             }
             T::wkbPolygon | T::wkbMultiPolygon => {
                 let area = self.polygons(g)?;
-                let p = area.geometry.interior_point().ok_or(FeatureProblem::Empty)?;
+                let p = area
+                    .geometry
+                    .interior_point()
+                    .ok_or(FeatureProblem::Empty)?;
                 let mut notes = area.notes;
                 notes.push("area reduced to its interior point".into());
                 Ok(Cleaned { geometry: p, notes })
@@ -207,7 +217,10 @@ impl GeometryReader<'_> {
     }
 
     /// A point or an area (hazards).
-    pub fn point_or_area(&self, g: &GdalGeometry) -> Result<Cleaned<Geometry<f64>>, FeatureProblem> {
+    pub fn point_or_area(
+        &self,
+        g: &GdalGeometry,
+    ) -> Result<Cleaned<Geometry<f64>>, FeatureProblem> {
         if flat(g) == T::wkbPoint {
             let p = self.point(g)?;
             Ok(Cleaned {
@@ -245,7 +258,10 @@ impl GeometryReader<'_> {
             let line = LineString::from(part).map_coords(|c| self.to_datum(c));
             let deduped = line.remove_repeated_points();
             if deduped.0.len() < line.0.len() {
-                notes.push(format!("removed {} repeated point(s)", line.0.len() - deduped.0.len()));
+                notes.push(format!(
+                    "removed {} repeated point(s)",
+                    line.0.len() - deduped.0.len()
+                ));
             }
             if deduped.0.len() < 2 {
                 return Err(FeatureProblem::Invalid {

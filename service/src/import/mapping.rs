@@ -53,7 +53,10 @@ impl Target {
     /// The target whose conventional name is `name`, exactly.
     pub fn from_name(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();
-        Self::NAMED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+        Self::NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
     }
 
     /// The target a layer name designates by convention: the name itself, or a

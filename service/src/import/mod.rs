@@ -52,7 +52,12 @@ pub struct FeatureRef {
 
 impl fmt::Display for FeatureRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: layer {:?}: feature ", self.file.display(), self.layer)?;
+        write!(
+            f,
+            "{}: layer {:?}: feature ",
+            self.file.display(),
+            self.layer
+        )?;
         match self.fid {
             Some(id) => write!(f, "{id}")?,
             None => f.write_str("?")?,
@@ -237,9 +242,10 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
     let ds = Dataset::open(path).map_err(|e| open_err(e.to_string()))?;
     let is_osm = ds.driver().short_name() == "OSM";
     let target_srs = srs_4490().map_err(|e| open_err(e.to_string()))?;
-    let source = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let source = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let mut out = ImportedFile {
         batch: ImportBatch {
             source,
@@ -284,10 +290,12 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                 if matches!(srs.auth_code(), Ok(4490 | 4326)) {
                     None
                 } else {
-                    Some(CoordTransform::new(&srs, &target_srs).map_err(|e| ImportError::Transform {
-                        file: path.to_owned(),
-                        layer: name.clone(),
-                        reason: e.to_string(),
+                    Some(CoordTransform::new(&srs, &target_srs).map_err(|e| {
+                        ImportError::Transform {
+                            file: path.to_owned(),
+                            layer: name.clone(),
+                            reason: e.to_string(),
+                        }
                     })?)
                 }
             }
@@ -391,7 +399,12 @@ fn osm_feature(
     }
 }
 
-fn feature_ref(path: &Path, layer: &str, feature: &Feature<'_>, attrs: &Attributes<'_>) -> FeatureRef {
+fn feature_ref(
+    path: &Path,
+    layer: &str,
+    feature: &Feature<'_>,
+    attrs: &Attributes<'_>,
+) -> FeatureRef {
     let osm_id = attrs.tag("osm_id").or_else(|| attrs.tag("osm_way_id"));
     FeatureRef {
         file: path.to_owned(),
@@ -405,7 +418,12 @@ fn feature_ref(path: &Path, layer: &str, feature: &Feature<'_>, attrs: &Attribut
 
 fn check_unique_codes(path: &Path, t: &Territory) -> Result<(), ImportError> {
     let mut seen = std::collections::HashSet::new();
-    for a in t.districts.iter().chain(&t.subdistricts).chain(&t.communities) {
+    for a in t
+        .districts
+        .iter()
+        .chain(&t.subdistricts)
+        .chain(&t.communities)
+    {
         if !seen.insert(a.code) {
             return Err(ImportError::DuplicateCode {
                 at: FeatureRef {

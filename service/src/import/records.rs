@@ -18,9 +18,22 @@ use super::FeatureProblem;
 /// Road classes that carry vehicles (OSM highway values); others (footway,
 /// path, steps…) are not roads for travel times and are skipped.
 pub const DRIVABLE: &[&str] = &[
-    "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
-    "service", "living_street", "road", "motorway_link", "trunk_link", "primary_link",
-    "secondary_link", "tertiary_link", "busway",
+    "motorway",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "service",
+    "living_street",
+    "road",
+    "motorway_link",
+    "trunk_link",
+    "primary_link",
+    "secondary_link",
+    "tertiary_link",
+    "busway",
 ];
 
 /// Everything needed to turn features into records.
@@ -52,11 +65,7 @@ pub fn add_feature(
                 return Err(FeatureProblem::BadField {
                     field: "code",
                     value: code.to_string(),
-                    reason: format!(
-                        "a {} code has {} digits",
-                        level.name(),
-                        level.digits()
-                    ),
+                    reason: format!("a {} code has {} digits", level.name(), level.digits()),
                 });
             }
             let kind = match level {
@@ -87,28 +96,27 @@ pub fn add_feature(
                 .count("levels")?
                 .or(attrs.tag("building:levels").and_then(|v| v.parse().ok()));
             let given = attrs.count("households")?;
-            let households = match given {
-                Some(h) => h,
-                None => {
-                    let centroid = area.geometry.centroid().ok_or(FeatureProblem::Empty)?;
-                    if ctx.projection.is_none() {
-                        ctx.projection = Some(
-                            LocalProjection::gauss_kruger_3deg(centroid.x()).map_err(|e| {
-                                FeatureProblem::Reprojection {
-                                    reason: e.to_string(),
-                                }
-                            })?,
-                        );
-                    }
-                    let proj = ctx.projection.as_ref().ok_or(FeatureProblem::Empty)?;
-                    let m2 = proj
-                        .project(&area.geometry)
-                        .map_err(|e| FeatureProblem::Reprojection {
-                            reason: e.to_string(),
-                        })?
-                        .unsigned_area();
-                    ctx.estimate.households(m2, levels)
+            let households = if let Some(h) = given {
+                h
+            } else {
+                let centroid = area.geometry.centroid().ok_or(FeatureProblem::Empty)?;
+                if ctx.projection.is_none() {
+                    ctx.projection = Some(
+                        LocalProjection::gauss_kruger_3deg(centroid.x()).map_err(|e| {
+                            FeatureProblem::Reprojection {
+                                reason: e.to_string(),
+                            }
+                        })?,
+                    );
                 }
+                let proj = ctx.projection.as_ref().ok_or(FeatureProblem::Empty)?;
+                let m2 = proj
+                    .project(&area.geometry)
+                    .map_err(|e| FeatureProblem::Reprojection {
+                        reason: e.to_string(),
+                    })?
+                    .unsigned_area();
+                ctx.estimate.households(m2, levels)
             };
             out.buildings.push(Building {
                 id: 0,
@@ -266,7 +274,10 @@ pub fn parse_maxspeed(v: &str) -> Option<f64> {
         Some(n) => (n.trim(), 1.609_344),
         None => (v.strip_suffix("km/h").unwrap_or(v).trim(), 1.0),
     };
-    num.parse::<f64>().ok().filter(|s| *s > 0.0).map(|s| s * factor)
+    num.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .map(|s| s * factor)
 }
 
 /// An ISO 8601 time: RFC 3339, OGR's `YYYY/MM/DD HH:MM:SS+TZ`, or a date
@@ -278,12 +289,20 @@ pub fn parse_time(s: &str) -> Option<i64> {
         return Some(t.timestamp());
     }
     let norm = s.replace('/', "-");
-    for f in ["%Y-%m-%d %H:%M:%S%#z", "%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%#z"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%#z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%#z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(&norm, f) {
             return Some(t.timestamp());
         }
     }
-    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(&norm, f) {
             return Some(t.and_utc().timestamp());
         }

@@ -24,7 +24,10 @@ struct LocateParams {
     datum: Option<String>,
 }
 
-async fn locate(State(state): State<AppState>, Query(q): Query<LocateParams>) -> ServiceResult<Json<Value>> {
+async fn locate(
+    State(state): State<AppState>,
+    Query(q): Query<LocateParams>,
+) -> ServiceResult<Json<Value>> {
     let p = params::point(q.lon.as_deref(), q.lat.as_deref(), q.datum.as_deref())?;
     let loc: Location = state.engine.locator.locate(p);
     if loc.is_empty() {

@@ -7,7 +7,11 @@ use geo_types::{Coord, Point};
 use crate::error::ServiceError;
 
 /// Parses a required number parameter within `range`.
-pub fn number(name: &str, value: Option<&str>, range: std::ops::RangeInclusive<f64>) -> Result<f64, ServiceError> {
+pub fn number(
+    name: &str,
+    value: Option<&str>,
+    range: std::ops::RangeInclusive<f64>,
+) -> Result<f64, ServiceError> {
     let v = value.ok_or_else(|| ServiceError::BadRequest(format!("missing parameter {name}")))?;
     let n: f64 = v.trim().parse().map_err(|_| {
         ServiceError::BadRequest(format!("parameter {name} = {v:?} is not a number"))
@@ -24,7 +28,11 @@ pub fn number(name: &str, value: Option<&str>, range: std::ops::RangeInclusive<f
 
 /// A lon/lat point from `lon`, `lat` and an optional `datum` (gcj02, bd09),
 /// converted to CGCS2000.
-pub fn point(lon: Option<&str>, lat: Option<&str>, datum: Option<&str>) -> Result<Point<f64>, ServiceError> {
+pub fn point(
+    lon: Option<&str>,
+    lat: Option<&str>,
+    datum: Option<&str>,
+) -> Result<Point<f64>, ServiceError> {
     let x = number("lon", lon, -180.0..=180.0)?;
     let y = number("lat", lat, -90.0..=90.0)?;
     let datum: Datum = datum

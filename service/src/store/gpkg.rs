@@ -87,16 +87,34 @@ fn encode_geom(table: &'static str, g: &Geometry<f64>) -> StoreResult<Vec<u8>> {
         })
 }
 
-fn read_value(row: &SqliteRow, i: usize, ty: ColumnType, table: &'static str, id: i64) -> StoreResult<Value> {
+fn read_value(
+    row: &SqliteRow,
+    i: usize,
+    ty: ColumnType,
+    table: &'static str,
+    id: i64,
+) -> StoreResult<Value> {
     let db = |source| StoreError::Database {
         store: table.to_owned(),
         source,
     };
     let v = match ty {
-        ColumnType::Text => row.try_get::<Option<String>, _>(i).map_err(db)?.map(Value::Text),
-        ColumnType::Int => row.try_get::<Option<i64>, _>(i).map_err(db)?.map(Value::Int),
-        ColumnType::Real => row.try_get::<Option<f64>, _>(i).map_err(db)?.map(Value::Real),
-        ColumnType::Bool => row.try_get::<Option<bool>, _>(i).map_err(db)?.map(Value::Bool),
+        ColumnType::Text => row
+            .try_get::<Option<String>, _>(i)
+            .map_err(db)?
+            .map(Value::Text),
+        ColumnType::Int => row
+            .try_get::<Option<i64>, _>(i)
+            .map_err(db)?
+            .map(Value::Int),
+        ColumnType::Real => row
+            .try_get::<Option<f64>, _>(i)
+            .map_err(db)?
+            .map(Value::Real),
+        ColumnType::Bool => row
+            .try_get::<Option<bool>, _>(i)
+            .map_err(db)?
+            .map(Value::Bool),
         ColumnType::Time => match row.try_get::<Option<String>, _>(i).map_err(db)? {
             None => None,
             Some(s) => Some(Value::Time(schema::parse_time(&s).ok_or_else(|| {

@@ -29,7 +29,7 @@ pub enum StoreError {
     #[error("unknown store {0:?}: give a path ending in .gpkg or a postgres:// URL")]
     UnknownKind(String),
     /// The database could not be reached or refused a statement.
-    #[error("{store}: {source}")]
+    #[error("{store}: database error")]
     Database {
         /// Which store.
         store: String,

@@ -66,7 +66,6 @@ fn param(i: usize, ty: ColumnType) -> String {
     match ty {
         ColumnType::Geom => format!("ST_GeomFromWKB(${i}, 4490)"),
         ColumnType::Time => format!("to_timestamp(${i})"),
-        ColumnType::Int => format!("${i}::integer"),
         _ => format!("${i}"),
     }
 }
@@ -80,17 +79,38 @@ fn select_expr(name: &str, ty: ColumnType) -> String {
     }
 }
 
-fn read_value(row: &PgRow, i: usize, ty: ColumnType, table: &'static str, id: i64) -> StoreResult<Value> {
+fn read_value(
+    row: &PgRow,
+    i: usize,
+    ty: ColumnType,
+    table: &'static str,
+    id: i64,
+) -> StoreResult<Value> {
     let db = |source| StoreError::Database {
         store: table.to_owned(),
         source,
     };
     let v = match ty {
-        ColumnType::Text => row.try_get::<Option<String>, _>(i).map_err(db)?.map(Value::Text),
-        ColumnType::Int => row.try_get::<Option<i64>, _>(i).map_err(db)?.map(Value::Int),
-        ColumnType::Real => row.try_get::<Option<f64>, _>(i).map_err(db)?.map(Value::Real),
-        ColumnType::Bool => row.try_get::<Option<bool>, _>(i).map_err(db)?.map(Value::Bool),
-        ColumnType::Time => row.try_get::<Option<i64>, _>(i).map_err(db)?.map(Value::Time),
+        ColumnType::Text => row
+            .try_get::<Option<String>, _>(i)
+            .map_err(db)?
+            .map(Value::Text),
+        ColumnType::Int => row
+            .try_get::<Option<i64>, _>(i)
+            .map_err(db)?
+            .map(Value::Int),
+        ColumnType::Real => row
+            .try_get::<Option<f64>, _>(i)
+            .map_err(db)?
+            .map(Value::Real),
+        ColumnType::Bool => row
+            .try_get::<Option<bool>, _>(i)
+            .map_err(db)?
+            .map(Value::Bool),
+        ColumnType::Time => row
+            .try_get::<Option<i64>, _>(i)
+            .map_err(db)?
+            .map(Value::Time),
         ColumnType::Geom => match row.try_get::<Option<Vec<u8>>, _>(i).map_err(db)? {
             None => None,
             Some(wkb) => Some(Value::Geom(Wkb(wkb).to_geo().map_err(|e| {
@@ -128,20 +148,31 @@ impl Store for PostgisStore {
                 let sql = layer.insert_sql(param);
                 for row in &rows {
                     let mut q = sqlx::query(&sql);
-                    for v in row {
+                    for (v, column) in row.iter().zip(layer.columns()) {
                         q = match v {
-                            Value::Null => q.bind(None::<i64>),
+                            // NULLs carry their column's type: PostgreSQL
+                            // checks parameter types even without a value.
+                            Value::Null => match column.ty {
+                                ColumnType::Text => q.bind(None::<String>),
+                                ColumnType::Real => q.bind(None::<f64>),
+                                ColumnType::Bool => q.bind(None::<bool>),
+                                ColumnType::Int | ColumnType::Time | ColumnType::Geom => {
+                                    q.bind(None::<i64>)
+                                }
+                            },
                             Value::Int(i) | Value::Time(i) => q.bind(*i),
                             Value::Real(r) => q.bind(*r),
                             Value::Bool(b) => q.bind(*b),
                             Value::Text(s) => q.bind(s.as_str()),
-                            Value::Geom(g) => q.bind(g.to_wkb(CoordDimensions::xy()).map_err(
-                                |e| StoreError::Geometry {
-                                    table: layer.table(),
-                                    id: 0,
-                                    reason: e.to_string(),
-                                },
-                            )?),
+                            Value::Geom(g) => {
+                                q.bind(g.to_wkb(CoordDimensions::xy()).map_err(|e| {
+                                    StoreError::Geometry {
+                                        table: layer.table(),
+                                        id: 0,
+                                        reason: e.to_string(),
+                                    }
+                                })?)
+                            }
                         };
                     }
                     q.execute(&mut *tx).await.map_err(self.db())?;
@@ -195,6 +226,9 @@ mod tests {
             super::redact("postgres://civgrid:secret@localhost:5432/civgrid"),
             "postgres://civgrid@localhost:5432/civgrid"
         );
-        assert_eq!(super::redact("postgres://localhost/db"), "postgres://localhost/db");
+        assert_eq!(
+            super::redact("postgres://localhost/db"),
+            "postgres://localhost/db"
+        );
     }
 }

@@ -161,7 +161,10 @@ impl Layer {
     /// `true` for the administrative layers, keyed (and upserted) by `code`;
     /// the others are keyed by the `source` file that brought them.
     pub const fn keyed_by_code(self) -> bool {
-        matches!(self, Self::Districts | Self::Subdistricts | Self::Communities)
+        matches!(
+            self,
+            Self::Districts | Self::Subdistricts | Self::Communities
+        )
     }
 
     /// `INSERT` for one row; `param(i, ty)` writes the i-th (1-based) placeholder.
@@ -185,7 +188,10 @@ impl Layer {
                 .filter(|n| **n != "code")
                 .map(|n| format!("{n} = excluded.{n}"))
                 .collect();
-            sql.push_str(&format!(" ON CONFLICT (code) DO UPDATE SET {}", updates.join(", ")));
+            sql.push_str(&format!(
+                " ON CONFLICT (code) DO UPDATE SET {}",
+                updates.join(", ")
+            ));
         }
         sql
     }
@@ -268,8 +274,14 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
     let src = || Value::from(source);
     vec![
         (Layer::Districts, t.districts.iter().map(admin).collect()),
-        (Layer::Subdistricts, t.subdistricts.iter().map(admin).collect()),
-        (Layer::Communities, t.communities.iter().map(admin).collect()),
+        (
+            Layer::Subdistricts,
+            t.subdistricts.iter().map(admin).collect(),
+        ),
+        (
+            Layer::Communities,
+            t.communities.iter().map(admin).collect(),
+        ),
         (
             Layer::Buildings,
             t.buildings
@@ -303,7 +315,10 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
                 })
                 .collect(),
         ),
-        (Layer::Hazards, t.hazards.iter().map(|h| hazard_row(h, src())).collect()),
+        (
+            Layer::Hazards,
+            t.hazards.iter().map(|h| hazard_row(h, src())).collect(),
+        ),
         (
             Layer::Roads,
             t.roads
@@ -414,7 +429,8 @@ impl RowReader<'_> {
     {
         let name = self.columns.clone().next().map_or("?", |c| c.name);
         let s = self.text()?;
-        s.parse().map_err(|e: T::Err| self.corrupt(name, e.to_string()))
+        s.parse()
+            .map_err(|e: T::Err| self.corrupt(name, e.to_string()))
     }
 
     fn opt_u32(&mut self) -> Result<Option<u32>, StoreError> {
@@ -483,7 +499,12 @@ fn geom_name(g: &Geometry<f64>) -> &'static str {
 }
 
 /// Decodes one stored row of `layer` into `t`.
-pub fn decode(layer: Layer, id: i64, values: Vec<Value>, t: &mut Territory) -> Result<(), StoreError> {
+pub fn decode(
+    layer: Layer,
+    id: i64,
+    values: Vec<Value>,
+    t: &mut Territory,
+) -> Result<(), StoreError> {
     let mut r = RowReader {
         layer,
         id,
@@ -496,7 +517,7 @@ pub fn decode(layer: Layer, id: i64, values: Vec<Value>, t: &mut Territory) -> R
             let code: AdminCode = r.parsed()?;
             let name = r.text()?;
             let kind = if layer == Layer::Communities {
-                Some(r.parsed().map_err(|e| e)?)
+                Some(r.parsed()?)
             } else {
                 None
             };

@@ -1,0 +1,51 @@
+//! Point location: building the `Locator` and answering queries.
+
+use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::Locator;
+use criterion::{black_box, BenchmarkId, Criterion};
+use geo::BoundingRect;
+use geo_types::Point;
+
+pub fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("locate");
+    for (name, cfg) in [("town", SynthConfig::town()), ("city", SynthConfig::city())] {
+        let Ok(territory) = synthesize(&cfg) else {
+            continue;
+        };
+        group.bench_with_input(BenchmarkId::new("build", name), &territory, |b, t| {
+            b.iter(|| Locator::new(black_box(t)));
+        });
+        let locator = Locator::new(&territory);
+        let Some(bbox) = territory
+            .districts
+            .iter()
+            .filter_map(|d| d.geometry.bounding_rect())
+            .reduce(|a, b| {
+                geo_types::Rect::new(
+                    geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                    geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+                )
+            })
+        else {
+            continue;
+        };
+        // A fixed 64 × 64 lattice of query points over the territory.
+        let points: Vec<Point<f64>> = (0..64 * 64)
+            .map(|i| {
+                let (u, v) = (f64::from(i % 64) + 0.5, f64::from(i / 64) + 0.5);
+                Point::new(
+                    bbox.min().x + bbox.width() * u / 64.0,
+                    bbox.min().y + bbox.height() * v / 64.0,
+                )
+            })
+            .collect();
+        group.bench_with_input(BenchmarkId::new("query", name), &points, |b, pts| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % pts.len();
+                black_box(locator.locate(pts[i]))
+            });
+        });
+    }
+    group.finish();
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing (GDAL, PostgreSQL + PostGIS), starts
+# PostGIS, and runs the workspace's tests against both stores. The PostGIS
+# tests fail (never skip) when PostGIS cannot be reached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+scripts/install-deps.sh
+CIVGRID_TEST_POSTGIS=$(scripts/postgis.sh)
+export CIVGRID_TEST_POSTGIS
+echo "test: PostGIS at ${CIVGRID_TEST_POSTGIS%%@*}@…" >&2
+cargo test --workspace --locked --all-targets

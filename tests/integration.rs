@@ -1,0 +1,3 @@
+//! Engine integration tests through the public API only.
+
+mod locate;
