@@ -50,9 +50,9 @@ const HAMLETS_PER_KM2: f64 = 1.0;
 /// Share of lots built on at the centre of a hamlet (falling off to 40 % of
 /// that at its edge).
 const HAMLET_DENSITY: f64 = 0.85;
-/// Floor area of one dwelling in apartment blocks, m², and the share of a
-/// floor that is dwellings.
+/// Floor area of one dwelling in apartment blocks, m².
 const DWELLING_M2: f64 = 90.0;
+/// Share of an apartment block's floor area that is dwellings.
 const DWELLING_SHARE: f64 = 0.75;
 
 /// Every building of the territory, in metres.

@@ -132,7 +132,7 @@ impl Layout {
 
 /// Which district columns and rows are rural: the outer `a` columns and `b`
 /// rows, chosen so that the share of rural districts is closest to `share`
-/// (ties: columns and rows alike, then fewest).
+/// (ties: columns and rows in like proportion, then fewer columns).
 fn rural_lines(nx: usize, ny: usize, share: f64) -> (Vec<bool>, Vec<bool>) {
     let mut best = (0, 0);
     let mut best_key = (f64::INFINITY, f64::INFINITY);

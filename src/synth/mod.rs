@@ -109,8 +109,9 @@ pub enum SynthError {
 /// Generates the territory described by `cfg`: same configuration, same
 /// territory (`==`), every coordinate in lon/lat and every `id` 0.
 ///
-/// Time and memory grow linearly with the number of households (a
-/// 10-million-household province takes seconds and a few GiB).
+/// Time and memory grow linearly with the number of households: in a
+/// release build a city of 475,000 households takes 40 ms, a
+/// 10-million-household province 2.5 s and 280 MB.
 ///
 /// # Errors
 /// [`SynthError`] for a setting out of range, codes that do not fit their
@@ -250,7 +251,7 @@ mod tests {
         let a = synthesize(&cfg).unwrap();
         let b = synthesize(&cfg).unwrap();
         assert_eq!(a, b);
-        let c = synthesize(&cfg.clone().seed(2)).unwrap();
+        let c = synthesize(&cfg.clone().seed(cfg.seed + 1)).unwrap();
         assert_ne!(a.communities[0].geometry, c.communities[0].geometry);
         assert_ne!(a.buildings, c.buildings);
         // The structure does not depend on the seed.
@@ -339,7 +340,7 @@ mod tests {
                 );
                 for b in &parts[n + 1..] {
                     let overlap = a.intersection(b).unsigned_area();
-                    assert!(overlap < 1e-3, "{}: overlap {overlap} m²", parent.code);
+                    assert!(overlap < 1e-6, "{}: overlap {overlap} m²", parent.code);
                 }
             }
         }
@@ -602,11 +603,7 @@ mod tests {
             .iter()
             .map(|r| p.project(&r.geometry).unwrap())
             .collect();
-        for f in t
-            .facilities
-            .iter()
-            .filter(|f| f.kind != FacilityKind::FireHydrant)
-        {
+        for f in &t.facilities {
             let at: Point<f64> = p.project(&f.location).unwrap();
             assert_eq!(
                 communities.iter().filter(|c| c.contains(&at)).count(),
@@ -759,127 +756,5 @@ mod tests {
             err(SynthConfig::test().districts(4096, 4096)),
             SynthError::TooLarge { .. }
         ));
-    }
-}
-#[cfg(test)]
-mod probe {
-    use super::*;
-    use crate::model::CommunityKind;
-    #[test]
-    #[ignore = "manual probe"]
-    fn probe() {
-        let which = std::env::var("SYNTH").unwrap_or_default();
-        let cfg = match which.as_str() {
-            "test" => SynthConfig::test(),
-            "town" => SynthConfig::town(),
-            "city" => SynthConfig::city(),
-            "county" => SynthConfig::county(),
-            n => SynthConfig::with_households(n.parse().unwrap()),
-        };
-        let start = std::time::Instant::now();
-        let t = synthesize(&cfg).unwrap();
-        let el = start.elapsed();
-        let hh: u64 = t.buildings.iter().map(|b| u64::from(b.households)).sum();
-        let urban_c = t
-            .communities
-            .iter()
-            .filter(|c| c.kind == Some(CommunityKind::Urban))
-            .count();
-        let urban_hh: u64 = t
-            .buildings
-            .iter()
-            .filter(|b| !b.name.is_empty())
-            .map(|b| u64::from(b.households))
-            .sum();
-        println!(
-            "{which}: {:?} districts {}x{} sub {}x{} comm {}x{} rural {}",
-            el,
-            cfg.districts_x,
-            cfg.districts_y,
-            cfg.subdistricts_x,
-            cfg.subdistricts_y,
-            cfg.communities_x,
-            cfg.communities_y,
-            cfg.rural_share
-        );
-        println!("counts: {}", t.counts());
-        println!("households {hh} (estimate {}), urban communities {urban_c} urban hh {urban_hh}, rural hh {}", cfg.estimated_households(), hh - urban_hh);
-        if let Ok(path) = std::env::var("SVG") {
-            use std::fmt::Write as _;
-            let p = LocalProjection::gauss_kruger_3deg(cfg.origin_lon).unwrap();
-            let mut out = String::new();
-            let o = p
-                .forward(Coord {
-                    x: cfg.origin_lon,
-                    y: cfg.origin_lat,
-                })
-                .unwrap();
-            let w: f64 = std::env::var("W")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(3000.0);
-            let scale = 1.0;
-            let _ = writeln!(out, "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {w} {w}' width='1600' height='1600'><rect width='100%' height='100%' fill='white'/>");
-            let mut path_of = |ls: &geo_types::LineString<f64>, style: &str, out: &mut String| {
-                let pts: Vec<String> =
-                    ls.0.iter()
-                        .map(|c| {
-                            let m = p.forward(*c).unwrap();
-                            format!("{:.1},{:.1}", (m.x - o.x) * scale, w - (m.y - o.y) * scale)
-                        })
-                        .collect();
-                let _ = writeln!(out, "<polyline points='{}' {style}/>", pts.join(" "));
-            };
-            for c in &t.communities {
-                path_of(
-                    c.geometry.0[0].exterior(),
-                    "fill='#eef' stroke='none'",
-                    &mut out,
-                );
-            }
-            for b in &t.buildings {
-                path_of(
-                    b.geometry.0[0].exterior(),
-                    "fill='#c88' stroke='none'",
-                    &mut out,
-                );
-            }
-            for h in &t.hazards {
-                if let HazardGeometry::Area(a) = &h.geometry {
-                    path_of(
-                        a.0[0].exterior(),
-                        "fill='#f80' fill-opacity='0.4' stroke='none'",
-                        &mut out,
-                    );
-                }
-            }
-            for r in &t.roads {
-                let style = match r.class.as_str() {
-                    "primary" => "fill='none' stroke='#c00' stroke-width='6'",
-                    "secondary" => "fill='none' stroke='#e60' stroke-width='4'",
-                    "tertiary" => "fill='none' stroke='#aa0' stroke-width='3'",
-                    _ => "fill='none' stroke='#888' stroke-width='1.5'",
-                };
-                path_of(&r.geometry, style, &mut out);
-            }
-            for c in &t.communities {
-                path_of(
-                    c.geometry.0[0].exterior(),
-                    "fill='none' stroke='#00f' stroke-width='1' stroke-dasharray='4'",
-                    &mut out,
-                );
-            }
-            for f in &t.facilities {
-                let m = p.forward(f.location.0).unwrap();
-                let _ = writeln!(
-                    out,
-                    "<circle cx='{:.1}' cy='{:.1}' r='5' fill='#080'/>",
-                    m.x - o.x,
-                    w - (m.y - o.y)
-                );
-            }
-            out.push_str("</svg>");
-            std::fs::write(path, out).unwrap();
-        }
     }
 }

@@ -6,9 +6,11 @@
 //! network is connected because every community boundary carries a road and
 //! every street ends on one.
 
+use std::ops::Range;
+
 use geo_types::{Coord, LineString};
 
-use super::blocks::{BlockPlan, Splits};
+use super::blocks::{BlockPlan, Splits, Street};
 use super::hierarchy::Hierarchy;
 use super::lattice::{Axis, Lattice, UNITS};
 use super::names;
@@ -62,49 +64,64 @@ pub(super) fn roads(
         }
     }
     for plan in plans {
-        for (axis, streets, crossing, span) in [
-            (
+        let r = plan.rect;
+        for street in &plan.v_streets {
+            street_roads(
+                lattice,
                 Axis::V,
-                &plan.v_streets,
+                street,
+                r.t0..r.t1,
                 &plan.h_streets,
-                plan.rect.t0..plan.rect.t1,
-            ),
-            (
+                &mut out,
+            );
+        }
+        for street in &plan.h_streets {
+            street_roads(
+                lattice,
                 Axis::H,
-                &plan.h_streets,
+                street,
+                r.s0..r.s1,
                 &plan.v_streets,
-                plan.rect.s0..plan.rect.s1,
-            ),
-        ] {
-            for street in streets {
-                let mut stops: Vec<(i64, bool)> = crossing
-                    .iter()
-                    .map(|c| (c.pos, true))
-                    .chain(
-                        (span.start / UNITS + 1..=span.end / UNITS)
-                            .map(|c| (c * UNITS, c * UNITS == span.end)),
-                    )
-                    .collect();
-                stops.sort_unstable_by_key(|&(p, junction)| (p, !junction));
-                stops.dedup_by_key(|&mut (p, _)| p);
-                let mut w = Walker::new(&mut out);
-                w.start(
-                    RoadClass::Residential,
-                    &street.name,
-                    (street.oneway, street.reversed),
-                    lattice.at_axis(axis, span.start, street.pos),
-                );
-                for (p, junction) in stops {
-                    w.push(lattice.at_axis(axis, p, street.pos));
-                    if junction {
-                        w.split();
-                    }
-                }
-                w.finish();
-            }
+                &mut out,
+            );
         }
     }
     out
+}
+
+/// The roads of one local street of `axis` across `span`: split where
+/// `crossing` streets cross it, bent where it crosses a lattice line.
+fn street_roads(
+    lattice: &Lattice,
+    axis: Axis,
+    street: &Street,
+    span: Range<i64>,
+    crossing: &[Street],
+    out: &mut Vec<Road>,
+) {
+    let mut stops: Vec<(i64, bool)> = crossing
+        .iter()
+        .map(|c| (c.pos, true))
+        .chain(
+            (span.start / UNITS + 1..=span.end / UNITS).map(|c| (c * UNITS, c * UNITS == span.end)),
+        )
+        .collect();
+    stops.sort_unstable_by_key(|&(p, junction)| (p, !junction));
+    stops.dedup_by_key(|&mut (p, _)| p);
+    let mut w = Walker::new(out);
+    w.start(
+        RoadClass::Residential,
+        &street.name,
+        (street.oneway, street.reversed),
+        lattice.at_axis(axis, span.start, street.pos),
+    );
+    for (p, junction) in stops {
+        w.push(lattice.at_axis(axis, p, street.pos));
+        if junction {
+            w.split();
+        }
+    }
+    w.finish();
 }
 
 /// The boundary roads on lattice line `line` of `axis`: one road between
