@@ -1,0 +1,6 @@
+//! civgrid-service integration tests: real stores, real GDAL, HTTP end to end.
+
+mod common;
+mod http;
+mod import;
+mod store_suite;
