@@ -9,8 +9,8 @@ use civgrid_service::store::{self, ImportBatch, Store, StoreError};
 use sqlx::Connection;
 
 use crate::common::{
-    assert_same_territory, both_stores, error_chain, fixture_territory, non_admin_count, rect, Backend,
-    TestStore,
+    assert_same_territory, both_stores, error_chain, fixture_territory, non_admin_count, rect,
+    Backend, TestStore,
 };
 
 /// The synthetic test city (8 communities, about 100 buildings).
@@ -36,7 +36,10 @@ fn batch(source: &str, territory: Territory) -> ImportBatch {
 fn assert_ids_distinct(what: &str, ids: impl Iterator<Item = i64>) {
     let ids: Vec<i64> = ids.collect();
     let distinct: std::collections::HashSet<_> = ids.iter().collect();
-    assert!(ids.iter().all(|&i| i > 0), "{what}: ids must be positive: {ids:?}");
+    assert!(
+        ids.iter().all(|&i| i > 0),
+        "{what}: ids must be positive: {ids:?}"
+    );
     assert_eq!(distinct.len(), ids.len(), "{what}: ids must be distinct");
 }
 
@@ -46,27 +49,62 @@ async fn round_trip(s: &TestStore) {
     // The city exercises every layer and every kind of hazard geometry and
     // assessment, or the round trip would prove less than it claims.
     let c = city.counts();
-    assert!(c.districts == 1 && c.subdistricts == 2 && c.communities == 8, "{c}");
-    assert!(c.buildings > 20 && c.facilities > 0 && c.roads > 0 && c.incidents > 0, "{c}");
-    assert!(city.hazards.iter().any(|h| matches!(h.geometry, civgrid::HazardGeometry::Point(_))));
-    assert!(city.hazards.iter().any(|h| matches!(h.geometry, civgrid::HazardGeometry::Area(_))));
+    assert!(
+        c.districts == 1 && c.subdistricts == 2 && c.communities == 8,
+        "{c}"
+    );
+    assert!(
+        c.buildings > 20 && c.facilities > 0 && c.roads > 0 && c.incidents > 0,
+        "{c}"
+    );
+    assert!(city
+        .hazards
+        .iter()
+        .any(|h| matches!(h.geometry, civgrid::HazardGeometry::Point(_))));
+    assert!(city
+        .hazards
+        .iter()
+        .any(|h| matches!(h.geometry, civgrid::HazardGeometry::Area(_))));
     assert!(city.communities.iter().all(|a| a.kind.is_some()));
 
     let store = open(s).await;
-    assert_eq!(store.counts().await.expect("counts"), LayerCounts::default(), "{what}: a new store is empty");
-    assert_eq!(store.load().await.expect("load"), Territory::default(), "{what}: a new store is empty");
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        LayerCounts::default(),
+        "{what}: a new store is empty"
+    );
+    assert_eq!(
+        store.load().await.expect("load"),
+        Territory::default(),
+        "{what}: a new store is empty"
+    );
 
-    let outcome = store.import(&[batch("synthetic", city.clone())]).await.expect("import");
+    let outcome = store
+        .import(&[batch("synthetic", city.clone())])
+        .await
+        .expect("import");
     assert_eq!(outcome.written, c, "{what}: written");
     assert_eq!(outcome.replaced, 0, "{what}: nothing to replace");
 
     let loaded = store.load().await.expect("load");
     assert_same_territory(&loaded, &city, 1e-9, &what);
-    assert_ids_distinct(&format!("{what} buildings"), loaded.buildings.iter().map(|b| b.id));
-    assert_ids_distinct(&format!("{what} facilities"), loaded.facilities.iter().map(|f| f.id));
-    assert_ids_distinct(&format!("{what} hazards"), loaded.hazards.iter().map(|h| h.id));
+    assert_ids_distinct(
+        &format!("{what} buildings"),
+        loaded.buildings.iter().map(|b| b.id),
+    );
+    assert_ids_distinct(
+        &format!("{what} facilities"),
+        loaded.facilities.iter().map(|f| f.id),
+    );
+    assert_ids_distinct(
+        &format!("{what} hazards"),
+        loaded.hazards.iter().map(|h| h.id),
+    );
     assert_ids_distinct(&format!("{what} roads"), loaded.roads.iter().map(|r| r.id));
-    assert_ids_distinct(&format!("{what} incidents"), loaded.incidents.iter().map(|i| i.id));
+    assert_ids_distinct(
+        &format!("{what} incidents"),
+        loaded.incidents.iter().map(|i| i.id),
+    );
     assert_eq!(store.counts().await.expect("counts"), c, "{what}: counts()");
 
     // Opening the store again (migrations already applied) gives the same data.
@@ -93,7 +131,10 @@ async fn reimport_replaces(s: &TestStore) {
     let what = format!("{:?}", s.backend);
     let city = test_city();
     let store = open(s).await;
-    store.import(&[batch("synthetic", city.clone())]).await.expect("first import");
+    store
+        .import(&[batch("synthetic", city.clone())])
+        .await
+        .expect("first import");
 
     // Another source's features are not touched by re-importing the city.
     let fixture = fixture_territory();
@@ -102,35 +143,61 @@ async fn reimport_replaces(s: &TestStore) {
         facilities: fixture.facilities.clone(),
         ..Territory::default()
     };
-    let o = store.import(&[batch("extra.geojson", extra.clone())]).await.expect("extra");
+    let o = store
+        .import(&[batch("extra.geojson", extra.clone())])
+        .await
+        .expect("extra");
     assert_eq!(o.replaced, 0, "{what}");
     assert_eq!(o.written.buildings, extra.buildings.len(), "{what}");
 
     let mut expected = city.counts();
     expected.buildings += extra.buildings.len();
     expected.facilities += extra.facilities.len();
-    assert_eq!(store.counts().await.expect("counts"), expected, "{what}: after extra");
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        expected,
+        "{what}: after extra"
+    );
 
-    let again = store.import(&[batch("synthetic", city.clone())]).await.expect("second import");
+    let again = store
+        .import(&[batch("synthetic", city.clone())])
+        .await
+        .expect("second import");
     assert_eq!(again.written, city.counts(), "{what}: written again");
     assert_eq!(
         again.replaced,
         non_admin_count(&city),
         "{what}: replaced = the earlier import's non-administrative features"
     );
-    assert_eq!(store.counts().await.expect("counts"), expected, "{what}: counts unchanged by re-import");
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        expected,
+        "{what}: counts unchanged by re-import"
+    );
 
     // The extra source survives, with its values.
     let loaded = store.load().await.expect("load");
     let kept: Vec<_> = loaded
         .buildings
         .iter()
-        .filter(|b| extra.buildings.iter().any(|e| e.name == b.name && e.geometry == b.geometry))
+        .filter(|b| {
+            extra
+                .buildings
+                .iter()
+                .any(|e| e.name == b.name && e.geometry == b.geometry)
+        })
         .collect();
-    assert_eq!(kept.len(), extra.buildings.len(), "{what}: the other source's buildings stay");
+    assert_eq!(
+        kept.len(),
+        extra.buildings.len(),
+        "{what}: the other source's buildings stay"
+    );
 
     // Re-importing a source that brought nothing replaces nothing.
-    let empty = store.import(&[batch("nothing", Territory::default())]).await.expect("empty");
+    let empty = store
+        .import(&[batch("nothing", Territory::default())])
+        .await
+        .expect("empty");
     assert_eq!((empty.replaced, empty.written.total()), (0, 0), "{what}");
 
     // Administrative areas upsert by code: a changed name and kind win, no duplicate.
@@ -154,9 +221,16 @@ async fn reimport_replaces(s: &TestStore) {
         )])
         .await
         .expect("upsert");
-    assert_eq!(upsert.replaced, 0, "{what}: admin areas are not keyed by source");
+    assert_eq!(
+        upsert.replaced, 0,
+        "{what}: admin areas are not keyed by source"
+    );
     assert_eq!(upsert.written.communities, 1, "{what}");
-    assert_eq!(store.counts().await.expect("counts"), expected, "{what}: no duplicate admin areas");
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        expected,
+        "{what}: no duplicate admin areas"
+    );
     let loaded = store.load().await.expect("load");
     let same_code: Vec<_> = loaded
         .communities
@@ -165,14 +239,32 @@ async fn reimport_replaces(s: &TestStore) {
         .collect();
     assert_eq!(same_code.len(), 1, "{what}: one community per code");
     assert_eq!(same_code[0].name, "改名社区", "{what}: the new name wins");
-    assert_eq!(same_code[0].kind, renamed_community.kind, "{what}: the new kind wins");
+    assert_eq!(
+        same_code[0].kind, renamed_community.kind,
+        "{what}: the new kind wins"
+    );
     assert_eq!(loaded.districts.len(), 1, "{what}");
     assert_eq!(loaded.districts[0].name, "新区", "{what}");
-    assert_eq!(loaded.districts[0].geometry, renamed_district.geometry, "{what}: the new boundary wins");
+    assert_eq!(
+        loaded.districts[0].geometry, renamed_district.geometry,
+        "{what}: the new boundary wins"
+    );
     // The other communities are untouched.
-    for c in city.communities.iter().filter(|c| c.code != renamed_community.code) {
-        let l = loaded.communities.iter().find(|l| l.code == c.code).expect("still there");
-        assert_eq!((&l.name, l.kind, &l.geometry), (&c.name, c.kind, &c.geometry), "{what}");
+    for c in city
+        .communities
+        .iter()
+        .filter(|c| c.code != renamed_community.code)
+    {
+        let l = loaded
+            .communities
+            .iter()
+            .find(|l| l.code == c.code)
+            .expect("still there");
+        assert_eq!(
+            (&l.name, l.kind, &l.geometry),
+            (&c.name, c.kind, &c.geometry),
+            "{what}"
+        );
     }
 }
 
@@ -202,7 +294,9 @@ async fn install_rejecting_trigger(s: &TestStore) {
             c.close().await.expect("close");
         }
         Backend::Postgis => {
-            let mut c = sqlx::PgConnection::connect(&s.spec).await.expect("connect to PostGIS");
+            let mut c = sqlx::PgConnection::connect(&s.spec)
+                .await
+                .expect("connect to PostGIS");
             sqlx::query(
                 "CREATE FUNCTION reject_test() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
                  IF NEW.name = 'REJECT ME' THEN RAISE EXCEPTION 'rejected by the test trigger'; END IF; \
@@ -226,7 +320,10 @@ async fn failed_import_is_atomic(s: &TestStore) {
     let what = format!("{:?}", s.backend);
     let city = test_city();
     let store = open(s).await;
-    store.import(&[batch("synthetic", city.clone())]).await.expect("first import");
+    store
+        .import(&[batch("synthetic", city.clone())])
+        .await
+        .expect("first import");
     install_rejecting_trigger(s).await;
     let before = store.load().await.expect("load");
     let counts = store.counts().await.expect("counts");
@@ -265,10 +362,22 @@ async fn failed_import_is_atomic(s: &TestStore) {
         error_chain(&err)
     );
 
-    assert_eq!(store.counts().await.expect("counts"), counts, "{what}: counts unchanged");
+    assert_eq!(
+        store.counts().await.expect("counts"),
+        counts,
+        "{what}: counts unchanged"
+    );
     let after = store.load().await.expect("load");
-    assert_same_territory(&after, &before, 0.0, &format!("{what} after a failed import"));
-    assert!(after == before, "{what}: the store (ids included) is unchanged");
+    assert_same_territory(
+        &after,
+        &before,
+        0.0,
+        &format!("{what} after a failed import"),
+    );
+    assert!(
+        after == before,
+        "{what}: the store (ids included) is unchanged"
+    );
     if let Some(bytes) = bytes {
         drop(store);
         assert!(
@@ -293,11 +402,17 @@ async fn an_unknown_store_kind_is_an_error() {
             Err(StoreError::UnknownKind(s)) => {
                 assert_eq!(s, spec);
                 let msg = StoreError::UnknownKind(s).to_string();
-                assert!(msg.contains(".gpkg") && msg.contains("postgres://"), "{msg}");
+                assert!(
+                    msg.contains(".gpkg") && msg.contains("postgres://"),
+                    "{msg}"
+                );
             }
             Err(e) => panic!("{spec}: expected UnknownKind, got {e}"),
             Ok(_) => panic!("{spec}: expected UnknownKind, opened a store"),
         }
     }
-    assert!(!std::path::Path::new("foo.txt").exists(), "nothing is created");
+    assert!(
+        !std::path::Path::new("foo.txt").exists(),
+        "nothing is created"
+    );
 }

@@ -164,7 +164,8 @@ async fn sweep_stale(c: &mut PgConnection) {
             .unwrap_or_default();
     for name in names {
         let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists())
+        if pid
+            .is_some_and(|p| p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists())
         {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .execute(&mut *c)
@@ -195,7 +196,10 @@ pub async fn fresh_postgis() -> TestStore {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
-            Err(e) => panic!("cannot create test database {name} on {}: {e}", redact(&url)),
+            Err(e) => panic!(
+                "cannot create test database {name} on {}: {e}",
+                redact(&url)
+            ),
         }
     }
     TestStore {
@@ -285,12 +289,16 @@ pub fn normalized(t: &Territory) -> Territory {
     }
     let key = |(x, y): (f64, f64)| (x.to_bits(), y.to_bits());
     t.buildings.iter_mut().for_each(|b| b.id = 0);
-    t.buildings
-        .sort_by(|a, b| (&a.name, key(first_coord(&a.geometry))).cmp(&(&b.name, key(first_coord(&b.geometry)))));
+    t.buildings.sort_by(|a, b| {
+        (&a.name, key(first_coord(&a.geometry))).cmp(&(&b.name, key(first_coord(&b.geometry))))
+    });
     t.facilities.iter_mut().for_each(|f| f.id = 0);
     t.facilities.sort_by(|a, b| {
-        (a.kind, &a.name, key((a.location.x(), a.location.y())))
-            .cmp(&(b.kind, &b.name, key((b.location.x(), b.location.y()))))
+        (a.kind, &a.name, key((a.location.x(), a.location.y()))).cmp(&(
+            b.kind,
+            &b.name,
+            key((b.location.x(), b.location.y())),
+        ))
     });
     t.hazards.iter_mut().for_each(|h| h.id = 0);
     let hazard_xy = |h: &Hazard| match &h.geometry {
@@ -307,8 +315,16 @@ pub fn normalized(t: &Territory) -> Territory {
     });
     t.incidents.iter_mut().for_each(|i| i.id = 0);
     t.incidents.sort_by(|a, b| {
-        (&a.kind, a.time_unix_s, key((a.location.x(), a.location.y())))
-            .cmp(&(&b.kind, b.time_unix_s, key((b.location.x(), b.location.y()))))
+        (
+            &a.kind,
+            a.time_unix_s,
+            key((a.location.x(), a.location.y())),
+        )
+            .cmp(&(
+                &b.kind,
+                b.time_unix_s,
+                key((b.location.x(), b.location.y())),
+            ))
     });
     t
 }
@@ -336,11 +352,19 @@ pub fn assert_same_territory(actual: &Territory, expected: &Territory, tol: f64,
         assert_eq!(a.name, e.name, "{at}: name");
         assert_eq!(a.levels, e.levels, "{at}: levels");
         assert_eq!(a.households, e.households, "{at}: households");
-        assert_eq!(a.households_estimated, e.households_estimated, "{at}: households_estimated");
+        assert_eq!(
+            a.households_estimated, e.households_estimated,
+            "{at}: households_estimated"
+        );
         let d = multipolygon_diff(&a.geometry, &e.geometry);
         assert!(d <= tol, "{at}: geometry differs by {d} (> {tol})");
     }
-    for (i, (a, e)) in actual.facilities.iter().zip(&expected.facilities).enumerate() {
+    for (i, (a, e)) in actual
+        .facilities
+        .iter()
+        .zip(&expected.facilities)
+        .enumerate()
+    {
         let at = format!("{what}: facility[{i}] {:?}", e.name);
         assert_eq!(a.kind, e.kind, "{at}: kind");
         assert_eq!(a.name, e.name, "{at}: name");
@@ -479,7 +503,10 @@ pub fn fixture_territory() -> Territory {
                 "330106001002",
                 "曙光路社区",
                 urban,
-                area(&[(x1, y0), (x2, y0), (x2, y1), (x1, y1), (x1, 30.2525)], &[]),
+                area(
+                    &[(x1, y0), (x2, y0), (x2, y1), (x1, y1), (x1, 30.2525)],
+                    &[],
+                ),
             ),
             admin("330106002001", "北山村", rural, rect(x0, y1, x1, y2)),
             admin("330106002002", "灵隐村", rural, rect(x1, y1, x2, y2)),
@@ -757,10 +784,7 @@ pub fn write_hazards(dir: &Path, hazards: &[Hazard]) -> PathBuf {
     let f = hazards
         .iter()
         .map(|h| {
-            let mut p = props(&[
-                ("kind", Some(json!(h.kind))),
-                ("name", Some(json!(h.name))),
-            ]);
+            let mut p = props(&[("kind", Some(json!(h.kind))), ("name", Some(json!(h.name)))]);
             let extra = match h.assessment {
                 Assessment::Given { level } => json!({"level": level.as_str()}),
                 Assessment::Lec { l, e, c } => json!({"lec_l": l, "lec_e": e, "lec_c": c}),
@@ -890,7 +914,10 @@ pub fn ogr_to_shapefile(src: &Path, out_dir: &Path) -> Vec<PathBuf> {
     };
     if stem == "hazards" {
         vec![
-            run(&out_dir.join(format!("point_{stem}.shp")), Some("OGR_GEOMETRY='POINT'")),
+            run(
+                &out_dir.join(format!("point_{stem}.shp")),
+                Some("OGR_GEOMETRY='POINT'"),
+            ),
             run(
                 &out_dir.join(format!("area_{stem}.shp")),
                 Some("OGR_GEOMETRY='POLYGON' OR OGR_GEOMETRY='MULTIPOLYGON'"),
@@ -911,7 +938,10 @@ pub fn ogrinfo_counts(path: &Path) -> BTreeMap<String, i64> {
             layer = Some(name.trim().to_owned());
         } else if let Some(n) = line.strip_prefix("Feature Count: ") {
             let n: i64 = n.trim().parse().expect("Feature Count is a number");
-            counts.insert(layer.take().expect("a Feature Count follows a Layer name"), n);
+            counts.insert(
+                layer.take().expect("a Feature Count follows a Layer name"),
+                n,
+            );
         }
     }
     counts
@@ -921,7 +951,15 @@ pub fn ogrinfo_counts(path: &Path) -> BTreeMap<String, i64> {
 pub fn ogrinfo_scalar(path: &Path, dialect: &str, sql: &str) -> i64 {
     let out = gdal_tool(
         "ogrinfo",
-        &["-ro", "-q", "-dialect", dialect, "-sql", sql, path_str(path)],
+        &[
+            "-ro",
+            "-q",
+            "-dialect",
+            dialect,
+            "-sql",
+            sql,
+            path_str(path),
+        ],
     );
     out.lines()
         .find_map(|l| {
