@@ -2,6 +2,9 @@
 # Starts the machine's PostgreSQL cluster and makes sure the civgrid role and
 # test database exist; prints the URL to use as CIVGRID_TEST_POSTGIS.
 set -euo pipefail
+# Only the URL goes to stdout: everything the cluster tools print (such as
+# "Removed stale pid file.") goes to stderr.
+exec 3>&1 1>&2
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$1"; else sudo -u postgres sh -c "$1"; fi; }
 version=$(pg_lsclusters -h | awk 'NR==1{print $1}')
 cluster=$(pg_lsclusters -h | awk 'NR==1{print $2}')
@@ -15,4 +18,4 @@ fi
 for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 0.5; done
 as_postgres "psql -p $port -tAc \"SELECT 1 FROM pg_roles WHERE rolname='civgrid'\" | grep -q 1 || psql -p $port -qc \"CREATE ROLE civgrid LOGIN SUPERUSER PASSWORD 'civgrid'\""
 as_postgres "psql -p $port -tAc \"SELECT 1 FROM pg_database WHERE datname='civgrid'\" | grep -q 1 || createdb -p $port -O civgrid civgrid"
-echo "postgres://civgrid:civgrid@127.0.0.1:$port/civgrid"
+echo "postgres://civgrid:civgrid@127.0.0.1:$port/civgrid" >&3
