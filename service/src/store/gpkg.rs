@@ -5,19 +5,24 @@ use std::path::Path;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use civgrid::{LayerCounts, Territory};
 use geo::BoundingRect;
-use geo_types::Geometry;
+use geo_types::{Geometry, Rect};
 use geozero::wkb::GpkgWkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, SqlitePool};
+use sqlx::query::Query;
+use sqlx::sqlite::{
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use super::schema::{self, ColumnType, Layer, Value};
-use super::{add_count, ImportBatch, ImportOutcome, Store, StoreError, StoreResult};
+use super::schema::{self, ColumnType, ROWS_PER_INSERT, Table, Value};
+use super::{Backend, StoreError, StoreResult, Write, Written};
 
 /// EPSG code of CGCS2000, the stored CRS.
 const SRS_ID: i32 = 4490;
+
+/// The id column of every feature table.
+const ID: &str = "fid";
 
 /// A GeoPackage file store.
 #[derive(Debug)]
@@ -64,14 +69,74 @@ impl GpkgStore {
             source,
         }
     }
+
+    /// Inserts `rows` into `table` in statements of [`ROWS_PER_INSERT`] rows
+    /// and widens the table's extent in `gpkg_contents`.
+    async fn insert(
+        &self,
+        tx: &mut SqliteConnection,
+        table: &'static Table,
+        rows: &[Vec<Value>],
+    ) -> StoreResult<Written> {
+        let mut written = Written::default();
+        let returning = (rows.len() == 1).then_some(ID);
+        let mut extent: Option<Rect<f64>> = None;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let sql = table.insert_sql(chunk.len(), |_, _| "?".to_owned(), returning);
+            let mut q = sqlx::query(&sql);
+            for row in chunk {
+                for v in row {
+                    if let Some(r) = v.geometry().and_then(BoundingRect::bounding_rect) {
+                        extent = Some(extent.map_or(r, |e| union(e, r)));
+                    }
+                    q = bind(q, v, table.name)?;
+                }
+            }
+            if returning.is_some() {
+                written.id = Some(q.fetch_one(&mut *tx).await.map_err(self.db())?.get(0));
+                written.rows += 1;
+            } else {
+                written.rows += q
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.db())?
+                    .rows_affected();
+            }
+        }
+        if let Some(e) = extent {
+            sqlx::query(
+                "UPDATE gpkg_contents SET \
+                 min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2), \
+                 max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4), \
+                 last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?5",
+            )
+            .bind(e.min().x)
+            .bind(e.min().y)
+            .bind(e.max().x)
+            .bind(e.max().y)
+            .bind(table.name)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.db())?;
+        }
+        Ok(written)
+    }
 }
 
-fn param(_: usize, _: ColumnType) -> String {
-    "?".to_owned()
-}
+type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
 
-fn select_expr(name: &str, _: ColumnType) -> String {
-    name.to_owned()
+/// Binds `v` in GeoPackage encoding.
+fn bind<'q>(q: SqliteQuery<'q>, v: &'q Value, table: &'static str) -> StoreResult<SqliteQuery<'q>> {
+    Ok(match v {
+        Value::Null => q.bind(None::<i64>),
+        Value::Int(i) => q.bind(*i),
+        Value::Real(r) => q.bind(*r),
+        Value::Bool(b) => q.bind(*b),
+        Value::Text(s) => q.bind(s.as_str()),
+        Value::Time(t) => q.bind(schema::format_time(*t)),
+        Value::Date(d) => q.bind(d.to_string()),
+        Value::Geom(g) => q.bind(encode_geom(table, g)?),
+    })
 }
 
 fn encode_geom(table: &'static str, g: &Geometry<f64>) -> StoreResult<Vec<u8>> {
@@ -98,11 +163,15 @@ fn read_value(
         store: table.to_owned(),
         source,
     };
+    let text = || row.try_get::<Option<String>, _>(i).map_err(db);
+    let corrupt = |column: &str, reason: String| StoreError::Corrupt {
+        table,
+        id,
+        column: column.into(),
+        reason,
+    };
     let v = match ty {
-        ColumnType::Text => row
-            .try_get::<Option<String>, _>(i)
-            .map_err(db)?
-            .map(Value::Text),
+        ColumnType::Text => text()?.map(Value::Text),
         ColumnType::Int => row
             .try_get::<Option<i64>, _>(i)
             .map_err(db)?
@@ -115,15 +184,16 @@ fn read_value(
             .try_get::<Option<bool>, _>(i)
             .map_err(db)?
             .map(Value::Bool),
-        ColumnType::Time => match row.try_get::<Option<String>, _>(i).map_err(db)? {
+        ColumnType::Time => match text()? {
             None => None,
             Some(s) => Some(Value::Time(schema::parse_time(&s).ok_or_else(|| {
-                StoreError::Corrupt {
-                    table,
-                    id,
-                    column: "time".into(),
-                    reason: format!("{s:?} is not an RFC 3339 time"),
-                }
+                corrupt("time", format!("{s:?} is not an RFC 3339 time"))
+            })?)),
+        },
+        ColumnType::Date => match text()? {
+            None => None,
+            Some(s) => Some(Value::Date(s.parse().map_err(|_| {
+                corrupt("date", format!("{s:?} is not a YYYY-MM-DD date"))
             })?)),
         },
         ColumnType::Geom => match row.try_get::<Option<Vec<u8>>, _>(i).map_err(db)? {
@@ -141,109 +211,80 @@ fn read_value(
 }
 
 #[async_trait]
-impl Store for GpkgStore {
+impl Backend for GpkgStore {
     fn location(&self) -> &str {
         &self.location
     }
 
-    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome> {
-        let mut outcome = ImportOutcome::default();
+    async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>> {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
-        for batch in batches {
-            for layer in Layer::ALL.into_iter().filter(|l| !l.keyed_by_code()) {
-                let sql = format!("DELETE FROM {} WHERE source = ?", layer.table());
-                let done = sqlx::query(&sql)
-                    .bind(&batch.source)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.db())?;
-                outcome.replaced += done.rows_affected() as usize;
-            }
-            for (layer, rows) in schema::encode(&batch.territory, &batch.source) {
-                if rows.is_empty() {
-                    continue;
-                }
-                let sql = layer.insert_sql(param);
-                let mut extent: Option<geo_types::Rect<f64>> = None;
-                for row in &rows {
+        let mut done = Vec::with_capacity(plan.len());
+        for step in &plan {
+            done.push(match step {
+                Write::Delete(table, filter) => {
+                    let (sql, value) = filter.delete_sql(table, ID, "?");
                     let mut q = sqlx::query(&sql);
-                    for v in row {
-                        q = match v {
-                            Value::Null => q.bind(None::<i64>),
-                            Value::Int(i) => q.bind(*i),
-                            Value::Real(r) => q.bind(*r),
-                            Value::Bool(b) => q.bind(*b),
-                            Value::Text(s) => q.bind(s.as_str()),
-                            Value::Time(t) => q.bind(schema::format_time(*t)),
-                            Value::Geom(g) => {
-                                if let Some(r) = g.bounding_rect() {
-                                    extent = Some(extent.map_or(r, |e| union(e, r)));
-                                }
-                                q.bind(encode_geom(layer.table(), g)?)
-                            }
-                        };
+                    if let Some(v) = &value {
+                        q = bind(q, v, table.name)?;
                     }
-                    q.execute(&mut *tx).await.map_err(self.db())?;
+                    let rows = q
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.db())?
+                        .rows_affected();
+                    Written { rows, id: None }
                 }
-                if let Some(e) = extent {
-                    sqlx::query(
-                        "UPDATE gpkg_contents SET \
-                         min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2), \
-                         max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4), \
-                         last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?5",
-                    )
-                    .bind(e.min().x)
-                    .bind(e.min().y)
-                    .bind(e.max().x)
-                    .bind(e.max().y)
-                    .bind(layer.table())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.db())?;
+                Write::Insert(table, rows) => self.insert(&mut tx, table, rows).await?,
+                Write::Update(table, id, row) => {
+                    let sql = table.update_sql(ID, |_, _| "?".to_owned());
+                    let mut q = sqlx::query(&sql);
+                    for (i, _) in table.updated_columns() {
+                        q = bind(q, &row[i], table.name)?;
+                    }
+                    let rows = q
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.db())?
+                        .rows_affected();
+                    Written { rows, id: None }
                 }
-                add_count(&mut outcome.written, layer, rows.len());
-            }
+            });
         }
         tx.commit().await.map_err(self.db())?;
-        Ok(outcome)
+        Ok(done)
     }
 
-    async fn load(&self) -> StoreResult<Territory> {
-        let mut t = Territory::default();
-        for layer in Layer::ALL {
-            let rows = sqlx::query(&layer.select_sql("fid", select_expr))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(self.db())?;
-            for row in rows {
+    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        let rows = sqlx::query(&table.select_sql(ID, |name, _| name.to_owned()))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.db())?;
+        rows.iter()
+            .map(|row| {
                 let id: i64 = row.try_get(0).map_err(self.db())?;
-                let values = layer
-                    .columns()
+                let values = table
+                    .columns
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| read_value(&row, i + 1, c.ty, layer.table(), id))
+                    .map(|(i, c)| read_value(row, i + 1, c.ty, table.name, id))
                     .collect::<StoreResult<Vec<_>>>()?;
-                schema::decode(layer, id, values, &mut t)?;
-            }
-        }
-        Ok(t)
+                Ok((id, values))
+            })
+            .collect()
     }
 
-    async fn counts(&self) -> StoreResult<LayerCounts> {
-        let mut counts = LayerCounts::default();
-        for layer in Layer::ALL {
-            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", layer.table()))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(self.db())?;
-            add_count(&mut counts, layer, n as usize);
-        }
-        Ok(counts)
+    async fn count(&self, table: &'static Table) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", table.name))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.db())?;
+        Ok(n as u64)
     }
 }
 
-fn union(a: geo_types::Rect<f64>, b: geo_types::Rect<f64>) -> geo_types::Rect<f64> {
-    geo_types::Rect::new(
+fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+    Rect::new(
         geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
         geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
     )

@@ -13,10 +13,12 @@ pub mod schema;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use civgrid::{LayerCounts, Territory};
+use civgrid::{Facility, Hazard, LayerCounts, Territory};
 
 pub use gpkg::GpkgStore;
 pub use postgis::PostgisStore;
+pub use schema::Layer;
+use schema::{Table, Value};
 
 /// Default embedded store file.
 pub const DEFAULT_STORE: &str = "civgrid.gpkg";
@@ -92,6 +94,43 @@ pub struct ImportOutcome {
     pub replaced: usize,
 }
 
+/// A facility or hazard written one at a time (through the API).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feature {
+    /// A facility.
+    Facility(Facility),
+    /// A hazard.
+    Hazard(Hazard),
+}
+
+impl Feature {
+    /// The feature's layer.
+    pub fn layer(&self) -> Layer {
+        match self {
+            Self::Facility(_) => Layer::Facilities,
+            Self::Hazard(_) => Layer::Hazards,
+        }
+    }
+
+    /// The feature's store id.
+    pub fn id(&self) -> i64 {
+        match self {
+            Self::Facility(f) => f.id,
+            Self::Hazard(h) => h.id,
+        }
+    }
+
+    fn row(&self, source: &str) -> Vec<Value> {
+        match self {
+            Self::Facility(f) => schema::facility_row(f, source.into()),
+            Self::Hazard(h) => schema::hazard_row(h, source.into()),
+        }
+    }
+}
+
+/// The `source` of features written through the API.
+pub const API_SOURCE: &str = "api";
+
 /// A store of the territory model.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -106,6 +145,173 @@ pub trait Store: Send + Sync {
 
     /// Feature counts per layer.
     async fn counts(&self) -> StoreResult<LayerCounts>;
+
+    /// Stores a new feature (its id is ignored) and returns its id.
+    async fn insert(&self, feature: &Feature) -> StoreResult<i64>;
+
+    /// Rewrites the stored feature with the same id; `false` if there is none.
+    async fn update(&self, feature: &Feature) -> StoreResult<bool>;
+
+    /// Deletes feature `id` of `layer`; `false` if there is none.
+    async fn delete(&self, layer: Layer, id: i64) -> StoreResult<bool>;
+}
+
+/// Which rows a [`Write::Delete`] removes.
+#[derive(Debug, Clone)]
+pub(crate) enum Filter {
+    /// Every row.
+    All,
+    /// Rows whose id is this.
+    Id(i64),
+    /// Rows whose column has this value.
+    Eq(&'static str, Value),
+}
+
+impl Filter {
+    /// The `WHERE` clause (`id` names the id column; `param` writes `$1`/`?`)
+    /// and the value to bind, if any.
+    fn clause(&self, id: &str, param: &str) -> (String, Option<Value>) {
+        match self {
+            Self::All => (String::new(), None),
+            Self::Id(i) => (format!(" WHERE {id} = {param}"), Some(Value::Int(*i))),
+            Self::Eq(column, v) => (format!(" WHERE {column} = {param}"), Some(v.clone())),
+        }
+    }
+
+    /// `DELETE` from `table` of the matching rows, and the value to bind.
+    pub(crate) fn delete_sql(
+        &self,
+        table: &Table,
+        id: &str,
+        param: &str,
+    ) -> (String, Option<Value>) {
+        let (clause, value) = self.clause(id, param);
+        (format!("DELETE FROM {}{clause}", table.name), value)
+    }
+}
+
+/// One step of a write, run with the others in one transaction.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    /// Delete the rows that match.
+    Delete(&'static Table, Filter),
+    /// Insert rows (upserting on the table's key); one row returns its id.
+    Insert(&'static Table, Vec<Vec<Value>>),
+    /// Rewrite row `id` (every column but `source`).
+    Update(&'static Table, i64, Vec<Value>),
+}
+
+/// What one [`Write`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Rows deleted, inserted or updated.
+    pub rows: u64,
+    /// The id of a single inserted row.
+    pub id: Option<i64>,
+}
+
+/// A database behind a [`Store`]: runs writes in one transaction and reads
+/// tables; the store logic above it is shared by every backend.
+#[async_trait]
+pub(crate) trait Backend: Send + Sync {
+    /// Where the database is, for messages.
+    fn location(&self) -> &str;
+
+    /// Runs `plan` in one transaction: all steps or none.
+    async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>>;
+
+    /// Every row of `table` as (id, values in column order), by id.
+    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>>;
+
+    /// Rows in `table`.
+    async fn count(&self, table: &'static Table) -> StoreResult<u64>;
+}
+
+#[async_trait]
+impl<B: Backend> Store for B {
+    fn location(&self) -> &str {
+        Backend::location(self)
+    }
+
+    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome> {
+        let mut plan = Vec::new();
+        let mut written = LayerCounts::default();
+        for batch in batches {
+            for layer in Layer::ALL.into_iter().filter(|l| !l.keyed_by_code()) {
+                plan.push(Write::Delete(
+                    layer.def(),
+                    Filter::Eq("source", batch.source.as_str().into()),
+                ));
+            }
+            for (layer, rows) in schema::encode(&batch.territory, &batch.source) {
+                let rows = last_per_key(layer.def(), rows);
+                add_count(&mut written, layer, rows.len());
+                if !rows.is_empty() {
+                    plan.push(Write::Insert(layer.def(), rows));
+                }
+            }
+        }
+        let done = self.write(plan.clone()).await?;
+        let replaced = plan
+            .iter()
+            .zip(&done)
+            .filter(|(w, _)| matches!(w, Write::Delete(..)))
+            .map(|(_, d)| d.rows as usize)
+            .sum();
+        Ok(ImportOutcome { written, replaced })
+    }
+
+    async fn load(&self) -> StoreResult<Territory> {
+        let mut t = Territory::default();
+        for layer in Layer::ALL {
+            for (id, values) in self.select(layer.def()).await? {
+                schema::decode(layer, id, values, &mut t)?;
+            }
+        }
+        Ok(t)
+    }
+
+    async fn counts(&self) -> StoreResult<LayerCounts> {
+        let mut counts = LayerCounts::default();
+        for layer in Layer::ALL {
+            add_count(&mut counts, layer, self.count(layer.def()).await? as usize);
+        }
+        Ok(counts)
+    }
+
+    async fn insert(&self, feature: &Feature) -> StoreResult<i64> {
+        let table = feature.layer().def();
+        let done = self
+            .write(vec![Write::Insert(table, vec![feature.row(API_SOURCE)])])
+            .await?;
+        done.first()
+            .and_then(|w| w.id)
+            .ok_or_else(|| StoreError::Corrupt {
+                table: table.name,
+                id: 0,
+                column: "id".into(),
+                reason: "the insert returned no id".into(),
+            })
+    }
+
+    async fn update(&self, feature: &Feature) -> StoreResult<bool> {
+        let table = feature.layer().def();
+        let done = self
+            .write(vec![Write::Update(
+                table,
+                feature.id(),
+                feature.row(API_SOURCE),
+            )])
+            .await?;
+        Ok(done.first().is_some_and(|w| w.rows > 0))
+    }
+
+    async fn delete(&self, layer: Layer, id: i64) -> StoreResult<bool> {
+        let done = self
+            .write(vec![Write::Delete(layer.def(), Filter::Id(id))])
+            .await?;
+        Ok(done.first().is_some_and(|w| w.rows > 0))
+    }
 }
 
 /// Opens (creating and migrating if needed) the store named by `spec`: a path
@@ -123,9 +329,30 @@ pub async fn open(spec: &str) -> StoreResult<Arc<dyn Store>> {
     }
 }
 
+/// The rows with the last of each upsert key: one statement may not upsert
+/// the same key twice (PostgreSQL refuses it), and the last one wins.
+fn last_per_key(table: &Table, rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    let Some(k) = table
+        .upsert_key
+        .and_then(|key| table.columns.iter().position(|c| c.name == key))
+    else {
+        return rows;
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<_> = rows
+        .into_iter()
+        .rev()
+        .filter(|r| match &r[k] {
+            Value::Text(code) => seen.insert(code.clone()),
+            _ => true,
+        })
+        .collect();
+    kept.reverse();
+    kept
+}
+
 /// Adds `n` features to the count of `layer`.
-fn add_count(counts: &mut LayerCounts, layer: schema::Layer, n: usize) {
-    use schema::Layer;
+fn add_count(counts: &mut LayerCounts, layer: Layer, n: usize) {
     let slot = match layer {
         Layer::Districts => &mut counts.districts,
         Layer::Subdistricts => &mut counts.subdistricts,

@@ -2,14 +2,14 @@
 //! (`ST_GeomFromWKB` / `ST_AsBinary`), times as `timestamptz`.
 
 use async_trait::async_trait;
-use civgrid::{LayerCounts, Territory};
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::query::Query;
 
-use super::schema::{self, ColumnType, Layer, Value};
-use super::{add_count, ImportBatch, ImportOutcome, Store, StoreError, StoreResult};
+use super::schema::{ColumnType, ROWS_PER_INSERT, Table, Value};
+use super::{Backend, StoreError, StoreResult, Write, Written};
 
 /// A PostGIS store.
 #[derive(Debug)]
@@ -62,10 +62,14 @@ impl PostgisStore {
     }
 }
 
+/// The id column of every table.
+const ID: &str = "id";
+
 fn param(i: usize, ty: ColumnType) -> String {
     match ty {
         ColumnType::Geom => format!("ST_GeomFromWKB(${i}, 4490)"),
         ColumnType::Time => format!("to_timestamp(${i})"),
+        ColumnType::Date => format!("${i}::date"),
         _ => format!("${i}"),
     }
 }
@@ -74,9 +78,46 @@ fn select_expr(name: &str, ty: ColumnType) -> String {
     match ty {
         ColumnType::Geom => format!("ST_AsBinary({name})"),
         ColumnType::Time => format!("extract(epoch from {name})::bigint"),
+        ColumnType::Date => format!("to_char({name}, 'YYYY-MM-DD')"),
         ColumnType::Int => format!("{name}::bigint"),
         _ => name.to_owned(),
     }
+}
+
+type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+/// Binds `v` (of a column of type `ty`) in PostGIS encoding.
+fn bind<'q>(
+    q: PgQuery<'q>,
+    v: &'q Value,
+    ty: ColumnType,
+    table: &'static str,
+) -> StoreResult<PgQuery<'q>> {
+    Ok(match v {
+        // NULLs carry their column's type: PostgreSQL checks parameter
+        // types even without a value.
+        Value::Null => match ty {
+            ColumnType::Text | ColumnType::Date => q.bind(None::<String>),
+            ColumnType::Real => q.bind(None::<f64>),
+            ColumnType::Bool => q.bind(None::<bool>),
+            ColumnType::Int | ColumnType::Time | ColumnType::Geom => q.bind(None::<i64>),
+        },
+        Value::Int(i) | Value::Time(i) => q.bind(*i),
+        Value::Real(r) => q.bind(*r),
+        Value::Bool(b) => q.bind(*b),
+        Value::Text(s) => q.bind(s.as_str()),
+        Value::Date(d) => q.bind(d.to_string()),
+        Value::Geom(g) => {
+            q.bind(
+                g.to_wkb(CoordDimensions::xy())
+                    .map_err(|e| StoreError::Geometry {
+                        table,
+                        id: 0,
+                        reason: e.to_string(),
+                    })?,
+            )
+        }
+    })
 }
 
 fn read_value(
@@ -111,6 +152,15 @@ fn read_value(
             .try_get::<Option<i64>, _>(i)
             .map_err(db)?
             .map(Value::Time),
+        ColumnType::Date => match row.try_get::<Option<String>, _>(i).map_err(db)? {
+            None => None,
+            Some(s) => Some(Value::Date(s.parse().map_err(|_| StoreError::Corrupt {
+                table,
+                id,
+                column: "date".into(),
+                reason: format!("{s:?} is not a YYYY-MM-DD date"),
+            })?)),
+        },
         ColumnType::Geom => match row.try_get::<Option<Vec<u8>>, _>(i).map_err(db)? {
             None => None,
             Some(wkb) => Some(Value::Geom(Wkb(wkb).to_geo().map_err(|e| {
@@ -126,95 +176,104 @@ fn read_value(
 }
 
 #[async_trait]
-impl Store for PostgisStore {
+impl Backend for PostgisStore {
     fn location(&self) -> &str {
         &self.location
     }
 
-    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome> {
-        let mut outcome = ImportOutcome::default();
+    async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>> {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
-        for batch in batches {
-            for layer in Layer::ALL.into_iter().filter(|l| !l.keyed_by_code()) {
-                let sql = format!("DELETE FROM {} WHERE source = $1", layer.table());
-                let done = sqlx::query(&sql)
-                    .bind(&batch.source)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.db())?;
-                outcome.replaced += done.rows_affected() as usize;
-            }
-            for (layer, rows) in schema::encode(&batch.territory, &batch.source) {
-                let sql = layer.insert_sql(param);
-                for row in &rows {
+        let mut done = Vec::with_capacity(plan.len());
+        for step in &plan {
+            done.push(match step {
+                Write::Delete(table, filter) => {
+                    let (sql, value) = filter.delete_sql(table, ID, "$1");
                     let mut q = sqlx::query(&sql);
-                    for (v, column) in row.iter().zip(layer.columns()) {
-                        q = match v {
-                            // NULLs carry their column's type: PostgreSQL
-                            // checks parameter types even without a value.
-                            Value::Null => match column.ty {
-                                ColumnType::Text => q.bind(None::<String>),
-                                ColumnType::Real => q.bind(None::<f64>),
-                                ColumnType::Bool => q.bind(None::<bool>),
-                                ColumnType::Int | ColumnType::Time | ColumnType::Geom => {
-                                    q.bind(None::<i64>)
-                                }
-                            },
-                            Value::Int(i) | Value::Time(i) => q.bind(*i),
-                            Value::Real(r) => q.bind(*r),
-                            Value::Bool(b) => q.bind(*b),
-                            Value::Text(s) => q.bind(s.as_str()),
-                            Value::Geom(g) => {
-                                q.bind(g.to_wkb(CoordDimensions::xy()).map_err(|e| {
-                                    StoreError::Geometry {
-                                        table: layer.table(),
-                                        id: 0,
-                                        reason: e.to_string(),
-                                    }
-                                })?)
-                            }
+                    if let Some(v) = &value {
+                        let ty = if matches!(v, Value::Int(_)) {
+                            ColumnType::Int
+                        } else {
+                            ColumnType::Text
                         };
+                        q = bind(q, v, ty, table.name)?;
                     }
-                    q.execute(&mut *tx).await.map_err(self.db())?;
+                    let rows = q
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.db())?
+                        .rows_affected();
+                    Written { rows, id: None }
                 }
-                add_count(&mut outcome.written, layer, rows.len());
-            }
+                Write::Insert(table, rows) => {
+                    let mut written = Written::default();
+                    let returning = (rows.len() == 1).then_some(ID);
+                    for chunk in rows.chunks(ROWS_PER_INSERT) {
+                        let sql = table.insert_sql(chunk.len(), param, returning);
+                        let mut q = sqlx::query(&sql);
+                        for row in chunk {
+                            for (v, c) in row.iter().zip(table.columns) {
+                                q = bind(q, v, c.ty, table.name)?;
+                            }
+                        }
+                        if returning.is_some() {
+                            written.id =
+                                Some(q.fetch_one(&mut *tx).await.map_err(self.db())?.get(0));
+                            written.rows += 1;
+                        } else {
+                            written.rows += q
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(self.db())?
+                                .rows_affected();
+                        }
+                    }
+                    written
+                }
+                Write::Update(table, id, row) => {
+                    let sql = table.update_sql(ID, param);
+                    let mut q = sqlx::query(&sql);
+                    for (i, c) in table.updated_columns() {
+                        q = bind(q, &row[i], c.ty, table.name)?;
+                    }
+                    let rows = q
+                        .bind(*id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.db())?
+                        .rows_affected();
+                    Written { rows, id: None }
+                }
+            });
         }
         tx.commit().await.map_err(self.db())?;
-        Ok(outcome)
+        Ok(done)
     }
 
-    async fn load(&self) -> StoreResult<Territory> {
-        let mut t = Territory::default();
-        for layer in Layer::ALL {
-            let rows = sqlx::query(&layer.select_sql("id", select_expr))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(self.db())?;
-            for row in rows {
+    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        let rows = sqlx::query(&table.select_sql(ID, select_expr))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.db())?;
+        rows.iter()
+            .map(|row| {
                 let id: i64 = row.try_get(0).map_err(self.db())?;
-                let values = layer
-                    .columns()
+                let values = table
+                    .columns
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| read_value(&row, i + 1, c.ty, layer.table(), id))
+                    .map(|(i, c)| read_value(row, i + 1, c.ty, table.name, id))
                     .collect::<StoreResult<Vec<_>>>()?;
-                schema::decode(layer, id, values, &mut t)?;
-            }
-        }
-        Ok(t)
+                Ok((id, values))
+            })
+            .collect()
     }
 
-    async fn counts(&self) -> StoreResult<LayerCounts> {
-        let mut counts = LayerCounts::default();
-        for layer in Layer::ALL {
-            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", layer.table()))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(self.db())?;
-            add_count(&mut counts, layer, n as usize);
-        }
-        Ok(counts)
+    async fn count(&self, table: &'static Table) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", table.name))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.db())?;
+        Ok(n as u64)
     }
 }
 

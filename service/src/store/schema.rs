@@ -4,7 +4,7 @@
 //! The SQL DDL lives in the versioned migrations (`service/migrations/`); the
 //! column lists here must match them (the store test suite checks round trips).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use civgrid::{
     AdminArea, AdminCode, Assessment, Building, Facility, Hazard, HazardGeometry, Incident, Road,
     Territory,
@@ -26,6 +26,8 @@ pub enum ColumnType {
     Bool,
     /// A point in time (seconds since the epoch in the model).
     Time,
+    /// A calendar day.
+    Date,
     /// The feature's geometry in EPSG:4490.
     Geom,
 }
@@ -43,7 +45,7 @@ const fn col(name: &'static str, ty: ColumnType) -> Column {
     Column { name, ty }
 }
 
-use ColumnType::{Bool, Geom, Int, Real, Text, Time};
+use ColumnType::{Bool, Date, Geom, Int, Real, Text, Time};
 
 const ADMIN: &[Column] = &[col("geom", Geom), col("code", Text), col("name", Text)];
 const COMMUNITY: &[Column] = &[
@@ -97,7 +99,131 @@ const INCIDENT: &[Column] = &[
     col("time", Time),
 ];
 
-/// A layer of the store: one table.
+/// A stored table: its name, its columns after the id, and its upsert key.
+#[derive(Debug)]
+pub struct Table {
+    /// Table name.
+    pub name: &'static str,
+    /// The columns after the id, in row order.
+    pub columns: &'static [Column],
+    /// A unique column: an insert of an existing key updates that row.
+    pub upsert_key: Option<&'static str>,
+}
+
+/// Rows per `INSERT` statement: well under both databases' parameter limits
+/// (SQLite 32,766, PostgreSQL 65,535) for every table here.
+pub const ROWS_PER_INSERT: usize = 256;
+
+impl Table {
+    /// `INSERT` of `rows` rows; `param(i, ty)` writes the i-th (1-based)
+    /// placeholder. With `returning`, the statement returns that column.
+    pub fn insert_sql(
+        &self,
+        rows: usize,
+        param: impl Fn(usize, ColumnType) -> String,
+        returning: Option<&str>,
+    ) -> String {
+        let names: Vec<_> = self.columns.iter().map(|c| c.name).collect();
+        let n = self.columns.len();
+        let tuples: Vec<_> = (0..rows)
+            .map(|r| {
+                let params: Vec<_> = self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| param(r * n + i + 1, c.ty))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            self.name,
+            names.join(", "),
+            tuples.join(", ")
+        );
+        if let Some(key) = self.upsert_key {
+            let updates: Vec<_> = names
+                .iter()
+                .filter(|c| **c != key)
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            sql.push_str(&format!(
+                " ON CONFLICT ({key}) DO UPDATE SET {}",
+                updates.join(", ")
+            ));
+        }
+        if let Some(column) = returning {
+            sql.push_str(&format!(" RETURNING {column}"));
+        }
+        sql
+    }
+
+    /// The columns an update writes: all but `source`, which stays with the
+    /// file that brought the feature (so re-importing that file replaces it).
+    pub fn updated_columns(&self) -> impl Iterator<Item = (usize, &'static Column)> {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.name != "source")
+    }
+
+    /// `UPDATE … WHERE id = ?` of [`Table::updated_columns`]; the id is the
+    /// last parameter.
+    pub fn update_sql(&self, id: &str, param: impl Fn(usize, ColumnType) -> String) -> String {
+        let mut i = 0;
+        let sets: Vec<_> = self
+            .updated_columns()
+            .map(|(_, c)| {
+                i += 1;
+                format!("{} = {}", c.name, param(i, c.ty))
+            })
+            .collect();
+        format!(
+            "UPDATE {} SET {} WHERE {id} = {}",
+            self.name,
+            sets.join(", "),
+            param(i + 1, ColumnType::Int)
+        )
+    }
+
+    /// `SELECT id, columns… ORDER BY id`; `expr(name, ty)` reads one column.
+    pub fn select_sql(&self, id: &str, expr: impl Fn(&str, ColumnType) -> String) -> String {
+        let cols: Vec<_> = self.columns.iter().map(|c| expr(c.name, c.ty)).collect();
+        format!(
+            "SELECT {id}, {} FROM {} ORDER BY {id}",
+            cols.join(", "),
+            self.name
+        )
+    }
+}
+
+const fn table(name: &'static str, columns: &'static [Column]) -> Table {
+    Table {
+        name,
+        columns,
+        upsert_key: None,
+    }
+}
+
+const fn admin_table(name: &'static str, columns: &'static [Column]) -> Table {
+    Table {
+        name,
+        columns,
+        upsert_key: Some("code"),
+    }
+}
+
+static DISTRICTS: Table = admin_table("districts", ADMIN);
+static SUBDISTRICTS: Table = admin_table("subdistricts", ADMIN);
+static COMMUNITIES: Table = admin_table("communities", COMMUNITY);
+static BUILDINGS: Table = table("buildings", BUILDING);
+static FACILITIES: Table = table("facilities", FACILITY);
+static HAZARDS: Table = table("hazards", HAZARD);
+static ROADS: Table = table("roads", ROAD);
+static INCIDENTS: Table = table("incidents", INCIDENT);
+
+/// A layer of the territory model: one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layer {
     /// `districts`.
@@ -131,79 +257,34 @@ impl Layer {
         Self::Incidents,
     ];
 
-    /// The table name.
-    pub const fn table(self) -> &'static str {
+    /// The layer's table.
+    pub fn def(self) -> &'static Table {
         match self {
-            Self::Districts => "districts",
-            Self::Subdistricts => "subdistricts",
-            Self::Communities => "communities",
-            Self::Buildings => "buildings",
-            Self::Facilities => "facilities",
-            Self::Hazards => "hazards",
-            Self::Roads => "roads",
-            Self::Incidents => "incidents",
+            Self::Districts => &DISTRICTS,
+            Self::Subdistricts => &SUBDISTRICTS,
+            Self::Communities => &COMMUNITIES,
+            Self::Buildings => &BUILDINGS,
+            Self::Facilities => &FACILITIES,
+            Self::Hazards => &HAZARDS,
+            Self::Roads => &ROADS,
+            Self::Incidents => &INCIDENTS,
         }
     }
 
+    /// The table name.
+    pub fn table(self) -> &'static str {
+        self.def().name
+    }
+
     /// The columns after the id, in row order.
-    pub const fn columns(self) -> &'static [Column] {
-        match self {
-            Self::Districts | Self::Subdistricts => ADMIN,
-            Self::Communities => COMMUNITY,
-            Self::Buildings => BUILDING,
-            Self::Facilities => FACILITY,
-            Self::Hazards => HAZARD,
-            Self::Roads => ROAD,
-            Self::Incidents => INCIDENT,
-        }
+    pub fn columns(self) -> &'static [Column] {
+        self.def().columns
     }
 
     /// `true` for the administrative layers, keyed (and upserted) by `code`;
     /// the others are keyed by the `source` file that brought them.
-    pub const fn keyed_by_code(self) -> bool {
-        matches!(
-            self,
-            Self::Districts | Self::Subdistricts | Self::Communities
-        )
-    }
-
-    /// `INSERT` for one row; `param(i, ty)` writes the i-th (1-based) placeholder.
-    pub fn insert_sql(self, param: impl Fn(usize, ColumnType) -> String) -> String {
-        let cols = self.columns();
-        let names: Vec<_> = cols.iter().map(|c| c.name).collect();
-        let params: Vec<_> = cols
-            .iter()
-            .enumerate()
-            .map(|(i, c)| param(i + 1, c.ty))
-            .collect();
-        let mut sql = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
-            self.table(),
-            names.join(", "),
-            params.join(", ")
-        );
-        if self.keyed_by_code() {
-            let updates: Vec<_> = names
-                .iter()
-                .filter(|n| **n != "code")
-                .map(|n| format!("{n} = excluded.{n}"))
-                .collect();
-            sql.push_str(&format!(
-                " ON CONFLICT (code) DO UPDATE SET {}",
-                updates.join(", ")
-            ));
-        }
-        sql
-    }
-
-    /// `SELECT id, columns… ORDER BY id`; `expr(name, ty)` reads one column.
-    pub fn select_sql(self, id: &str, expr: impl Fn(&str, ColumnType) -> String) -> String {
-        let cols: Vec<_> = self.columns().iter().map(|c| expr(c.name, c.ty)).collect();
-        format!(
-            "SELECT {id}, {} FROM {} ORDER BY {id}",
-            cols.join(", "),
-            self.table()
-        )
+    pub fn keyed_by_code(self) -> bool {
+        self.def().upsert_key.is_some()
     }
 }
 
@@ -222,8 +303,20 @@ pub enum Value {
     Text(String),
     /// Seconds since the Unix epoch.
     Time(i64),
+    /// A calendar day.
+    Date(NaiveDate),
     /// Geometry.
     Geom(Geometry<f64>),
+}
+
+impl Value {
+    /// The geometry, if this is one.
+    pub fn geometry(&self) -> Option<&Geometry<f64>> {
+        match self {
+            Self::Geom(g) => Some(g),
+            _ => None,
+        }
+    }
 }
 
 impl From<Option<u32>> for Value {
@@ -302,17 +395,7 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
             Layer::Facilities,
             t.facilities
                 .iter()
-                .map(|f| {
-                    vec![
-                        Value::Geom(f.location.into()),
-                        src(),
-                        f.kind.as_str().into(),
-                        f.name.as_str().into(),
-                        f.capacity.into(),
-                        f.staff.into(),
-                        f.contact.as_deref().map_or(Value::Null, Value::from),
-                    ]
-                })
+                .map(|f| facility_row(f, src()))
                 .collect(),
         ),
         (
@@ -352,7 +435,21 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
     ]
 }
 
-fn hazard_row(h: &Hazard, source: Value) -> Vec<Value> {
+/// The row of one facility.
+pub fn facility_row(f: &Facility, source: Value) -> Vec<Value> {
+    vec![
+        Value::Geom(f.location.into()),
+        source,
+        f.kind.as_str().into(),
+        f.name.as_str().into(),
+        f.capacity.into(),
+        f.staff.into(),
+        f.contact.as_deref().map_or(Value::Null, Value::from),
+    ]
+}
+
+/// The row of one hazard.
+pub fn hazard_row(h: &Hazard, source: Value) -> Vec<Value> {
     let geom: Geometry<f64> = match &h.geometry {
         HazardGeometry::Point(p) => (*p).into(),
         HazardGeometry::Area(a) => a.clone().into(),
