@@ -201,7 +201,7 @@ pub async fn serve(store: std::sync::Arc<dyn Store>, listen: SocketAddr) -> anyh
     println!(
         "civgrid serving {} ({}) at http://{addr}/ (loaded in {:.2?}; Ctrl-C stops)",
         state.store.location(),
-        state.engine.counts,
+        state.engine().counts,
         started.elapsed()
     );
     axum::serve(listener, crate::app(state))

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod ogc;
 pub mod progress;
 pub mod routes;
 pub mod state;

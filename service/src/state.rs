@@ -1,10 +1,11 @@
 //! Shared state of the HTTP service: the engine's in-memory indexes, built
-//! from the store at start.
+//! from the store at start and kept current on every write.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use civgrid::{LayerCounts, Locator, Territory};
 
+use crate::ogc::{self, Collection};
 use crate::store::{Store, StoreResult};
 
 /// In-memory indexes over the stored territory.
@@ -12,8 +13,31 @@ use crate::store::{Store, StoreResult};
 pub struct Engine {
     /// Point → administrative areas.
     pub locator: Locator,
-    /// Feature counts at load time.
+    /// Feature counts.
     pub counts: LayerCounts,
+    /// The OGC API Features collections.
+    pub collections: Collections,
+}
+
+/// The layers served as OGC API Features collections.
+#[derive(Debug)]
+pub struct Collections {
+    /// Facilities.
+    pub facilities: Collection,
+    /// Hazards.
+    pub hazards: Collection,
+}
+
+impl Collections {
+    /// Every collection, in the order listed by `/ogc/collections`.
+    pub fn all(&self) -> [&Collection; 2] {
+        [&self.facilities, &self.hazards]
+    }
+
+    /// The collection with this id.
+    pub fn get(&self, id: &str) -> Option<&Collection> {
+        self.all().into_iter().find(|c| c.id == id)
+    }
 }
 
 impl Engine {
@@ -23,6 +47,10 @@ impl Engine {
         Self {
             locator: Locator::new(territory),
             counts: territory.counts(),
+            collections: Collections {
+                facilities: ogc::facilities(&territory.facilities),
+                hazards: ogc::hazards(&territory.hazards),
+            },
         }
     }
 }
@@ -30,9 +58,8 @@ impl Engine {
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// The engine.
-    pub engine: Arc<Engine>,
-    /// The store (source of truth), for its location and later writes.
+    engine: Arc<RwLock<Engine>>,
+    /// The store (source of truth).
     pub store: Arc<dyn Store>,
 }
 
@@ -40,9 +67,27 @@ impl AppState {
     /// Loads the territory from `store` and builds the engine.
     pub async fn load(store: Arc<dyn Store>) -> StoreResult<Self> {
         let territory = store.load().await?;
+        let engine = tokio::task::spawn_blocking(move || Engine::new(&territory))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         Ok(Self {
-            engine: Arc::new(Engine::new(&territory)),
+            engine: Arc::new(RwLock::new(engine)),
             store,
         })
+    }
+
+    /// The engine, for reading. A panic in an earlier writer does not lock
+    /// readers out: writers replace whole parts, so the state stays whole.
+    pub fn engine(&self) -> RwLockReadGuard<'_, Engine> {
+        self.engine
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The engine, for updating after a stored write.
+    pub fn engine_mut(&self) -> RwLockWriteGuard<'_, Engine> {
+        self.engine
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

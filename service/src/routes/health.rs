@@ -15,6 +15,6 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "store": state.store.location(),
-        "counts": state.engine.counts,
+        "counts": state.engine().counts,
     }))
 }

@@ -29,7 +29,7 @@ async fn locate(
     Query(q): Query<LocateParams>,
 ) -> ServiceResult<Json<Value>> {
     let p = params::point(q.lon.as_deref(), q.lat.as_deref(), q.datum.as_deref())?;
-    let loc: Location = state.engine.locator.locate(p);
+    let loc: Location = state.engine().locator.locate(p);
     if loc.is_empty() {
         return Err(ServiceError::NotFound(format!(
             "no district or community of the territory contains ({}, {})",

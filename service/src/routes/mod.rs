@@ -2,6 +2,7 @@
 
 mod health;
 mod locate;
+mod ogc;
 pub mod params;
 
 use axum::http::StatusCode;
@@ -16,6 +17,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .nest("/api/v1", locate::routes())
+        .nest("/ogc", ogc::routes())
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,0 +1,217 @@
+//! OGC API Features collections: the layers that other systems (GDAL's
+//! OAPIF driver, QGIS, the case system) read by bounding box and page.
+//!
+//! A [`Collection`] keeps its features in a fixed order (codes for cells,
+//! store ids for facilities and hazards) with an R-tree of their envelopes,
+//! so a `bbox` query is a tree search and pages are stable.
+
+use std::collections::HashMap;
+
+use civgrid::{Facility, Hazard, HazardGeometry};
+use geo::{BoundingRect, Intersects};
+use geo_types::{Geometry, Rect};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree, RTreeObject};
+use serde_json::{Map, Value, json};
+
+/// One feature of a collection.
+#[derive(Debug, Clone)]
+pub struct Feature {
+    /// The feature id (a code, or a store id).
+    pub id: String,
+    /// Geometry in lon/lat (EPSG:4490, served as CRS84).
+    pub geometry: Geometry<f64>,
+    /// Properties.
+    pub properties: Map<String, Value>,
+}
+
+impl Feature {
+    /// The GeoJSON Feature.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "type": "Feature",
+            "id": self.id,
+            "geometry": geojson::Geometry::from(&self.geometry),
+            "properties": self.properties,
+        })
+    }
+}
+
+type Envelope = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// A layer served as an OGC API Features collection.
+#[derive(Debug)]
+pub struct Collection {
+    /// The collection id in URLs.
+    pub id: &'static str,
+    /// Human title.
+    pub title: &'static str,
+    /// Description.
+    pub description: &'static str,
+    features: Vec<Feature>,
+    by_id: HashMap<String, usize>,
+    index: RTree<Envelope>,
+    extent: Option<Rect<f64>>,
+}
+
+/// One page of a query.
+#[derive(Debug)]
+pub struct Page<'a> {
+    /// Features matching the query in all pages.
+    pub matched: usize,
+    /// The features of this page, in collection order.
+    pub features: Vec<&'a Feature>,
+}
+
+impl Collection {
+    /// A collection of `features`, kept in the given order.
+    pub fn new(
+        id: &'static str,
+        title: &'static str,
+        description: &'static str,
+        features: Vec<Feature>,
+    ) -> Self {
+        let envelopes: Vec<Envelope> = features
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                let r = f.geometry.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners(r.min().into(), r.max().into()),
+                    i,
+                ))
+            })
+            .collect();
+        let extent = envelopes.iter().fold(None::<Rect<f64>>, |acc, e| {
+            let env = e.geom().envelope();
+            let r = Rect::new(env.lower(), env.upper());
+            Some(acc.map_or(r, |a| {
+                Rect::new(
+                    (a.min().x.min(r.min().x), a.min().y.min(r.min().y)),
+                    (a.max().x.max(r.max().x), a.max().y.max(r.max().y)),
+                )
+            }))
+        });
+        Self {
+            id,
+            title,
+            description,
+            by_id: features
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.id.clone(), i))
+                .collect(),
+            features,
+            index: RTree::bulk_load(envelopes),
+            extent,
+        }
+    }
+
+    /// The bounding box of every feature, if any.
+    pub fn extent(&self) -> Option<Rect<f64>> {
+        self.extent
+    }
+
+    /// Number of features.
+    pub fn len(&self) -> usize {
+        self.features.len()
+    }
+
+    /// `true` without features.
+    pub fn is_empty(&self) -> bool {
+        self.features.is_empty()
+    }
+
+    /// The feature with this id.
+    pub fn get(&self, id: &str) -> Option<&Feature> {
+        self.by_id.get(id).map(|&i| &self.features[i])
+    }
+
+    /// The features whose geometry intersects `bbox` (all without one),
+    /// skipping `offset` and returning at most `limit`.
+    pub fn query(&self, bbox: Option<Rect<f64>>, offset: usize, limit: usize) -> Page<'_> {
+        let hits: Vec<usize> = match bbox {
+            None => (0..self.features.len()).collect(),
+            Some(b) => {
+                let aabb = AABB::from_corners(b.min().into(), b.max().into());
+                let mut hits: Vec<usize> = self
+                    .index
+                    .locate_in_envelope_intersecting(&aabb)
+                    .map(|e| e.data)
+                    .filter(|&i| self.features[i].geometry.intersects(&b))
+                    .collect();
+                hits.sort_unstable();
+                hits
+            }
+        };
+        Page {
+            matched: hits.len(),
+            features: hits
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|&i| &self.features[i])
+                .collect(),
+        }
+    }
+}
+
+fn properties(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
+    pairs
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
+/// The facilities collection, by store id.
+pub fn facilities(facilities: &[Facility]) -> Collection {
+    let mut sorted: Vec<&Facility> = facilities.iter().collect();
+    sorted.sort_by_key(|f| f.id);
+    Collection::new(
+        "facilities",
+        "Facilities",
+        "消防站, 医院, 派出所, 避难场所…: responders and resources",
+        sorted
+            .into_iter()
+            .map(|f| Feature {
+                id: f.id.to_string(),
+                geometry: f.location.into(),
+                properties: properties([
+                    ("kind", json!(f.kind.as_str())),
+                    ("name", json!(f.name)),
+                    ("capacity", json!(f.capacity)),
+                    ("staff", json!(f.staff)),
+                    ("contact", json!(f.contact)),
+                ]),
+            })
+            .collect(),
+    )
+}
+
+/// The hazards collection, by store id.
+pub fn hazards(hazards: &[Hazard]) -> Collection {
+    let mut sorted: Vec<&Hazard> = hazards.iter().collect();
+    sorted.sort_by_key(|h| h.id);
+    Collection::new(
+        "hazards",
+        "Hazards",
+        "危险源/风险点: hazards with their risk level",
+        sorted
+            .into_iter()
+            .map(|h| Feature {
+                id: h.id.to_string(),
+                geometry: match &h.geometry {
+                    HazardGeometry::Point(p) => (*p).into(),
+                    HazardGeometry::Area(a) => a.clone().into(),
+                },
+                properties: properties([
+                    ("kind", json!(h.kind)),
+                    ("name", json!(h.name)),
+                    ("level", json!(h.level().as_str())),
+                    ("score", json!(h.assessment.score())),
+                ]),
+            })
+            .collect(),
+    )
+}
