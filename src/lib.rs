@@ -10,6 +10,7 @@
 //!   [`Facility`], [`Hazard`], [`Road`], [`Incident`]) and administrative codes.
 //! - [`crs`]: the local transverse Mercator for metric work and the GCJ-02 /
 //!   BD-09 conversions.
+//! - [`cells`]: unit cells (万米单元网格) with standard codes, adjacency and an H3 view.
 //! - [`locate`]: which district, subdistrict and community hold a point.
 //! - [`index`]: R-trees of facilities and hazards by kind; nearest facilities.
 //! - [`network`]: the road graph; nearest by travel time, coverage, isochrones.
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cells;
 pub mod crs;
 pub mod index;
 pub mod locate;
@@ -26,6 +28,10 @@ pub mod network;
 pub mod risk;
 pub mod synth;
 
+pub use cells::{
+    aggregate_h3, partition, partition_with_progress, Adjacency, Cell, CellCode, CellConfig,
+    CellError, CellReport, CodeProfile, CommunityFailure, H3Aggregate, Partition,
+};
 pub use crs::{CrsError, Datum, LocalProjection};
 pub use index::{
     FacilityIndex, HazardHit, HazardIndex, IndexError, Indexed, LayerIndex, Nearest, NearestQuery,
