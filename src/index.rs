@@ -360,9 +360,9 @@ impl LayerIndex<Facility> {
     /// (distance, id): of several facilities at the same distance, the
     /// lower ids come first.
     ///
-    /// Each kind's tree is walked in order of distance until it has given
-    /// `k` facilities and every further one at the `k`-th distance; the
-    /// candidates of all kinds are then merged.
+    /// The trees of the kinds are walked together in order of distance
+    /// until `k` facilities and every further one at the `k`-th distance
+    /// have come out.
     ///
     /// # Errors
     /// [`IndexError::Point`] for a query point out of range.
@@ -373,16 +373,28 @@ impl LayerIndex<Facility> {
         }
         let at = [at.x, at.y];
         let max_d2 = q.max_distance_m.map_or(f64::INFINITY, |m| m * m);
-        let mut found: Vec<(f64, i64)> = Vec::with_capacity(q.k * 2);
-        for tree in self.trees(q.kinds) {
-            let mut kth = f64::INFINITY;
-            for (taken, (e, d2)) in tree.nearest_neighbor_iter_with_distance_2(&at).enumerate() {
-                if d2 > max_d2 || (taken >= q.k && d2 > kth) {
-                    break;
+        let mut walks: Vec<_> = self
+            .trees(q.kinds)
+            .map(|tree| tree.nearest_neighbor_iter_with_distance_2(&at).peekable())
+            .collect();
+        // Merge the walks in order of distance; `found` grows in that order.
+        let mut found: Vec<(f64, i64)> = Vec::with_capacity(q.k + 4);
+        loop {
+            let mut next: Option<(usize, f64)> = None;
+            for (i, walk) in walks.iter_mut().enumerate() {
+                if let Some(&(_, d2)) = walk.peek() {
+                    if next.is_none_or(|(_, best)| d2 < best) {
+                        next = Some((i, d2));
+                    }
                 }
-                if taken + 1 == q.k {
-                    kth = d2;
-                }
+            }
+            let Some((i, d2)) = next else {
+                break;
+            };
+            if d2 > max_d2 || found.get(q.k - 1).is_some_and(|kth| d2 > kth.0) {
+                break;
+            }
+            if let Some((e, d2)) = walks[i].next() {
                 found.push((d2, e.data));
             }
         }
