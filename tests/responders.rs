@@ -903,3 +903,41 @@ fn graph_and_indexes_can_be_shared_across_threads() {
     shared::<FacilityIndex>();
     shared::<HazardIndex>();
 }
+
+#[test]
+fn speeds_come_from_the_class_unless_overridden_or_given_by_the_road() {
+    let p = LocalProjection::new(117.0).unwrap();
+    let primary = |speed_kmh| Road {
+        class: "primary".into(),
+        speed_kmh,
+        ..road(1, &[(0.0, 0.0), (0.0, 1000.0)], Oneway::Backward, &p)
+    };
+    let weight = |road: Road, speeds: &SpeedTable| {
+        let graph = RoadGraph::build(&[road], &p, speeds).unwrap();
+        let edges = graph.edges();
+        assert_eq!(edges.len(), 1, "one-way: one edge");
+        // Drawn from (0, 0) to (0, 1000), driven only against that.
+        assert_eq!(graph.segments()[0].forward_ms, None);
+        assert_eq!(edges[0].from, graph.segments()[0].to);
+        edges[0].weight_ms
+    };
+    // 1 km at 50 km/h (primary) is 72 s; at 25 km/h 144 s; at 36 km/h 100 s.
+    assert_eq!(weight(primary(None), &SpeedTable::default()), 72_000);
+    let slow = SpeedTable::default().with("primary", Some(25.0));
+    assert_eq!(weight(primary(None), &slow), 144_000);
+    assert_eq!(weight(primary(Some(36.0)), &slow), 100_000);
+    let unknown = Road {
+        class: "busway".into(),
+        ..primary(None)
+    };
+    assert_eq!(weight(unknown.clone(), &SpeedTable::default()), 180_000);
+    assert_eq!(
+        RoadGraph::build(&[unknown], &p, &SpeedTable::default().with_other(None)).unwrap_err(),
+        NetworkError::Empty
+    );
+    assert_eq!(
+        TurnoutTable::default().seconds(FacilityKind::FireStation),
+        60.0
+    );
+    assert_eq!(TurnoutTable::zero().seconds(FacilityKind::FireStation), 0.0);
+}

