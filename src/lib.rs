@@ -10,19 +10,33 @@
 //!   [`Facility`], [`Hazard`], [`Road`], [`Incident`]) and administrative codes.
 //! - [`crs`]: the local transverse Mercator for metric work and the GCJ-02 /
 //!   BD-09 conversions.
+//! - [`cells`]: unit cells (万米单元网格) with standard codes, adjacency and an H3 view.
 //! - [`locate`]: which district, subdistrict and community hold a point.
+//! - [`index`]: R-trees of facilities and hazards by kind; nearest facilities.
+//! - [`network`]: the road graph; nearest by travel time, coverage, isochrones.
 //! - [`risk`]: risk levels and hazard assessment (LEC, 5×5 matrix).
 //! - [`synth`]: a deterministic synthetic city, from a test town to a province.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cells;
 pub mod crs;
+pub mod index;
 pub mod locate;
 pub mod model;
+pub mod network;
 pub mod risk;
 pub mod synth;
 
+pub use cells::{
+    aggregate_h3, partition, partition_with_progress, Adjacency, Cell, CellCode, CellConfig,
+    CellError, CellReport, CodeProfile, CommunityFailure, H3Aggregate, Partition,
+};
 pub use crs::{CrsError, Datum, LocalProjection};
+pub use index::{
+    FacilityIndex, HazardHit, HazardIndex, IndexError, Indexed, LayerIndex, Nearest, NearestQuery,
+    PointError,
+};
 pub use locate::{AreaRef, Location, Locator};
 pub use model::{
     AdminArea, AdminCode, AdminLevel, Building, CommunityKind, Facility, FacilityKind, Hazard,

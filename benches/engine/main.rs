@@ -5,8 +5,18 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod cells;
 mod locate;
+mod nearest;
+mod network;
 mod synth;
 
-criterion_group!(benches, locate::bench, synth::bench);
+criterion_group!(
+    benches,
+    cells::bench,
+    locate::bench,
+    nearest::bench,
+    network::bench,
+    synth::bench
+);
 criterion_main!(benches);

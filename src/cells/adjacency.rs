@@ -1,0 +1,119 @@
+//! Shared edges: which pieces touch along a line, and for how long.
+//!
+//! Neighbours rarely share exact vertices: a grid line ends on a road as a
+//! T-junction, two communities are cut by different grids, coordinates
+//! differ in the last bits. So edges are matched as collinear overlapping
+//! segments within a tolerance, found through an R-tree of segment boxes.
+
+use geo_types::Coord;
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use super::frame::P;
+
+/// A segment owned by a piece.
+pub(super) type Segment = (usize, [P; 2]);
+
+type Entry = GeomWithData<Rectangle<P>, usize>;
+
+/// A stretch of boundary shared by pieces `a < b`, in the segments' frame.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shared {
+    pub a: usize,
+    pub b: usize,
+    pub from: P,
+    pub to: P,
+}
+
+impl Shared {
+    pub(super) fn length(&self) -> f64 {
+        (self.to[0] - self.from[0]).hypot(self.to[1] - self.from[1])
+    }
+}
+
+/// Every stretch where segments of two different owners lie on one line
+/// (each end within `tol` of the other segment's line) and overlap, in a
+/// deterministic order.
+pub(super) fn shared_edges(segments: &[Segment], tol: f64) -> Vec<Shared> {
+    let entries = segments
+        .iter()
+        .enumerate()
+        .map(|(i, (_, [p, q]))| {
+            GeomWithData::new(
+                Rectangle::from_corners(
+                    [p[0].min(q[0]) - tol, p[1].min(q[1]) - tol],
+                    [p[0].max(q[0]) + tol, p[1].max(q[1]) + tol],
+                ),
+                i,
+            )
+        })
+        .collect();
+    let tree: RTree<Entry> = RTree::bulk_load(entries);
+    let mut out: Vec<(usize, usize, Shared)> = segments
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, &(owner, s))| {
+            let env = AABB::from_corners(
+                [s[0][0].min(s[1][0]), s[0][1].min(s[1][1])],
+                [s[0][0].max(s[1][0]), s[0][1].max(s[1][1])],
+            );
+            tree.locate_in_envelope_intersecting(&env)
+                .filter(move |e| e.data > i && segments[e.data].0 != owner)
+                .filter_map(move |e| {
+                    let (other, t) = segments[e.data];
+                    overlap(s, t, tol).map(|(from, to)| {
+                        let (a, b) = (owner.min(other), owner.max(other));
+                        (i, e.data, Shared { a, b, from, to })
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.sort_unstable_by_key(|&(i, j, _)| (i, j));
+    out.into_iter().map(|(_, _, s)| s).collect()
+}
+
+/// The overlap of two nearly collinear segments, if longer than zero.
+fn overlap(s: [P; 2], t: [P; 2], tol: f64) -> Option<(P, P)> {
+    let d = [s[1][0] - s[0][0], s[1][1] - s[0][1]];
+    let len = d[0].hypot(d[1]);
+    let e = [t[1][0] - t[0][0], t[1][1] - t[0][1]];
+    let len_t = e[0].hypot(e[1]);
+    if len <= tol || len_t <= tol {
+        return None;
+    }
+    let off = |p: P, a: P, dir: [f64; 2], l: f64| {
+        ((p[0] - a[0]) * dir[1] - (p[1] - a[1]) * dir[0]).abs() / l
+    };
+    if off(t[0], s[0], d, len) > tol
+        || off(t[1], s[0], d, len) > tol
+        || off(s[0], t[0], e, len_t) > tol
+        || off(s[1], t[0], e, len_t) > tol
+    {
+        return None;
+    }
+    let along = |p: P| ((p[0] - s[0][0]) * d[0] + (p[1] - s[0][1]) * d[1]) / len;
+    let (u0, u1) = (along(t[0]), along(t[1]));
+    let lo = u0.min(u1).max(0.0);
+    let hi = u0.max(u1).min(len);
+    (hi - lo > tol).then(|| {
+        let at = |u: f64| [s[0][0] + d[0] * u / len, s[0][1] + d[1] * u / len];
+        (at(lo), at(hi))
+    })
+}
+
+/// The segments of a ring, closing it.
+pub(super) fn ring_segments(owner: usize, ring: &[P]) -> impl Iterator<Item = Segment> + '_ {
+    (0..ring.len()).map(move |i| (owner, [ring[i], ring[(i + 1) % ring.len()]]))
+}
+
+/// The segments of a lon/lat ring (closed, last point = first) in a frame.
+pub(super) fn lonlat_segments<'a>(
+    owner: usize,
+    ring: &'a [Coord<f64>],
+    to_frame: &'a impl Fn(Coord<f64>) -> P,
+) -> impl Iterator<Item = Segment> + 'a {
+    ring.windows(2)
+        .map(move |w| (owner, [to_frame(w[0]), to_frame(w[1])]))
+}

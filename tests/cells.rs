@@ -1,0 +1,819 @@
+//! Unit cells checked against independent computations: areas by the
+//! shoelace on rings projected here, overlaps and unions by geo's boolean
+//! operations, row order from interior points computed here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use civgrid::cells::{
+    aggregate_h3, partition, Cell, CellConfig, CellError, CodeProfile, Partition,
+};
+use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::{AdminArea, AdminCode, Building, LocalProjection, Oneway, Road, Territory};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, Distance, Euclidean, InteriorPoint, Length, MapCoords,
+};
+use geo_types::{coord, Coord, LineString, MultiPolygon, Point, Polygon};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 1, d).unwrap()
+}
+
+/// The projection the checks measure in: Gauss-Krüger zone of the first community.
+fn projection(t: &Territory) -> LocalProjection {
+    let c = t.communities[0].geometry.bounding_rect().unwrap().center();
+    LocalProjection::gauss_kruger_3deg(c.x).unwrap()
+}
+
+fn project(p: &LocalProjection, g: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    g.map_coords(|c| p.forward(c).unwrap())
+}
+
+/// Area in m² of a lon/lat polygon (straight edges in lon/lat, as stored):
+/// edges cut into pieces of about 1 m, projected, shoelace.
+fn metric_area(p: &LocalProjection, g: &MultiPolygon<f64>) -> f64 {
+    let dense = MultiPolygon(
+        g.iter()
+            .map(|poly| {
+                let densify = |r: &LineString<f64>| {
+                    let mut out = Vec::new();
+                    for w in r.0.windows(2) {
+                        let n = ((w[1].x - w[0].x).hypot(w[1].y - w[0].y) / 1e-5).ceil().max(1.0) as usize;
+                        out.extend((0..n).map(|k| {
+                            let f = k as f64 / n as f64;
+                            p.forward(coord! { x: w[0].x + (w[1].x - w[0].x) * f, y: w[0].y + (w[1].y - w[0].y) * f }).unwrap()
+                        }));
+                    }
+                    out.push(out[0]);
+                    LineString::from(out)
+                };
+                Polygon::new(densify(poly.exterior()), poly.interiors().iter().map(densify).collect())
+            })
+            .collect(),
+    );
+    area(&dense)
+}
+
+/// Shoelace area of a ring (closed), unsigned; relative to its first vertex,
+/// as large coordinates would cost precision.
+fn shoelace(r: &LineString<f64>) -> f64 {
+    let o = r.0[0];
+    r.0.windows(2)
+        .map(|w| (w[0].x - o.x) * (w[1].y - o.y) - (w[1].x - o.x) * (w[0].y - o.y))
+        .sum::<f64>()
+        .abs()
+        / 2.0
+}
+
+/// Area by the shoelace: outer rings minus holes.
+fn area(g: &MultiPolygon<f64>) -> f64 {
+    g.iter()
+        .map(|p| shoelace(p.exterior()) - p.interiors().iter().map(shoelace).sum::<f64>())
+        .sum()
+}
+
+fn active(p: &Partition) -> Vec<&Cell> {
+    p.cells.iter().filter(|c| c.end.is_none()).collect()
+}
+
+/// Checks that the active cells of each community tile it: areas add up
+/// (in lon/lat and projected), every vertex is in the community, no two
+/// cells overlap, each cell's `area_m2` is its projected area.
+fn assert_tiles(t: &Territory, p: &Partition) {
+    let proj = projection(t);
+    let cells = active(p);
+    let mut by_community: BTreeMap<AdminCode, Vec<&Cell>> = BTreeMap::new();
+    for c in &cells {
+        by_community.entry(c.community).or_default().push(c);
+    }
+    let failed: BTreeSet<_> = p.report.failed.iter().map(|f| f.code).collect();
+    for community in &t.communities {
+        if failed.contains(&community.code) {
+            continue;
+        }
+        let mine = by_community
+            .get(&community.code)
+            .expect("community has cells");
+        let want_deg = area(&community.geometry);
+        let got_deg: f64 = mine.iter().map(|c| area(&c.geometry)).sum();
+        assert!(
+            (got_deg - want_deg).abs() <= 1e-8 * want_deg,
+            "{}: lon/lat area {got_deg} vs {want_deg}",
+            community.code
+        );
+        let want = metric_area(&proj, &community.geometry);
+        let areas: Vec<f64> = mine
+            .iter()
+            .map(|c| metric_area(&proj, &c.geometry))
+            .collect();
+        let got: f64 = areas.iter().sum();
+        assert!(
+            (got - want).abs() <= 1e-6 * want,
+            "{}: area {got} vs {want}",
+            community.code
+        );
+        for (c, &a) in mine.iter().zip(&areas) {
+            assert!(
+                (c.area_m2 - a).abs() <= 1e-5 * a + 1e-6,
+                "{}: area_m2 {} vs {a}",
+                c.code,
+                c.area_m2
+            );
+            for v in c.geometry.iter().flat_map(|p| {
+                p.exterior()
+                    .0
+                    .iter()
+                    .chain(p.interiors().iter().flat_map(|r| &r.0))
+            }) {
+                let d = Euclidean.distance(&Point::from(*v), &community.geometry);
+                assert!(
+                    d <= 1e-11,
+                    "{}: vertex {v:?} is {d}° outside {}",
+                    c.code,
+                    community.code
+                );
+            }
+        }
+    }
+    // Pairwise overlaps in lon/lat (the stored geometry; moved near the
+    // origin for precision), for cells whose boxes meet.
+    let o = t.communities[0].geometry.bounding_rect().unwrap().min();
+    let projected: Vec<MultiPolygon<f64>> = cells
+        .iter()
+        .map(|c| {
+            c.geometry
+                .map_coords(|v| coord! { x: v.x - o.x, y: v.y - o.y })
+        })
+        .collect();
+    let tree = RTree::bulk_load(
+        projected
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let r = g.bounding_rect().unwrap();
+                GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                )
+            })
+            .collect(),
+    );
+    for (i, g) in projected.iter().enumerate() {
+        let r = g.bounding_rect().unwrap();
+        let env = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+        for e in tree
+            .locate_in_envelope_intersecting(&env)
+            .filter(|e| e.data > i)
+        {
+            let overlap = g.intersection(&projected[e.data]).unsigned_area();
+            assert!(
+                overlap <= 1e-6 * g.unsigned_area().min(projected[e.data].unsigned_area()),
+                "{} and {} overlap by {overlap} deg²",
+                cells[i].code,
+                cells[e.data].code
+            );
+        }
+    }
+}
+
+/// Codes: digits, prefix, uniqueness, and sequence order by rows of √target
+/// from the community's north edge, west to east (interior points and rows
+/// computed here; pairs within `slack` m of a row boundary are not judged).
+fn assert_codes(t: &Territory, p: &Partition, cfg: &CellConfig) {
+    let proj = projection(t);
+    let digits = match cfg.profile {
+        CodeProfile::Fifteen => 15,
+        CodeProfile::Fourteen => 14,
+    };
+    let mut seen = BTreeSet::new();
+    for c in &p.cells {
+        let s = c.code.to_string();
+        assert_eq!(s.len(), digits, "{s}");
+        assert!(s.starts_with(&c.community.to_string()), "{s}");
+        assert_eq!(s.parse::<civgrid::cells::CellCode>().unwrap(), c.code);
+        assert!(seen.insert((c.code, c.start)), "duplicate {s}");
+    }
+    let side = cfg.target_m2.sqrt();
+    let slack = 0.5;
+    for community in &t.communities {
+        let north = project(&proj, &community.geometry)
+            .bounding_rect()
+            .map_or(0.0, |r| r.max().y);
+        let mut mine: Vec<(u16, f64, f64)> = active(p)
+            .iter()
+            .filter(|c| c.community == community.code)
+            .map(|c| {
+                let ip = project(&proj, &c.geometry).interior_point().unwrap();
+                (c.code.sequence(), (north - ip.y()) / side, ip.x())
+            })
+            .collect();
+        mine.sort_by_key(|m| m.0);
+        for w in mine.windows(2) {
+            let ((_, ra, xa), (_, rb, xb)) = (w[0], w[1]);
+            let near_edge = |r: f64| (r - r.round()).abs() * side < slack;
+            if near_edge(ra) || near_edge(rb) {
+                continue;
+            }
+            let (ra, rb) = (ra.floor(), rb.floor());
+            assert!(
+                ra < rb || (ra == rb && xa <= xb + slack),
+                "{}: {:?} before {:?}",
+                community.code,
+                w[0],
+                w[1]
+            );
+        }
+    }
+}
+
+#[test]
+fn test_town_is_tiled_and_numbered() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let cfg = CellConfig::default();
+    let p = partition(&t, &[], day(1), &cfg);
+    assert!(p.report.failed.is_empty(), "{:?}", p.report.failed);
+    assert_eq!(p.report.cells, p.cells.len());
+    assert_eq!(p.report.new, p.cells.len());
+    assert_tiles(&t, &p);
+    assert_codes(&t, &p, &cfg);
+    // Roughly the target size: total area / target.
+    let total: f64 = p.cells.iter().map(|c| c.area_m2).sum();
+    let n = p.cells.len() as f64;
+    assert!(
+        n > 0.5 * total / cfg.target_m2 && n < 2.0 * total / cfg.target_m2,
+        "{n} cells for {total} m²"
+    );
+    // No slivers: every block here is larger than the minimum.
+    assert!(
+        p.cells.iter().all(|c| c.area_m2 >= cfg.min_m2),
+        "{}",
+        p.report
+    );
+    assert!(
+        p.report.to_string().contains("cells in 8 communities"),
+        "{}",
+        p.report
+    );
+    // Deterministic.
+    assert_eq!(p, partition(&t, &[], day(1), &cfg));
+}
+
+/// No footprint is split between cells; no road runs through a cell's interior.
+#[test]
+fn buildings_whole_and_roads_on_boundaries() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let p = partition(&t, &[], day(1), &CellConfig::default());
+    let proj = projection(&t);
+    let cells: Vec<MultiPolygon<f64>> = active(&p)
+        .iter()
+        .map(|c| project(&proj, &c.geometry))
+        .collect();
+    assert_eq!(
+        p.report.buildings_cut, 0,
+        "synthetic buildings never cross roads"
+    );
+    for b in &t.buildings {
+        let g = project(&proj, &b.geometry);
+        let shares: Vec<f64> = cells
+            .iter()
+            .map(|c| c.intersection(&g).unsigned_area())
+            .filter(|&a| a > 1e-3)
+            .collect();
+        assert_eq!(
+            shares.len(),
+            1,
+            "building {} split across cells: {shares:?}",
+            b.name
+        );
+    }
+    let boundaries: Vec<_> = cells
+        .iter()
+        .flat_map(|c| {
+            c.iter().flat_map(|p| {
+                std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
+            })
+        })
+        .collect();
+    for r in &t.roads {
+        let line = r.geometry.map_coords(|c| proj.forward(c).unwrap());
+        for l in line.lines() {
+            for k in 1..10 {
+                let f = f64::from(k) / 10.0;
+                let q = Point::new(
+                    l.start.x + (l.end.x - l.start.x) * f,
+                    l.start.y + (l.end.y - l.start.y) * f,
+                );
+                if !cells.iter().any(|c| c.contains(&q)) {
+                    continue;
+                }
+                let d = boundaries
+                    .iter()
+                    .map(|b| Euclidean.distance(&q, b))
+                    .fold(f64::INFINITY, f64::min);
+                assert!(
+                    d < 0.01,
+                    "road {} runs {d} m inside a cell at {q:?}",
+                    r.name
+                );
+            }
+        }
+    }
+}
+
+fn ring(proj: &LocalProjection, pts: &[(f64, f64)]) -> LineString<f64> {
+    let mut r: Vec<Coord<f64>> = pts
+        .iter()
+        .map(|&(x, y)| proj.inverse(coord! { x: x, y: y }).unwrap())
+        .collect();
+    r.push(r[0]);
+    LineString::from(r)
+}
+
+fn community(code: &str, name: &str, g: MultiPolygon<f64>) -> AdminArea {
+    AdminArea {
+        code: code.parse().unwrap(),
+        name: name.into(),
+        kind: None,
+        geometry: g,
+    }
+}
+
+/// Hand-made communities in metres around (500 km, 3,340 km) of the 120° zone.
+fn handmade() -> (LocalProjection, Territory) {
+    let proj = LocalProjection::new(120.0).unwrap();
+    let (x, y) = (500_000.0, 3_340_000.0);
+    let m = |pts: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        pts.iter().map(|&(a, b)| (x + a, y + b)).collect()
+    };
+    let l_shape = Polygon::new(
+        ring(
+            &proj,
+            &m(&[
+                (0.0, 0.0),
+                (400.0, 0.0),
+                (400.0, 150.0),
+                (150.0, 150.0),
+                (150.0, 400.0),
+                (0.0, 400.0),
+            ]),
+        ),
+        vec![],
+    );
+    let holed = Polygon::new(
+        ring(
+            &proj,
+            &m(&[(500.0, 0.0), (900.0, 0.0), (900.0, 400.0), (500.0, 400.0)]),
+        ),
+        vec![ring(
+            &proj,
+            &m(&[
+                (650.0, 150.0),
+                (650.0, 250.0),
+                (750.0, 250.0),
+                (750.0, 150.0),
+            ]),
+        )],
+    );
+    let islands = MultiPolygon(vec![
+        Polygon::new(
+            ring(
+                &proj,
+                &m(&[
+                    (1000.0, 0.0),
+                    (1200.0, 0.0),
+                    (1200.0, 200.0),
+                    (1000.0, 200.0),
+                ]),
+            ),
+            vec![],
+        ),
+        Polygon::new(
+            ring(
+                &proj,
+                &m(&[(1300.0, 0.0), (1350.0, 0.0), (1350.0, 30.0), (1300.0, 30.0)]),
+            ),
+            vec![],
+        ),
+    ]);
+    let crossed = Polygon::new(
+        ring(
+            &proj,
+            &m(&[(0.0, 500.0), (500.0, 500.0), (500.0, 900.0), (0.0, 900.0)]),
+        ),
+        vec![],
+    );
+    let straddle = Polygon::new(
+        ring(
+            &proj,
+            &m(&[
+                (600.0, 500.0),
+                (800.0, 500.0),
+                (800.0, 600.0),
+                (600.0, 600.0),
+            ]),
+        ),
+        vec![],
+    );
+    let tiny = Polygon::new(
+        ring(
+            &proj,
+            &m(&[(2000.0, 0.0), (2020.0, 0.0), (2020.0, 20.0), (2000.0, 20.0)]),
+        ),
+        vec![],
+    );
+    let bowtie = Polygon::new(
+        ring(
+            &proj,
+            &m(&[
+                (3000.0, 0.0),
+                (3200.0, 200.0),
+                (3200.0, 0.0),
+                (3000.0, 200.0),
+            ]),
+        ),
+        vec![],
+    );
+    let diagonal = Road {
+        id: 1,
+        class: "residential".into(),
+        name: "diagonal".into(),
+        speed_kmh: None,
+        oneway: Oneway::No,
+        geometry: LineString::from(vec![
+            proj.inverse(coord! { x: x - 50.0, y: y + 450.0 }).unwrap(),
+            proj.inverse(coord! { x: x + 550.0, y: y + 950.0 }).unwrap(),
+        ]),
+    };
+    // A building across the grid line between the two squares of `straddle`
+    // (x = 700), mostly in the east one.
+    let building = Building {
+        id: 1,
+        name: "straddling".into(),
+        levels: Some(3),
+        households: 12,
+        households_estimated: false,
+        geometry: Polygon::new(
+            ring(
+                &proj,
+                &m(&[
+                    (690.0, 530.0),
+                    (730.0, 530.0),
+                    (730.0, 560.0),
+                    (690.0, 560.0),
+                ]),
+            ),
+            vec![],
+        )
+        .into(),
+    };
+    let t = Territory {
+        communities: vec![
+            community("330102001001", "L", l_shape.into()),
+            community("330102001002", "holed", holed.into()),
+            community("330102001003", "islands", islands),
+            community("330102001004", "crossed", crossed.into()),
+            community("330102001005", "straddle", straddle.into()),
+            community("330102001006", "tiny", tiny.into()),
+            community("330102001007", "bowtie", bowtie.into()),
+            community("330102001008", "empty", MultiPolygon(vec![])),
+        ],
+        roads: vec![diagonal],
+        buildings: vec![building],
+        ..Territory::default()
+    };
+    (proj, t)
+}
+
+#[test]
+fn handmade_shapes_tile_and_failures_are_named() {
+    let (proj, t) = handmade();
+    let cfg = CellConfig::default();
+    let p = partition(&t, &[], day(1), &cfg);
+    let failed: BTreeMap<String, &CellError> = p
+        .report
+        .failed
+        .iter()
+        .map(|f| (f.name.clone(), &f.error))
+        .collect();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert!(
+        matches!(failed["tiny"], CellError::TooSmall { .. }),
+        "{failed:?}"
+    );
+    assert!(
+        matches!(failed["bowtie"], CellError::InvalidCommunity { .. }),
+        "{failed:?}"
+    );
+    assert!(
+        matches!(failed["empty"], CellError::EmptyCommunity { .. }),
+        "{failed:?}"
+    );
+    assert!(failed["bowtie"].to_string().contains("330102001007"));
+    assert_tiles(&t, &p);
+    assert_codes(&t, &p, &cfg);
+    let of = |name: &str| -> Vec<&Cell> {
+        let code = t.communities.iter().find(|c| c.name == name).unwrap().code;
+        active(&p)
+            .into_iter()
+            .filter(|c| c.community == code)
+            .collect()
+    };
+    // The hole stays a hole.
+    let hole = Point::from(
+        proj.inverse(coord! { x: 500_700.0, y: 3_340_200.0 })
+            .unwrap(),
+    );
+    assert!(of("holed").iter().all(|c| !c.geometry.contains(&hole)));
+    // The small island (1,500 m²) is its own cell: it has no neighbour to merge into.
+    assert!(of("islands")
+        .iter()
+        .any(|c| (c.area_m2 - 1_500.0).abs() < 1.0));
+    // The diagonal road cuts "crossed": no cell on both sides of it.
+    let side = |c: &Cell| {
+        let q = project(&proj, &c.geometry).interior_point().unwrap();
+        let (u, v) = (q.x() - 500_000.0, q.y() - 3_340_000.0);
+        (v - 450.0 - (u + 50.0) * 500.0 / 600.0).signum()
+    };
+    for c in of("crossed") {
+        let g = project(&proj, &c.geometry);
+        let corners = g.iter().flat_map(|p| p.exterior().0.clone());
+        let sides: BTreeSet<i8> = corners
+            .map(|q| {
+                let (u, v) = (q.x - 500_000.0, q.y - 3_340_000.0);
+                let s = v - 450.0 - (u + 50.0) * 500.0 / 600.0;
+                if s.abs() < 0.01 {
+                    0
+                } else {
+                    s.signum() as i8
+                }
+            })
+            .filter(|&s| s != 0)
+            .collect();
+        assert!(sides.len() <= 1, "{} spans the road", c.code);
+        assert!(side(c) != 0.0);
+    }
+    // The straddling building goes whole to the east square.
+    let straddle = of("straddle");
+    assert_eq!(straddle.len(), 2);
+    let b = project(&proj, &t.buildings[0].geometry);
+    let holders: Vec<_> = straddle
+        .iter()
+        .filter(|c| project(&proj, &c.geometry).intersection(&b).unsigned_area() > 1e-3)
+        .collect();
+    assert_eq!(holders.len(), 1);
+    assert!(
+        project(&proj, &holders[0].geometry)
+            .interior_point()
+            .unwrap()
+            .x()
+            > 500_700.0
+    );
+    assert!(
+        (holders[0].area_m2 - (10_000.0 + 10.0 * 30.0)).abs() < 0.1,
+        "{}",
+        holders[0].area_m2
+    );
+}
+
+#[test]
+fn plain_grid_adjacency_matches_shared_boundaries() {
+    let (proj, mut t) = handmade();
+    t.communities.truncate(2);
+    let cfg = CellConfig {
+        follow_lines: false,
+        ..CellConfig::default()
+    };
+    let p = partition(&t, &[], day(1), &cfg);
+    assert_tiles(&t, &p);
+    let cells = active(&p);
+    let g: BTreeMap<_, _> = cells
+        .iter()
+        .map(|c| (c.code, project(&proj, &c.geometry)))
+        .collect();
+    let perimeter = |m: &MultiPolygon<f64>| -> f64 {
+        m.iter()
+            .map(|p| {
+                Euclidean.length(p.exterior())
+                    + p.interiors()
+                        .iter()
+                        .map(|r| Euclidean.length(r))
+                        .sum::<f64>()
+            })
+            .sum()
+    };
+    let listed: BTreeMap<_, _> = p
+        .adjacency
+        .iter()
+        .map(|a| ((a.a, a.b), a.shared_m))
+        .collect();
+    for a in &p.adjacency {
+        assert!(a.a < a.b);
+    }
+    for (i, (ca, ga)) in g.iter().enumerate() {
+        for (cb, gb) in g.iter().skip(i + 1) {
+            // Shared length = (perimeter a + perimeter b − perimeter of the union) / 2.
+            let expected = (perimeter(ga) + perimeter(gb) - perimeter(&ga.union(gb))) / 2.0;
+            let got = listed.get(&(*ca, *cb)).copied().unwrap_or(0.0);
+            assert!(
+                (got - expected).abs() < 0.01,
+                "{ca}–{cb}: {got} vs {expected}"
+            );
+        }
+    }
+    // The L-shape (0.1 km² of 100 m squares) and the holed square.
+    assert!(!p.adjacency.is_empty());
+}
+
+#[test]
+fn codes_are_stable_across_edits() {
+    let mut t = synthesize(&SynthConfig::test()).unwrap();
+    let cfg = CellConfig::default();
+    let first = partition(&t, &[], day(1), &cfg);
+    // Unchanged input: every cell keeps its code.
+    let again = partition(&t, &first.cells, day(2), &cfg);
+    assert_eq!(again.cells, first.cells);
+    assert_eq!(
+        (again.report.kept, again.report.new, again.report.retired),
+        (first.cells.len(), 0, 0)
+    );
+
+    // Grow one building: only its block's cells may change.
+    let proj = projection(&t);
+    let b = t.buildings.iter().position(|b| b.households > 0).unwrap();
+    let grown = project(&proj, &t.buildings[b].geometry).map_coords(|c| c);
+    let r = grown.bounding_rect().unwrap();
+    let bigger = Polygon::new(
+        ring(
+            &proj,
+            &[
+                (r.min().x - 3.0, r.min().y - 3.0),
+                (r.max().x + 3.0, r.min().y - 3.0),
+                (r.max().x + 3.0, r.max().y + 3.0),
+                (r.min().x - 3.0, r.max().y + 3.0),
+            ],
+        ),
+        vec![],
+    );
+    t.buildings[b].geometry = bigger.into();
+    let edited = partition(&t, &again.cells, day(3), &cfg);
+    assert_tiles(&t, &edited);
+    let before: BTreeSet<_> = active(&again).iter().map(|c| c.code).collect();
+    let after: BTreeSet<_> = active(&edited).iter().map(|c| c.code).collect();
+    let changed = before.symmetric_difference(&after).count();
+    assert!(changed <= 12, "{changed} codes changed for one building");
+    assert_eq!(edited.report.kept + edited.report.new, edited.report.cells);
+    check_history(&again, &edited, day(3));
+
+    // Drop one street: the two blocks beside it merge, the rest stays.
+    let street = t
+        .roads
+        .iter()
+        .position(|r| r.class == "residential")
+        .unwrap();
+    t.roads.remove(street);
+    let dropped = partition(&t, &edited.cells, day(4), &cfg);
+    assert_tiles(&t, &dropped);
+    assert!(
+        dropped.report.kept > dropped.report.cells * 3 / 4,
+        "{}",
+        dropped.report
+    );
+    check_history(&edited, &dropped, day(4));
+}
+
+/// Retired cells stay with their end date; new codes are above every code
+/// the community used before; no code is reused.
+fn check_history(before: &Partition, after: &Partition, today: NaiveDate) {
+    let old: BTreeMap<_, _> = before.cells.iter().map(|c| (c.code, c)).collect();
+    let mut highest: BTreeMap<AdminCode, u16> = BTreeMap::new();
+    for c in &before.cells {
+        let h = highest.entry(c.community).or_default();
+        *h = (*h).max(c.code.sequence());
+    }
+    for c in &after.cells {
+        match old.get(&c.code) {
+            Some(o) if o.end.is_some() => assert_eq!(c, *o, "a retired cell changed"),
+            Some(o) => {
+                assert_eq!(c.start, o.start);
+                if c.end.is_some() {
+                    assert_eq!(c.end, Some(today));
+                }
+            }
+            None => {
+                assert_eq!(c.start, today);
+                assert!(
+                    c.code.sequence() > highest[&c.community],
+                    "{} reuses a number",
+                    c.code
+                );
+            }
+        }
+    }
+    assert!(
+        old.keys().all(|k| after.cells.iter().any(|c| c.code == *k)),
+        "history lost"
+    );
+    let retired = after.cells.iter().filter(|c| c.end == Some(today)).count();
+    assert_eq!(retired, after.report.retired);
+}
+
+#[test]
+fn fourteen_digit_profile_and_capacity() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let cfg = CellConfig {
+        profile: CodeProfile::Fourteen,
+        ..CellConfig::default()
+    };
+    let p = partition(&t, &[], day(1), &cfg);
+    assert_codes(&t, &p, &cfg);
+    // 100 m² cells would need far more than 99 numbers per community.
+    let small = CellConfig {
+        target_m2: 400.0,
+        min_m2: 40.0,
+        ..cfg
+    };
+    let p = partition(&t, &[], day(1), &small);
+    assert_eq!(p.report.failed.len(), t.communities.len());
+    assert!(p
+        .report
+        .failed
+        .iter()
+        .all(|f| matches!(f.error, CellError::TooManyCells { capacity: 99, .. })));
+    assert!(p.report.failed[0]
+        .error
+        .to_string()
+        .contains(&t.communities[0].code.to_string()));
+}
+
+#[test]
+fn h3_aggregation_sums_every_cell_once() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let p = partition(&t, &[], day(1), &CellConfig::default());
+    let values: Vec<f64> = p.cells.iter().map(|c| c.area_m2).collect();
+    for res in [
+        h3o::Resolution::Seven,
+        h3o::Resolution::Nine,
+        h3o::Resolution::Ten,
+    ] {
+        let agg = aggregate_h3(&p.cells, &values, res);
+        assert_eq!(agg.values().map(|a| a.cells).sum::<usize>(), p.cells.len());
+        let total: f64 = agg.values().map(|a| a.sum).sum();
+        assert!((total - values.iter().sum::<f64>()).abs() < 1e-6 * total);
+        for c in &p.cells {
+            let ip = c.geometry.interior_point().unwrap();
+            let hex = h3o::LatLng::new(ip.y(), ip.x()).unwrap().to_cell(res);
+            assert!(
+                agg.contains_key(&hex) || res < h3o::Resolution::Nine,
+                "{}",
+                c.code
+            );
+            if res <= h3o::Resolution::Nine {
+                assert!(agg.contains_key(&c.h3.parent(res).unwrap()));
+            }
+        }
+    }
+    // Each cell's own index holds its interior point at the configured resolution.
+    let inside = p
+        .cells
+        .iter()
+        .filter(|c| {
+            let ip = c.geometry.interior_point().unwrap();
+            h3o::LatLng::new(ip.y(), ip.x())
+                .unwrap()
+                .to_cell(h3o::Resolution::Nine)
+                == c.h3
+        })
+        .count();
+    assert!(
+        inside * 10 >= p.cells.len() * 9,
+        "{inside} of {}",
+        p.cells.len()
+    );
+}
+
+#[test]
+fn town_with_villages_tiles() {
+    let t = synthesize(&SynthConfig::town()).unwrap();
+    let cfg = CellConfig::default();
+    let p = partition(&t, &[], day(1), &cfg);
+    assert!(p.report.failed.is_empty(), "{:?}", p.report.failed);
+    assert_tiles(&t, &p);
+    assert_codes(&t, &p, &cfg);
+    let plain = partition(
+        &t,
+        &[],
+        day(1),
+        &CellConfig {
+            follow_lines: false,
+            ..cfg
+        },
+    );
+    assert_tiles(&t, &plain);
+    assert!(
+        plain.report.area.median > 9_000.0 && plain.report.area.median < 11_000.0,
+        "{}",
+        plain.report
+    );
+}
