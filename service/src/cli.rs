@@ -12,8 +12,8 @@ use civgrid::HouseholdEstimate;
 use clap::{Parser, Subcommand};
 
 use crate::import::{self, ImportOptions, ImportedFile, Mapping};
-use crate::store::{self, ImportBatch, Store, DEFAULT_STORE};
-use crate::{demo, AppState};
+use crate::store::{self, DEFAULT_STORE, ImportBatch, Store};
+use crate::{AppState, demo};
 
 /// Default address `serve` and `demo` listen on.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

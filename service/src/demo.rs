@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::AdminCode;
+use civgrid::synth::{SynthConfig, synthesize};
 
 use crate::import::ImportOptions;
 use crate::store::{ImportBatch, Store};

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use civgrid::cells::Cell;
 use civgrid::{Facility, Hazard, HazardGeometry};
 use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, Rect};
@@ -162,6 +163,29 @@ fn properties(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<Str
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
+}
+
+/// The unit cells collection, by code.
+pub fn cells(cells: &[Cell]) -> Collection {
+    Collection::new(
+        "cells",
+        "Unit cells",
+        "万米单元网格: unit cells of about 10,000 m², coded district+subdistrict+community+sequence",
+        cells
+            .iter()
+            .map(|c| Feature {
+                id: c.code.to_string(),
+                geometry: c.geometry.clone().into(),
+                properties: properties([
+                    ("code", json!(c.code.to_string())),
+                    ("community", json!(c.community.to_string())),
+                    ("area_m2", json!((c.area_m2 * 100.0).round() / 100.0)),
+                    ("h3", json!(c.h3.to_string())),
+                    ("start_date", json!(c.start.to_string())),
+                ]),
+            })
+            .collect(),
+    )
 }
 
 /// The facilities collection, by store id.

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use civgrid::cells::{Adjacency, Cell};
 use civgrid::{LayerCounts, Locator, Territory};
 
 use crate::ogc::{self, Collection};
@@ -15,6 +16,10 @@ pub struct Engine {
     pub locator: Locator,
     /// Feature counts.
     pub counts: LayerCounts,
+    /// The active unit cells, by code.
+    pub cells: Vec<Cell>,
+    /// Pairs of active cells sharing an edge.
+    pub adjacency: Vec<Adjacency>,
     /// The OGC API Features collections.
     pub collections: Collections,
 }
@@ -22,6 +27,8 @@ pub struct Engine {
 /// The layers served as OGC API Features collections.
 #[derive(Debug)]
 pub struct Collections {
+    /// Unit cells (active ones).
+    pub cells: Collection,
     /// Facilities.
     pub facilities: Collection,
     /// Hazards.
@@ -30,8 +37,8 @@ pub struct Collections {
 
 impl Collections {
     /// Every collection, in the order listed by `/ogc/collections`.
-    pub fn all(&self) -> [&Collection; 2] {
-        [&self.facilities, &self.hazards]
+    pub fn all(&self) -> [&Collection; 3] {
+        [&self.cells, &self.facilities, &self.hazards]
     }
 
     /// The collection with this id.
@@ -41,16 +48,22 @@ impl Collections {
 }
 
 impl Engine {
-    /// Builds the indexes of a territory.
+    /// Builds the indexes of a territory and its cells (active and
+    /// retired: only the active ones are kept).
     #[must_use]
-    pub fn new(territory: &Territory) -> Self {
+    pub fn new(territory: &Territory, mut cells: Vec<Cell>, adjacency: Vec<Adjacency>) -> Self {
+        cells.retain(|c| c.end.is_none());
+        cells.sort_by(|a, b| a.code.cmp(&b.code));
         Self {
             locator: Locator::new(territory),
             counts: territory.counts(),
             collections: Collections {
+                cells: ogc::cells(&cells),
                 facilities: ogc::facilities(&territory.facilities),
                 hazards: ogc::hazards(&territory.hazards),
             },
+            cells,
+            adjacency,
         }
     }
 }
@@ -67,7 +80,8 @@ impl AppState {
     /// Loads the territory from `store` and builds the engine.
     pub async fn load(store: Arc<dyn Store>) -> StoreResult<Self> {
         let territory = store.load().await?;
-        let engine = tokio::task::spawn_blocking(move || Engine::new(&territory))
+        let (cells, adjacency) = store.load_cells().await?;
+        let engine = tokio::task::spawn_blocking(move || Engine::new(&territory, cells, adjacency))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         Ok(Self {

@@ -173,7 +173,7 @@ impl GeometryReader<'_> {
             Some(problem) => {
                 return Err(FeatureProblem::Invalid {
                     detail: problem.to_string(),
-                })
+                });
             }
         };
         let oriented = valid.orient(geo::orient::Direction::Default);
@@ -248,7 +248,7 @@ impl GeometryReader<'_> {
                 return Err(FeatureProblem::WrongGeometry {
                     expected: "LineString or MultiLineString",
                     found: type_name(g),
-                })
+                });
             }
         };
         check_coords(parts.iter().flatten().copied())?;

@@ -14,9 +14,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use civgrid::{AdminCode, Datum, HouseholdEstimate, Territory};
+use gdal::Dataset;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Feature, LayerAccess};
-use gdal::Dataset;
 use geo_types::Coord;
 
 use crate::progress::Progress;
@@ -283,7 +283,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                 return Err(ImportError::UnknownCrs {
                     file: path.to_owned(),
                     layer: name,
-                })
+                });
             }
             Some(mut srs) => {
                 srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);

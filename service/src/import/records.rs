@@ -10,10 +10,10 @@ use gdal::vector::Geometry as GdalGeometry;
 use geo::{Area, Centroid};
 use geo_types::Geometry;
 
+use super::FeatureProblem;
 use super::attributes::Attributes;
 use super::geometry::GeometryReader;
 use super::mapping::Target;
-use super::FeatureProblem;
 
 /// Road classes that carry vehicles (OSM highway values); others (footway,
 /// path, steps…) are not roads for travel times and are skipped.

@@ -5,8 +5,8 @@ mod locate;
 mod ogc;
 pub mod params;
 
-use axum::http::StatusCode;
 use axum::Router;
+use axum::http::StatusCode;
 use tower_http::trace::TraceLayer;
 
 use crate::error::problem;

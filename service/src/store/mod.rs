@@ -13,6 +13,7 @@ pub mod schema;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use civgrid::cells::{Adjacency, Cell};
 use civgrid::{Facility, Hazard, LayerCounts, Territory};
 
 pub use gpkg::GpkgStore;
@@ -154,6 +155,13 @@ pub trait Store: Send + Sync {
 
     /// Deletes feature `id` of `layer`; `false` if there is none.
     async fn delete(&self, layer: Layer, id: i64) -> StoreResult<bool>;
+
+    /// Replaces every cell (active and retired) and the adjacency of the
+    /// active ones, in one transaction.
+    async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()>;
+
+    /// Every stored cell (active and retired, by code) and the adjacency.
+    async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)>;
 }
 
 /// Which rows a [`Write::Delete`] removes.
@@ -311,6 +319,44 @@ impl<B: Backend> Store for B {
             .write(vec![Write::Delete(layer.def(), Filter::Id(id))])
             .await?;
         Ok(done.first().is_some_and(|w| w.rows > 0))
+    }
+
+    async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()> {
+        let mut plan = vec![
+            Write::Delete(&schema::CELL_ADJACENCY, Filter::All),
+            Write::Delete(&schema::CELLS, Filter::All),
+        ];
+        if !cells.is_empty() {
+            plan.push(Write::Insert(
+                &schema::CELLS,
+                cells.iter().map(schema::cell_row).collect(),
+            ));
+        }
+        if !adjacency.is_empty() {
+            plan.push(Write::Insert(
+                &schema::CELL_ADJACENCY,
+                adjacency.iter().map(schema::adjacency_row).collect(),
+            ));
+        }
+        self.write(plan).await?;
+        Ok(())
+    }
+
+    async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)> {
+        let mut cells = self
+            .select(&schema::CELLS)
+            .await?
+            .into_iter()
+            .map(|(id, values)| schema::decode_cell(id, values))
+            .collect::<StoreResult<Vec<_>>>()?;
+        cells.sort_by(|a, b| a.code.cmp(&b.code));
+        let adjacency = self
+            .select(&schema::CELL_ADJACENCY)
+            .await?
+            .into_iter()
+            .map(|(id, values)| schema::decode_adjacency(id, values))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((cells, adjacency))
     }
 }
 

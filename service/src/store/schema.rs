@@ -5,6 +5,7 @@
 //! column lists here must match them (the store test suite checks round trips).
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use civgrid::cells::{Adjacency, Cell};
 use civgrid::{
     AdminArea, AdminCode, Assessment, Building, Facility, Hazard, HazardGeometry, Incident, Road,
     Territory,
@@ -222,6 +223,26 @@ static FACILITIES: Table = table("facilities", FACILITY);
 static HAZARDS: Table = table("hazards", HAZARD);
 static ROADS: Table = table("roads", ROAD);
 static INCIDENTS: Table = table("incidents", INCIDENT);
+
+/// Unit cells, active and retired.
+pub static CELLS: Table = table(
+    "cells",
+    &[
+        col("geom", Geom),
+        col("code", Text),
+        col("community", Text),
+        col("area_m2", Real),
+        col("h3", Text),
+        col("start_date", Date),
+        col("end_date", Date),
+    ],
+);
+
+/// Pairs of active cells sharing an edge.
+pub static CELL_ADJACENCY: Table = table(
+    "cell_adjacency",
+    &[col("a", Text), col("b", Text), col("shared_m", Real)],
+);
 
 /// A layer of the territory model: one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -484,7 +505,7 @@ pub fn hazard_row(h: &Hazard, source: Value) -> Vec<Value> {
 /// Reads the values of one row, in column order, with typed accessors that
 /// name the layer, row and column of anything unexpected.
 struct RowReader<'a> {
-    layer: Layer,
+    table: &'static Table,
     id: i64,
     values: std::vec::IntoIter<Value>,
     columns: std::slice::Iter<'a, Column>,
@@ -493,7 +514,7 @@ struct RowReader<'a> {
 impl RowReader<'_> {
     fn corrupt(&self, column: &str, reason: impl Into<String>) -> StoreError {
         StoreError::Corrupt {
-            table: self.layer.table(),
+            table: self.table.name,
             id: self.id,
             column: column.to_owned(),
             reason: reason.into(),
@@ -564,6 +585,14 @@ impl RowReader<'_> {
         }
     }
 
+    fn date(&mut self) -> Result<Option<NaiveDate>, StoreError> {
+        match self.next() {
+            (_, Value::Null) => Ok(None),
+            (_, Value::Date(d)) => Ok(Some(d)),
+            (c, v) => Err(self.corrupt(c, format!("expected a date, found {v:?}"))),
+        }
+    }
+
     fn geom<T: TryFrom<Geometry<f64>>>(&mut self, expected: &str) -> Result<T, StoreError> {
         match self.next() {
             (c, Value::Geom(g)) => {
@@ -603,7 +632,7 @@ pub fn decode(
     t: &mut Territory,
 ) -> Result<(), StoreError> {
     let mut r = RowReader {
-        layer,
+        table: layer.def(),
         id,
         values: values.into_iter(),
         columns: layer.columns().iter(),
@@ -712,5 +741,62 @@ fn decode_hazard(r: &mut RowReader<'_>) -> Result<Hazard, StoreError> {
         name,
         assessment,
         geometry,
+    })
+}
+
+/// The row of one cell.
+pub fn cell_row(c: &Cell) -> Vec<Value> {
+    vec![
+        Value::Geom(c.geometry.clone().into()),
+        Value::Text(c.code.to_string()),
+        Value::Text(c.community.to_string()),
+        Value::Real(c.area_m2),
+        Value::Text(c.h3.to_string()),
+        Value::Date(c.start),
+        c.end.map_or(Value::Null, Value::Date),
+    ]
+}
+
+/// The row of one adjacency.
+pub fn adjacency_row(a: &Adjacency) -> Vec<Value> {
+    vec![
+        Value::Text(a.a.to_string()),
+        Value::Text(a.b.to_string()),
+        Value::Real(a.shared_m),
+    ]
+}
+
+fn reader(table: &'static Table, id: i64, values: Vec<Value>) -> RowReader<'static> {
+    RowReader {
+        table,
+        id,
+        values: values.into_iter(),
+        columns: table.columns.iter(),
+    }
+}
+
+/// Decodes one stored row of [`CELLS`].
+pub fn decode_cell(id: i64, values: Vec<Value>) -> Result<Cell, StoreError> {
+    let mut r = reader(&CELLS, id, values);
+    Ok(Cell {
+        geometry: r.geom("MultiPolygon")?,
+        code: r.parsed()?,
+        community: r.parsed()?,
+        area_m2: r.opt_real()?.unwrap_or(0.0),
+        h3: r.parsed()?,
+        start: r
+            .date()?
+            .ok_or_else(|| r.corrupt("start_date", "missing"))?,
+        end: r.date()?,
+    })
+}
+
+/// Decodes one stored row of [`CELL_ADJACENCY`].
+pub fn decode_adjacency(id: i64, values: Vec<Value>) -> Result<Adjacency, StoreError> {
+    let mut r = reader(&CELL_ADJACENCY, id, values);
+    Ok(Adjacency {
+        a: r.parsed()?,
+        b: r.parsed()?,
+        shared_m: r.opt_real()?.unwrap_or(0.0),
     })
 }
