@@ -775,3 +775,29 @@ fn town_with_villages_tiles() {
         plain.report
     );
 }
+
+#[test]
+fn locator_answers_the_cell_holding_a_point() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let p = partition(&t, &[], day(1), &CellConfig::default());
+    let locator = civgrid::Locator::new(&t).with_cells(&p.cells);
+    let cells = active(&p);
+    for c in cells.iter().take(60) {
+        // Its representative point is strictly inside: that cell alone.
+        let q = representative(&c.geometry);
+        assert_eq!(locator.locate(q).cell.map(|r| r.code), Some(c.code));
+        // A vertex is on the boundary of several cells: the smallest code of those holding it.
+        let v = Point::from(c.geometry.0[0].exterior().0[0]);
+        let holders: Vec<_> = cells
+            .iter()
+            .filter(|d| geo::Intersects::intersects(&d.geometry, &v))
+            .map(|d| d.code)
+            .collect();
+        assert_eq!(
+            locator.locate(v).cell.map(|r| r.code),
+            holders.into_iter().min()
+        );
+    }
+    let far = Point::new(0.0, 0.0);
+    assert!(locator.locate(far).is_empty());
+}
