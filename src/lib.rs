@@ -11,7 +11,7 @@
 //! - [`crs`]: the local transverse Mercator for metric work and the GCJ-02 /
 //!   BD-09 conversions.
 //! - [`cells`]: unit cells (万米单元网格) with standard codes, adjacency and an H3 view.
-//! - [`locate`]: which district, subdistrict and community hold a point.
+//! - [`locate`]: which district, subdistrict, community and unit cell hold a point.
 //! - [`index`]: R-trees of facilities and hazards by kind; nearest facilities.
 //! - [`network`]: the road graph; nearest by travel time, coverage, isochrones.
 //! - [`risk`]: risk levels and hazard assessment (LEC, 5×5 matrix).
@@ -37,7 +37,7 @@ pub use index::{
     FacilityIndex, HazardHit, HazardIndex, IndexError, Indexed, LayerIndex, Nearest, NearestQuery,
     PointError,
 };
-pub use locate::{AreaRef, Location, Locator};
+pub use locate::{AreaRef, CellRef, Location, Locator};
 pub use model::{
     AdminArea, AdminCode, AdminLevel, Building, CommunityKind, Facility, FacilityKind, Hazard,
     HazardGeometry, HouseholdEstimate, Incident, InvalidCode, LayerCounts, Oneway, Road, Territory,

@@ -1,4 +1,5 @@
-//! Point location: which district, subdistrict and community hold a point.
+//! Point location: which district, subdistrict, community and unit cell
+//! hold a point.
 //!
 //! The [`Locator`] keeps an R-tree of the bounding boxes of every
 //! administrative polygon per level; a query checks the few candidates whose
@@ -13,6 +14,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 use serde::Serialize;
 
+use crate::cells::{Cell, CellCode};
 use crate::model::{AdminArea, AdminCode, AdminLevel, CommunityKind, Territory};
 
 /// One administrative area in a [`Location`] answer.
@@ -27,7 +29,14 @@ pub struct AreaRef {
     pub kind: Option<CommunityKind>,
 }
 
-/// The administrative chain holding a point.
+/// The unit cell in a [`Location`] answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CellRef {
+    /// The cell's code.
+    pub code: CellCode,
+}
+
+/// The administrative chain (and unit cell) holding a point.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Location {
     /// The district.
@@ -36,17 +45,53 @@ pub struct Location {
     pub subdistrict: Option<AreaRef>,
     /// The community.
     pub community: Option<AreaRef>,
+    /// The active unit cell, when the locator was given cells
+    /// ([`Locator::with_cells`]).
+    pub cell: Option<CellRef>,
 }
 
 impl Location {
     /// `true` when no area holds the point.
     #[must_use]
     pub const fn is_empty(&self) -> bool {
-        self.district.is_none() && self.subdistrict.is_none() && self.community.is_none()
+        self.district.is_none()
+            && self.subdistrict.is_none()
+            && self.community.is_none()
+            && self.cell.is_none()
     }
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// An R-tree of the bounding boxes of `geometries`, by position.
+fn box_tree<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> RTree<Entry> {
+    let entries = geometries
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let r = g.bounding_rect()?;
+            Some(GeomWithData::new(
+                Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                i,
+            ))
+        })
+        .collect();
+    RTree::bulk_load(entries)
+}
+
+/// The geometry holding `p` (interior or boundary); on a shared boundary the
+/// smallest key wins, so answers are deterministic.
+fn holding<'a, K: Ord>(
+    tree: &RTree<Entry>,
+    p: Point<f64>,
+    geometry: impl Fn(usize) -> &'a MultiPolygon<f64>,
+    key: impl Fn(usize) -> K,
+) -> Option<usize> {
+    let env = AABB::from_point([p.x(), p.y()]);
+    tree.locate_in_envelope_intersecting(&env)
+        .map(|e| e.data)
+        .filter(|&i| geometry(i).intersects(&p))
+        .min_by_key(|&i| key(i))
+}
 
 /// One level's polygons and their R-tree.
 #[derive(Debug, Default)]
@@ -61,32 +106,14 @@ impl LevelIndex {
             .iter()
             .map(|a| (a.code, a.name.clone(), a.kind, a.geometry.clone()))
             .collect();
-        let entries = areas
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (_, _, _, g))| {
-                let r = g.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect();
-        Self {
-            areas,
-            tree: RTree::bulk_load(entries),
-        }
+        let tree = box_tree(areas.iter().map(|a| &a.3));
+        Self { areas, tree }
     }
 
     /// The area holding `p`; on a shared boundary the smallest code wins, so
     /// answers are deterministic.
     fn find(&self, p: Point<f64>) -> Option<usize> {
-        let env = AABB::from_point([p.x(), p.y()]);
-        self.tree
-            .locate_in_envelope_intersecting(&env)
-            .map(|e| e.data)
-            .filter(|&i| self.areas[i].3.intersects(&p))
-            .min_by_key(|&i| self.areas[i].0)
+        holding(&self.tree, p, |i| &self.areas[i].3, |i| self.areas[i].0)
     }
 
     fn area_ref(&self, i: usize) -> AreaRef {
@@ -104,6 +131,8 @@ impl LevelIndex {
 pub struct Locator {
     levels: [LevelIndex; 3],
     names: HashMap<AdminCode, String>,
+    cells: Vec<(CellCode, MultiPolygon<f64>)>,
+    cell_tree: RTree<Entry>,
 }
 
 impl Locator {
@@ -120,7 +149,37 @@ impl Locator {
             .iter()
             .flat_map(|l| l.areas.iter().map(|(c, n, _, _)| (*c, n.clone())))
             .collect();
-        Self { levels, names }
+        Self {
+            levels,
+            names,
+            ..Self::default()
+        }
+    }
+
+    /// Adds the unit cells that [`Locator::locate`] answers with; only the
+    /// active ones (no end date) are kept. Replaces cells given before.
+    #[must_use]
+    pub fn with_cells(mut self, cells: &[Cell]) -> Self {
+        self.cells = cells
+            .iter()
+            .filter(|c| c.end.is_none())
+            .map(|c| (c.code, c.geometry.clone()))
+            .collect();
+        self.cell_tree = box_tree(self.cells.iter().map(|c| &c.1));
+        self
+    }
+
+    /// The active cell holding `p`; on an edge shared by cells, the smallest code.
+    fn cell(&self, p: Point<f64>) -> Option<CellRef> {
+        holding(
+            &self.cell_tree,
+            p,
+            |i| &self.cells[i].1,
+            |i| self.cells[i].0,
+        )
+        .map(|i| CellRef {
+            code: self.cells[i].0,
+        })
     }
 
     /// The administrative chain holding `p` (lon/lat).
@@ -128,6 +187,8 @@ impl Locator {
     /// The community is found first; its subdistrict and district follow from
     /// its code (with their names when the data has them). A point inside a
     /// district but in no community gets the district (and subdistrict) alone.
+    /// The unit cell comes from the cells given to [`Locator::with_cells`],
+    /// independently of the community.
     #[must_use]
     pub fn locate(&self, p: Point<f64>) -> Location {
         let [districts, subdistricts, communities] = &self.levels;
@@ -144,6 +205,7 @@ impl Locator {
                 district: up(AdminLevel::District),
                 subdistrict: up(AdminLevel::Subdistrict),
                 community: Some(community),
+                cell: self.cell(p),
             };
         }
         let subdistrict = subdistricts.find(p).map(|i| subdistricts.area_ref(i));
@@ -159,6 +221,7 @@ impl Locator {
             district,
             subdistrict,
             community: None,
+            cell: self.cell(p),
         }
     }
 }

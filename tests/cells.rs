@@ -1,6 +1,14 @@
 //! Unit cells checked against independent computations: areas by the
 //! shoelace on rings projected here, overlaps and unions by geo's boolean
 //! operations, row order from interior points computed here.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] functions panic on broken fixtures"
+)]
+#![allow(
+    clippy::many_single_char_names,
+    reason = "short names (t, p, c, g) for territory, partition, cell, geometry, as in the formulas"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +19,8 @@ use civgrid::cells::{
 use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{AdminArea, AdminCode, Building, LocalProjection, Oneway, Road, Territory};
 use geo::{
-    Area, BooleanOps, BoundingRect, Contains, Distance, Euclidean, InteriorPoint, Length, MapCoords,
+    Area, BooleanOps, BoundingRect, Centroid, Contains, Distance, Euclidean, InteriorPoint, Length,
+    MapCoords,
 };
 use geo_types::{coord, Coord, LineString, MultiPolygon, Point, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -72,6 +81,14 @@ fn area(g: &MultiPolygon<f64>) -> f64 {
     g.iter()
         .map(|p| shoelace(p.exterior()) - p.interiors().iter().map(shoelace).sum::<f64>())
         .sum()
+}
+
+/// The point cells are numbered by: the centroid when inside, else an interior point.
+fn representative(g: &MultiPolygon<f64>) -> Point<f64> {
+    g.centroid()
+        .filter(|c| g.contains(c))
+        .or_else(|| g.interior_point())
+        .unwrap()
 }
 
 fn active(p: &Partition) -> Vec<&Cell> {
@@ -205,7 +222,7 @@ fn assert_codes(t: &Territory, p: &Partition, cfg: &CellConfig) {
             .iter()
             .filter(|c| c.community == community.code)
             .map(|c| {
-                let ip = project(&proj, &c.geometry).interior_point().unwrap();
+                let ip = representative(&project(&proj, &c.geometry));
                 (c.code.sequence(), (north - ip.y()) / side, ip.x())
             })
             .collect();
@@ -216,7 +233,7 @@ fn assert_codes(t: &Territory, p: &Partition, cfg: &CellConfig) {
             if near_edge(ra) || near_edge(rb) {
                 continue;
             }
-            let (ra, rb) = (ra.floor(), rb.floor());
+            let (ra, rb) = (ra.floor() as i64, rb.floor() as i64);
             assert!(
                 ra < rb || (ra == rb && xa <= xb + slack),
                 "{}: {:?} before {:?}",
@@ -344,97 +361,43 @@ fn community(code: &str, name: &str, g: MultiPolygon<f64>) -> AdminArea {
 fn handmade() -> (LocalProjection, Territory) {
     let proj = LocalProjection::new(120.0).unwrap();
     let (x, y) = (500_000.0, 3_340_000.0);
-    let m = |pts: &[(f64, f64)]| -> Vec<(f64, f64)> {
-        pts.iter().map(|&(a, b)| (x + a, y + b)).collect()
+    // A polygon from rings of (east, north) offsets in metres.
+    let poly = |rings: &[&[(f64, f64)]]| -> Polygon<f64> {
+        let mut rings = rings.iter().map(|pts| {
+            let moved: Vec<_> = pts.iter().map(|&(a, b)| (x + a, y + b)).collect();
+            ring(&proj, &moved)
+        });
+        let outer = rings.next().unwrap();
+        Polygon::new(outer, rings.collect())
     };
-    let l_shape = Polygon::new(
-        ring(
-            &proj,
-            &m(&[
-                (0.0, 0.0),
-                (400.0, 0.0),
-                (400.0, 150.0),
-                (150.0, 150.0),
-                (150.0, 400.0),
-                (0.0, 400.0),
-            ]),
-        ),
-        vec![],
-    );
-    let holed = Polygon::new(
-        ring(
-            &proj,
-            &m(&[(500.0, 0.0), (900.0, 0.0), (900.0, 400.0), (500.0, 400.0)]),
-        ),
-        vec![ring(
-            &proj,
-            &m(&[
-                (650.0, 150.0),
-                (650.0, 250.0),
-                (750.0, 250.0),
-                (750.0, 150.0),
-            ]),
-        )],
-    );
-    let islands = MultiPolygon(vec![
-        Polygon::new(
-            ring(
-                &proj,
-                &m(&[
-                    (1000.0, 0.0),
-                    (1200.0, 0.0),
-                    (1200.0, 200.0),
-                    (1000.0, 200.0),
-                ]),
-            ),
-            vec![],
-        ),
-        Polygon::new(
-            ring(
-                &proj,
-                &m(&[(1300.0, 0.0), (1350.0, 0.0), (1350.0, 30.0), (1300.0, 30.0)]),
-            ),
-            vec![],
-        ),
+    let square = |x0: f64, y0: f64, x1: f64, y1: f64| -> Vec<(f64, f64)> {
+        vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    };
+    let l_shape = poly(&[&[
+        (0.0, 0.0),
+        (400.0, 0.0),
+        (400.0, 150.0),
+        (150.0, 150.0),
+        (150.0, 400.0),
+        (0.0, 400.0),
+    ]]);
+    let holed = poly(&[
+        &square(500.0, 0.0, 900.0, 400.0),
+        &square(650.0, 150.0, 750.0, 250.0),
     ]);
-    let crossed = Polygon::new(
-        ring(
-            &proj,
-            &m(&[(0.0, 500.0), (500.0, 500.0), (500.0, 900.0), (0.0, 900.0)]),
-        ),
-        vec![],
-    );
-    let straddle = Polygon::new(
-        ring(
-            &proj,
-            &m(&[
-                (600.0, 500.0),
-                (800.0, 500.0),
-                (800.0, 600.0),
-                (600.0, 600.0),
-            ]),
-        ),
-        vec![],
-    );
-    let tiny = Polygon::new(
-        ring(
-            &proj,
-            &m(&[(2000.0, 0.0), (2020.0, 0.0), (2020.0, 20.0), (2000.0, 20.0)]),
-        ),
-        vec![],
-    );
-    let bowtie = Polygon::new(
-        ring(
-            &proj,
-            &m(&[
-                (3000.0, 0.0),
-                (3200.0, 200.0),
-                (3200.0, 0.0),
-                (3000.0, 200.0),
-            ]),
-        ),
-        vec![],
-    );
+    let islands = MultiPolygon(vec![
+        poly(&[&square(1000.0, 0.0, 1200.0, 200.0)]),
+        poly(&[&square(1300.0, 0.0, 1350.0, 30.0)]),
+    ]);
+    let crossed = poly(&[&square(0.0, 500.0, 500.0, 900.0)]);
+    let straddle = poly(&[&square(600.0, 500.0, 800.0, 600.0)]);
+    let tiny = poly(&[&square(2000.0, 0.0, 2020.0, 20.0)]);
+    let bowtie = poly(&[&[
+        (3000.0, 0.0),
+        (3200.0, 200.0),
+        (3200.0, 0.0),
+        (3000.0, 200.0),
+    ]]);
     let diagonal = Road {
         id: 1,
         class: "residential".into(),
@@ -454,19 +417,7 @@ fn handmade() -> (LocalProjection, Territory) {
         levels: Some(3),
         households: 12,
         households_estimated: false,
-        geometry: Polygon::new(
-            ring(
-                &proj,
-                &m(&[
-                    (690.0, 530.0),
-                    (730.0, 530.0),
-                    (730.0, 560.0),
-                    (690.0, 560.0),
-                ]),
-            ),
-            vec![],
-        )
-        .into(),
+        geometry: poly(&[&square(690.0, 530.0, 730.0, 560.0)]).into(),
     };
     let t = Territory {
         communities: vec![
@@ -487,8 +438,8 @@ fn handmade() -> (LocalProjection, Territory) {
 }
 
 #[test]
-fn handmade_shapes_tile_and_failures_are_named() {
-    let (proj, t) = handmade();
+fn handmade_failures_are_named() {
+    let (_, t) = handmade();
     let cfg = CellConfig::default();
     let p = partition(&t, &[], day(1), &cfg);
     let failed: BTreeMap<String, &CellError> = p
@@ -511,6 +462,13 @@ fn handmade_shapes_tile_and_failures_are_named() {
         "{failed:?}"
     );
     assert!(failed["bowtie"].to_string().contains("330102001007"));
+}
+
+#[test]
+fn handmade_shapes_tile() {
+    let (proj, t) = handmade();
+    let cfg = CellConfig::default();
+    let p = partition(&t, &[], day(1), &cfg);
     assert_tiles(&t, &p);
     assert_codes(&t, &p, &cfg);
     let of = |name: &str| -> Vec<&Cell> {
@@ -762,7 +720,7 @@ fn h3_aggregation_sums_every_cell_once() {
         let total: f64 = agg.values().map(|a| a.sum).sum();
         assert!((total - values.iter().sum::<f64>()).abs() < 1e-6 * total);
         for c in &p.cells {
-            let ip = c.geometry.interior_point().unwrap();
+            let ip = representative(&c.geometry);
             let hex = h3o::LatLng::new(ip.y(), ip.x()).unwrap().to_cell(res);
             assert!(
                 agg.contains_key(&hex) || res < h3o::Resolution::Nine,
@@ -779,7 +737,7 @@ fn h3_aggregation_sums_every_cell_once() {
         .cells
         .iter()
         .filter(|c| {
-            let ip = c.geometry.interior_point().unwrap();
+            let ip = representative(&c.geometry);
             h3o::LatLng::new(ip.y(), ip.x())
                 .unwrap()
                 .to_cell(h3o::Resolution::Nine)
@@ -816,4 +774,30 @@ fn town_with_villages_tiles() {
         "{}",
         plain.report
     );
+}
+
+#[test]
+fn locator_answers_the_cell_holding_a_point() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let p = partition(&t, &[], day(1), &CellConfig::default());
+    let locator = civgrid::Locator::new(&t).with_cells(&p.cells);
+    let cells = active(&p);
+    for c in cells.iter().take(60) {
+        // Its representative point is strictly inside: that cell alone.
+        let q = representative(&c.geometry);
+        assert_eq!(locator.locate(q).cell.map(|r| r.code), Some(c.code));
+        // A vertex is on the boundary of several cells: the smallest code of those holding it.
+        let v = Point::from(c.geometry.0[0].exterior().0[0]);
+        let holders: Vec<_> = cells
+            .iter()
+            .filter(|d| geo::Intersects::intersects(&d.geometry, &v))
+            .map(|d| d.code)
+            .collect();
+        assert_eq!(
+            locator.locate(v).cell.map(|r| r.code),
+            holders.into_iter().min()
+        );
+    }
+    let far = Point::new(0.0, 0.0);
+    assert!(locator.locate(far).is_empty());
 }

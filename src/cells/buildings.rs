@@ -8,9 +8,9 @@
 //! first) and counted.
 
 use geo::{Contains, InteriorPoint};
-use geo_types::{Coord, LineString, Polygon};
+use geo_types::Polygon;
 
-use super::frame::{bounds, Frame, Ring, Shape, P};
+use super::frame::{bounds, polygon, Frame, Ring, Shape, P};
 use crate::model::Building;
 
 /// One footprint polygon in frame metres.
@@ -42,13 +42,11 @@ pub(super) fn footprints(
             let Some(bbox) = bounds(&outline) else {
                 continue;
             };
-            let ring = |r: &Ring| {
-                LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>())
-            };
-            let polygon = Polygon::new(ring(&outline), shape[1..].iter().map(ring).collect());
+            let polygon = polygon(&shape);
             out.push(Footprint {
                 building: i,
-                area: frame.metric_area(&[outline.clone()]) - frame.metric_area(&shape[1..]).abs(),
+                area: frame.metric_area(std::slice::from_ref(&outline))
+                    - frame.metric_area(&shape[1..]).abs(),
                 outline,
                 polygon,
                 bbox,
@@ -81,10 +79,7 @@ pub(super) fn holder(footprints: &[Footprint], face: &Shape, face_bbox: [f64; 4]
         .filter(|(_, f)| contains_box(f.bbox, face_bbox))
         .peekable();
     hits.peek()?;
-    let ring =
-        |r: &Ring| LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>());
-    let polygon = Polygon::new(ring(&face[0]), face[1..].iter().map(ring).collect());
-    let point = polygon.interior_point()?;
+    let point = polygon(face).interior_point()?;
     hits.find(|(_, f)| f.polygon.contains(&point))
         .map(|(i, _)| i)
 }

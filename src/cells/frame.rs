@@ -17,7 +17,7 @@
 //! a power of two), so pieces from different calls share exact vertices.
 
 use geo::{BoundingRect, CoordsIter};
-use geo_types::{Coord, MultiPolygon, Polygon, Rect};
+use geo_types::{Coord, LineString, MultiPolygon, Polygon, Rect};
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::overlay::ShapeType;
 use i_overlay::core::overlay_rule::OverlayRule;
@@ -142,6 +142,16 @@ impl Frame {
     }
 }
 
+/// A frame shape as a geo polygon (outer ring, then holes).
+pub(super) fn polygon(shape: &[Ring]) -> Polygon<f64> {
+    let ring =
+        |r: &Ring| LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>());
+    let outer = shape
+        .first()
+        .map_or_else(|| LineString::new(Vec::new()), ring);
+    Polygon::new(outer, shape.iter().skip(1).map(ring).collect())
+}
+
 /// Signed area and first moments (Σ x·dA, Σ y·dA) of a ring, by the shoelace.
 fn ring_moments(ring: &[P]) -> (f64, f64, f64) {
     let (mut a, mut cx, mut cy) = (0.0, 0.0, 0.0);
@@ -168,12 +178,13 @@ fn jacobian(proj: &LocalProjection, c: Coord<f64>) -> Result<[f64; 4], CrsError>
             y: c.y + dy,
         })
     };
-    let (e, w, n, s) = (f(h, 0.0)?, f(-h, 0.0)?, f(0.0, h)?, f(0.0, -h)?);
+    let (east, west) = (f(h, 0.0)?, f(-h, 0.0)?);
+    let (north, south) = (f(0.0, h)?, f(0.0, -h)?);
     Ok([
-        (e.x - w.x) / (2.0 * h),
-        (n.x - s.x) / (2.0 * h),
-        (e.y - w.y) / (2.0 * h),
-        (n.y - s.y) / (2.0 * h),
+        (east.x - west.x) / (2.0 * h),
+        (north.x - south.x) / (2.0 * h),
+        (east.y - west.y) / (2.0 * h),
+        (north.y - south.y) / (2.0 * h),
     ])
 }
 

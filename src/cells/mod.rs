@@ -91,7 +91,7 @@ pub struct Cell {
     pub geometry: MultiPolygon<f64>,
     /// Area in m², in the territory's local transverse Mercator.
     pub area_m2: f64,
-    /// The H3 cell holding its interior point.
+    /// The H3 cell holding its representative point (centroid when inside, else an interior point).
     pub h3: h3o::CellIndex,
     /// First day the cell existed.
     pub start: NaiveDate,
@@ -321,6 +321,6 @@ fn adjacency_of(proj: &LocalProjection, active: &[&Cell]) -> Vec<Adjacency> {
             Adjacency { a, b, shared_m }
         })
         .collect();
-    out.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+    out.sort_by_key(|x| (x.a, x.b));
     out
 }

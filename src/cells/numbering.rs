@@ -3,7 +3,8 @@
 //!
 //! Rows are bands of height √target from the community's northernmost
 //! point (in its frame, grid north); a cell belongs to the band holding its
-//! interior point, and cells in a band are ordered by that point's easting.
+//! representative point (its centroid when that lies inside it, else an
+//! interior point), and cells in a band are ordered by that point's easting.
 //! A new cell whose geometry matches an active cell of the previous run
 //! (identical coordinates, or a symmetric difference under 10⁻⁶ of its
 //! area) keeps that cell's code and start date. Previous active cells left
@@ -76,19 +77,18 @@ pub(super) fn number(
     let mut cells = Vec::with_capacity(previous.len() + fresh);
     let mut next = highest;
     for (d, m) in drafts.into_iter().zip(&matches) {
-        let (code, start) = match m {
-            Some(j) => (active[*j].code, active[*j].start),
-            None => {
-                next += 1;
-                let code = CellCode::new(community.code, next, config.profile).map_err(|e| {
-                    CellError::InvalidCommunity {
-                        code: community.code,
-                        name: community.name.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                (code, today)
-            }
+        let (code, start) = if let Some(j) = m {
+            (active[*j].code, active[*j].start)
+        } else {
+            next += 1;
+            let code = CellCode::new(community.code, next, config.profile).map_err(|e| {
+                CellError::InvalidCommunity {
+                    code: community.code,
+                    name: community.name.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            (code, today)
         };
         cells.push(Cell {
             code,
@@ -97,7 +97,7 @@ pub(super) fn number(
                 code: community.code,
                 name: community.name.clone(),
                 reason: format!(
-                    "interior point {:?} is not a valid latitude/longitude",
+                    "representative point {:?} is not a valid latitude/longitude",
                     d.point
                 ),
             })?,

@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use geo::{BoundingRect, CoordsIter, InteriorPoint, Validation};
+use geo::{BoundingRect, Centroid, Contains, InteriorPoint, Validation};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use rstar::primitives::{GeomWithData, Line, Rectangle};
 use rstar::{PointDistance, RTree, AABB};
 
 use super::adjacency::{ring_segments, shared_edges};
 use super::buildings::{footprints, holder, meets, outlines, Footprint};
-use super::frame::{bounds, lonlat_bounds, Frame, Ring, Shape, Snap, P};
+use super::frame::{bounds, lonlat_bounds, polygon, Frame, Ring, Shape, Snap, P};
 use super::slivers::{merge, Unit};
 use super::{CellConfig, CellError};
 use crate::crs::LocalProjection;
@@ -18,6 +18,9 @@ use crate::model::{AdminArea, Building, Road};
 
 /// Faces closer than this share an edge, metres.
 const FACE_TOL_M: f64 = 1e-3;
+/// A footprint with less than this share of its area outside the block it
+/// lies in is whole (snapping moves outlines by micrometres), m²/m².
+const CUT_SHARE: f64 = 1e-4;
 /// Margin around a community's box for the lines clipped to it, metres.
 const MARGIN_M: f64 = 1.0;
 
@@ -231,14 +234,14 @@ fn road_lines(
 }
 
 /// A segment clipped to a box (Liang–Barsky), if any of it is inside.
-fn clip(p: P, q: P, b: [f64; 4]) -> Option<(P, P)> {
-    let d = [q[0] - p[0], q[1] - p[1]];
+fn clip(p: P, q: P, bbox: [f64; 4]) -> Option<(P, P)> {
+    let dir = [q[0] - p[0], q[1] - p[1]];
     let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
     for (den, num) in [
-        (-d[0], p[0] - b[0]),
-        (d[0], b[2] - p[0]),
-        (-d[1], p[1] - b[1]),
-        (d[1], b[3] - p[1]),
+        (-dir[0], p[0] - bbox[0]),
+        (dir[0], bbox[2] - p[0]),
+        (-dir[1], p[1] - bbox[1]),
+        (dir[1], bbox[3] - p[1]),
     ] {
         if den == 0.0 {
             if num < 0.0 {
@@ -254,7 +257,7 @@ fn clip(p: P, q: P, b: [f64; 4]) -> Option<(P, P)> {
         }
     }
     (t0 < t1).then(|| {
-        let at = |t: f64| [p[0] + d[0] * t, p[1] + d[1] * t];
+        let at = |t: f64| [p[0] + dir[0] * t, p[1] + dir[1] * t];
         (
             if t0 > 0.0 { at(t0) } else { p },
             if t1 < 1.0 { at(t1) } else { q },
@@ -305,7 +308,7 @@ fn grid_faces(
         let Some(fb) = bounds(shape.iter().flatten()) else {
             continue;
         };
-        let (cx, cy) = ((fb[0] + fb[2]) / 2.0, (fb[1] + fb[3]) / 2.0);
+        let (cx, cy) = (f64::midpoint(fb[0], fb[2]), f64::midpoint(fb[1], fb[3]));
         let square = (
             xs.partition_point(|&x| x <= cx),
             ys.partition_point(|&y| y <= cy),
@@ -364,12 +367,21 @@ fn keep_footprints_whole(faces: &mut [Face], prints: &[Footprint]) -> Vec<usize>
         .enumerate()
         .filter(|&(i, f)| {
             let touched = blocks_of.get(&i).map_or(0, Vec::len);
-            touched > 1 || (touched == 1 && inside[i] < f.area * (1.0 - 1e-6) - 1e-6)
+            touched > 1 || (touched == 1 && inside[i] < f.area * (1.0 - CUT_SHARE))
         })
         .map(|(_, f)| f.building)
         .collect();
     cut.dedup();
     cut
+}
+
+/// The root of `i` in a union-find forest, halving paths on the way.
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
 }
 
 /// Groups faces into units: one per connected part of each (block, square);
@@ -386,13 +398,6 @@ fn units(faces: &[Face]) -> Vec<Unit> {
     }
     // Connected parts of each square, by union-find over touching faces.
     let mut parent: Vec<usize> = (0..faces.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     for &(a, b) in touching.keys() {
         if faces[a].block == faces[b].block && faces[a].square == faces[b].square {
             let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
@@ -405,7 +410,7 @@ fn units(faces: &[Face]) -> Vec<Unit> {
         parts.entry(r).or_default().push(i);
     }
     let area = |p: &[usize]| p.iter().map(|&i| faces[i].area).sum::<f64>();
-    let mut squares: BTreeMap<(usize, (usize, usize)), Vec<Vec<usize>>> = BTreeMap::new();
+    let mut squares: BTreeMap<SquareKey, Vec<Vec<usize>>> = BTreeMap::new();
     for part in parts.into_values() {
         let f = &faces[part[0]];
         squares.entry((f.block, f.square)).or_default().push(part);
@@ -438,12 +443,18 @@ fn units(faces: &[Face]) -> Vec<Unit> {
     units
 }
 
+/// A grid square of a block: (block, (column, row)).
+type SquareKey = (usize, (usize, usize));
+
+/// An original edge of a community in the frame, with its lon/lat ends.
+type EdgeEntry = GeomWithData<Line<P>, (Coord<f64>, Coord<f64>)>;
+
 /// The community's boundary, to put cell vertices back on it exactly.
 struct Boundary {
     /// Original vertices by snapped frame position.
     vertices: HashMap<(i64, i64), Coord<f64>>,
     /// Original edges in the frame, with their lon/lat ends.
-    edges: RTree<GeomWithData<Line<P>, (Coord<f64>, Coord<f64>)>>,
+    edges: RTree<EdgeEntry>,
     /// Vertices closer than this to an edge are on it, metres.
     tol: f64,
 }
@@ -486,25 +497,31 @@ impl Boundary {
             return c;
         }
         let c = frame.inverse(p);
-        let Some(edge) = self.edges.nearest_neighbor(&p) else {
+        let near = AABB::from_corners(
+            [p[0] - self.tol, p[1] - self.tol],
+            [p[0] + self.tol, p[1] + self.tol],
+        );
+        let Some(edge) = self
+            .edges
+            .locate_in_envelope_intersecting(&near)
+            .filter(|e| e.distance_2(&p) <= self.tol * self.tol)
+            .min_by(|a, b| a.distance_2(&p).total_cmp(&b.distance_2(&p)))
+        else {
             return c;
         };
-        if edge.distance_2(&p) > self.tol * self.tol {
-            return c;
-        }
-        let (a, b) = edge.data;
-        let d = Coord {
-            x: b.x - a.x,
-            y: b.y - a.y,
+        let (from, to) = edge.data;
+        let dir = Coord {
+            x: to.x - from.x,
+            y: to.y - from.y,
         };
-        let len2 = d.x * d.x + d.y * d.y;
+        let len2 = dir.x * dir.x + dir.y * dir.y;
         if len2 <= 0.0 {
-            return a;
+            return from;
         }
-        let t = (((c.x - a.x) * d.x + (c.y - a.y) * d.y) / len2).clamp(0.0, 1.0);
+        let t = (((c.x - from.x) * dir.x + (c.y - from.y) * dir.y) / len2).clamp(0.0, 1.0);
         Coord {
-            x: a.x + d.x * t,
-            y: a.y + d.y * t,
+            x: from.x + dir.x * t,
+            y: from.y + dir.y * t,
         }
     }
 }
@@ -524,17 +541,12 @@ fn draft(
     } else {
         snap.union(&u.faces.iter().map(|&i| &faces[i].shape).collect::<Vec<_>>())
     };
-    let frame_poly = |s: &Shape| {
-        let ring =
-            |r: &Ring| LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>());
-        Polygon::new(ring(&s[0]), s[1..].iter().map(ring).collect())
-    };
     let fp: MultiPolygon<f64> = shapes
         .iter()
         .filter(|s| !s.is_empty())
-        .map(frame_poly)
+        .map(|s| polygon(s))
         .collect();
-    let ip = fp.interior_point().map_or([0.0, 0.0], |p| [p.x(), p.y()]);
+    let ip = representative_point(&fp).map_or([0.0, 0.0], |p| [p.x, p.y]);
     let mut polygons: Vec<Polygon<f64>> = shapes
         .iter()
         .filter(|s| !s.is_empty())
@@ -548,7 +560,6 @@ fn draft(
         let (p, q) = (a.exterior().0[0], b.exterior().0[0]);
         p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y))
     });
-    debug_assert!(fp.coords_count() > 0);
     Draft {
         geometry: MultiPolygon(polygons),
         area_m2: u.area,
@@ -556,6 +567,15 @@ fn draft(
         row: ((north - ip[1]) / side).floor() as i64,
         x: ip[0],
     }
+}
+
+/// The point a cell is numbered and indexed by: its centroid when that lies
+/// inside it (strictly), else geo's interior point.
+pub(super) fn representative_point(g: &MultiPolygon<f64>) -> Option<Coord<f64>> {
+    g.centroid()
+        .filter(|c| g.contains(c))
+        .or_else(|| g.interior_point())
+        .map(|p| p.0)
 }
 
 /// A closed ring starting at its smallest vertex (by lon, then lat), so
