@@ -3,15 +3,20 @@
 //! `postgres://` URL (PostGIS).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use chrono::NaiveDate;
 use civgrid::HouseholdEstimate;
+use civgrid::cells::{CellConfig, CodeProfile};
 use clap::{Parser, Subcommand};
 
+use crate::cells::{self, CellsRun};
+use crate::export::{self, ExportLayer};
 use crate::import::{self, ImportOptions, ImportedFile, Mapping};
+use crate::ogc;
 use crate::store::{self, DEFAULT_STORE, ImportBatch, Store};
 use crate::{AppState, demo};
 
@@ -39,6 +44,17 @@ pub struct Cli {
 pub enum Command {
     /// Import vector files (any GDAL format: GeoJSON, GeoPackage, Shapefile, OSM PBF…) in one transaction.
     Import(ImportArgs),
+    /// Partition every community into unit cells (万米单元网格) and store them, keeping the codes of unchanged cells.
+    Cells(CellsArgs),
+    /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension).
+    Export {
+        /// The layer.
+        #[arg(value_enum)]
+        layer: ExportLayer,
+        /// The file to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the HTTP API over an existing store.
     Serve {
         /// Address to listen on.
@@ -74,6 +90,56 @@ pub struct ImportArgs {
     /// Floor area of one dwelling in m², to estimate households from footprint × levels.
     #[arg(long, default_value_t = HouseholdEstimate::default().dwelling_m2)]
     pub dwelling_m2: f64,
+}
+
+/// Arguments of `civgrid cells`.
+#[derive(Debug, clap::Args)]
+pub struct CellsArgs {
+    /// Target cell area, m².
+    #[arg(long, default_value_t = CellConfig::default().target_m2)]
+    pub target_m2: f64,
+    /// Cells under this area (m²) merge into the neighbour with the longest shared edge.
+    #[arg(long, default_value_t = CellConfig::default().min_m2)]
+    pub min_m2: f64,
+    /// The report lists cells under this area (m²).
+    #[arg(long, default_value_t = CellConfig::default().band_m2.0)]
+    pub band_min_m2: f64,
+    /// The report lists cells over this area (m²).
+    #[arg(long, default_value_t = CellConfig::default().band_m2.1)]
+    pub band_max_m2: f64,
+    /// Code length: 15 (DB11/T 2157-2023, 3-digit sequence) or 14 (CJ/T 213, 2-digit sequence).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u8).range(14..=15))]
+    pub code_digits: u8,
+    /// Plain grid: ignore roads, rivers, walls and buildings.
+    #[arg(long)]
+    pub plain: bool,
+    /// H3 resolution of each cell's H3 index (0–15).
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u8).range(0..=15))]
+    pub h3_resolution: u8,
+    /// The day new cells start and retired cells end (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub date: Option<NaiveDate>,
+    /// Also write the full report (area distribution, cells outside the band, failures) as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+impl CellsArgs {
+    /// The engine configuration these arguments describe.
+    pub fn config(&self) -> anyhow::Result<CellConfig> {
+        let config = CellConfig {
+            target_m2: self.target_m2,
+            min_m2: self.min_m2,
+            band_m2: (self.band_min_m2, self.band_max_m2),
+            profile: CodeProfile::from_code_digits(usize::from(self.code_digits))
+                .context("--code-digits must be 14 or 15")?,
+            follow_lines: !self.plain,
+            h3_resolution: h3o::Resolution::try_from(self.h3_resolution)
+                .context("--h3-resolution must be 0..15")?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 /// Runs the CLI; errors are printed with their causes.
@@ -128,6 +194,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             import_files(&cli.store, &args.paths, &opts, Vec::new()).await?;
             Ok(())
         }
+        Command::Cells(args) => {
+            let config = args.config()?;
+            let store = store::open(&cli.store).await?;
+            let today = args
+                .date
+                .unwrap_or_else(|| chrono::Local::now().date_naive());
+            let run = cells::run(&store, config, today).await?;
+            report_cells(&run, store.location(), args.report.as_deref())
+        }
+        Command::Export { layer, out } => {
+            let started = Instant::now();
+            let store = store::open(&cli.store).await?;
+            let features = match layer {
+                ExportLayer::Cells => {
+                    let (mut cells, _) = store.load_cells().await?;
+                    cells.retain(|c| c.end.is_none());
+                    ogc::cells(&cells)
+                }
+                ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
+                ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
+            };
+            let n = tokio::task::spawn_blocking({
+                let out = out.clone();
+                move || export::write(layer, features.features(), &out)
+            })
+            .await
+            .context("export worker failed")??;
+            println!(
+                "exported {n} {} from {} to {} in {:.2?}",
+                layer.name(),
+                store.location(),
+                out.display(),
+                started.elapsed()
+            );
+            Ok(())
+        }
         Command::Serve { listen } => {
             let store = store::open(&cli.store).await?;
             serve(store, listen).await
@@ -145,6 +247,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Prints what `civgrid cells` did: failures and the band first, then one
+/// summary line; writes the JSON report if asked.
+fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> anyhow::Result<()> {
+    for f in &run.report.failed {
+        eprintln!(
+            "civgrid: community {} {}: no new cells: {}",
+            f.code, f.name, f.error
+        );
+    }
+    if !run.report.outside_band.is_empty() {
+        let (lo, hi) = run.report.band_m2;
+        tracing::info!(
+            "{} cells outside {lo:.0}–{hi:.0} m² (the report file lists them), e.g. {}",
+            run.report.outside_band.len(),
+            run.report
+                .outside_band
+                .iter()
+                .take(5)
+                .map(|(c, a)| format!("{c} ({a:.0} m²)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&run.report)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!(
+        "cells: {} -> {} cells (with history) and {} adjacent pairs stored in {} in {:.2?} (partition {:.2?}){}",
+        run.report,
+        run.stored,
+        run.adjacency,
+        store,
+        run.total_time,
+        run.partition_time,
+        json.map(|p| format!("; report in {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
 }
 
 /// Reads every file (all or nothing), then writes them with `extra` batches

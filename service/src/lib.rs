@@ -6,9 +6,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cells;
 pub mod cli;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod ogc;
 pub mod progress;

@@ -108,6 +108,11 @@ impl Collection {
         }
     }
 
+    /// Every feature, in collection order.
+    pub fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
     /// The bounding box of every feature, if any.
     pub fn extent(&self) -> Option<Rect<f64>> {
         self.extent

@@ -55,7 +55,7 @@ impl Engine {
         cells.retain(|c| c.end.is_none());
         cells.sort_by(|a, b| a.code.cmp(&b.code));
         Self {
-            locator: Locator::new(territory),
+            locator: Locator::new(territory).with_cells(&cells),
             counts: territory.counts(),
             collections: Collections {
                 cells: ogc::cells(&cells),

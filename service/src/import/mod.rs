@@ -224,7 +224,8 @@ pub struct ImportedFile {
     pub skipped: usize,
 }
 
-fn srs_4490() -> Result<SpatialRef, gdal::errors::GdalError> {
+/// CGCS2000 (EPSG:4490) in lon/lat axis order.
+pub(crate) fn srs_4490() -> Result<SpatialRef, gdal::errors::GdalError> {
     let mut srs = SpatialRef::from_epsg(4490)?;
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     Ok(srs)

@@ -1,5 +1,5 @@
 //! `GET /api/v1/locate?lon=&lat=[&datum=gcj02|bd09]`: the administrative
-//! areas holding a point.
+//! areas and the unit cell holding a point.
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -43,5 +43,6 @@ async fn locate(
         "district": loc.district,
         "subdistrict": loc.subdistrict,
         "community": loc.community,
+        "cell": loc.cell,
     })))
 }

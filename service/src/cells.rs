@@ -1,0 +1,76 @@
+//! `civgrid cells`: (re)generates the unit cells (万米单元网格) of every
+//! community from the stored territory and stores them with their history
+//! and adjacency, in one transaction.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use civgrid::cells::{CellConfig, CellReport, Partition, partition_with_progress};
+
+use crate::progress::Progress;
+use crate::store::{Store, StoreResult};
+
+/// What `civgrid cells` did.
+#[derive(Debug)]
+pub struct CellsRun {
+    /// The engine's report.
+    pub report: CellReport,
+    /// Cells stored, active and retired.
+    pub stored: usize,
+    /// Adjacent pairs stored.
+    pub adjacency: usize,
+    /// Time spent partitioning.
+    pub partition_time: Duration,
+    /// Time spent in all.
+    pub total_time: Duration,
+}
+
+/// Partitions the communities of `store` as of `today` and replaces its cells.
+///
+/// The previous cells are read first, so codes of unchanged cells are kept
+/// and retired codes are never reused. If the store write fails, nothing
+/// changes.
+pub async fn run(
+    store: &Arc<dyn Store>,
+    config: CellConfig,
+    today: NaiveDate,
+) -> StoreResult<CellsRun> {
+    let started = Instant::now();
+    let territory = store.load().await?;
+    let (previous, _) = store.load_cells().await?;
+    tracing::info!(
+        "cells: {} communities, {} roads, {} buildings, {} previous cells",
+        territory.communities.len(),
+        territory.roads.len(),
+        territory.buildings.len(),
+        previous.len()
+    );
+    let partition_started = Instant::now();
+    let partition: Partition = tokio::task::spawn_blocking(move || {
+        let total = territory.communities.len() as u64;
+        let progress = Mutex::new(Progress::new("cells", Some(total)));
+        let p = partition_with_progress(&territory, &previous, today, &config, &|_, _| {
+            if let Ok(mut progress) = progress.lock() {
+                progress.inc(1);
+            }
+        });
+        if let Ok(progress) = progress.into_inner() {
+            progress.finish();
+        }
+        p
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let partition_time = partition_started.elapsed();
+    store
+        .replace_cells(&partition.cells, &partition.adjacency)
+        .await?;
+    Ok(CellsRun {
+        stored: partition.cells.len(),
+        adjacency: partition.adjacency.len(),
+        report: partition.report,
+        partition_time,
+        total_time: started.elapsed(),
+    })
+}
