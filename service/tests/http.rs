@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use civgrid::synth::{synthesize, SynthConfig};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{AdminArea, AdminCode, AdminLevel, Datum, Territory};
 use civgrid_service::store::{self, ImportBatch, Store};
-use civgrid_service::{app, AppState};
+use civgrid_service::{AppState, app};
 use geo::{BoundingRect, InteriorPoint, Intersects};
 use geo_types::{Coord, Point};
 use http_body_util::BodyExt;
@@ -50,13 +50,15 @@ async fn fixture() -> Fixture {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
+/// An answer of the app: status, content type and JSON body.
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
 }
 
-async fn get(app: &Router, uri: &str) -> Reply {
+/// `GET uri` through the app; the body must be JSON.
+pub async fn get(app: &Router, uri: &str) -> Reply {
     let req = Request::builder()
         .uri(uri)
         .body(Body::empty())
@@ -84,7 +86,7 @@ async fn get(app: &Router, uri: &str) -> Reply {
 }
 
 /// Asserts an RFC 9457 problem answer and returns its detail.
-fn problem(r: &Reply, status: StatusCode, uri: &str) -> String {
+pub fn problem(r: &Reply, status: StatusCode, uri: &str) -> String {
     assert_eq!(r.status, status, "{uri}: {}", r.body);
     assert_eq!(
         r.content_type, "application/problem+json",

@@ -1,5 +1,6 @@
 //! civgrid-service integration tests: real stores, real GDAL, HTTP end to end.
 
+mod cells;
 mod common;
 mod http;
 mod import;

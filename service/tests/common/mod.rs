@@ -13,7 +13,7 @@ use civgrid::{
 };
 use geo::Area;
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
 // ---------------------------------------------------------------------------
