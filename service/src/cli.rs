@@ -251,7 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Prints what `civgrid cells` did: failures and the band first, then one
 /// summary line; writes the JSON report if asked.
-fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> anyhow::Result<()> {
+pub(crate) fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> anyhow::Result<()> {
     for f in &run.report.failed {
         eprintln!(
             "civgrid: community {} {}: no new cells: {}",

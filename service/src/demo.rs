@@ -6,7 +6,8 @@
 //! - a synthetic town (subdistricts, communities, roads, buildings,
 //!   facilities, hazards, incidents) laid inside 西湖区, under its real code;
 //! - `helsinki-center.osm.pbf`: real OSM buildings, roads and facilities,
-//!   with `helsinki-communities.geojson`, demo communities drawn over it.
+//!   with `helsinki-communities.geojson`, demo communities drawn over it;
+//! - then the unit cells of every community (`civgrid cells`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +15,9 @@ use std::sync::Arc;
 use civgrid::AdminCode;
 use civgrid::synth::{SynthConfig, synthesize};
 
+use civgrid::cells::CellConfig;
+
+use crate::cells;
 use crate::import::ImportOptions;
 use crate::store::{ImportBatch, Store};
 
@@ -55,17 +59,26 @@ pub fn synthetic_town() -> anyhow::Result<ImportBatch> {
     })
 }
 
-/// Imports the sample data into `store_spec` (in one transaction) and returns the store.
+/// Imports the sample data into `store_spec` (in one transaction), builds
+/// the unit cells, and returns the store.
 pub async fn prepare(store_spec: &str, data: &Path) -> anyhow::Result<Arc<dyn Store>> {
     let opts = ImportOptions {
         repair: true,
         ..ImportOptions::default()
     };
-    crate::cli::import_files(
+    let store = crate::cli::import_files(
         store_spec,
         &sample_files(data),
         &opts,
         vec![synthetic_town()?],
     )
-    .await
+    .await?;
+    let run = cells::run(
+        &store,
+        CellConfig::default(),
+        chrono::Local::now().date_naive(),
+    )
+    .await?;
+    crate::cli::report_cells(&run, store.location(), None)?;
+    Ok(store)
 }

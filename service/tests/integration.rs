@@ -1,6 +1,7 @@
 //! civgrid-service integration tests: real stores, real GDAL, HTTP end to end.
 
 mod cells;
+mod cli;
 mod common;
 mod http;
 mod import;
