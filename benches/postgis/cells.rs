@@ -1,0 +1,138 @@
+//! civgrid's plain-grid cells against PostGIS's best plain square grid, in
+//! one run on the same communities (issue 3's performance check).
+//!
+//! PostGIS: the communities in the local Gauss-Krüger zone, `ST_Subdivide`d,
+//! a `ST_SquareGrid(side)` over each part clipped to it, and the pieces of
+//! one square in one community unioned back into one cell.
+//! civgrid: [`civgrid::cells::partition`] with `follow_lines` off (and, for
+//! reference, on: roads and buildings).
+//!
+//! `cargo bench -p civgrid-service --bench cells_vs_postgis` runs the
+//! 1,400 km² county (`SynthConfig::county()`); under `cargo test` it runs
+//! the small test town once, to keep the SQL and the comparison working.
+//! Needs `CIVGRID_TEST_POSTGIS` (see scripts/postgis.sh).
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use civgrid::cells::{CellConfig, partition};
+use civgrid::synth::{SynthConfig, synthesize};
+use civgrid_service::store::{self, ImportBatch};
+use sqlx::{Connection, Executor, PgConnection};
+
+const DB: &str = "civgrid_bench_cells";
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let cut = base.rfind('/').filter(|&i| i > base.find("://").map_or(0, |s| s + 2));
+    let mut out = format!("{}/{db}", cut.map_or(base, |i| &base[..i]));
+    if let Some(q) = query {
+        out = format!("{out}?{q}");
+    }
+    out
+}
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut best = None::<(Duration, T)>;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v = f();
+        let e = t.elapsed();
+        if best.as_ref().is_none_or(|(b, _)| e < *b) {
+            best = Some((e, v));
+        }
+    }
+    best.expect("at least one run")
+}
+
+fn main() {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let url = std::env::var("CIVGRID_TEST_POSTGIS").unwrap_or_else(|_| {
+        panic!("set CIVGRID_TEST_POSTGIS (export CIVGRID_TEST_POSTGIS=$(scripts/postgis.sh))")
+    });
+    let (cfg, label, runs) = if bench {
+        (SynthConfig::county(), "county", 3)
+    } else {
+        (SynthConfig::test(), "test town", 1)
+    };
+    let territory = synthesize(&cfg).expect("the synthetic territory");
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let side = CellConfig::default().side_m();
+    let lon = cfg.origin_lon;
+    // CGCS2000 / 3-degree Gauss-Kruger CM 75E..135E: EPSG:4534..4554.
+    let epsg = 4534 + ((lon / 3.0).round() as i64 * 3 - 75) / 3;
+
+    let (pg_time, pg_cells) = rt.block_on(async {
+        let mut admin = PgConnection::connect(&url).await.expect("PostGIS reachable");
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)").as_str())
+            .await
+            .expect("drop the bench database");
+        admin
+            .execute(format!("CREATE DATABASE {DB}").as_str())
+            .await
+            .expect("create the bench database");
+        let db_url = with_database(&url, DB);
+        let store = store::open(&db_url).await.expect("open the PostGIS store");
+        let mut communities = territory.clone();
+        communities.buildings.clear();
+        communities.roads.clear();
+        store
+            .import(&[ImportBatch {
+                source: "bench".into(),
+                territory: communities,
+            }])
+            .await
+            .expect("import the communities");
+        let mut conn = PgConnection::connect(&db_url).await.expect("connect");
+        let sql = format!(
+            "WITH parts AS (
+               SELECT code, ST_Subdivide(ST_Transform(geom, {epsg}), 256) AS g FROM communities),
+             pieces AS (
+               SELECT p.code, s.i, s.j, ST_Intersection(s.geom, p.g) AS g
+               FROM parts p, ST_SquareGrid({side}, p.g) s
+               WHERE ST_Intersects(s.geom, p.g))
+             SELECT count(*) FROM (
+               SELECT code, i, j, ST_Union(g) AS g FROM pieces GROUP BY code, i, j) cells"
+        );
+        let mut best = None::<(Duration, i64)>;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let n: i64 = sqlx::query_scalar(&sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect("the PostGIS grid");
+            let e = t.elapsed();
+            if best.is_none_or(|(b, _)| e < b) {
+                best = Some((e, n));
+            }
+        }
+        drop(conn);
+        drop(store);
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)").as_str())
+            .await
+            .expect("drop the bench database");
+        best.expect("a run")
+    });
+
+    let today = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date");
+    let plain = CellConfig {
+        follow_lines: false,
+        ..CellConfig::default()
+    };
+    let (plain_time, plain_cells) =
+        best_of(runs, || partition(&territory, &[], today, &plain).report.cells);
+    let (lines_time, lines_cells) = best_of(runs, || {
+        partition(&territory, &[], today, &CellConfig::default()).report.cells
+    });
+    assert!(pg_cells > 0 && plain_cells > 0, "both produce cells");
+    let ratio = pg_time.as_secs_f64() / plain_time.as_secs_f64();
+    println!(
+        "cells_vs_postgis ({label}, {} communities, best of {runs}):\n  \
+         PostGIS ST_Subdivide + ST_SquareGrid({side}) clipped: {pg_cells} cells in {pg_time:.2?}\n  \
+         civgrid plain grid:                      {plain_cells} cells in {plain_time:.2?}  ({ratio:.1}x faster)\n  \
+         civgrid with roads and buildings:        {lines_cells} cells in {lines_time:.2?}",
+        territory.communities.len()
+    );
+}
