@@ -11,6 +11,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use civgrid::HouseholdEstimate;
 use civgrid::cells::{CellConfig, CodeProfile};
+use civgrid::synth::{SynthConfig, synthesize};
 use clap::{Parser, Subcommand};
 
 use crate::cells::{self, CellsRun};
@@ -44,6 +45,8 @@ pub struct Cli {
 pub enum Command {
     /// Import vector files (any GDAL format: GeoJSON, GeoPackage, Shapefile, OSM PBF…) in one transaction.
     Import(ImportArgs),
+    /// Import a deterministic synthetic territory (for trials, training and load tests) in one transaction.
+    Synth(SynthArgs),
     /// Partition every community into unit cells (万米单元网格) and store them, keeping the codes of unchanged cells.
     Cells(CellsArgs),
     /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension).
@@ -90,6 +93,57 @@ pub struct ImportArgs {
     /// Floor area of one dwelling in m², to estimate households from footprint × levels.
     #[arg(long, default_value_t = HouseholdEstimate::default().dwelling_m2)]
     pub dwelling_m2: f64,
+}
+
+/// A synthetic territory preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// 8 communities, 2 km², about 9,000 households.
+    Test,
+    /// 48 communities (36 urban, 12 villages), about 42,000 households.
+    Town,
+    /// An urban district of 100 km², 400 communities, about 475,000 households.
+    City,
+    /// A rural county of 1,400 km², 432 villages.
+    County,
+}
+
+/// Arguments of `civgrid synth`.
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// The size.
+    #[arg(long, value_enum, default_value_t = Preset::Town)]
+    pub preset: Preset,
+    /// Instead of a preset: about this many households (a province at 10,000,000).
+    #[arg(long, conflicts_with = "preset")]
+    pub households: Option<u64>,
+    /// Random seed: the same seed gives the same territory.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Longitude and latitude of the south-west corner.
+    #[arg(long, num_args = 2, value_names = ["LON", "LAT"], allow_negative_numbers = true)]
+    pub origin: Option<Vec<f64>>,
+    /// The source name the features are stored under (importing it again replaces them).
+    #[arg(long, default_value = "synthetic")]
+    pub source: String,
+}
+
+impl SynthArgs {
+    /// The generator settings these arguments describe.
+    pub fn config(&self) -> SynthConfig {
+        let cfg = match (self.households, self.preset) {
+            (Some(n), _) => SynthConfig::with_households(n),
+            (None, Preset::Test) => SynthConfig::test(),
+            (None, Preset::Town) => SynthConfig::town(),
+            (None, Preset::City) => SynthConfig::city(),
+            (None, Preset::County) => SynthConfig::county(),
+        };
+        let cfg = cfg.seed(self.seed);
+        match self.origin.as_deref() {
+            Some(&[lon, lat]) => cfg.origin(lon, lat),
+            _ => cfg,
+        }
+    }
 }
 
 /// Arguments of `civgrid cells`.
@@ -192,6 +246,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             };
             import_files(&cli.store, &args.paths, &opts, Vec::new()).await?;
+            Ok(())
+        }
+        Command::Synth(args) => {
+            let cfg = args.config();
+            let territory = tokio::task::spawn_blocking(move || synthesize(&cfg))
+                .await
+                .context("synth worker failed")??;
+            let batch = ImportBatch {
+                source: args.source.clone(),
+                territory,
+            };
+            import_files(&cli.store, &[], &ImportOptions::default(), vec![batch]).await?;
             Ok(())
         }
         Command::Cells(args) => {
