@@ -231,7 +231,7 @@ fn write_features(
                     out.set_field_integer64(i, n.as_i64().unwrap_or_default())?;
                 }
                 Some(Value::Number(n)) => {
-                    out.set_field_double(i, n.as_f64().unwrap_or_default())?
+                    out.set_field_double(i, n.as_f64().unwrap_or_default())?;
                 }
                 Some(Value::String(s)) => out.set_field_string(i, s)?,
                 Some(v) => out.set_field_string(i, &v.to_string())?,

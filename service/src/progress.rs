@@ -53,9 +53,9 @@ impl Progress {
         } else if self.last_log.elapsed() >= LOG_EVERY {
             self.last_log = Instant::now();
             if let Some(t) = self.total {
-                tracing::info!("{}: {}/{t}", self.label, self.done)
+                tracing::info!("{}: {}/{t}", self.label, self.done);
             } else {
-                tracing::info!("{}: {}", self.label, self.done)
+                tracing::info!("{}: {}", self.label, self.done);
             }
         }
     }

@@ -53,7 +53,7 @@ impl Engine {
     #[must_use]
     pub fn new(territory: &Territory, mut cells: Vec<Cell>, adjacency: Vec<Adjacency>) -> Self {
         cells.retain(|c| c.end.is_none());
-        cells.sort_by(|a, b| a.code.cmp(&b.code));
+        cells.sort_by_key(|c| c.code);
         Self {
             locator: Locator::new(territory).with_cells(&cells),
             counts: territory.counts(),

@@ -263,7 +263,7 @@ async fn cells_are_stored_with_history_and_exported_gap_free_on_both_stores() {
         let mut changed = city.clone();
         let b = &mut changed.buildings[0];
         let shift = 0.0004;
-        for p in b.geometry.0.iter_mut() {
+        for p in &mut b.geometry.0 {
             p.exterior_mut(|r| r.0.iter_mut().for_each(|c| c.x += shift));
         }
         store

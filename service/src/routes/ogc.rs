@@ -43,7 +43,8 @@ fn base(headers: &HeaderMap) -> String {
     format!("{proto}://{host}/ogc")
 }
 
-fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
+fn link(href: impl Into<String>, rel: &str, ty: &str, title: &str) -> Value {
+    let href: String = href.into();
     json!({ "href": href, "rel": rel, "type": ty, "title": title })
 }
 

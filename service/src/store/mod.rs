@@ -349,7 +349,7 @@ impl<B: Backend> Store for B {
             .into_iter()
             .map(|(id, values)| schema::decode_cell(id, values))
             .collect::<StoreResult<Vec<_>>>()?;
-        cells.sort_by(|a, b| a.code.cmp(&b.code));
+        cells.sort_by_key(|c| c.code);
         let adjacency = self
             .select(&schema::CELL_ADJACENCY)
             .await?

@@ -4,6 +4,8 @@
 //! The SQL DDL lives in the versioned migrations (`service/migrations/`); the
 //! column lists here must match them (the store test suite checks round trips).
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use civgrid::cells::{Adjacency, Cell};
 use civgrid::{
@@ -149,13 +151,14 @@ impl Table {
                 .filter(|c| **c != key)
                 .map(|c| format!("{c} = excluded.{c}"))
                 .collect();
-            sql.push_str(&format!(
+            let _ = write!(
+                sql,
                 " ON CONFLICT ({key}) DO UPDATE SET {}",
                 updates.join(", ")
-            ));
+            );
         }
         if let Some(column) = returning {
-            sql.push_str(&format!(" RETURNING {column}"));
+            let _ = write!(sql, " RETURNING {column}");
         }
         sql
     }
