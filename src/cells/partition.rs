@@ -6,15 +6,14 @@ use std::collections::{BTreeMap, HashMap};
 use geo::{BoundingRect, Centroid, Contains, InteriorPoint, Validation};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use rstar::primitives::{GeomWithData, Line, Rectangle};
-use rstar::{PointDistance, RTree, AABB};
+use rstar::{AABB, PointDistance, RTree};
 
 use super::adjacency::{ring_segments, shared_edges};
-use super::buildings::{footprints, holder, meets, outlines, Footprint};
-use super::frame::{bounds, lonlat_bounds, polygon, Frame, Ring, Shape, Snap, P};
-use super::slivers::{merge, Unit};
+use super::buildings::{Footprint, footprints, holder, meets, outlines};
+use super::frame::{Frame, P, Ring, Shape, Snap, Zones, bounds, lonlat_bounds, polygon};
+use super::slivers::{Unit, merge};
 use super::{CellConfig, CellError};
-use crate::crs::LocalProjection;
-use crate::model::{AdminArea, Building, Road};
+use crate::model::{AdminArea, Building, Road, Territory};
 
 /// Faces closer than this share an edge, metres.
 const FACE_TOL_M: f64 = 1e-3;
@@ -26,9 +25,11 @@ const MARGIN_M: f64 = 1.0;
 
 type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// The lines and footprints of a territory, indexed by lon/lat box.
+/// The projections, lines and footprints of a territory, lines and
+/// footprints indexed by lon/lat box.
 pub(super) struct Context<'a> {
-    pub proj: LocalProjection,
+    /// The zone of each community's centre.
+    zones: Zones,
     pub config: &'a CellConfig,
     roads: &'a [Road],
     /// One entry per road segment: data = road index × 2³² + segment.
@@ -45,12 +46,14 @@ fn box_entry(r: geo_types::Rect<f64>, data: usize) -> BoxEntry {
 }
 
 impl<'a> Context<'a> {
-    pub(super) fn new(
-        proj: LocalProjection,
-        config: &'a CellConfig,
-        roads: &'a [Road],
-        buildings: &'a [Building],
-    ) -> Self {
+    pub(super) fn new(config: &'a CellConfig, territory: &'a Territory) -> Self {
+        let (roads, buildings) = (&territory.roads, &territory.buildings);
+        let zones = Zones::new(
+            territory
+                .communities
+                .iter()
+                .filter_map(|a| Some(lonlat_bounds(&a.geometry)?.center().x)),
+        );
         let (road_index, building_index) = if config.follow_lines {
             let segs = roads
                 .iter()
@@ -71,7 +74,7 @@ impl<'a> Context<'a> {
             (RTree::new(), RTree::new())
         };
         Self {
-            proj,
+            zones,
             config,
             roads,
             road_index,
@@ -125,11 +128,15 @@ pub(super) fn community(ctx: &Context, area: &AdminArea) -> Result<Outcome, Cell
             reason: e.to_string(),
         });
     }
-    let frame = Frame::new(&ctx.proj, bbox).map_err(|e| CellError::Projection {
-        code,
-        name: name.clone(),
-        reason: e.to_string(),
-    })?;
+    let frame = ctx
+        .zones
+        .get(bbox.center().x)
+        .and_then(|proj| Frame::new(proj, bbox))
+        .map_err(|e| CellError::Projection {
+            code,
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
     let shapes: Vec<Shape> = area.geometry.iter().map(|p| frame.shape(p)).collect();
     let Some(fbox) = bounds(shapes.iter().flatten().flatten()) else {
         return Err(CellError::EmptyCommunity { code, name });
