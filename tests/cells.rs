@@ -314,6 +314,25 @@ fn buildings_whole_and_roads_on_boundaries() {
             b.name
         );
     }
+    assert_on_boundaries(
+        &cells,
+        t.roads
+            .iter()
+            .map(|r| (r.name.as_str(), project_line(&proj, &r.geometry))),
+    );
+}
+
+fn project_line(p: &LocalProjection, l: &LineString<f64>) -> LineString<f64> {
+    l.map_coords(|c| p.forward(c).unwrap())
+}
+
+/// Checks that no line runs through a cell's interior: every point at a
+/// tenth of a segment that lies inside a cell is within 1 cm of a cell
+/// boundary (cells and lines in metres).
+fn assert_on_boundaries<'a>(
+    cells: &[MultiPolygon<f64>],
+    lines: impl IntoIterator<Item = (&'a str, LineString<f64>)>,
+) {
     let boundaries: Vec<_> = cells
         .iter()
         .flat_map(|c| {
@@ -322,8 +341,7 @@ fn buildings_whole_and_roads_on_boundaries() {
             })
         })
         .collect();
-    for r in &t.roads {
-        let line = r.geometry.map_coords(|c| proj.forward(c).unwrap());
+    for (name, line) in lines {
         for l in line.lines() {
             for k in 1..10 {
                 let f = f64::from(k) / 10.0;
@@ -338,11 +356,7 @@ fn buildings_whole_and_roads_on_boundaries() {
                     .iter()
                     .map(|b| Euclidean.distance(&q, b))
                     .fold(f64::INFINITY, f64::min);
-                assert!(
-                    d < 0.01,
-                    "road {} runs {d} m inside a cell at {q:?}",
-                    r.name
-                );
+                assert!(d < 0.01, "{name} runs {d} m inside a cell at {q:?}");
             }
         }
     }
@@ -929,4 +943,52 @@ fn far_apart_regions_measure_in_their_own_zones() {
         }
     }
     assert!(checked > 100, "{checked} shared sides checked");
+}
+
+/// A river given as a centre line cuts cells like a road: no cell spans
+/// it, the cells still tile every community, and plain grid mode ignores it.
+#[test]
+fn river_line_is_a_cell_boundary() {
+    let cfg = CellConfig::default();
+    let t = synthesize(&SynthConfig::test().river(true)).unwrap();
+    let [river] = t.barriers.as_slice() else {
+        panic!("one river: {:?}", t.barriers)
+    };
+    assert_eq!(river.kind, civgrid::BarrierKind::River);
+    let crossed = t
+        .communities
+        .iter()
+        .filter(|a| geo::Intersects::intersects(&a.geometry, &river.geometry))
+        .count();
+    assert!(crossed >= 2, "the river crosses {crossed} communities");
+    let p = partition(&t, &[], day(1), &cfg);
+    assert!(p.report.failed.is_empty(), "{:?}", p.report.failed);
+    assert_tiles(&t, &p);
+    assert_codes(&t, &p, &cfg);
+    assert_eq!(p.report.buildings_cut, 0, "no house stands on the river");
+    let proj = projection(&t);
+    let cells: Vec<MultiPolygon<f64>> = active(&p)
+        .iter()
+        .map(|c| project(&proj, &c.geometry))
+        .collect();
+    assert_on_boundaries(
+        &cells,
+        std::iter::once((river.name.as_str(), project_line(&proj, &river.geometry))),
+    );
+    // The same town without the river is cut differently; in plain grid
+    // mode (no lines at all) identically.
+    let dry = synthesize(&SynthConfig::test()).unwrap();
+    assert_ne!(
+        p.cells,
+        partition(&dry, &[], day(1), &cfg).cells,
+        "the river cuts"
+    );
+    let plain = CellConfig {
+        follow_lines: false,
+        ..cfg
+    };
+    assert_eq!(
+        partition(&t, &[], day(1), &plain),
+        partition(&dry, &[], day(1), &plain)
+    );
 }

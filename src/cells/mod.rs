@@ -8,10 +8,15 @@
 //!    territory may hold regions far apart, each in its own zone): an
 //!    affine map of lon/lat, so cells tile the stored lon/lat polygon
 //!    exactly; areas are the zone projection's.
-//! 2. **Blocks.** Road centre lines cut the community into blocks. A road's
-//!    centre line is a cell boundary: each half of the carriageway belongs
-//!    to the cell on its side. A road that ends inside a block (a dead end)
-//!    cuts nothing.
+//! 2. **Blocks.** Road centre lines and [barriers](crate::model::Barrier)
+//!    (rivers, canals, streams, walls, fences) cut the community into
+//!    blocks. A road's centre line is a cell boundary: each half of the
+//!    carriageway belongs to the cell on its side; so is a river's centre
+//!    line when the river is given as a line (each bank's half of the water
+//!    goes with its bank), and a wall or fence. Rivers given as areas
+//!    (water polygons) are out of scope: give their centre lines, or leave
+//!    the water out of the community polygon. A line that ends inside a
+//!    block (a dead end, a wall's end) cuts nothing.
 //! 3. **Grid.** Each block's bounding box is divided into n × m equal
 //!    rectangles of about the target area (n = round(width / √target), at
 //!    least 1). The grid depends on its block alone, so an edit in one block
@@ -25,13 +30,14 @@
 //! 5. **Slivers.** A grid square that the block's shape splits into several
 //!    parts keeps the largest; the others, and every piece under
 //!    [`CellConfig::min_m2`], merge into the neighbour with the longest
-//!    shared edge: in the same block if there is one, else across a road,
-//!    never across the community boundary.
+//!    shared edge: in the same block if there is one, else across a road;
+//!    never across a barrier (a piece whose only neighbours lie across one
+//!    stays as it is) nor the community boundary.
 //! 6. **Codes.** Rows north to south, west to east within a row; stable
 //!    against the previous run (see [`partition`]).
 //!
-//! With [`CellConfig::follow_lines`] off (plain grid mode) roads and
-//! buildings are ignored: each community polygon is one block.
+//! With [`CellConfig::follow_lines`] off (plain grid mode) roads, barriers
+//! and buildings are ignored: each community polygon is one block.
 //!
 //! Cell adjacency is the length of boundary two active cells share, matched
 //! as collinear overlapping segments within 1 cm (vertices of neighbours
