@@ -78,7 +78,14 @@ impl LocalProjection {
     /// # Errors
     /// As [`LocalProjection::new`].
     pub fn gauss_kruger_3deg(lon: f64) -> Result<Self, CrsError> {
-        Self::new((lon / 3.0).round() * 3.0)
+        Self::new(Self::gauss_kruger_3deg_meridian(lon))
+    }
+
+    /// The central meridian of the Gauss-Krüger 3° zone containing `lon`:
+    /// the nearest multiple of 3° (NaN for NaN).
+    #[must_use]
+    pub fn gauss_kruger_3deg_meridian(lon: f64) -> f64 {
+        (lon / 3.0).round() * 3.0
     }
 
     /// The projection's central meridian in degrees.
@@ -241,11 +248,7 @@ fn gcj_offset(c: Coord<f64>) -> Coord<f64> {
 }
 
 fn wgs84_to_gcj02(c: Coord<f64>) -> Coord<f64> {
-    if in_china(c) {
-        c + gcj_offset(c)
-    } else {
-        c
-    }
+    if in_china(c) { c + gcj_offset(c) } else { c }
 }
 
 fn gcj02_to_wgs84(g: Coord<f64>) -> Coord<f64> {

@@ -29,8 +29,8 @@ pub mod risk;
 pub mod synth;
 
 pub use cells::{
-    aggregate_h3, partition, partition_with_progress, Adjacency, Cell, CellCode, CellConfig,
-    CellError, CellReport, CodeProfile, CommunityFailure, H3Aggregate, Partition,
+    Adjacency, Cell, CellCode, CellConfig, CellError, CellReport, CodeProfile, CommunityFailure,
+    H3Aggregate, Partition, aggregate_h3, partition, partition_with_progress,
 };
 pub use crs::{CrsError, Datum, LocalProjection};
 pub use index::{
@@ -39,8 +39,8 @@ pub use index::{
 };
 pub use locate::{AreaRef, CellRef, Location, Locator};
 pub use model::{
-    AdminArea, AdminCode, AdminLevel, Building, CommunityKind, Facility, FacilityKind, Hazard,
-    HazardGeometry, HouseholdEstimate, Incident, InvalidCode, LayerCounts, Oneway, Road, Territory,
-    UnknownKind,
+    AdminArea, AdminCode, AdminLevel, Barrier, BarrierKind, Building, CommunityKind, Facility,
+    FacilityKind, Hazard, HazardGeometry, HouseholdEstimate, Incident, InvalidCode, LayerCounts,
+    Oneway, Road, Territory, UnknownBarrierKind, UnknownKind,
 };
 pub use risk::{Assessment, InvalidAssessment, LecThresholds, RiskLevel};

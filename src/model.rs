@@ -1,5 +1,6 @@
 //! The territory model: administrative areas, buildings, facilities, hazards,
-//! roads and incidents, all in lon/lat (CGCS2000, EPSG:4490).
+//! roads, barriers (rivers, walls…) and incidents, all in lon/lat (CGCS2000,
+//! EPSG:4490).
 //!
 //! Each layer is a plain struct holding `geo-types` geometry, so the engine can
 //! be tested alone; stores and importers convert to and from these types.
@@ -139,7 +140,7 @@ impl AdminCode {
                 return Err(InvalidCode {
                     value: self.to_string(),
                     reason: "a community has no child areas",
-                })
+                });
             }
         };
         if !(1..=999).contains(&seq) {
@@ -365,7 +366,9 @@ impl fmt::Display for FacilityKind {
 
 /// A facility kind that is not in [`FacilityKind::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown facility kind {0:?} (expected one of: fire_station, micro_fire_station, hospital, clinic, police, shelter, ambulance_station, school, fire_hydrant, defibrillator)")]
+#[error(
+    "unknown facility kind {0:?} (expected one of: fire_station, micro_fire_station, hospital, clinic, police, shelter, ambulance_station, school, fire_hydrant, defibrillator)"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for FacilityKind {
@@ -487,6 +490,86 @@ pub struct Road {
     pub geometry: LineString<f64>,
 }
 
+/// What a [`Barrier`] is. A small closed list: the lines DESIGN.md
+/// (standard 1) cuts unit cells along besides roads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BarrierKind {
+    /// 河流: a river's centre line (OSM `waterway=river`).
+    River,
+    /// 运河/渠: a canal (OSM `waterway=canal`).
+    Canal,
+    /// 溪/沟: a stream or ditch (OSM `waterway=stream`).
+    Stream,
+    /// 围墙/城墙: a wall, a city wall included (OSM `barrier=wall`).
+    Wall,
+    /// 围栏: a fence (OSM `barrier=fence`).
+    Fence,
+}
+
+impl BarrierKind {
+    /// Every kind, in a stable order.
+    pub const ALL: [Self; 5] = [
+        Self::River,
+        Self::Canal,
+        Self::Stream,
+        Self::Wall,
+        Self::Fence,
+    ];
+
+    /// The kind's name in files and APIs (`river`, …).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::River => "river",
+            Self::Canal => "canal",
+            Self::Stream => "stream",
+            Self::Wall => "wall",
+            Self::Fence => "fence",
+        }
+    }
+}
+
+impl fmt::Display for BarrierKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A barrier kind that is not in [`BarrierKind::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown barrier kind {0:?} (expected one of: river, canal, stream, wall, fence)")]
+pub struct UnknownBarrierKind(pub String);
+
+impl FromStr for BarrierKind {
+    type Err = UnknownBarrierKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(t))
+            .ok_or_else(|| UnknownBarrierKind(t.to_owned()))
+    }
+}
+
+/// A line that unit cells are cut along, like a road's centre line: a
+/// river's, canal's or stream's centre line, a wall or a fence.
+///
+/// A river given as a water area is not a barrier; give its centre line
+/// (or leave the water out of the community polygons).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Barrier {
+    /// Store id (0 before it is stored).
+    pub id: i64,
+    /// What it is.
+    pub kind: BarrierKind,
+    /// Name, may be empty.
+    pub name: String,
+    /// The line in lon/lat.
+    pub geometry: LineString<f64>,
+}
+
 /// A reported incident (fire, flood, case…), for heat maps and hot spots.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
@@ -517,6 +600,9 @@ pub struct Territory {
     pub hazards: Vec<Hazard>,
     /// Roads.
     pub roads: Vec<Road>,
+    /// Barriers: rivers, canals, streams, walls and fences, as lines.
+    #[serde(default)]
+    pub barriers: Vec<Barrier>,
     /// Incidents.
     pub incidents: Vec<Incident>,
 }
@@ -538,6 +624,9 @@ pub struct LayerCounts {
     pub hazards: usize,
     /// Roads.
     pub roads: usize,
+    /// Barriers.
+    #[serde(default)]
+    pub barriers: usize,
     /// Incidents.
     pub incidents: usize,
 }
@@ -553,6 +642,7 @@ impl LayerCounts {
             + self.facilities
             + self.hazards
             + self.roads
+            + self.barriers
             + self.incidents
     }
 }
@@ -561,7 +651,7 @@ impl fmt::Display for LayerCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} districts, {} subdistricts, {} communities, {} buildings, {} facilities, {} hazards, {} roads, {} incidents",
+            "{} districts, {} subdistricts, {} communities, {} buildings, {} facilities, {} hazards, {} roads, {} barriers, {} incidents",
             self.districts,
             self.subdistricts,
             self.communities,
@@ -569,6 +659,7 @@ impl fmt::Display for LayerCounts {
             self.facilities,
             self.hazards,
             self.roads,
+            self.barriers,
             self.incidents
         )
     }
@@ -586,6 +677,7 @@ impl Territory {
             facilities: self.facilities.len(),
             hazards: self.hazards.len(),
             roads: self.roads.len(),
+            barriers: self.barriers.len(),
             incidents: self.incidents.len(),
         }
     }
@@ -609,6 +701,7 @@ impl Territory {
         self.facilities.extend(other.facilities);
         self.hazards.extend(other.hazards);
         self.roads.extend(other.roads);
+        self.barriers.extend(other.barriers);
         self.incidents.extend(other.incidents);
     }
 }
@@ -649,14 +742,48 @@ mod tests {
     }
 
     #[test]
+    fn barrier_kinds_round_trip() {
+        for k in BarrierKind::ALL {
+            assert_eq!(k.as_str().parse::<BarrierKind>().unwrap(), k);
+            assert_eq!(
+                k.to_string().to_uppercase().parse::<BarrierKind>().unwrap(),
+                k
+            );
+        }
+        let e = "moat".parse::<BarrierKind>().unwrap_err();
+        assert_eq!(e, UnknownBarrierKind("moat".into()));
+        assert!(e.to_string().contains("moat") && e.to_string().contains("river"));
+    }
+
+    #[test]
+    fn barriers_are_counted_and_extended() {
+        let river = Barrier {
+            id: 0,
+            kind: BarrierKind::River,
+            name: "钱塘江".into(),
+            geometry: LineString::from(vec![(120.0, 30.0), (120.1, 30.1)]),
+        };
+        let mut t = Territory::default();
+        t.extend(Territory {
+            barriers: vec![river.clone(), river],
+            ..Territory::default()
+        });
+        let c = t.counts();
+        assert_eq!((c.barriers, c.total()), (2, 2));
+        assert!(c.to_string().contains("2 barriers"), "{c}");
+    }
+
+    #[test]
     fn facility_kinds_round_trip() {
         for k in FacilityKind::ALL {
             assert_eq!(k.as_str().parse::<FacilityKind>().unwrap(), k);
         }
-        assert!("castle"
-            .parse::<FacilityKind>()
-            .unwrap_err()
-            .to_string()
-            .contains("castle"));
+        assert!(
+            "castle"
+                .parse::<FacilityKind>()
+                .unwrap_err()
+                .to_string()
+                .contains("castle")
+        );
     }
 }

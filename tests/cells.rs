@@ -14,26 +14,31 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use civgrid::cells::{
-    aggregate_h3, partition, Cell, CellConfig, CellError, CodeProfile, Partition,
+    Cell, CellConfig, CellError, CodeProfile, Partition, aggregate_h3, partition,
 };
-use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{AdminArea, AdminCode, Building, LocalProjection, Oneway, Road, Territory};
 use geo::{
     Area, BooleanOps, BoundingRect, Centroid, Contains, Distance, Euclidean, InteriorPoint, Length,
     MapCoords,
 };
-use geo_types::{coord, Coord, LineString, MultiPolygon, Point, Polygon};
+use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use rstar::{AABB, RTree};
 
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 1, d).unwrap()
 }
 
+/// The Gauss-Krüger 3° zone of the centre of a geometry's box: where the
+/// engine measures a community and its cells.
+fn zone(g: &MultiPolygon<f64>) -> LocalProjection {
+    LocalProjection::gauss_kruger_3deg(g.bounding_rect().unwrap().center().x).unwrap()
+}
+
 /// The projection the checks measure in: Gauss-Krüger zone of the first community.
 fn projection(t: &Territory) -> LocalProjection {
-    let c = t.communities[0].geometry.bounding_rect().unwrap().center();
-    LocalProjection::gauss_kruger_3deg(c.x).unwrap()
+    zone(&t.communities[0].geometry)
 }
 
 fn project(p: &LocalProjection, g: &MultiPolygon<f64>) -> MultiPolygon<f64> {
@@ -96,10 +101,10 @@ fn active(p: &Partition) -> Vec<&Cell> {
 }
 
 /// Checks that the active cells of each community tile it: areas add up
-/// (in lon/lat and projected), every vertex is in the community, no two
-/// cells overlap, each cell's `area_m2` is its projected area.
+/// (in lon/lat and projected in the community's zone), every vertex is in
+/// the community, no two cells overlap, each cell's `area_m2` is its
+/// projected area.
 fn assert_tiles(t: &Territory, p: &Partition) {
-    let proj = projection(t);
     let cells = active(p);
     let mut by_community: BTreeMap<AdminCode, Vec<&Cell>> = BTreeMap::new();
     for c in &cells {
@@ -113,6 +118,7 @@ fn assert_tiles(t: &Territory, p: &Partition) {
         let mine = by_community
             .get(&community.code)
             .expect("community has cells");
+        let proj = zone(&community.geometry);
         let want_deg = area(&community.geometry);
         let got_deg: f64 = mine.iter().map(|c| area(&c.geometry)).sum();
         assert!(
@@ -199,7 +205,6 @@ fn assert_tiles(t: &Territory, p: &Partition) {
 /// from the community's north edge, west to east (interior points and rows
 /// computed here; pairs within `slack` m of a row boundary are not judged).
 fn assert_codes(t: &Territory, p: &Partition, cfg: &CellConfig) {
-    let proj = projection(t);
     let digits = match cfg.profile {
         CodeProfile::Fifteen => 15,
         CodeProfile::Fourteen => 14,
@@ -215,6 +220,10 @@ fn assert_codes(t: &Territory, p: &Partition, cfg: &CellConfig) {
     let side = cfg.target_m2.sqrt();
     let slack = 0.5;
     for community in &t.communities {
+        if community.geometry.bounding_rect().is_none() {
+            continue;
+        }
+        let proj = zone(&community.geometry);
         let north = project(&proj, &community.geometry)
             .bounding_rect()
             .map_or(0.0, |r| r.max().y);
@@ -305,6 +314,25 @@ fn buildings_whole_and_roads_on_boundaries() {
             b.name
         );
     }
+    assert_on_boundaries(
+        &cells,
+        t.roads
+            .iter()
+            .map(|r| (r.name.as_str(), project_line(&proj, &r.geometry))),
+    );
+}
+
+fn project_line(p: &LocalProjection, l: &LineString<f64>) -> LineString<f64> {
+    l.map_coords(|c| p.forward(c).unwrap())
+}
+
+/// Checks that no line runs through a cell's interior: every point at a
+/// tenth of a segment that lies inside a cell is within 1 cm of a cell
+/// boundary (cells and lines in metres).
+fn assert_on_boundaries<'a>(
+    cells: &[MultiPolygon<f64>],
+    lines: impl IntoIterator<Item = (&'a str, LineString<f64>)>,
+) {
     let boundaries: Vec<_> = cells
         .iter()
         .flat_map(|c| {
@@ -313,8 +341,7 @@ fn buildings_whole_and_roads_on_boundaries() {
             })
         })
         .collect();
-    for r in &t.roads {
-        let line = r.geometry.map_coords(|c| proj.forward(c).unwrap());
+    for (name, line) in lines {
         for l in line.lines() {
             for k in 1..10 {
                 let f = f64::from(k) / 10.0;
@@ -329,11 +356,7 @@ fn buildings_whole_and_roads_on_boundaries() {
                     .iter()
                     .map(|b| Euclidean.distance(&q, b))
                     .fold(f64::INFINITY, f64::min);
-                assert!(
-                    d < 0.01,
-                    "road {} runs {d} m inside a cell at {q:?}",
-                    r.name
-                );
+                assert!(d < 0.01, "{name} runs {d} m inside a cell at {q:?}");
             }
         }
     }
@@ -485,9 +508,11 @@ fn handmade_shapes_tile() {
     );
     assert!(of("holed").iter().all(|c| !c.geometry.contains(&hole)));
     // The small island (1,500 m²) is its own cell: it has no neighbour to merge into.
-    assert!(of("islands")
-        .iter()
-        .any(|c| (c.area_m2 - 1_500.0).abs() < 1.0));
+    assert!(
+        of("islands")
+            .iter()
+            .any(|c| (c.area_m2 - 1_500.0).abs() < 1.0)
+    );
     // The diagonal road cuts "crossed": no cell on both sides of it.
     let side = |c: &Cell| {
         let q = project(&proj, &c.geometry).interior_point().unwrap();
@@ -501,11 +526,7 @@ fn handmade_shapes_tile() {
             .map(|q| {
                 let (u, v) = (q.x - 500_000.0, q.y - 3_340_000.0);
                 let s = v - 450.0 - (u + 50.0) * 500.0 / 600.0;
-                if s.abs() < 0.01 {
-                    0
-                } else {
-                    s.signum() as i8
-                }
+                if s.abs() < 0.01 { 0 } else { s.signum() as i8 }
             })
             .filter(|&s| s != 0)
             .collect();
@@ -694,15 +715,18 @@ fn fourteen_digit_profile_and_capacity() {
     };
     let p = partition(&t, &[], day(1), &small);
     assert_eq!(p.report.failed.len(), t.communities.len());
-    assert!(p
-        .report
-        .failed
-        .iter()
-        .all(|f| matches!(f.error, CellError::TooManyCells { capacity: 99, .. })));
-    assert!(p.report.failed[0]
-        .error
-        .to_string()
-        .contains(&t.communities[0].code.to_string()));
+    assert!(
+        p.report
+            .failed
+            .iter()
+            .all(|f| matches!(f.error, CellError::TooManyCells { capacity: 99, .. }))
+    );
+    assert!(
+        p.report.failed[0]
+            .error
+            .to_string()
+            .contains(&t.communities[0].code.to_string())
+    );
 }
 
 #[test]
@@ -800,4 +824,171 @@ fn locator_answers_the_cell_holding_a_point() {
     }
     let far = Point::new(0.0, 0.0);
     assert!(locator.locate(far).is_empty());
+}
+
+/// The test town at Hangzhou (120.1° E) and again at Helsinki (24.94° E) in
+/// one territory: 95° apart, so no single zone suits both.
+fn two_towns() -> Territory {
+    let mut t = synthesize(&SynthConfig::test().origin(120.1, 30.24)).unwrap();
+    t.extend(
+        synthesize(
+            &SynthConfig::test()
+                .origin(24.94, 60.17)
+                .first_district("910101".parse().unwrap()),
+        )
+        .unwrap(),
+    );
+    t
+}
+
+/// Each community is worked in the Gauss-Krüger zone of its own centre:
+/// areas match the geodesic area of the lon/lat polygon, plain grid squares
+/// are 100 m squares on the ground and shared edges have their geodesic
+/// length, in both towns.
+#[test]
+fn far_apart_regions_measure_in_their_own_zones() {
+    use geo::{Distance, Geodesic, GeodesicArea};
+    let t = two_towns();
+    for cfg in [
+        CellConfig::default(),
+        CellConfig {
+            follow_lines: false,
+            ..CellConfig::default()
+        },
+    ] {
+        let p = partition(&t, &[], day(1), &cfg);
+        assert!(p.report.failed.is_empty(), "{:?}", p.report.failed);
+        assert_tiles(&t, &p);
+        assert_codes(&t, &p, &cfg);
+        for c in active(&p) {
+            let geodesic = c.geometry.geodesic_area_unsigned();
+            assert!(
+                (c.area_m2 - geodesic).abs() <= 1e-3 * geodesic,
+                "{}: area_m2 {} vs geodesic {geodesic}",
+                c.code,
+                c.area_m2
+            );
+        }
+    }
+    let plain = CellConfig {
+        follow_lines: false,
+        ..CellConfig::default()
+    };
+    let p = partition(&t, &[], day(1), &plain);
+    let cells = active(&p);
+    // Grid squares: single quadrilaterals without holes, no vertex on the
+    // community boundary.
+    let boundary: BTreeMap<_, _> = t
+        .communities
+        .iter()
+        .map(|a| {
+            (
+                a.code,
+                geo::MultiLineString::new(
+                    a.geometry.iter().map(|p| p.exterior().clone()).collect(),
+                ),
+            )
+        })
+        .collect();
+    let squares: BTreeMap<_, _> = cells
+        .iter()
+        .filter_map(|c| match c.geometry.0.as_slice() {
+            [q] if q.exterior().0.len() == 5 && q.interiors().is_empty() => {
+                let edge = &boundary[&c.community];
+                q.exterior().0[..4]
+                    .iter()
+                    .all(|v| Euclidean.distance(&Point::from(*v), edge) > 1e-9)
+                    .then(|| (c.code, q.exterior().0.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let metres = |a: Coord<f64>, b: Coord<f64>| Geodesic.distance(Point::from(a), Point::from(b));
+    for region in ["33", "91"] {
+        let mine: Vec<_> = squares
+            .iter()
+            .filter(|(code, _)| code.to_string().starts_with(region))
+            .collect();
+        assert!(mine.len() > 50, "{region}: {} squares", mine.len());
+        for (code, r) in mine {
+            let (w, h) = (metres(r[0], r[1]), metres(r[1], r[2]));
+            let diagonal = metres(r[0], r[2]);
+            assert!(
+                (85.0..=115.0).contains(&w) && (85.0..=115.0).contains(&h),
+                "{code}: {w} m × {h} m"
+            );
+            assert!(
+                (diagonal - w.hypot(h)).abs() <= 0.01 * diagonal,
+                "{code}: not a right angle ({w}, {h}, diagonal {diagonal})"
+            );
+        }
+    }
+    // Two squares side by side share a whole side: its geodesic length.
+    let mut checked = 0;
+    for a in &p.adjacency {
+        let (Some(ra), Some(rb)) = (squares.get(&a.a), squares.get(&a.b)) else {
+            continue;
+        };
+        let common: Vec<_> = ra[..4].iter().filter(|v| rb.contains(v)).collect();
+        if let [u, v] = common.as_slice() {
+            let want = metres(**u, **v);
+            assert!(
+                (a.shared_m - want).abs() <= 1e-3 * want,
+                "{}–{}: {} m vs {want} m",
+                a.a,
+                a.b,
+                a.shared_m
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} shared sides checked");
+}
+
+/// A river given as a centre line cuts cells like a road: no cell spans
+/// it, the cells still tile every community, and plain grid mode ignores it.
+#[test]
+fn river_line_is_a_cell_boundary() {
+    let cfg = CellConfig::default();
+    let t = synthesize(&SynthConfig::test().river(true)).unwrap();
+    let [river] = t.barriers.as_slice() else {
+        panic!("one river: {:?}", t.barriers)
+    };
+    assert_eq!(river.kind, civgrid::BarrierKind::River);
+    let crossed = t
+        .communities
+        .iter()
+        .filter(|a| geo::Intersects::intersects(&a.geometry, &river.geometry))
+        .count();
+    assert!(crossed >= 2, "the river crosses {crossed} communities");
+    let p = partition(&t, &[], day(1), &cfg);
+    assert!(p.report.failed.is_empty(), "{:?}", p.report.failed);
+    assert_tiles(&t, &p);
+    assert_codes(&t, &p, &cfg);
+    assert_eq!(p.report.buildings_cut, 0, "no house stands on the river");
+    let proj = projection(&t);
+    let cells: Vec<MultiPolygon<f64>> = active(&p)
+        .iter()
+        .map(|c| project(&proj, &c.geometry))
+        .collect();
+    assert_on_boundaries(
+        &cells,
+        std::iter::once((river.name.as_str(), project_line(&proj, &river.geometry))),
+    );
+    // The same town without the river is cut differently; in plain grid
+    // mode (no lines at all) identically.
+    let dry = synthesize(&SynthConfig::test()).unwrap();
+    assert_ne!(
+        p.cells,
+        partition(&dry, &[], day(1), &cfg).cells,
+        "the river cuts"
+    );
+    let plain = CellConfig {
+        follow_lines: false,
+        ..cfg
+    };
+    assert_eq!(
+        partition(&t, &[], day(1), &plain),
+        partition(&dry, &[], day(1), &plain)
+    );
 }

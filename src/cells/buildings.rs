@@ -4,13 +4,13 @@
 //! every face of a block lies either inside one footprint or outside all.
 //! All faces of a footprint then go to the grid square holding most of its
 //! area, and the cell boundary follows the outline. A footprint that crosses
-//! a road or the community boundary is cut there (roads and communities come
-//! first) and counted.
+//! a road, a barrier or the community boundary is cut there (those lines
+//! come first) and counted.
 
 use geo::{Contains, InteriorPoint};
 use geo_types::Polygon;
 
-use super::frame::{bounds, polygon, Frame, Ring, Shape, P};
+use super::frame::{Frame, P, Ring, Shape, bounds, polygon};
 use crate::model::Building;
 
 /// One footprint polygon in frame metres.

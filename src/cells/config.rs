@@ -68,7 +68,7 @@ pub struct CellConfig {
     pub band_m2: (f64, f64),
     /// Code length: 15 digits (default) or the older 14.
     pub profile: CodeProfile,
-    /// `true` (default): cut along roads and never through a building.
+    /// `true` (default): cut along roads and barriers, never through a building.
     /// `false`: plain grid mode, a regular grid clipped to each community.
     pub follow_lines: bool,
     /// Resolution of each cell's H3 index (9: hexagons of about 0.1 km²).

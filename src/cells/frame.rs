@@ -1,5 +1,11 @@
-//! The community's metric frame: the tangent plane of the territory's local
-//! transverse Mercator at an anchor near the community.
+//! The community's metric frame: the tangent plane of the Gauss-Krüger 3°
+//! zone of the community's own centre, at an anchor near the community.
+//!
+//! The zone is the community's, not the territory's: a store may hold
+//! regions far apart (Hangzhou at 120° E and Helsinki at 25° E), and a
+//! transverse Mercator tens of degrees off its central meridian distorts
+//! lengths and areas badly. Within a zone (±1.5° of its meridian) the
+//! projection's scale is within 4 parts in 10⁴ of true.
 //!
 //! The frame is an affine map of lon/lat, so a straight edge in lon/lat (as
 //! the stored polygons are drawn) stays straight in metres and back: cells
@@ -15,6 +21,8 @@
 //! Boolean work goes through i_overlay on integer coordinates: every call
 //! for one community uses the same [`Snap`] (offset 0 at the anchor, scale
 //! a power of two), so pieces from different calls share exact vertices.
+
+use std::collections::BTreeMap;
 
 use geo::{BoundingRect, CoordsIter};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon, Rect};
@@ -43,6 +51,43 @@ const ANCHOR_STEP_DEG: f64 = 0.01;
 const JACOBIAN_STEP_DEG: f64 = 1e-4;
 /// Step of the finite differences for the area scale's gradient, degrees.
 const SCALE_STEP_DEG: f64 = 0.01;
+
+/// The Gauss-Krüger 3° zone projections a run needs, set up once and
+/// shared by the workers (a projection costs two proj4rs parses).
+pub(super) struct Zones(BTreeMap<i64, Result<LocalProjection, CrsError>>);
+
+impl Zones {
+    /// The zones holding `lons`.
+    pub(super) fn new(lons: impl IntoIterator<Item = f64>) -> Self {
+        let mut zones = BTreeMap::new();
+        for lon in lons {
+            if let Some(k) = zone_key(lon) {
+                zones
+                    .entry(k)
+                    .or_insert_with(|| LocalProjection::gauss_kruger_3deg(lon));
+            }
+        }
+        Self(zones)
+    }
+
+    /// The projection of the zone holding `lon`, which must be one of the
+    /// longitudes the zones were set up for.
+    pub(super) fn get(&self, lon: f64) -> Result<&LocalProjection, CrsError> {
+        match zone_key(lon).and_then(|k| self.0.get(&k)) {
+            Some(Ok(p)) => Ok(p),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(CrsError::CentralMeridian(
+                LocalProjection::gauss_kruger_3deg_meridian(lon),
+            )),
+        }
+    }
+}
+
+/// A zone's central meridian as a map key (`None` for a non-finite longitude).
+fn zone_key(lon: f64) -> Option<i64> {
+    let meridian = LocalProjection::gauss_kruger_3deg_meridian(lon);
+    meridian.is_finite().then_some(meridian as i64)
+}
 
 /// An affine lon/lat ↔ metres map tangent to the projection at an anchor.
 #[derive(Debug, Clone)]

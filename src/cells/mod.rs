@@ -3,14 +3,20 @@
 //! standards 1–2).
 //!
 //! [`partition`] works community by community (in parallel):
-//! 1. **Frame.** Metric work happens in the community's tangent plane of the
-//!    territory's local transverse Mercator (Gauss-Krüger 3° zone of the
-//!    territory's centre): an affine map of lon/lat, so cells tile the
-//!    stored lon/lat polygon exactly; areas are the projection's.
-//! 2. **Blocks.** Road centre lines cut the community into blocks. A road's
-//!    centre line is a cell boundary: each half of the carriageway belongs
-//!    to the cell on its side. A road that ends inside a block (a dead end)
-//!    cuts nothing.
+//! 1. **Frame.** Metric work happens in a tangent plane of the Gauss-Krüger
+//!    3° zone of the community's own centre (DESIGN.md, standard 6; one
+//!    territory may hold regions far apart, each in its own zone): an
+//!    affine map of lon/lat, so cells tile the stored lon/lat polygon
+//!    exactly; areas are the zone projection's.
+//! 2. **Blocks.** Road centre lines and [barriers](crate::model::Barrier)
+//!    (rivers, canals, streams, walls, fences) cut the community into
+//!    blocks. A road's centre line is a cell boundary: each half of the
+//!    carriageway belongs to the cell on its side; so is a river's centre
+//!    line when the river is given as a line (each bank's half of the water
+//!    goes with its bank), and a wall or fence. Rivers given as areas
+//!    (water polygons) are out of scope: give their centre lines, or leave
+//!    the water out of the community polygon. A line that ends inside a
+//!    block (a dead end, a wall's end) cuts nothing.
 //! 3. **Grid.** Each block's bounding box is divided into n × m equal
 //!    rectangles of about the target area (n = round(width / √target), at
 //!    least 1). The grid depends on its block alone, so an edit in one block
@@ -24,17 +30,21 @@
 //! 5. **Slivers.** A grid square that the block's shape splits into several
 //!    parts keeps the largest; the others, and every piece under
 //!    [`CellConfig::min_m2`], merge into the neighbour with the longest
-//!    shared edge: in the same block if there is one, else across a road,
-//!    never across the community boundary.
+//!    shared edge: in the same block if there is one, else across a road;
+//!    never across a barrier (a piece whose only neighbours lie across one
+//!    stays as it is) nor the community boundary.
 //! 6. **Codes.** Rows north to south, west to east within a row; stable
 //!    against the previous run (see [`partition`]).
 //!
-//! With [`CellConfig::follow_lines`] off (plain grid mode) roads and
-//! buildings are ignored: each community polygon is one block.
+//! With [`CellConfig::follow_lines`] off (plain grid mode) roads, barriers
+//! and buildings are ignored: each community polygon is one block.
 //!
 //! Cell adjacency is the length of boundary two active cells share, matched
 //! as collinear overlapping segments within 1 cm (vertices of neighbours
-//! need not coincide).
+//! need not coincide; the tolerance is measured in one affine frame of the
+//! whole territory, so it grows or shrinks with the cosine of latitude in
+//! regions far from the territory's centre) and measured in the
+//! Gauss-Krüger 3° zone of each shared stretch.
 //!
 //! # Example
 //! ```
@@ -70,11 +80,12 @@ use rayon::prelude::*;
 
 use crate::crs::LocalProjection;
 use crate::model::{AdminCode, Territory};
+use frame::Zones;
 
 pub use code::{CellCode, InvalidCellCode};
 pub use config::{CellConfig, CodeProfile};
 pub use error::CellError;
-pub use h3::{aggregate_h3, H3Aggregate};
+pub use h3::{H3Aggregate, aggregate_h3};
 pub use report::{AreaStats, CellReport, CommunityFailure};
 
 /// Distance within which two cells' edges count as shared, metres.
@@ -89,7 +100,7 @@ pub struct Cell {
     pub community: AdminCode,
     /// Its outline in lon/lat (EPSG:4490).
     pub geometry: MultiPolygon<f64>,
-    /// Area in m², in the territory's local transverse Mercator.
+    /// Area in m², in the Gauss-Krüger 3° zone of its community's centre.
     pub area_m2: f64,
     /// The H3 cell holding its representative point (centroid when inside, else an interior point).
     pub h3: h3o::CellIndex,
@@ -164,15 +175,9 @@ pub fn partition_with_progress(
         band_m2: config.band_m2,
         ..CellReport::default()
     };
-    let context = match config.validate().and_then(|()| projection(territory)) {
-        Ok(proj) => Ok(partition::Context::new(
-            proj,
-            config,
-            &territory.roads,
-            &territory.buildings,
-        )),
-        Err(e) => Err(e),
-    };
+    let context = config
+        .validate()
+        .map(|()| partition::Context::new(config, territory));
     let done = AtomicUsize::new(0);
     let outcomes: Vec<_> = communities
         .par_iter()
@@ -236,26 +241,12 @@ pub fn partition_with_progress(
         .filter(|c| c.area_m2 < lo || c.area_m2 > hi)
         .map(|c| (c.code, c.area_m2))
         .collect();
-    let adjacency = context
-        .as_ref()
-        .map(|ctx| adjacency_of(&ctx.proj, &active))
-        .unwrap_or_default();
+    let adjacency = adjacency_of(&active);
     Partition {
         cells,
         adjacency,
         report,
     }
-}
-
-/// The territory's local projection: the Gauss-Krüger 3° zone of the centre
-/// of its communities.
-fn projection(territory: &Territory) -> Result<LocalProjection, CellError> {
-    let lon =
-        cover(territory.communities.iter().map(|a| &a.geometry)).map_or(0.0, |r| r.center().x);
-    LocalProjection::gauss_kruger_3deg(lon).map_err(|e| CellError::InvalidConfig {
-        field: "territory",
-        reason: e.to_string(),
-    })
 }
 
 /// The lon/lat box covering every geometry.
@@ -276,12 +267,16 @@ fn cover<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> Option<
         })
 }
 
-/// Shared edges among active cells, measured in the local projection.
-fn adjacency_of(proj: &LocalProjection, active: &[&Cell]) -> Vec<Adjacency> {
+/// Shared edges among active cells: matched in the tangent plane of the
+/// Gauss-Krüger zone of the cells' common centre, each stretch measured in
+/// its own zone.
+fn adjacency_of(active: &[&Cell]) -> Vec<Adjacency> {
     let Some(bbox) = cover(active.iter().map(|c| &c.geometry)) else {
         return Vec::new();
     };
-    let Ok(frame) = frame::Frame::new(proj, bbox) else {
+    let Ok(frame) = LocalProjection::gauss_kruger_3deg(bbox.center().x)
+        .and_then(|proj| frame::Frame::new(&proj, bbox))
+    else {
         return Vec::new();
     };
     let to_frame = |c: Coord<f64>| frame.forward(c);
@@ -296,14 +291,29 @@ fn adjacency_of(proj: &LocalProjection, active: &[&Cell]) -> Vec<Adjacency> {
                 .collect::<Vec<_>>()
         })
         .collect();
+    let shared = adjacency::shared_edges(&segments, SHARED_EDGE_TOL_M);
+    let midpoint_lon = |s: &adjacency::Shared| {
+        frame
+            .inverse([
+                f64::midpoint(s.from[0], s.to[0]),
+                f64::midpoint(s.from[1], s.to[1]),
+            ])
+            .x
+    };
+    let zones = Zones::new(shared.iter().map(midpoint_lon));
     let mut lengths: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-    let measured: Vec<_> = adjacency::shared_edges(&segments, SHARED_EDGE_TOL_M)
+    let measured: Vec<_> = shared
         .into_par_iter()
         .map(|s| {
-            let ends = [frame.inverse(s.from), frame.inverse(s.to)].map(|c| proj.forward(c));
+            let ends = zones.get(midpoint_lon(&s)).and_then(|proj| {
+                Ok([
+                    proj.forward(frame.inverse(s.from))?,
+                    proj.forward(frame.inverse(s.to))?,
+                ])
+            });
             let len = match ends {
-                [Ok(p), Ok(q)] => (q.x - p.x).hypot(q.y - p.y),
-                _ => s.length(),
+                Ok([p, q]) => (q.x - p.x).hypot(q.y - p.y),
+                Err(_) => s.length(),
             };
             (s.a, s.b, len)
         })

@@ -1,20 +1,19 @@
-//! One community → its cells: blocks between roads, a grid in each block,
-//! footprints kept whole, slivers merged.
+//! One community → its cells: blocks between roads and barriers, a grid in
+//! each block, footprints kept whole, slivers merged.
 
 use std::collections::{BTreeMap, HashMap};
 
 use geo::{BoundingRect, Centroid, Contains, InteriorPoint, Validation};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use rstar::primitives::{GeomWithData, Line, Rectangle};
-use rstar::{PointDistance, RTree, AABB};
+use rstar::{AABB, PointDistance, RTree};
 
 use super::adjacency::{ring_segments, shared_edges};
-use super::buildings::{footprints, holder, meets, outlines, Footprint};
-use super::frame::{bounds, lonlat_bounds, polygon, Frame, Ring, Shape, Snap, P};
-use super::slivers::{merge, Unit};
+use super::buildings::{Footprint, footprints, holder, meets, outlines};
+use super::frame::{Frame, P, Ring, Shape, Snap, Zones, bounds, lonlat_bounds, polygon};
+use super::slivers::{Unit, merge};
 use super::{CellConfig, CellError};
-use crate::crs::LocalProjection;
-use crate::model::{AdminArea, Building, Road};
+use crate::model::{AdminArea, Building, Territory};
 
 /// Faces closer than this share an edge, metres.
 const FACE_TOL_M: f64 = 1e-3;
@@ -26,13 +25,18 @@ const MARGIN_M: f64 = 1.0;
 
 type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// The lines and footprints of a territory, indexed by lon/lat box.
+/// The projections, lines and footprints of a territory, lines and
+/// footprints indexed by lon/lat box.
 pub(super) struct Context<'a> {
-    pub proj: LocalProjection,
+    /// The zone of each community's centre.
+    zones: Zones,
     pub config: &'a CellConfig,
-    roads: &'a [Road],
-    /// One entry per road segment: data = road index × 2³² + segment.
-    road_index: RTree<BoxEntry>,
+    /// The lines cells are cut along: road centre lines, then barriers.
+    lines: Vec<&'a LineString<f64>>,
+    /// How many of `lines` are roads.
+    roads: usize,
+    /// One entry per line segment: data = line index × 2³² + segment.
+    line_index: RTree<BoxEntry>,
     buildings: &'a [Building],
     building_index: RTree<BoxEntry>,
 }
@@ -45,18 +49,28 @@ fn box_entry(r: geo_types::Rect<f64>, data: usize) -> BoxEntry {
 }
 
 impl<'a> Context<'a> {
-    pub(super) fn new(
-        proj: LocalProjection,
-        config: &'a CellConfig,
-        roads: &'a [Road],
-        buildings: &'a [Building],
-    ) -> Self {
-        let (road_index, building_index) = if config.follow_lines {
-            let segs = roads
+    pub(super) fn new(config: &'a CellConfig, territory: &'a Territory) -> Self {
+        let buildings = &territory.buildings;
+        let zones = Zones::new(
+            territory
+                .communities
+                .iter()
+                .filter_map(|a| Some(lonlat_bounds(&a.geometry)?.center().x)),
+        );
+        let lines: Vec<&LineString<f64>> = if config.follow_lines {
+            let roads = territory.roads.iter().map(|r| &r.geometry);
+            roads
+                .chain(territory.barriers.iter().map(|b| &b.geometry))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (line_index, building_index) = if config.follow_lines {
+            let segs = lines
                 .iter()
                 .enumerate()
-                .flat_map(|(i, r)| {
-                    r.geometry.lines().enumerate().map(move |(j, l)| {
+                .flat_map(|(i, line)| {
+                    line.lines().enumerate().map(move |(j, l)| {
                         box_entry(geo_types::Rect::new(l.start, l.end), (i << 32) | j)
                     })
                 })
@@ -71,10 +85,11 @@ impl<'a> Context<'a> {
             (RTree::new(), RTree::new())
         };
         Self {
-            proj,
+            zones,
             config,
-            roads,
-            road_index,
+            roads: territory.roads.len(),
+            lines,
+            line_index,
             buildings,
             building_index,
         }
@@ -125,16 +140,20 @@ pub(super) fn community(ctx: &Context, area: &AdminArea) -> Result<Outcome, Cell
             reason: e.to_string(),
         });
     }
-    let frame = Frame::new(&ctx.proj, bbox).map_err(|e| CellError::Projection {
-        code,
-        name: name.clone(),
-        reason: e.to_string(),
-    })?;
+    let frame = ctx
+        .zones
+        .get(bbox.center().x)
+        .and_then(|proj| Frame::new(proj, bbox))
+        .map_err(|e| CellError::Projection {
+            code,
+            name: name.clone(),
+            reason: e.to_string(),
+        })?;
     let shapes: Vec<Shape> = area.geometry.iter().map(|p| frame.shape(p)).collect();
     let Some(fbox) = bounds(shapes.iter().flatten().flatten()) else {
         return Err(CellError::EmptyCommunity { code, name });
     };
-    let lines = road_lines(ctx, &frame, bbox, fbox);
+    let (roads, barriers) = cut_lines(ctx, &frame, bbox, fbox);
     let candidates: Vec<usize> = if cfg.follow_lines {
         let env = AABB::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]);
         let mut c: Vec<usize> = ctx
@@ -153,7 +172,7 @@ pub(super) fn community(ctx: &Context, area: &AdminArea) -> Result<Outcome, Cell
             .iter()
             .flatten()
             .flatten()
-            .chain(lines.iter().flatten())
+            .chain(roads.iter().chain(&barriers).flatten())
             .chain(prints.iter().flat_map(|f| &f.outline)),
     )
     .unwrap_or(fbox);
@@ -164,7 +183,22 @@ pub(super) fn community(ctx: &Context, area: &AdminArea) -> Result<Outcome, Cell
         all[3] + MARGIN_M,
     ]);
 
-    let blocks = snap.slice(&shapes, &lines);
+    // Barriers first cut the community into banks, roads each bank into
+    // blocks; slivers never merge across a barrier.
+    let (blocks, banks): (Vec<Shape>, Vec<usize>) = if barriers.is_empty() {
+        let blocks = snap.slice(&shapes, &roads);
+        let banks = vec![0; blocks.len()];
+        (blocks, banks)
+    } else {
+        snap.slice(&shapes, &barriers)
+            .iter()
+            .enumerate()
+            .flat_map(|(k, bank)| {
+                let blocks = snap.slice(std::slice::from_ref(bank), &roads);
+                blocks.into_iter().map(move |b| (b, k))
+            })
+            .unzip()
+    };
     let total: f64 = blocks.iter().map(|b| frame.metric_area(b)).sum();
     if blocks.is_empty() || total <= 0.0 {
         return Err(CellError::EmptyCommunity { code, name });
@@ -184,7 +218,7 @@ pub(super) fn community(ctx: &Context, area: &AdminArea) -> Result<Outcome, Cell
         grid_faces(&snap, &frame, &prints, side, b, block, &mut faces);
     }
     let buildings_cut = keep_footprints_whole(&mut faces, &prints);
-    let mut units = units(&faces);
+    let mut units = units(&faces, &banks);
     let slivers_merged = merge(&mut units, cfg.min_m2);
     let boundary = Boundary::new(&frame, &snap, &area.geometry);
     let drafts = units
@@ -199,19 +233,20 @@ pub(super) fn community(ctx: &Context, area: &AdminArea) -> Result<Outcome, Cell
     })
 }
 
-/// The road segments near the community, in the frame, clipped to its box.
-fn road_lines(
+/// The road and the barrier segments near the community, in the frame,
+/// clipped to its box.
+fn cut_lines(
     ctx: &Context,
     frame: &Frame,
     bbox: geo_types::Rect<f64>,
     fbox: [f64; 4],
-) -> Vec<Vec<P>> {
+) -> (Vec<Vec<P>>, Vec<Vec<P>>) {
     if !ctx.config.follow_lines {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let env = AABB::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]);
     let mut ids: Vec<usize> = ctx
-        .road_index
+        .line_index
         .locate_in_envelope_intersecting(&env)
         .map(|e| e.data)
         .collect();
@@ -222,15 +257,23 @@ fn road_lines(
         fbox[2] + MARGIN_M,
         fbox[3] + MARGIN_M,
     ];
-    ids.into_iter()
-        .filter_map(|id| {
-            let line = ctx.roads[id >> 32]
-                .geometry
-                .0
-                .get((id & 0xffff_ffff)..=(id & 0xffff_ffff) + 1)?;
-            clip(frame.forward(line[0]), frame.forward(line[1]), clip_box).map(|(p, q)| vec![p, q])
-        })
-        .collect()
+    let (mut roads, mut barriers) = (Vec::new(), Vec::new());
+    for id in ids {
+        let Some(line) = ctx.lines[id >> 32]
+            .0
+            .get((id & 0xffff_ffff)..=(id & 0xffff_ffff) + 1)
+        else {
+            continue;
+        };
+        if let Some((p, q)) = clip(frame.forward(line[0]), frame.forward(line[1]), clip_box) {
+            if id >> 32 < ctx.roads {
+                roads.push(vec![p, q]);
+            } else {
+                barriers.push(vec![p, q]);
+            }
+        }
+    }
+    (roads, barriers)
 }
 
 /// A segment clipped to a box (Liang–Barsky), if any of it is inside.
@@ -329,8 +372,8 @@ fn grid_faces(
 }
 
 /// Moves every face of a footprint to the square holding most of its area
-/// in that block; returns the buildings that were cut (by a road or the
-/// community boundary), by territory index.
+/// in that block; returns the buildings that were cut (by a road, a barrier
+/// or the community boundary), by territory index.
 fn keep_footprints_whole(faces: &mut [Face], prints: &[Footprint]) -> Vec<usize> {
     // (footprint, block) → square → area
     let mut shares: BTreeMap<(usize, usize), BTreeMap<(usize, usize), f64>> = BTreeMap::new();
@@ -385,8 +428,9 @@ fn root(parent: &mut [usize], mut i: usize) -> usize {
 }
 
 /// Groups faces into units: one per connected part of each (block, square);
-/// the largest part of a square is the square's unit, the others are detached.
-fn units(faces: &[Face]) -> Vec<Unit> {
+/// the largest part of a square is the square's unit, the others are
+/// detached. `banks` gives each block's bank (its side of the barriers).
+fn units(faces: &[Face], banks: &[usize]) -> Vec<Unit> {
     let segments: Vec<_> = faces
         .iter()
         .enumerate()
@@ -427,6 +471,7 @@ fn units(faces: &[Face]) -> Vec<Unit> {
                 area: area(&part),
                 faces: part,
                 block,
+                bank: banks[block],
                 detached: k > 0,
                 alive: true,
                 neighbours: BTreeMap::new(),

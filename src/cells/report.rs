@@ -71,7 +71,7 @@ pub struct CellReport {
     pub retired: usize,
     /// Slivers (and detached parts of grid squares) merged into a neighbour.
     pub slivers_merged: usize,
-    /// Building footprints that had to be cut, by a road or a community boundary.
+    /// Building footprints that had to be cut, by a road, a barrier or a community boundary.
     pub buildings_cut: usize,
     /// Distribution of the active cells' areas.
     pub area: AreaStats,

@@ -3,8 +3,10 @@
 //! A unit is a set of faces that will become one cell. Units smaller than
 //! the minimum, and the smaller parts of a grid square that a block's shape
 //! split apart, merge into the neighbour with the longest shared edge: a
-//! neighbour in the same block first, else one across a road. Communities
-//! are partitioned one at a time, so nothing merges across their boundary.
+//! neighbour in the same block first, else one across a road; never one
+//! across a barrier (a river, a wall: the unit stays as it is when it has
+//! no other neighbour). Communities are partitioned one at a time, so
+//! nothing merges across their boundary.
 //! The smallest unit goes first; a unit with no neighbour stays as it is.
 
 use std::cmp::Reverse;
@@ -19,6 +21,8 @@ pub(super) struct Unit {
     pub area: f64,
     /// The block it started in.
     pub block: usize,
+    /// The bank of its block: the side of the barriers it lies on.
+    pub bank: usize,
     /// A detached part of a grid square: merges whatever its size.
     pub detached: bool,
     /// `false` once merged into another unit.
@@ -42,11 +46,11 @@ pub(super) fn merge(units: &mut [Unit], min_m2: f64) -> usize {
         if !pending(&units[i]) || units[i].area.to_bits() != bits {
             continue;
         }
-        let block = units[i].block;
+        let (block, bank) = (units[i].block, units[i].bank);
         let target = units[i]
             .neighbours
             .iter()
-            .filter(|(&n, _)| units[n].alive)
+            .filter(|(&n, _)| units[n].alive && units[n].bank == bank)
             .max_by(|(&a, &la), (&b, &lb)| {
                 let (sa, sb) = (units[a].block == block, units[b].block == block);
                 sa.cmp(&sb).then(la.total_cmp(&lb)).then(b.cmp(&a))
@@ -59,6 +63,7 @@ pub(super) fn merge(units: &mut [Unit], min_m2: f64) -> usize {
                 faces: Vec::new(),
                 area: 0.0,
                 block,
+                bank,
                 detached: false,
                 alive: false,
                 neighbours: BTreeMap::new(),
@@ -91,6 +96,7 @@ mod tests {
             faces: vec![],
             area,
             block,
+            bank: 0,
             detached: false,
             alive: true,
             neighbours: neighbours.iter().copied().collect(),
@@ -109,5 +115,24 @@ mod tests {
         assert!((units[1].area - 9_500.0).abs() < 1e-9);
         // The road neighbour now borders the merged unit.
         assert_eq!(units[2].neighbours.get(&1), Some(&50.0));
+    }
+
+    #[test]
+    fn sliver_never_merges_across_a_barrier() {
+        let mut units = vec![
+            unit(500.0, 0, &[(1, 50.0), (2, 10.0)]),
+            unit(9_000.0, 1, &[(0, 50.0)]),
+            unit(9_000.0, 2, &[(0, 10.0)]),
+        ];
+        // Unit 1 lies across a river: the sliver goes to 2 across a road.
+        units[1].bank = 1;
+        assert_eq!(merge(&mut units, 1_000.0), 1);
+        assert!(units[1].alive && (units[1].area - 9_000.0).abs() < 1e-9);
+        assert!((units[2].area - 9_500.0).abs() < 1e-9);
+        // With only the river neighbour, it stays as it is.
+        let mut units = vec![unit(500.0, 0, &[(1, 50.0)]), unit(9_000.0, 1, &[(0, 50.0)])];
+        units[1].bank = 1;
+        assert_eq!(merge(&mut units, 1_000.0), 0);
+        assert!(units[0].alive);
     }
 }

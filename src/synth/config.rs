@@ -2,8 +2,8 @@
 
 use std::ops::RangeInclusive;
 
-use super::hierarchy::Layout;
 use super::SynthError;
+use super::hierarchy::Layout;
 use crate::model::{AdminCode, AdminLevel, CommunityKind};
 
 /// Settings of a synthetic territory (see [`synthesize`](super::synthesize)).
@@ -71,6 +71,11 @@ pub struct SynthConfig {
     pub incidents_per_1000_households: f64,
     /// Calendar year (UTC) of the incidents (1900–2200).
     pub year: i32,
+    /// `true`: a meandering river crosses the territory from west to east
+    /// (a [`Barrier`](crate::Barrier) of kind river) and no house stands
+    /// within 10 m of it. Off in every preset, so their buildings, cells and
+    /// store round trips stay as they are.
+    pub river: bool,
 }
 
 /// Households per km² of urban community at the default building settings,
@@ -116,6 +121,7 @@ impl SynthConfig {
             rural_levels: 1..=3,
             incidents_per_1000_households: 20.0,
             year: 2024,
+            river: false,
         }
     }
 
@@ -280,6 +286,13 @@ impl SynthConfig {
     #[must_use]
     pub fn year(mut self, year: i32) -> Self {
         self.year = year;
+        self
+    }
+
+    /// Adds (or removes) the river across the territory.
+    #[must_use]
+    pub fn river(mut self, on: bool) -> Self {
+        self.river = on;
         self
     }
 

@@ -11,6 +11,9 @@
 //!   (`secondary`) boundaries, `tertiary` roads along community boundaries and
 //!   `residential` streets inside communities; the network is connected and
 //!   noded (roads meet only at endpoints with identical coordinates).
+//! - optionally a **river** ([`SynthConfig::river`]): a meandering centre
+//!   line across the territory, a [`Barrier`](crate::Barrier) that unit cells
+//!   are cut along; no house stands within 10 m of it.
 //! - **buildings** with households, **facilities** of every
 //!   [`FacilityKind`](crate::FacilityKind), point and area **hazards** of all
 //!   four risk levels, and **incidents** clustered around hot spots.
@@ -40,6 +43,7 @@ mod hierarchy;
 mod incidents;
 mod lattice;
 mod names;
+mod river;
 mod roads;
 
 use geo::MapCoordsInPlace;
@@ -86,7 +90,9 @@ pub enum SynthError {
         count: usize,
     },
     /// A subdistrict would need more communities than a 3-digit code holds.
-    #[error("subdistrict {subdistrict} would need {count} communities; a 3-digit code holds at most 999")]
+    #[error(
+        "subdistrict {subdistrict} would need {count} communities; a 3-digit code holds at most 999"
+    )]
     TooManyCommunities {
         /// The subdistrict.
         subdistrict: AdminCode,
@@ -143,6 +149,11 @@ pub fn synthesize(cfg: &SynthConfig) -> Result<Territory, SynthError> {
         ..Territory::default()
     };
     t.buildings = buildings::buildings(cfg, &lattice, &plans);
+    if cfg.river {
+        let river = river::River::new(cfg.seed, &lattice);
+        river.clear(&mut t.buildings);
+        t.barriers.push(river.barrier(cfg.seed));
+    }
     t.facilities = facilities::facilities(cfg.seed, &lattice, &hier, &plans);
     t.hazards = hazards::hazards(cfg.seed, &lattice, &hier, &plans);
     t.incidents = incidents::incidents(cfg, &lattice, &hier, &t.buildings, &t.roads);
@@ -162,6 +173,7 @@ enum Stage {
     Facilities,
     Hazards,
     Incidents,
+    River,
 }
 
 /// The random stream of one stage, for the item `index` of that stage.
@@ -204,6 +216,9 @@ fn unproject(proj: &LocalProjection, t: &mut Territory) -> Result<(), CrsError> 
     for r in &mut t.roads {
         r.geometry.try_map_coords_in_place(inverse)?;
     }
+    for b in &mut t.barriers {
+        b.geometry.try_map_coords_in_place(inverse)?;
+    }
     for i in &mut t.incidents {
         i.location.try_map_coords_in_place(inverse)?;
     }
@@ -217,7 +232,7 @@ mod tests {
     use geo::{Area, BooleanOps, BoundingRect, Contains, Distance, Euclidean, Intersects};
     use geo_types::{Line, MultiPolygon, Point, Rect};
     use rstar::primitives::{GeomWithData, Rectangle};
-    use rstar::{RTree, AABB};
+    use rstar::{AABB, RTree};
 
     use super::*;
     use crate::model::{AdminArea, CommunityKind, FacilityKind};
@@ -293,17 +308,22 @@ mod tests {
         assert_eq!(t.districts[0].code.to_string(), "339001");
         assert_eq!(t.subdistricts[0].code.to_string(), "339001001");
         assert_eq!(t.communities[0].code.to_string(), "339001001001");
-        assert!(subdistricts
-            .iter()
-            .all(|s| districts.contains(&s.parent().unwrap())));
-        assert!(communities
-            .iter()
-            .all(|c| subdistricts.contains(&c.parent().unwrap())));
-        assert!(t
-            .districts
-            .iter()
-            .chain(&t.subdistricts)
-            .all(|a| a.kind.is_none()));
+        assert!(
+            subdistricts
+                .iter()
+                .all(|s| districts.contains(&s.parent().unwrap()))
+        );
+        assert!(
+            communities
+                .iter()
+                .all(|c| subdistricts.contains(&c.parent().unwrap()))
+        );
+        assert!(
+            t.districts
+                .iter()
+                .chain(&t.subdistricts)
+                .all(|a| a.kind.is_none())
+        );
         let suffixes = |a: &AdminArea, urban: &str, rural: &str| {
             a.name.ends_with(urban) || a.name.ends_with(rural)
         };
@@ -369,9 +389,10 @@ mod tests {
         assert!(corner);
         // Not plain rectangles: the lattice is jittered.
         let ring = &t.communities[0].geometry.0[0].exterior().0;
-        assert!(ring
-            .windows(2)
-            .any(|w| (w[0].x - w[1].x).abs() > 1e-6 && (w[0].y - w[1].y).abs() > 1e-6));
+        assert!(
+            ring.windows(2)
+                .any(|w| (w[0].x - w[1].x).abs() > 1e-6 && (w[0].y - w[1].y).abs() > 1e-6)
+        );
         // Villages are blocks of 3 × 3 lattice cells: 12 boundary vertices.
         let village = t
             .communities
@@ -423,10 +444,10 @@ mod tests {
         let (urban, rural): (Vec<_>, Vec<_>) = t.buildings.iter().partition(|b| !b.name.is_empty());
         assert!(urban.iter().all(|b| (20..=200).contains(&b.households)
             && b.levels.is_none_or(|l| (6..=30).contains(&l))));
-        assert!(rural
-            .iter()
-            .all(|b| (1..=2).contains(&b.households)
-                && b.levels.is_none_or(|l| (1..=3).contains(&l))));
+        assert!(
+            rural.iter().all(|b| (1..=2).contains(&b.households)
+                && b.levels.is_none_or(|l| (1..=3).contains(&l)))
+        );
         assert!(
             urban.len() > 300 && rural.len() > 300,
             "{} {}",
@@ -548,10 +569,11 @@ mod tests {
             by_class["tertiary"].0 > 50 && by_class["residential"].0 > 100,
             "{by_class:?}"
         );
-        assert!(t
-            .roads
-            .iter()
-            .any(|r| r.oneway == crate::model::Oneway::Forward));
+        assert!(
+            t.roads
+                .iter()
+                .any(|r| r.oneway == crate::model::Oneway::Forward)
+        );
         let speed = |class: &str| t.roads.iter().find(|r| r.class == class).unwrap().speed_kmh;
         assert_eq!(
             ["primary", "secondary", "tertiary", "residential"].map(speed),
@@ -640,10 +662,11 @@ mod tests {
             .filter(|h| h.kind == "industrial_park")
             .count();
         assert!(parks >= 2, "{parks}");
-        assert!(t
-            .hazards
-            .iter()
-            .any(|h| matches!(h.geometry, HazardGeometry::Point(_))));
+        assert!(
+            t.hazards
+                .iter()
+                .any(|h| matches!(h.geometry, HazardGeometry::Point(_)))
+        );
     }
 
     #[test]
@@ -655,10 +678,11 @@ mod tests {
             (households as f64 * 20.0 / 1000.0).round()
         );
         // 2024-01-01T00:00:00Z and 2025-01-01T00:00:00Z.
-        assert!(t
-            .incidents
-            .iter()
-            .all(|i| (1_704_067_200..1_735_689_600).contains(&i.time_unix_s)));
+        assert!(
+            t.incidents
+                .iter()
+                .all(|i| (1_704_067_200..1_735_689_600).contains(&i.time_unix_s))
+        );
         let kinds: HashSet<&str> = t.incidents.iter().map(|i| i.kind.as_str()).collect();
         assert_eq!(
             kinds,
@@ -666,11 +690,12 @@ mod tests {
         );
         // Floods from June to September only.
         let june = 1_704_067_200 + 151 * 86_400;
-        assert!(t
-            .incidents
-            .iter()
-            .filter(|i| i.kind == "flood")
-            .all(|i| (june..june + 122 * 86_400).contains(&i.time_unix_s)));
+        assert!(
+            t.incidents
+                .iter()
+                .filter(|i| i.kind == "flood")
+                .all(|i| (june..june + 122 * 86_400).contains(&i.time_unix_s))
+        );
         assert_eq!(incidents::year_start_unix_s(2024), 1_704_067_200);
         assert_eq!(incidents::year_start_unix_s(1970), 0);
     }
@@ -706,6 +731,54 @@ mod tests {
         let t = synthesize(&cfg).unwrap();
         let households: u64 = t.buildings.iter().map(|b| u64::from(b.households)).sum();
         assert!((15_000..26_000).contains(&households), "{households}");
+    }
+
+    #[test]
+    fn river_crosses_the_territory_clear_of_houses() {
+        let cfg = SynthConfig::town().river(true);
+        let t = synthesize(&cfg).unwrap();
+        assert_eq!(t, synthesize(&cfg).unwrap(), "deterministic");
+        let dry = synthesize(&SynthConfig::town()).unwrap();
+        assert!(dry.barriers.is_empty(), "off by default");
+        assert_eq!(
+            (t.roads.len(), t.communities.len()),
+            (dry.roads.len(), dry.communities.len())
+        );
+        let [river] = t.barriers.as_slice() else {
+            panic!("{:?}", t.barriers)
+        };
+        let p = projection(&cfg);
+        let line = p.project(&river.geometry).unwrap();
+        let area = p
+            .project(&MultiPolygon(
+                t.districts
+                    .iter()
+                    .flat_map(|d| d.geometry.0.clone())
+                    .collect(),
+            ))
+            .unwrap();
+        let b = area.bounding_rect().unwrap();
+        let ends = (line.0[0], line.0[line.0.len() - 1]);
+        assert!(
+            ends.0.x < b.min().x && ends.1.x > b.max().x,
+            "crosses west to east"
+        );
+        assert!(
+            line.0.iter().all(|c| c.y > b.min().y && c.y < b.max().y),
+            "stays inside"
+        );
+        assert!(
+            t.buildings.len() < dry.buildings.len(),
+            "houses in the river bed are left out"
+        );
+        for bld in &t.buildings {
+            let d = Euclidean.distance(&p.project(&bld.geometry).unwrap(), &line);
+            assert!(
+                d >= river::CLEARANCE_M,
+                "{} is {d} m from the river",
+                bld.name
+            );
+        }
     }
 
     #[test]

@@ -634,6 +634,7 @@ pub fn fixture_territory() -> Territory {
                 geometry: LineString::from(vec![(120.1061, 30.2505), (120.1070, 30.2508)]),
             },
         ],
+        barriers: Vec::new(),
         incidents: vec![
             Incident {
                 id: 0,
