@@ -407,6 +407,7 @@ fn add_count(counts: &mut LayerCounts, layer: Layer, n: usize) {
         Layer::Facilities => &mut counts.facilities,
         Layer::Hazards => &mut counts.hazards,
         Layer::Roads => &mut counts.roads,
+        Layer::Barriers => &mut counts.barriers,
         Layer::Incidents => &mut counts.incidents,
     };
     *slot += n;

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use civgrid::cells::{Adjacency, Cell};
 use civgrid::{
-    AdminArea, AdminCode, Assessment, Building, Facility, Hazard, HazardGeometry, Incident, Road,
+    AdminArea, Barrier, AdminCode, Assessment, Building, Facility, Hazard, HazardGeometry, Incident, Road,
     Territory,
 };
 use geo_types::Geometry;
@@ -94,6 +94,12 @@ const ROAD: &[Column] = &[
     col("name", Text),
     col("speed_kmh", Real),
     col("oneway", Text),
+];
+const BARRIER: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("kind", Text),
+    col("name", Text),
 ];
 const INCIDENT: &[Column] = &[
     col("geom", Geom),
@@ -225,6 +231,7 @@ static BUILDINGS: Table = table("buildings", BUILDING);
 static FACILITIES: Table = table("facilities", FACILITY);
 static HAZARDS: Table = table("hazards", HAZARD);
 static ROADS: Table = table("roads", ROAD);
+static BARRIERS: Table = table("barriers", BARRIER);
 static INCIDENTS: Table = table("incidents", INCIDENT);
 
 /// Unit cells, active and retired.
@@ -264,13 +271,15 @@ pub enum Layer {
     Hazards,
     /// `roads`.
     Roads,
+    /// `barriers`: rivers, canals, walls… that cells follow.
+    Barriers,
     /// `incidents`.
     Incidents,
 }
 
 impl Layer {
     /// Every layer, parents before children.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Districts,
         Self::Subdistricts,
         Self::Communities,
@@ -278,6 +287,7 @@ impl Layer {
         Self::Facilities,
         Self::Hazards,
         Self::Roads,
+        Self::Barriers,
         Self::Incidents,
     ];
 
@@ -291,6 +301,7 @@ impl Layer {
             Self::Facilities => &FACILITIES,
             Self::Hazards => &HAZARDS,
             Self::Roads => &ROADS,
+            Self::Barriers => &BARRIERS,
             Self::Incidents => &INCIDENTS,
         }
     }
@@ -438,6 +449,20 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
                         r.name.as_str().into(),
                         r.speed_kmh.into(),
                         r.oneway.as_str().into(),
+                    ]
+                })
+                .collect(),
+        ),
+        (
+            Layer::Barriers,
+            t.barriers
+                .iter()
+                .map(|b| {
+                    vec![
+                        Value::Geom(b.geometry.clone().into()),
+                        src(),
+                        b.kind.as_str().into(),
+                        b.name.as_str().into(),
                     ]
                 })
                 .collect(),
@@ -698,6 +723,16 @@ pub fn decode(
                 name: r.text()?,
                 speed_kmh: r.opt_real()?,
                 oneway: r.parsed()?,
+            });
+        }
+        Layer::Barriers => {
+            let geometry = r.geom("LineString")?;
+            r.source();
+            t.barriers.push(Barrier {
+                id,
+                geometry,
+                kind: r.parsed()?,
+                name: r.text()?,
             });
         }
         Layer::Incidents => {
