@@ -14,10 +14,13 @@ use civgrid::cells::{CellConfig, CodeProfile};
 use civgrid::synth::{SynthConfig, synthesize};
 use clap::{Parser, Subcommand};
 
+use crate::auth::WriterToken;
 use crate::cells::{self, CellsRun};
 use crate::export::{self, ExportLayer};
 use crate::import::{self, ImportOptions, ImportedFile, Mapping};
 use crate::ogc;
+use crate::responders::DEFAULT_MAX_OUTSIDE_M;
+use crate::state::ServeConfig;
 use crate::store::{self, DEFAULT_STORE, ImportBatch, Store};
 use crate::{AppState, demo};
 
@@ -63,6 +66,12 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = DEFAULT_LISTEN)]
         listen: SocketAddr,
+        /// Bearer token of writers (POST/PUT/DELETE of facilities and hazards); without it writes are refused.
+        #[arg(long, env = "CIVGRID_WRITER_TOKEN", hide_env_values = true)]
+        writer_token: Option<String>,
+        /// Largest distance (km) of a query point or written feature from the territory's extent.
+        #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
+        max_outside_km: f64,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -296,9 +305,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            writer_token,
+            max_outside_km,
+        } => {
+            anyhow::ensure!(
+                max_outside_km.is_finite() && max_outside_km >= 0.0,
+                "--max-outside-km must be a distance ≥ 0"
+            );
+            let writer_token = match writer_token {
+                Some(t) => Some(
+                    WriterToken::new(&t)
+                        .context("--writer-token (CIVGRID_WRITER_TOKEN) is empty")?,
+                ),
+                None => None,
+            };
+            let config = ServeConfig {
+                writer_token,
+                max_outside_m: max_outside_km * 1000.0,
+            };
             let store = store::open(&cli.store).await?;
-            serve(store, listen).await
+            serve(store, listen, config).await
         }
         Command::Demo {
             listen,
@@ -309,7 +337,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if no_serve {
                 Ok(())
             } else {
-                serve(store, listen).await
+                serve(store, listen, ServeConfig::default()).await
             }
         }
     }
@@ -400,9 +428,13 @@ pub async fn import_files(
 }
 
 /// Serves the HTTP API until Ctrl-C or SIGTERM.
-pub async fn serve(store: std::sync::Arc<dyn Store>, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    store: std::sync::Arc<dyn Store>,
+    listen: SocketAddr,
+    config: ServeConfig,
+) -> anyhow::Result<()> {
     let started = Instant::now();
-    let state = AppState::load(store).await?;
+    let state = AppState::load(store).await?.with_config(config);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -16,6 +16,20 @@ pub enum ServiceError {
     /// Nothing matches; `detail` says what was looked for.
     #[error("{0}")]
     NotFound(String),
+    /// The request needs the writers' bearer token (answered with
+    /// `WWW-Authenticate`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The request is refused whatever the credentials (writes disabled).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is well formed but the loaded data cannot answer it
+    /// (no unit cells, no roads); `detail` says what to do.
+    #[error("{0}")]
+    Conflict(String),
+    /// A write was stored but the in-memory state could not follow.
+    #[error("{0}")]
+    Internal(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -29,6 +43,20 @@ impl IntoResponse for ServiceError {
         let (status, detail) = match &self {
             Self::BadRequest(d) => (StatusCode::BAD_REQUEST, d.clone()),
             Self::NotFound(d) => (StatusCode::NOT_FOUND, d.clone()),
+            Self::Unauthorized(d) => {
+                let mut r = problem(StatusCode::UNAUTHORIZED, d);
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static(r#"Bearer realm="civgrid writers""#),
+                );
+                return r;
+            }
+            Self::Forbidden(d) => (StatusCode::FORBIDDEN, d.clone()),
+            Self::Conflict(d) => (StatusCode::CONFLICT, d.clone()),
+            Self::Internal(d) => {
+                tracing::error!("{d}");
+                (StatusCode::INTERNAL_SERVER_ERROR, d.clone())
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, "store error");
                 (

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cells;
 pub mod cli;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod export;
 pub mod import;
 pub mod ogc;
 pub mod progress;
+pub mod responders;
 pub mod routes;
 pub mod state;
 pub mod store;

@@ -201,21 +201,23 @@ pub fn facilities(facilities: &[Facility]) -> Collection {
         "facilities",
         "Facilities",
         "消防站, 医院, 派出所, 避难场所…: responders and resources",
-        sorted
-            .into_iter()
-            .map(|f| Feature {
-                id: f.id.to_string(),
-                geometry: f.location.into(),
-                properties: properties([
-                    ("kind", json!(f.kind.as_str())),
-                    ("name", json!(f.name)),
-                    ("capacity", json!(f.capacity)),
-                    ("staff", json!(f.staff)),
-                    ("contact", json!(f.contact)),
-                ]),
-            })
-            .collect(),
+        sorted.into_iter().map(facility).collect(),
     )
+}
+
+/// One facility as a feature (id = store id).
+pub fn facility(f: &Facility) -> Feature {
+    Feature {
+        id: f.id.to_string(),
+        geometry: f.location.into(),
+        properties: properties([
+            ("kind", json!(f.kind.as_str())),
+            ("name", json!(f.name)),
+            ("capacity", json!(f.capacity)),
+            ("staff", json!(f.staff)),
+            ("contact", json!(f.contact)),
+        ]),
+    }
 }
 
 /// The hazards collection, by store id.
@@ -226,21 +228,23 @@ pub fn hazards(hazards: &[Hazard]) -> Collection {
         "hazards",
         "Hazards",
         "危险源/风险点: hazards with their risk level",
-        sorted
-            .into_iter()
-            .map(|h| Feature {
-                id: h.id.to_string(),
-                geometry: match &h.geometry {
-                    HazardGeometry::Point(p) => (*p).into(),
-                    HazardGeometry::Area(a) => a.clone().into(),
-                },
-                properties: properties([
-                    ("kind", json!(h.kind)),
-                    ("name", json!(h.name)),
-                    ("level", json!(h.level().as_str())),
-                    ("score", json!(h.assessment.score())),
-                ]),
-            })
-            .collect(),
+        sorted.into_iter().map(hazard).collect(),
     )
+}
+
+/// One hazard as a feature (id = store id).
+pub fn hazard(h: &Hazard) -> Feature {
+    Feature {
+        id: h.id.to_string(),
+        geometry: match &h.geometry {
+            HazardGeometry::Point(p) => (*p).into(),
+            HazardGeometry::Area(a) => a.clone().into(),
+        },
+        properties: properties([
+            ("kind", json!(h.kind)),
+            ("name", json!(h.name)),
+            ("level", json!(h.level().as_str())),
+            ("score", json!(h.assessment.score())),
+        ]),
+    }
 }

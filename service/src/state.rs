@@ -6,8 +6,10 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use civgrid::cells::{Adjacency, Cell};
 use civgrid::{LayerCounts, Locator, Territory};
 
+use crate::auth::WriterToken;
 use crate::ogc::{self, Collection};
-use crate::store::{Store, StoreResult};
+use crate::responders::{DEFAULT_MAX_OUTSIDE_M, ResponderError, Responders};
+use crate::store::{Store, StoreError};
 
 /// In-memory indexes over the stored territory.
 #[derive(Debug)]
@@ -22,6 +24,8 @@ pub struct Engine {
     pub adjacency: Vec<Adjacency>,
     /// The OGC API Features collections.
     pub collections: Collections,
+    /// Facility and hazard indexes, road graphs and coverage targets.
+    pub responders: Responders,
 }
 
 /// The layers served as OGC API Features collections.
@@ -49,13 +53,22 @@ impl Collections {
 
 impl Engine {
     /// Builds the indexes of a territory and its cells (active and
-    /// retired: only the active ones are kept).
-    #[must_use]
-    pub fn new(territory: &Territory, mut cells: Vec<Cell>, adjacency: Vec<Adjacency>) -> Self {
+    /// retired: only the active ones are kept). Builds road graphs: seconds
+    /// for a city, so call it from a blocking task.
+    ///
+    /// # Errors
+    /// [`ResponderError`] for a facility, hazard or road that cannot be indexed.
+    pub fn new(
+        territory: &Territory,
+        mut cells: Vec<Cell>,
+        adjacency: Vec<Adjacency>,
+    ) -> Result<Self, ResponderError> {
         cells.retain(|c| c.end.is_none());
         cells.sort_by_key(|c| c.code);
-        Self {
-            locator: Locator::new(territory).with_cells(&cells),
+        let locator = Locator::new(territory).with_cells(&cells);
+        let responders = Responders::new(territory, &cells, &locator)?;
+        Ok(Self {
+            locator,
             counts: territory.counts(),
             collections: Collections {
                 cells: ogc::cells(&cells),
@@ -64,6 +77,38 @@ impl Engine {
             },
             cells,
             adjacency,
+            responders,
+        })
+    }
+}
+
+/// Why the state could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The responders could not be built.
+    #[error(transparent)]
+    Responders(#[from] ResponderError),
+}
+
+/// Settings of `civgrid serve`.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The bearer token of writers; `None`: writes are refused.
+    pub writer_token: Option<WriterToken>,
+    /// Largest distance of a query point or a written feature from the
+    /// territory, metres (see [`crate::responders`]).
+    pub max_outside_m: f64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            writer_token: None,
+            max_outside_m: DEFAULT_MAX_OUTSIDE_M,
         }
     }
 }
@@ -74,20 +119,34 @@ pub struct AppState {
     engine: Arc<RwLock<Engine>>,
     /// The store (source of truth).
     pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<ServeConfig>,
+    /// Held by a write from its store transaction to its engine update, so
+    /// that writes reach the engine in the order they were stored.
+    pub writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
-    /// Loads the territory from `store` and builds the engine.
-    pub async fn load(store: Arc<dyn Store>) -> StoreResult<Self> {
+    /// Loads the territory from `store` and builds the engine (default settings).
+    pub async fn load(store: Arc<dyn Store>) -> Result<Self, LoadError> {
         let territory = store.load().await?;
         let (cells, adjacency) = store.load_cells().await?;
         let engine = tokio::task::spawn_blocking(move || Engine::new(&territory, cells, adjacency))
             .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         Ok(Self {
             engine: Arc::new(RwLock::new(engine)),
             store,
+            config: Arc::new(ServeConfig::default()),
+            writes: Arc::new(tokio::sync::Mutex::new(())),
         })
+    }
+
+    /// The same state with other settings.
+    #[must_use]
+    pub fn with_config(mut self, config: ServeConfig) -> Self {
+        self.config = Arc::new(config);
+        self
     }
 
     /// The engine, for reading. A panic in an earlier writer does not lock

@@ -35,25 +35,41 @@ impl<'a> Attributes<'a> {
         let v = v.trim();
         (!v.is_empty()).then(|| v.to_owned())
     }
+}
 
-    /// The value of model field `field` (through the mapping; then OSM tags),
-    /// `None` when absent or empty.
-    pub fn get(&self, field: &str) -> Option<String> {
+impl Fields for Attributes<'_> {
+    /// Through the mapping; then OSM tags.
+    fn get(&self, field: &str) -> Option<String> {
         let source = self.mapping.source_field(field);
         self.raw(source).or_else(|| self.tags.get(source).cloned())
     }
 
+    /// From a column or `other_tags`.
+    fn tag(&self, key: &str) -> Option<String> {
+        self.raw(key).or_else(|| self.tags.get(key).cloned())
+    }
+}
+
+/// A feature's attributes by model field name, with the typed readers every
+/// source shares (a GDAL feature on import, GeoJSON properties in the API),
+/// so one set of attribute rules applies to both.
+pub trait Fields {
+    /// The value of model field `field`, `None` when absent or empty.
+    fn get(&self, field: &str) -> Option<String>;
+
+    /// An OSM tag; `None` for sources without tags.
+    fn tag(&self, _key: &str) -> Option<String> {
+        None
+    }
+
     /// A required field.
-    pub fn required(&self, field: &'static str) -> Result<String, FeatureProblem> {
+    fn required(&self, field: &'static str) -> Result<String, FeatureProblem> {
         self.get(field)
             .ok_or(FeatureProblem::MissingField { field })
     }
 
     /// An optional field parsed with `FromStr`; a bad value is an error naming it.
-    pub fn parsed<T: std::str::FromStr>(
-        &self,
-        field: &'static str,
-    ) -> Result<Option<T>, FeatureProblem>
+    fn parsed<T: std::str::FromStr>(&self, field: &'static str) -> Result<Option<T>, FeatureProblem>
     where
         T::Err: std::fmt::Display,
     {
@@ -69,7 +85,7 @@ impl<'a> Attributes<'a> {
     }
 
     /// An optional number; decimals like `6.0` are accepted for counts.
-    pub fn number(&self, field: &'static str) -> Result<Option<f64>, FeatureProblem> {
+    fn number(&self, field: &'static str) -> Result<Option<f64>, FeatureProblem> {
         self.get(field)
             .map(|v| match v.trim().parse::<f64>() {
                 Ok(n) if n.is_finite() => Ok(n),
@@ -83,7 +99,7 @@ impl<'a> Attributes<'a> {
     }
 
     /// An optional non-negative whole number.
-    pub fn count(&self, field: &'static str) -> Result<Option<u32>, FeatureProblem> {
+    fn count(&self, field: &'static str) -> Result<Option<u32>, FeatureProblem> {
         self.number(field)?
             .map(|n| {
                 if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) {
@@ -98,10 +114,18 @@ impl<'a> Attributes<'a> {
             })
             .transpose()
     }
+}
 
-    /// An OSM tag (from a column or `other_tags`).
-    pub fn tag(&self, key: &str) -> Option<String> {
-        self.raw(key).or_else(|| self.tags.get(key).cloned())
+/// GeoJSON properties: strings (trimmed), numbers and booleans as text;
+/// `null` and empty strings are absent.
+impl Fields for serde_json::Map<String, serde_json::Value> {
+    fn get(&self, field: &str) -> Option<String> {
+        use serde_json::Value;
+        match self.get(field)? {
+            Value::Null => None,
+            Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+            other => Some(other.to_string()),
+        }
     }
 }
 

@@ -22,9 +22,11 @@ use geo_types::Coord;
 use crate::progress::Progress;
 use crate::store::ImportBatch;
 use attributes::Attributes;
+pub use attributes::Fields;
 use geometry::GeometryReader;
 pub use mapping::{Mapping, MappingError, Target};
 use records::{OsmClass, RecordContext};
+pub use records::{facility, hazard};
 
 /// How to import.
 #[derive(Debug, Clone, Default)]

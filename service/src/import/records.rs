@@ -8,10 +8,10 @@ use civgrid::{
 };
 use gdal::vector::Geometry as GdalGeometry;
 use geo::{Area, Centroid};
-use geo_types::Geometry;
+use geo_types::{Geometry, Point};
 
 use super::FeatureProblem;
-use super::attributes::Attributes;
+use super::attributes::{Attributes, Fields};
 use super::geometry::GeometryReader;
 use super::mapping::Target;
 
@@ -138,19 +138,13 @@ pub fn add_feature(
             add_facility(gr, kind, attrs, g, out)
         }
         Target::Hazards => {
-            let assessment = assessment(attrs)?;
             let geom = gr.point_or_area(g)?;
-            out.hazards.push(Hazard {
-                id: 0,
-                kind: attrs.required("kind")?,
-                name: attrs.get("name").unwrap_or_default(),
-                assessment,
-                geometry: match geom.geometry {
-                    Geometry::Point(p) => HazardGeometry::Point(p),
-                    Geometry::MultiPolygon(m) => HazardGeometry::Area(m),
-                    _ => return Err(FeatureProblem::Empty),
-                },
-            });
+            let geometry = match geom.geometry {
+                Geometry::Point(p) => HazardGeometry::Point(p),
+                Geometry::MultiPolygon(m) => HazardGeometry::Area(m),
+                _ => return Err(FeatureProblem::Empty),
+            };
+            out.hazards.push(hazard(attrs, geometry)?);
             Ok(geom.notes)
         }
         Target::Roads => {
@@ -189,16 +183,38 @@ pub fn add_facility(
     out: &mut Territory,
 ) -> Result<Vec<String>, FeatureProblem> {
     let p = gr.point(g)?;
-    out.facilities.push(Facility {
+    out.facilities.push(facility(attrs, kind, p.geometry)?);
+    Ok(p.notes)
+}
+
+/// A facility of `kind` at `location` with the attributes' name, capacity,
+/// staff and contact (or OSM `phone`); its id is 0 until stored.
+pub fn facility(
+    attrs: &impl Fields,
+    kind: FacilityKind,
+    location: Point<f64>,
+) -> Result<Facility, FeatureProblem> {
+    Ok(Facility {
         id: 0,
         kind,
         name: attrs.get("name").unwrap_or_default(),
         capacity: attrs.count("capacity")?,
         staff: attrs.count("staff")?,
         contact: attrs.get("contact").or_else(|| attrs.tag("phone")),
-        location: p.geometry,
-    });
-    Ok(p.notes)
+        location,
+    })
+}
+
+/// A hazard at `geometry` with the attributes' kind (required), name and
+/// assessment; its id is 0 until stored.
+pub fn hazard(attrs: &impl Fields, geometry: HazardGeometry) -> Result<Hazard, FeatureProblem> {
+    Ok(Hazard {
+        id: 0,
+        assessment: assessment(attrs)?,
+        kind: attrs.required("kind")?,
+        name: attrs.get("name").unwrap_or_default(),
+        geometry,
+    })
 }
 
 /// Adds one road per line part.
@@ -235,7 +251,9 @@ pub fn add_roads(
     Ok(lines.notes)
 }
 
-fn assessment(attrs: &Attributes<'_>) -> Result<Assessment, FeatureProblem> {
+/// The assessment: a `level`, or LEC factors `lec_l` + `lec_e` + `lec_c`,
+/// or `likelihood` + `severity` of the 5×5 matrix, in that order of precedence.
+fn assessment(attrs: &impl Fields) -> Result<Assessment, FeatureProblem> {
     let bad = |e: civgrid::InvalidAssessment| FeatureProblem::BadField {
         field: e.field,
         value: e.value.to_string(),

@@ -1,7 +1,10 @@
 //! HTTP routes: one module per resource, merged in [`app`].
 
+mod coverage;
+mod features;
 mod health;
 mod locate;
+mod nearest;
 mod ogc;
 pub mod params;
 
@@ -17,6 +20,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .nest("/api/v1", locate::routes())
+        .nest("/api/v1", nearest::routes())
+        .nest("/api/v1", coverage::routes())
+        .nest("/api/v1", features::routes())
         .nest("/ogc", ogc::routes())
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
         .layer(TraceLayer::new_for_http())

@@ -11,6 +11,7 @@ use geo_types::Rect;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::params;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ogc::Collection;
 use crate::state::AppState;
@@ -161,26 +162,6 @@ fn parse_bbox(s: &str) -> ServiceResult<Rect<f64>> {
     Ok(Rect::new((x0, y0), (x1, y1)))
 }
 
-fn count(
-    name: &str,
-    v: Option<&str>,
-    default: usize,
-    range: std::ops::RangeInclusive<usize>,
-) -> ServiceResult<usize> {
-    let Some(v) = v else { return Ok(default) };
-    let n: usize = v.trim().parse().map_err(|_| {
-        ServiceError::BadRequest(format!("parameter {name} = {v:?} is not a whole number"))
-    })?;
-    if !range.contains(&n) {
-        return Err(ServiceError::BadRequest(format!(
-            "parameter {name} = {n} is out of range {}..{}",
-            range.start(),
-            range.end()
-        )));
-    }
-    Ok(n)
-}
-
 fn geojson(body: &Value) -> Response {
     (
         [(header::CONTENT_TYPE, "application/geo+json")],
@@ -196,8 +177,8 @@ async fn items(
     Query(q): Query<ItemsParams>,
 ) -> ServiceResult<Response> {
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
-    let limit = count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
-    let offset = count("offset", q.offset.as_deref(), 0, 0..=usize::MAX)?;
+    let limit = params::count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
+    let offset = params::count("offset", q.offset.as_deref(), 0, 0..=usize::MAX)?;
     let engine = state.engine();
     let c = engine
         .collections

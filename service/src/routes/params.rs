@@ -1,7 +1,7 @@
 //! Query parameters validated into domain values, with messages that name
 //! the parameter and say what is expected.
 
-use civgrid::Datum;
+use civgrid::{Datum, FacilityKind};
 use geo_types::{Coord, Point};
 
 use crate::error::ServiceError;
@@ -40,4 +40,57 @@ pub fn point(
         .parse()
         .map_err(|e: String| ServiceError::BadRequest(format!("parameter datum: {e}")))?;
     Ok(datum.to_cgcs2000(Coord { x, y }).into())
+}
+
+/// Parses an optional whole-number parameter within `range` (`default`
+/// when absent).
+pub fn count(
+    name: &str,
+    value: Option<&str>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ServiceError> {
+    let Some(v) = value else { return Ok(default) };
+    let n: i128 = v.trim().parse().map_err(|_| {
+        ServiceError::BadRequest(format!("parameter {name} = {v:?} is not a whole number"))
+    })?;
+    match usize::try_from(n) {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ServiceError::BadRequest(format!(
+            "parameter {name} = {n} is out of range {}..{}",
+            range.start(),
+            range.end()
+        ))),
+    }
+}
+
+/// Facility kinds from a comma-separated `kind` parameter (absent: `default`).
+pub fn kinds(
+    value: Option<&str>,
+    default: &[FacilityKind],
+) -> Result<Vec<FacilityKind>, ServiceError> {
+    let Some(v) = value else {
+        return Ok(default.to_vec());
+    };
+    let mut out = Vec::new();
+    for name in v.split(',').map(str::trim) {
+        let kind: FacilityKind = name
+            .parse()
+            .map_err(|e| ServiceError::BadRequest(format!("parameter kind: {e}")))?;
+        if !out.contains(&kind) {
+            out.push(kind);
+        }
+    }
+    Ok(out)
+}
+
+/// An optional `true`/`false` parameter (absent: `false`).
+pub fn flag(name: &str, value: Option<&str>) -> Result<bool, ServiceError> {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes" | "") => Ok(true),
+        Some(other) => Err(ServiceError::BadRequest(format!(
+            "parameter {name} = {other:?} is not true or false"
+        ))),
+    }
 }

@@ -1,0 +1,796 @@
+//! Responders over the loaded territory: facility and hazard indexes and
+//! road graphs per region, the unit cells as coverage targets, and the
+//! updates that API writes make to them.
+//!
+//! # Regions and projections
+//!
+//! Distances are measured in a transverse Mercator ([`LocalProjection`]):
+//! exact on its central meridian, stretched by 1 + (Δλ·cos φ)²/2 away from
+//! it (0.14 % at 3° of longitude on the equator; at 95°, Helsinki seen from
+//! Hangzhou's meridian, the projection is meaningless). One store may hold
+//! distant territories (the demo holds Hangzhou, lon 120°, and Helsinki,
+//! lon 25°), so the loaded features are grouped into **regions**: the
+//! connected groups of 1° × 1° lon/lat tiles touched by their bounding
+//! boxes (tiles sharing an edge or a corner are connected). Features of two
+//! regions are therefore at least 1° of longitude or latitude apart.
+//!
+//! Each region has its own projection, on the middle meridian of its
+//! extent, its own facility and hazard indexes and its own road graph. A
+//! query is answered in the region nearest to its point, exactly within it:
+//! facilities of other regions are not responders to it. A region wider
+//! than [`WIDE_REGION_DEG`] of longitude (a whole province in one piece) is
+//! still one region; its edges are measured up to 0.14 % long and a
+//! warning is logged at load.
+//!
+//! # Inside the territory
+//!
+//! A point is inside the territory when it lies at most `max_outside_m`
+//! (`civgrid serve --max-outside-km`, default [`DEFAULT_MAX_OUTSIDE_M`]) from
+//! the extent of a region: the lon/lat bounding box of the region's areas,
+//! buildings, roads, facilities and hazards as loaded (writes do not grow
+//! it). The distance is the great-circle distance to the point of the box
+//! nearest in longitude and latitude (the point itself when inside it).
+
+use std::collections::HashMap;
+
+use civgrid::cells::{Cell, CellCode};
+use civgrid::network::{
+    CoverageSource, CoverageTarget, NetworkError, RoadGraph, Share, SpeedTable, TurnoutTable,
+};
+use civgrid::{
+    AdminCode, CrsError, Facility, FacilityIndex, FacilityKind, Hazard, HazardGeometry,
+    HazardIndex, IndexError, Indexed, LayerIndex, LocalProjection, Locator, RiskLevel, Road,
+    Territory,
+};
+use geo::{BoundingRect, Centroid, Distance, Haversine, InteriorPoint, Intersects};
+use geo_types::{Coord, Geometry, MultiPolygon, Point, Rect};
+
+/// Default largest distance from the territory of a query or a written
+/// feature, metres.
+pub const DEFAULT_MAX_OUTSIDE_M: f64 = 20_000.0;
+
+/// Side of the lon/lat tiles that regions are made of, degrees.
+const TILE_DEG: f64 = 1.0;
+
+/// A region wider than this, in degrees of longitude, is warned about.
+pub const WIDE_REGION_DEG: f64 = 6.0;
+
+/// Why the responders could not be built or updated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponderError {
+    /// A facility or hazard could not be indexed.
+    #[error("indexing failed: {0}")]
+    Index(#[from] IndexError),
+    /// The road graph could not be built, or a search failed.
+    #[error("road network: {0}")]
+    Network(#[from] NetworkError),
+    /// A region's projection could not be set up.
+    #[error("projection: {0}")]
+    Projection(#[from] CrsError),
+}
+
+/// A point farther from the territory than allowed.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum Outside {
+    /// Nothing is loaded: there is no territory to be near.
+    #[error("the territory is empty: import areas, roads or facilities first")]
+    Empty,
+    /// The point is too far from every region.
+    #[error(
+        "({lon}, {lat}) is {:.1} km from the territory, farther than the {:.1} km allowed",
+        distance_m / 1000.0,
+        limit_m / 1000.0
+    )]
+    TooFar {
+        /// Longitude of the point.
+        lon: f64,
+        /// Latitude of the point.
+        lat: f64,
+        /// Distance to the nearest region's extent, metres.
+        distance_m: f64,
+        /// The limit, metres.
+        limit_m: f64,
+    },
+}
+
+/// One region of the territory (see the module docs).
+#[derive(Debug)]
+pub struct Region {
+    /// The lon/lat bounding box of the region's features as loaded.
+    pub extent: Rect<f64>,
+    /// Its facilities, in its projection.
+    pub facilities: FacilityIndex,
+    /// Its hazards, in its projection.
+    pub hazards: HazardIndex,
+    /// Its road graph; `None` when it has no driven road.
+    pub graph: Option<RoadGraph>,
+}
+
+impl Region {
+    /// Builds the indexes and road graph of one region's features.
+    fn build(extent: Rect<f64>, part: &Part) -> Result<Self, ResponderError> {
+        let meridian = f64::midpoint(extent.min().x, extent.max().x);
+        if extent.width() > WIDE_REGION_DEG {
+            tracing::warn!(
+                "a region spans {:.1}° of longitude ({:.2}..{:.2}): distances at its edges are up to 0.14 % long",
+                extent.width(),
+                extent.min().x,
+                extent.max().x
+            );
+        }
+        let projection = LocalProjection::new(meridian)?;
+        let graph = match RoadGraph::build(&part.roads, &projection, &SpeedTable::default()) {
+            Ok(g) => Some(g),
+            Err(NetworkError::Empty) => None,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Self {
+            extent,
+            facilities: FacilityIndex::new(LocalProjection::new(meridian)?, &part.facilities)?,
+            hazards: HazardIndex::new(projection, &part.hazards)?,
+            graph,
+        })
+    }
+
+    /// Great-circle distance from `p` to the extent, metres (0 inside).
+    pub fn distance_m(&self, p: Point<f64>) -> f64 {
+        let (min, max) = (self.extent.min(), self.extent.max());
+        let nearest = Point::new(p.x().clamp(min.x, max.x), p.y().clamp(min.y, max.y));
+        if nearest == p {
+            0.0
+        } else {
+            Haversine.distance(p, nearest)
+        }
+    }
+}
+
+/// A unit cell as a coverage target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellTarget {
+    /// The cell's code.
+    pub code: CellCode,
+    /// Its community.
+    pub community: AdminCode,
+    /// Its interior point, where travel must arrive.
+    pub point: Point<f64>,
+    /// Households of the buildings whose centroid lies in it.
+    pub households: u64,
+    /// The highest level of the hazards meeting it (`None`: no hazard).
+    pub level: Option<RiskLevel>,
+    /// The region it lies in (`None` when nothing else is loaded).
+    pub region: Option<usize>,
+}
+
+impl CellTarget {
+    /// `true` for a red or orange cell.
+    pub fn high_risk(&self) -> bool {
+        self.level >= Some(RiskLevel::Orange)
+    }
+}
+
+/// Facilities, hazards and roads of one region, before indexing.
+#[derive(Default)]
+struct Part {
+    facilities: Vec<Facility>,
+    hazards: Vec<Hazard>,
+    roads: Vec<Road>,
+}
+
+/// The regions, their indexes and graphs, and the cells as targets.
+#[derive(Debug, Default)]
+pub struct Responders {
+    regions: Vec<Region>,
+    cells: Vec<CellTarget>,
+    turnout: TurnoutTable,
+}
+
+/// A question for [`Responders::coverage`].
+#[derive(Debug, Clone, Copy)]
+pub struct CoverageQuery<'a> {
+    /// Facility kinds that respond.
+    pub kinds: &'a [FacilityKind],
+    /// Time limit after dispatch, seconds.
+    pub limit_s: f64,
+    /// Turn-out time for every kind, seconds; `None`: each kind's default.
+    pub turnout_s: Option<f64>,
+    /// Also compute each facility's service area.
+    pub isochrones: bool,
+    /// Buffer around the reached roads for service areas, metres.
+    pub buffer_m: f64,
+}
+
+/// The answer of [`Responders::coverage`].
+#[derive(Debug, Clone, Default)]
+pub struct CoverageReport {
+    /// Per cell (in the order of [`Responders::cells`]), the earliest
+    /// arrival in seconds when within the limit.
+    pub eta_s: Vec<Option<f64>>,
+    /// Cells covered.
+    pub cells: Share,
+    /// Households covered.
+    pub households: Share,
+    /// Red or orange cells covered.
+    pub high_risk: Share,
+    /// Facilities that respond (of the kinds, in every region).
+    pub facilities: usize,
+    /// Ids of the facilities too far from every road to respond by road.
+    pub unsnapped: Vec<i64>,
+    /// Cells in regions without a road network (never covered).
+    pub cells_without_roads: usize,
+    /// Each facility's service area, by id, when asked for.
+    pub isochrones: Vec<(Facility, MultiPolygon<f64>)>,
+}
+
+impl Responders {
+    /// Splits `territory` into regions, indexes each region's facilities
+    /// and hazards, builds its road graph (seconds for a city: call from a
+    /// blocking task), and makes the active `cells` (in the engine's order)
+    /// targets, with their households (via `locator`, which must know the
+    /// cells) and risk levels.
+    ///
+    /// # Errors
+    /// [`ResponderError`] for a feature that cannot be indexed or a road
+    /// that cannot be projected.
+    pub fn new(
+        territory: &Territory,
+        cells: &[Cell],
+        locator: &Locator,
+    ) -> Result<Self, ResponderError> {
+        let (extents, parts) = split(territory);
+        let regions = extents
+            .into_iter()
+            .zip(&parts)
+            .map(|(extent, part)| Region::build(extent, part))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut households: HashMap<CellCode, u64> = HashMap::new();
+        for b in &territory.buildings {
+            let cell = b.geometry.centroid().and_then(|c| locator.locate(c).cell);
+            if let Some(cell) = cell {
+                *households.entry(cell.code).or_default() += u64::from(b.households);
+            }
+        }
+        let mut out = Self {
+            regions,
+            cells: Vec::with_capacity(cells.len()),
+            turnout: TurnoutTable::default(),
+        };
+        for c in cells {
+            let point = c
+                .geometry
+                .interior_point()
+                .or_else(|| c.geometry.centroid())
+                .unwrap_or_else(|| Point::new(0.0, 0.0));
+            out.cells.push(CellTarget {
+                code: c.code,
+                community: c.community,
+                point,
+                households: households.get(&c.code).copied().unwrap_or(0),
+                level: None,
+                region: out.nearest_region(point).map(|(i, _)| i),
+            });
+        }
+        out.refresh_levels(cells)?;
+        Ok(out)
+    }
+
+    /// The regions.
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// The unit cells as coverage targets, in the engine's cell order.
+    pub fn cells(&self) -> &[CellTarget] {
+        &self.cells
+    }
+
+    /// Turn-out times per kind.
+    pub fn turnout(&self) -> &TurnoutTable {
+        &self.turnout
+    }
+
+    /// The region nearest to `p` and its distance in metres.
+    fn nearest_region(&self, p: Point<f64>) -> Option<(usize, f64)> {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, r) in self.regions.iter().enumerate() {
+            let d = r.distance_m(p);
+            if d == 0.0 {
+                return Some((i, d));
+            }
+            if best.is_none_or(|(_, b)| d < b) {
+                best = Some((i, d));
+            }
+        }
+        best
+    }
+
+    /// The index of the region answering for `p`: the nearest one, when at
+    /// most `max_outside_m` away.
+    ///
+    /// # Errors
+    /// [`Outside`] when nothing is loaded or every region is farther.
+    pub fn region_at(&self, p: Point<f64>, max_outside_m: f64) -> Result<usize, Outside> {
+        match self.nearest_region(p) {
+            None => Err(Outside::Empty),
+            Some((i, d)) if d <= max_outside_m => Ok(i),
+            Some((_, distance_m)) => Err(Outside::TooFar {
+                lon: p.x(),
+                lat: p.y(),
+                distance_m,
+                limit_m: max_outside_m,
+            }),
+        }
+    }
+
+    /// The facility with this id.
+    pub fn facility(&self, id: i64) -> Option<&Facility> {
+        self.regions.iter().find_map(|r| r.facilities.get(id))
+    }
+
+    /// The hazard with this id.
+    pub fn hazard(&self, id: i64) -> Option<&Hazard> {
+        self.regions.iter().find_map(|r| r.hazards.get(id))
+    }
+
+    /// Every facility (unordered).
+    pub fn facilities(&self) -> Vec<Facility> {
+        all(&self.regions, |r| &r.facilities)
+    }
+
+    /// Every hazard (unordered).
+    pub fn hazards(&self) -> Vec<Hazard> {
+        all(&self.regions, |r| &r.hazards)
+    }
+
+    /// Indexes a stored facility in `region`, replacing the one with its id
+    /// wherever it was; returns the replaced one.
+    ///
+    /// # Errors
+    /// [`IndexError`] when its location cannot be indexed; nothing changes.
+    pub fn put_facility(
+        &mut self,
+        region: usize,
+        facility: Facility,
+    ) -> Result<Option<Facility>, IndexError> {
+        put(&mut self.regions, |r| &mut r.facilities, region, facility)
+    }
+
+    /// Removes a facility from the indexes and returns it.
+    pub fn remove_facility(&mut self, id: i64) -> Option<Facility> {
+        take(&mut self.regions, |r| &mut r.facilities, id)
+    }
+
+    /// Indexes a stored hazard in `region` (replacing the one with its id)
+    /// and recomputes the cells' risk levels; returns the replaced one.
+    ///
+    /// # Errors
+    /// [`ResponderError::Index`] when its geometry cannot be indexed;
+    /// nothing changes.
+    pub fn put_hazard(
+        &mut self,
+        region: usize,
+        hazard: Hazard,
+        cells: &[Cell],
+    ) -> Result<Option<Hazard>, ResponderError> {
+        let old = put(&mut self.regions, |r| &mut r.hazards, region, hazard)?;
+        self.refresh_levels(cells)?;
+        Ok(old)
+    }
+
+    /// Removes a hazard, recomputes the cells' risk levels, and returns it.
+    ///
+    /// # Errors
+    /// [`ResponderError::Index`] when a cell's envelope cannot be projected.
+    pub fn remove_hazard(
+        &mut self,
+        id: i64,
+        cells: &[Cell],
+    ) -> Result<Option<Hazard>, ResponderError> {
+        let old = take(&mut self.regions, |r| &mut r.hazards, id);
+        if old.is_some() {
+            self.refresh_levels(cells)?;
+        }
+        Ok(old)
+    }
+
+    /// Each cell's level: the highest level of the hazards of its region
+    /// whose point or area meets the cell (DESIGN standard 4).
+    fn refresh_levels(&mut self, cells: &[Cell]) -> Result<(), ResponderError> {
+        for (target, cell) in self.cells.iter_mut().zip(cells) {
+            target.level = match (target.region, cell.geometry.bounding_rect()) {
+                (Some(r), Some(envelope)) => self.regions[r]
+                    .hazards
+                    .in_envelope(envelope, &[])?
+                    .into_iter()
+                    .filter(|h| meets(h, &cell.geometry))
+                    .map(Hazard::level)
+                    .max(),
+                _ => None,
+            };
+        }
+        Ok(())
+    }
+
+    /// Which cells the facilities of `q.kinds` reach within `q.limit_s`
+    /// (turn-out plus drive to the cell's interior point), region by region.
+    ///
+    /// # Errors
+    /// [`NetworkError`] when a search fails.
+    pub fn coverage(&self, q: &CoverageQuery<'_>) -> Result<CoverageReport, NetworkError> {
+        let mut out = CoverageReport {
+            eta_s: vec![None; self.cells.len()],
+            ..CoverageReport::default()
+        };
+        for (i, region) in self.regions.iter().enumerate() {
+            let mut sources: Vec<&Facility> =
+                region.facilities.members(q.kinds).map(|(f, _)| f).collect();
+            sources.sort_by_key(|f| f.id);
+            out.facilities += sources.len();
+            let placed: Vec<CoverageSource> = sources
+                .iter()
+                .map(|f| CoverageSource {
+                    point: f.location,
+                    turnout_s: q.turnout_s.unwrap_or_else(|| self.turnout.seconds(f.kind)),
+                })
+                .collect();
+            let members: Vec<usize> = (0..self.cells.len())
+                .filter(|&c| self.cells[c].region == Some(i))
+                .collect();
+            let Some(graph) = &region.graph else {
+                out.cells_without_roads += members.len();
+                continue;
+            };
+            let targets: Vec<CoverageTarget> = members
+                .iter()
+                .map(|&c| CoverageTarget {
+                    point: self.cells[c].point,
+                    households: self.cells[c].households,
+                    high_risk: self.cells[c].high_risk(),
+                })
+                .collect();
+            let covered = graph.coverage(&placed, q.limit_s, &targets)?;
+            for (&c, eta) in members.iter().zip(covered.eta_s) {
+                out.eta_s[c] = eta;
+            }
+            out.unsnapped
+                .extend(covered.unsnapped_sources.iter().map(|&s| sources[s].id));
+            if q.isochrones {
+                for (f, source) in sources.iter().zip(&placed) {
+                    match graph.isochrone(source, q.limit_s, q.buffer_m) {
+                        Ok(area) => out.isochrones.push(((*f).clone(), area)),
+                        Err(NetworkError::TooFarFromRoad { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        for (c, eta) in self.cells.iter().zip(&out.eta_s) {
+            let covered = eta.is_some();
+            add(&mut out.cells, 1, covered);
+            add(&mut out.households, c.households, covered);
+            add(&mut out.high_risk, u64::from(c.high_risk()), covered);
+        }
+        out.unsnapped.sort_unstable();
+        Ok(out)
+    }
+}
+
+/// Adds `amount` to a share's total, and to its covered part if `covered`.
+fn add(share: &mut Share, amount: u64, covered: bool) {
+    share.total += amount;
+    if covered {
+        share.covered += amount;
+    }
+}
+
+/// `true` when a hazard's point or area meets a cell.
+fn meets(h: &Hazard, cell: &MultiPolygon<f64>) -> bool {
+    match &h.geometry {
+        HazardGeometry::Point(p) => cell.intersects(p),
+        HazardGeometry::Area(a) => cell.intersects(a),
+    }
+}
+
+/// Every item of one layer of every region, cloned.
+fn all<T: Indexed>(regions: &[Region], pick: fn(&Region) -> &LayerIndex<T>) -> Vec<T> {
+    regions
+        .iter()
+        .flat_map(|r| pick(r).members(&[]).map(|(item, _)| item.clone()))
+        .collect()
+}
+
+/// Indexes `item` in region `region` of one layer, after removing the item
+/// with its id from every region; all or nothing.
+fn put<T: Indexed>(
+    regions: &mut [Region],
+    pick: fn(&mut Region) -> &mut LayerIndex<T>,
+    region: usize,
+    item: T,
+) -> Result<Option<T>, IndexError> {
+    // Check first that the target index takes the geometry.
+    if let Some(bad) = pick(&mut regions[region])
+        .projection()
+        .project(&item.geometry())
+        .err()
+    {
+        return Err(IndexError::Geometry {
+            id: item.id(),
+            source: bad,
+        });
+    }
+    let old = take(regions, pick, item.id());
+    pick(&mut regions[region]).insert(item)?;
+    Ok(old)
+}
+
+/// Removes the item with this id from whichever region holds it.
+fn take<T: Indexed>(
+    regions: &mut [Region],
+    pick: fn(&mut Region) -> &mut LayerIndex<T>,
+    id: i64,
+) -> Option<T> {
+    regions.iter_mut().find_map(|r| pick(r).remove(id))
+}
+
+/// The 1° tile holding a coordinate.
+fn tile(c: Coord<f64>) -> (i32, i32) {
+    (
+        (c.x / TILE_DEG).floor() as i32,
+        (c.y / TILE_DEG).floor() as i32,
+    )
+}
+
+/// Occupied tiles with a union-find over them.
+#[derive(Default)]
+struct Tiles {
+    ids: HashMap<(i32, i32), usize>,
+    parent: Vec<usize>,
+}
+
+impl Tiles {
+    fn id(&mut self, t: (i32, i32)) -> usize {
+        *self.ids.entry(t).or_insert_with(|| {
+            self.parent.push(self.parent.len());
+            self.parent.len() - 1
+        })
+    }
+
+    fn find(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.parent[a.max(b)] = a.min(b);
+        }
+    }
+
+    /// Occupies every tile of a box, all in one group.
+    fn add_box(&mut self, r: Rect<f64>) {
+        let ((x0, y0), (x1, y1)) = (tile(r.min()), tile(r.max()));
+        let first = self.id((x0, y0));
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                let t = self.id((x, y));
+                self.union(first, t);
+            }
+        }
+    }
+
+    /// Joins every occupied tile with its occupied neighbours.
+    fn connect_neighbours(&mut self) {
+        let tiles: Vec<((i32, i32), usize)> = self.ids.iter().map(|(&t, &i)| (t, i)).collect();
+        for ((x, y), i) in tiles {
+            for (dx, dy) in [(1, -1), (1, 0), (1, 1), (0, 1)] {
+                if let Some(&j) = self.ids.get(&(x + dx, y + dy)) {
+                    self.union(i, j);
+                }
+            }
+        }
+    }
+
+    /// The group of the tile holding a box's lower corner (occupied).
+    fn group(&mut self, r: Rect<f64>) -> usize {
+        let i = self.ids.get(&tile(r.min())).copied().unwrap_or_default();
+        self.find(i)
+    }
+}
+
+/// The bounding box of a geometry, `None` when empty or not finite.
+fn bbox(g: &Geometry<f64>) -> Option<Rect<f64>> {
+    g.bounding_rect().filter(|r| {
+        [r.min().x, r.min().y, r.max().x, r.max().y]
+            .iter()
+            .all(|v| v.is_finite())
+    })
+}
+
+/// Splits the territory into regions: their extents and their facilities,
+/// hazards and roads, in order of first appearance.
+fn split(t: &Territory) -> (Vec<Rect<f64>>, Vec<Part>) {
+    let areas = t
+        .districts
+        .iter()
+        .chain(&t.subdistricts)
+        .chain(&t.communities)
+        .map(|a| bbox(&a.geometry.clone().into()));
+    let boxes: Vec<Option<Rect<f64>>> = areas
+        .chain(t.buildings.iter().map(|b| bbox(&b.geometry.clone().into())))
+        .chain(t.facilities.iter().map(|f| bbox(&f.geometry())))
+        .chain(t.hazards.iter().map(|h| bbox(&h.geometry())))
+        .chain(t.roads.iter().map(|r| bbox(&r.geometry.clone().into())))
+        .collect();
+    let mut tiles = Tiles::default();
+    for b in boxes.iter().flatten() {
+        tiles.add_box(*b);
+    }
+    tiles.connect_neighbours();
+    let mut region_of_group: HashMap<usize, usize> = HashMap::new();
+    let mut extents: Vec<Rect<f64>> = Vec::new();
+    let mut regions: Vec<Option<usize>> = Vec::with_capacity(boxes.len());
+    for b in &boxes {
+        regions.push(b.map(|b| {
+            let next = extents.len();
+            let r = *region_of_group.entry(tiles.group(b)).or_insert(next);
+            if r == next {
+                extents.push(b);
+            } else {
+                let e = extents[r];
+                extents[r] = Rect::new(
+                    (e.min().x.min(b.min().x), e.min().y.min(b.min().y)),
+                    (e.max().x.max(b.max().x), e.max().y.max(b.max().y)),
+                );
+            }
+            r
+        }));
+    }
+    let mut parts: Vec<Part> = extents.iter().map(|_| Part::default()).collect();
+    let skip = t.districts.len() + t.subdistricts.len() + t.communities.len() + t.buildings.len();
+    let mut at = regions[skip..].iter().copied();
+    for f in &t.facilities {
+        if let Some(Some(r)) = at.next() {
+            parts[r].facilities.push(f.clone());
+        }
+    }
+    for h in &t.hazards {
+        if let Some(Some(r)) = at.next() {
+            parts[r].hazards.push(h.clone());
+        }
+    }
+    for road in &t.roads {
+        if let Some(Some(r)) = at.next() {
+            parts[r].roads.push(road.clone());
+        }
+    }
+    (extents, parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civgrid::{Assessment, Oneway};
+    use geo_types::line_string;
+
+    fn facility(id: i64, lon: f64, lat: f64) -> Facility {
+        Facility {
+            id,
+            kind: FacilityKind::FireStation,
+            name: format!("f{id}"),
+            capacity: None,
+            staff: None,
+            contact: None,
+            location: Point::new(lon, lat),
+        }
+    }
+
+    fn two_cities() -> Territory {
+        Territory {
+            facilities: vec![
+                facility(1, 120.10, 30.20),
+                facility(2, 24.94, 60.17),
+                facility(3, 120.95, 30.90),
+                facility(4, 24.95, 60.18),
+            ],
+            hazards: vec![Hazard {
+                id: 7,
+                kind: "gas_station".into(),
+                name: String::new(),
+                assessment: Assessment::Given {
+                    level: RiskLevel::Red,
+                },
+                geometry: HazardGeometry::Point(Point::new(24.945, 60.175)),
+            }],
+            roads: vec![Road {
+                id: 9,
+                class: "residential".into(),
+                name: String::new(),
+                speed_kmh: None,
+                oneway: Oneway::No,
+                geometry: line_string![(x: 24.94, y: 60.17), (x: 24.95, y: 60.18)],
+            }],
+            ..Territory::default()
+        }
+    }
+
+    #[test]
+    fn distant_cities_are_separate_regions_with_their_own_meridians() {
+        let r = Responders::new(&two_cities(), &[], &Locator::default()).expect("build");
+        assert_eq!(r.regions().len(), 2);
+        let hz = &r.regions()[0];
+        let hel = &r.regions()[1];
+        assert_eq!(hz.facilities.len(), 2);
+        assert_eq!(hel.facilities.len(), 2);
+        assert_eq!(hel.hazards.len(), 1);
+        assert!(hz.graph.is_none() && hel.graph.is_some());
+        let cm = |reg: &Region| reg.facilities.projection().central_meridian();
+        assert!((cm(hz) - 120.525).abs() < 1e-9, "{}", cm(hz));
+        assert!((cm(hel) - 24.945).abs() < 1e-9, "{}", cm(hel));
+        // Helsinki distances agree with the great circle (to 0.5 %; the
+        // ellipsoid differs from the sphere).
+        let q = civgrid::NearestQuery {
+            point: Point::new(24.94, 60.17),
+            kinds: &[],
+            k: 2,
+            max_distance_m: None,
+        };
+        let got = hel.facilities.nearest(&q).expect("nearest");
+        let sphere = Haversine.distance(Point::new(24.94, 60.17), Point::new(24.95, 60.18));
+        assert_eq!(got[1].facility.id, 4);
+        assert!(
+            (got[1].distance_m - sphere).abs() / sphere < 5e-3,
+            "{} vs {sphere}",
+            got[1].distance_m
+        );
+    }
+
+    #[test]
+    fn points_are_routed_to_the_nearest_region_within_the_limit() {
+        let r = Responders::new(&two_cities(), &[], &Locator::default()).expect("build");
+        assert_eq!(r.region_at(Point::new(120.5, 30.5), 1.0), Ok(0));
+        assert_eq!(r.region_at(Point::new(24.945, 60.175), 1.0), Ok(1));
+        // 0.1° north of Helsinki's extent: about 11 km.
+        match r.region_at(Point::new(24.945, 60.28), 5_000.0) {
+            Err(Outside::TooFar { distance_m, .. }) => {
+                assert!((distance_m - 11_100.0).abs() < 200.0, "{distance_m}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.region_at(Point::new(24.945, 60.28), 20_000.0), Ok(1));
+        let empty = Responders::default();
+        assert_eq!(
+            empty.region_at(Point::new(0.0, 0.0), 1e9),
+            Err(Outside::Empty)
+        );
+    }
+
+    #[test]
+    fn adjacent_tiles_join_and_a_gap_separates() {
+        let mut t = Territory::default();
+        // 120.9 and 121.1 are in neighbouring tiles; 123.5 is two tiles on.
+        for (id, lon) in [(1, 120.9), (2, 121.1), (3, 123.5)] {
+            t.facilities.push(facility(id, lon, 30.0));
+        }
+        let r = Responders::new(&t, &[], &Locator::default()).expect("build");
+        assert_eq!(r.regions().len(), 2);
+        assert_eq!(r.regions()[0].facilities.len(), 2);
+    }
+
+    #[test]
+    fn writes_move_features_between_regions() {
+        let mut r = Responders::new(&two_cities(), &[], &Locator::default()).expect("build");
+        let moved = facility(1, 24.96, 60.17);
+        let old = r.put_facility(1, moved.clone()).expect("put");
+        assert_eq!(old.map(|f| f.location), Some(Point::new(120.10, 30.20)));
+        assert_eq!(r.regions()[0].facilities.len(), 1);
+        assert_eq!(r.regions()[1].facilities.len(), 3);
+        assert_eq!(r.facility(1), Some(&moved));
+        assert_eq!(r.remove_facility(1), Some(moved));
+        assert_eq!(r.facility(1), None);
+        assert_eq!(r.facilities().len(), 3);
+    }
+}

@@ -1,0 +1,165 @@
+//! `GET /api/v1/coverage?kind=fire_station&minutes=5[&turnout_s=][&isochrones=true][&buffer_m=50]`:
+//! which unit cells the facilities reach in time (DESIGN standard 5).
+//!
+//! Each active unit cell is a target at its interior point, standing for
+//! the households of the buildings whose centroid lies in it, and counted
+//! as high-risk when the highest level of the hazards meeting it is red or
+//! orange. A cell is covered when some facility of the kinds arrives within
+//! `minutes` of dispatch: turn-out (the kind's default, or `turnout_s` for
+//! every kind) plus the drive along the roads of its region. The answer
+//! gives the covered shares of cells, households and high-risk cells, the
+//! uncovered cells as a GeoJSON FeatureCollection and, with
+//! `isochrones=true`, each facility's service area (the roads reached,
+//! buffered by `buffer_m`) as a MultiPolygon.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use civgrid::FacilityKind;
+use civgrid::network::Share;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::params;
+use crate::error::{ServiceError, ServiceResult};
+use crate::responders::CoverageQuery;
+use crate::state::{AppState, Engine};
+
+/// Default buffer around reached roads for service areas, metres.
+pub const DEFAULT_BUFFER_M: f64 = 50.0;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/coverage", get(coverage))
+}
+
+/// Raw parameters: parsed by hand so that errors name the parameter.
+#[derive(Debug, Default, Deserialize)]
+struct CoverageParams {
+    kind: Option<String>,
+    minutes: Option<String>,
+    turnout_s: Option<String>,
+    isochrones: Option<String>,
+    buffer_m: Option<String>,
+}
+
+/// A checked coverage question.
+struct Asked {
+    kinds: Vec<FacilityKind>,
+    minutes: f64,
+    turnout_s: Option<f64>,
+    isochrones: bool,
+    buffer_m: f64,
+}
+
+impl Asked {
+    fn parse(q: &CoverageParams) -> ServiceResult<Self> {
+        let optional = |name, v: Option<&str>, range| {
+            v.map(|v| params::number(name, Some(v), range)).transpose()
+        };
+        Ok(Self {
+            kinds: params::kinds(q.kind.as_deref(), &[FacilityKind::FireStation])?,
+            minutes: optional("minutes", q.minutes.as_deref(), 1.0..=60.0)?.unwrap_or(5.0),
+            turnout_s: optional("turnout_s", q.turnout_s.as_deref(), 0.0..=600.0)?,
+            isochrones: params::flag("isochrones", q.isochrones.as_deref())?,
+            buffer_m: optional("buffer_m", q.buffer_m.as_deref(), 1.0..=1000.0)?
+                .unwrap_or(DEFAULT_BUFFER_M),
+        })
+    }
+}
+
+fn share(s: Share) -> Value {
+    json!({ "covered": s.covered, "total": s.total, "share": s.ratio() })
+}
+
+/// The answer, computed on the engine (a bounded Dijkstra per region: up
+/// to about a second for a large city).
+fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
+    let responders = &engine.responders;
+    if responders.cells().is_empty() {
+        return Err(ServiceError::Conflict(
+            "there are no unit cells yet: run `civgrid cells` first, then restart the server"
+                .into(),
+        ));
+    }
+    if responders.regions().iter().all(|r| r.graph.is_none()) {
+        return Err(ServiceError::Conflict(
+            "coverage needs roads, and none are loaded: import a road layer (OSM highways or `roads` with a class), then restart the server".into(),
+        ));
+    }
+    let report = responders
+        .coverage(&CoverageQuery {
+            kinds: &a.kinds,
+            limit_s: a.minutes * 60.0,
+            turnout_s: a.turnout_s,
+            isochrones: a.isochrones,
+            buffer_m: a.buffer_m,
+        })
+        .map_err(|e| ServiceError::Internal(format!("coverage failed: {e}")))?;
+    // The targets are in the engine's cell order.
+    let uncovered: Vec<Value> = responders
+        .cells()
+        .iter()
+        .zip(&engine.cells)
+        .zip(&report.eta_s)
+        .filter(|(_, eta)| eta.is_none())
+        .map(|((t, cell), _)| {
+            json!({
+                "type": "Feature",
+                "id": t.code.to_string(),
+                "geometry": geojson::Geometry::from(&cell.geometry),
+                "properties": {
+                    "code": t.code.to_string(),
+                    "community": t.community.to_string(),
+                    "households": t.households,
+                    "risk": t.level.map(civgrid::RiskLevel::as_str),
+                },
+            })
+        })
+        .collect();
+    let mut out = json!({
+        "kinds": a.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "minutes": a.minutes,
+        "turnout_s": a
+            .kinds
+            .iter()
+            .map(|&k| {
+                let s = a.turnout_s.unwrap_or_else(|| responders.turnout().seconds(k));
+                (k.as_str().to_owned(), json!(s))
+            })
+            .collect::<serde_json::Map<_, _>>(),
+        "facilities": report.facilities,
+        "facilities_far_from_roads": report.unsnapped,
+        "cells_without_roads": report.cells_without_roads,
+        "cells": share(report.cells),
+        "households": share(report.households),
+        "high_risk_cells": share(report.high_risk),
+        "uncovered": { "type": "FeatureCollection", "features": uncovered },
+    });
+    if a.isochrones {
+        let features: Vec<Value> = report
+            .isochrones
+            .iter()
+            .map(|(f, area)| {
+                json!({
+                    "type": "Feature",
+                    "id": f.id.to_string(),
+                    "geometry": geojson::Geometry::from(area),
+                    "properties": { "id": f.id, "kind": f.kind.as_str(), "name": f.name },
+                })
+            })
+            .collect();
+        out["isochrones"] = json!({ "type": "FeatureCollection", "features": features });
+    }
+    Ok(out)
+}
+
+async fn coverage(
+    State(state): State<AppState>,
+    Query(q): Query<CoverageParams>,
+) -> ServiceResult<Json<Value>> {
+    let asked = Asked::parse(&q)?;
+    let value = tokio::task::spawn_blocking(move || answer(&state.engine(), &asked))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("coverage worker failed: {e}")))??;
+    Ok(Json(value))
+}

@@ -1,0 +1,404 @@
+//! Writers' API for facilities and hazards: `POST /api/v1/{layer}`,
+//! `GET|PUT|DELETE /api/v1/{layer}/{id}` with GeoJSON Feature bodies.
+//!
+//! - facility: a Point; properties `kind` (required), `name`, `capacity`,
+//!   `staff`, `contact`;
+//! - hazard: a Point, Polygon or MultiPolygon; properties `kind` (required),
+//!   `name` and one of `level` | `lec_l` + `lec_e` + `lec_c` |
+//!   `likelihood` + `severity` (the import's attribute rules).
+//!
+//! Writes need the writers' bearer token ([`Writer`]). A write is stored in
+//! one transaction first; then, under the engine's write lock, the indexes,
+//! the cells' risk levels (hazards), the counts and the OGC collection
+//! follow. Writes are serialised from the store to the engine so both see
+//! them in the same order. The feature must lie within the territory (see
+//! [`crate::responders`]). Answers: 201 with `Location` and the stored
+//! feature, 200 on PUT, 204 on DELETE, 404 for an unknown id, 400 naming
+//! the bad field.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
+use geo::{Centroid, CoordsIter, Validation};
+use geo_types::{Geometry, MultiPolygon, Point};
+use serde_json::{Map, Value};
+
+use crate::auth::Writer;
+use crate::error::{ServiceError, ServiceResult};
+use crate::import::{self, FeatureProblem, Fields};
+use crate::ogc;
+use crate::responders::ResponderError;
+use crate::state::{AppState, Engine};
+use crate::store::{self, Layer};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/facilities", post(create::<Facility>))
+        .route(
+            "/facilities/{id}",
+            get(read::<Facility>)
+                .put(replace::<Facility>)
+                .delete(remove::<Facility>),
+        )
+        .route("/hazards", post(create::<Hazard>))
+        .route(
+            "/hazards/{id}",
+            get(read::<Hazard>)
+                .put(replace::<Hazard>)
+                .delete(remove::<Hazard>),
+        )
+}
+
+/// A layer that writers edit through the API.
+trait Writable: Indexed + Send + Sync + Sized + 'static {
+    /// The layer's URL segment (`facilities`).
+    const PATH: &'static str;
+    /// One feature, in messages (`facility`).
+    const NOUN: &'static str;
+    /// The properties a body may carry.
+    const PROPERTIES: &'static [&'static str];
+    /// The store layer.
+    const LAYER: Layer;
+
+    /// The feature of a body's geometry and properties (id 0).
+    fn parse(geometry: Geometry<f64>, properties: &Map<String, Value>) -> ServiceResult<Self>;
+
+    /// Sets the store id.
+    fn set_id(&mut self, id: i64);
+
+    /// The store's form.
+    fn stored(&self) -> store::Feature;
+
+    /// The feature as served (GeoJSON, like the OGC collection's items).
+    fn feature(&self) -> ogc::Feature;
+
+    /// The indexed feature with this id.
+    fn find(engine: &Engine, id: i64) -> Option<&Self>;
+
+    /// Indexes a stored feature in `region`, replacing the one with its id.
+    fn put(engine: &mut Engine, region: usize, item: Self) -> Result<Option<Self>, ResponderError>;
+
+    /// Removes a feature from the indexes.
+    fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError>;
+
+    /// Rebuilds the layer's OGC collection from the indexes.
+    fn sync_collection(engine: &mut Engine);
+
+    /// The layer's count.
+    fn count(counts: &mut LayerCounts) -> &mut usize;
+}
+
+impl Writable for Facility {
+    const PATH: &'static str = "facilities";
+    const NOUN: &'static str = "facility";
+    const LAYER: Layer = Layer::Facilities;
+    const PROPERTIES: &'static [&'static str] = &["kind", "name", "capacity", "staff", "contact"];
+
+    fn parse(geometry: Geometry<f64>, properties: &Map<String, Value>) -> ServiceResult<Self> {
+        let Geometry::Point(p) = geometry else {
+            return Err(ServiceError::BadRequest(format!(
+                "geometry: a facility is a Point, not a {}",
+                geometry_name(&geometry)
+            )));
+        };
+        let kind: FacilityKind = properties
+            .parsed("kind")
+            .and_then(|k| k.ok_or(FeatureProblem::MissingField { field: "kind" }))
+            .map_err(|e| bad_property(&e))?;
+        import::facility(properties, kind, p).map_err(|e| bad_property(&e))
+    }
+
+    fn set_id(&mut self, id: i64) {
+        self.id = id;
+    }
+
+    fn stored(&self) -> store::Feature {
+        store::Feature::Facility(self.clone())
+    }
+
+    fn feature(&self) -> ogc::Feature {
+        ogc::facility(self)
+    }
+
+    fn find(engine: &Engine, id: i64) -> Option<&Self> {
+        engine.responders.facility(id)
+    }
+
+    fn put(engine: &mut Engine, region: usize, item: Self) -> Result<Option<Self>, ResponderError> {
+        Ok(engine.responders.put_facility(region, item)?)
+    }
+
+    fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError> {
+        Ok(engine.responders.remove_facility(id))
+    }
+
+    fn sync_collection(engine: &mut Engine) {
+        engine.collections.facilities = ogc::facilities(&engine.responders.facilities());
+    }
+
+    fn count(counts: &mut LayerCounts) -> &mut usize {
+        &mut counts.facilities
+    }
+}
+
+impl Writable for Hazard {
+    const PATH: &'static str = "hazards";
+    const NOUN: &'static str = "hazard";
+    const LAYER: Layer = Layer::Hazards;
+    const PROPERTIES: &'static [&'static str] = &[
+        "kind",
+        "name",
+        "level",
+        "lec_l",
+        "lec_e",
+        "lec_c",
+        "likelihood",
+        "severity",
+        "score",
+    ];
+
+    fn parse(geometry: Geometry<f64>, properties: &Map<String, Value>) -> ServiceResult<Self> {
+        let area = |m: MultiPolygon<f64>| {
+            m.check_validation()
+                .map(|()| HazardGeometry::Area(m.clone()))
+                .map_err(|e| ServiceError::BadRequest(format!("geometry: invalid polygon: {e}")))
+        };
+        let geometry = match geometry {
+            Geometry::Point(p) => HazardGeometry::Point(p),
+            Geometry::Polygon(p) => area(MultiPolygon(vec![p]))?,
+            Geometry::MultiPolygon(m) => area(m)?,
+            other => {
+                return Err(ServiceError::BadRequest(format!(
+                    "geometry: a hazard is a Point, Polygon or MultiPolygon, not a {}",
+                    geometry_name(&other)
+                )));
+            }
+        };
+        import::hazard(properties, geometry).map_err(|e| bad_property(&e))
+    }
+
+    fn set_id(&mut self, id: i64) {
+        self.id = id;
+    }
+
+    fn stored(&self) -> store::Feature {
+        store::Feature::Hazard(self.clone())
+    }
+
+    fn feature(&self) -> ogc::Feature {
+        ogc::hazard(self)
+    }
+
+    fn find(engine: &Engine, id: i64) -> Option<&Self> {
+        engine.responders.hazard(id)
+    }
+
+    fn put(engine: &mut Engine, region: usize, item: Self) -> Result<Option<Self>, ResponderError> {
+        let Engine {
+            responders, cells, ..
+        } = engine;
+        responders.put_hazard(region, item, cells)
+    }
+
+    fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError> {
+        let Engine {
+            responders, cells, ..
+        } = engine;
+        responders.remove_hazard(id, cells)
+    }
+
+    fn sync_collection(engine: &mut Engine) {
+        engine.collections.hazards = ogc::hazards(&engine.responders.hazards());
+    }
+
+    fn count(counts: &mut LayerCounts) -> &mut usize {
+        &mut counts.hazards
+    }
+}
+
+fn bad_property(e: &FeatureProblem) -> ServiceError {
+    ServiceError::BadRequest(format!("properties: {e}"))
+}
+
+fn geometry_name(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) | Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) | Geometry::Rect(_) | Geometry::Triangle(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+    }
+}
+
+/// A body's feature and the id it names, if any.
+fn parse_body<T: Writable>(body: &[u8]) -> ServiceResult<(T, Option<String>)> {
+    let f: geojson::Feature = serde_json::from_slice(body)
+        .map_err(|e| ServiceError::BadRequest(format!("the body is not a GeoJSON Feature: {e}")))?;
+    let geometry = f
+        .geometry
+        .ok_or_else(|| ServiceError::BadRequest("geometry: the Feature has no geometry".into()))?;
+    let geometry: Geometry<f64> = Geometry::try_from(&geometry.value)
+        .map_err(|e| ServiceError::BadRequest(format!("geometry: {e}")))?;
+    if let Some(c) = geometry
+        .coords_iter()
+        .find(|c| !((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)))
+    {
+        return Err(ServiceError::BadRequest(format!(
+            "geometry: ({}, {}) is not a longitude in -180..180 and a latitude in -90..90",
+            c.x, c.y
+        )));
+    }
+    let properties = f.properties.unwrap_or_default();
+    if let Some(unknown) = properties
+        .keys()
+        .find(|k| !T::PROPERTIES.contains(&k.as_str()))
+    {
+        return Err(ServiceError::BadRequest(format!(
+            "properties: unknown property {unknown:?} for a {} (expected {})",
+            T::NOUN,
+            T::PROPERTIES.join(", ")
+        )));
+    }
+    let id = f.id.map(|id| match id {
+        geojson::feature::Id::String(s) => s,
+        geojson::feature::Id::Number(n) => n.to_string(),
+    });
+    Ok((T::parse(geometry, &properties)?, id))
+}
+
+/// A store id from the path.
+fn parse_id<T: Writable>(id: &str) -> ServiceResult<i64> {
+    id.trim()
+        .parse()
+        .map_err(|_| ServiceError::NotFound(format!("no {} with id {id:?}", T::NOUN)))
+}
+
+/// The region a feature is indexed in: the one nearest to its centroid,
+/// within the allowed distance of the territory.
+fn region_of<T: Writable>(state: &AppState, item: &T) -> ServiceResult<usize> {
+    let at: Point<f64> = item
+        .geometry()
+        .centroid()
+        .ok_or_else(|| ServiceError::BadRequest("geometry: it is empty".into()))?;
+    state
+        .engine()
+        .responders
+        .region_at(at, state.config.max_outside_m)
+        .map_err(|e| ServiceError::BadRequest(format!("geometry: {e}")))
+}
+
+fn geojson_response(status: StatusCode, item: &impl Writable) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        item.feature().to_json().to_string(),
+    )
+        .into_response()
+}
+
+/// Applies a stored write to the engine; a failure here means the store
+/// and the engine disagree until the next start.
+fn apply<T: Writable>(
+    state: &AppState,
+    what: &str,
+    f: impl FnOnce(&mut Engine) -> Result<(), ResponderError>,
+) -> ServiceResult<()> {
+    let mut engine = state.engine_mut();
+    f(&mut engine).map_err(|e| {
+        ServiceError::Internal(format!(
+            "the {} was {what} in the store but the in-memory indexes could not follow ({e}); restart the server to reload",
+            T::NOUN
+        ))
+    })?;
+    T::sync_collection(&mut engine);
+    Ok(())
+}
+
+async fn create<T: Writable>(
+    _: Writer,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> ServiceResult<Response> {
+    let (mut item, _) = parse_body::<T>(&body)?;
+    let _order = state.writes.lock().await;
+    let region = region_of(&state, &item)?;
+    let id = state.store.insert(&item.stored()).await?;
+    item.set_id(id);
+    apply::<T>(&state, "stored", |engine| {
+        *T::count(&mut engine.counts) += 1;
+        T::put(engine, region, item.clone()).map(drop)
+    })?;
+    let mut response = geojson_response(StatusCode::CREATED, &item);
+    if let Ok(location) = format!("/api/v1/{}/{id}", T::PATH).parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+async fn read<T: Writable>(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ServiceResult<Response> {
+    let id = parse_id::<T>(&id)?;
+    let engine = state.engine();
+    let item = T::find(&engine, id)
+        .ok_or_else(|| ServiceError::NotFound(format!("no {} with id {id}", T::NOUN)))?;
+    Ok(geojson_response(StatusCode::OK, item))
+}
+
+async fn replace<T: Writable>(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ServiceResult<Response> {
+    let id = parse_id::<T>(&id)?;
+    let (mut item, body_id) = parse_body::<T>(&body)?;
+    if let Some(b) = body_id.filter(|b| b.trim() != id.to_string()) {
+        return Err(ServiceError::BadRequest(format!(
+            "id: the body names {} {b:?}, the path {id}",
+            T::NOUN
+        )));
+    }
+    item.set_id(id);
+    let _order = state.writes.lock().await;
+    let region = region_of(&state, &item)?;
+    if !state.store.update(&item.stored()).await? {
+        return Err(ServiceError::NotFound(format!(
+            "no {} with id {id}",
+            T::NOUN
+        )));
+    }
+    apply::<T>(&state, "updated", |engine| {
+        T::put(engine, region, item.clone()).map(drop)
+    })?;
+    Ok(geojson_response(StatusCode::OK, &item))
+}
+
+async fn remove<T: Writable>(
+    _: Writer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ServiceResult<Response> {
+    let id = parse_id::<T>(&id)?;
+    let _order = state.writes.lock().await;
+    if !state.store.delete(T::LAYER, id).await? {
+        return Err(ServiceError::NotFound(format!(
+            "no {} with id {id}",
+            T::NOUN
+        )));
+    }
+    apply::<T>(&state, "deleted", |engine| {
+        if T::take(engine, id)?.is_some() {
+            *T::count(&mut engine.counts) -= 1;
+        }
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
