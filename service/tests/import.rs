@@ -52,6 +52,7 @@ fn count_of(c: &LayerCounts, target: Target) -> usize {
         Target::Facilities => c.facilities,
         Target::Hazards => c.hazards,
         Target::Roads => c.roads,
+        Target::Barriers => c.barriers,
         Target::Incidents => c.incidents,
     }
 }

@@ -13,9 +13,12 @@ use crate::common::{
     non_admin_count, rect,
 };
 
-/// The synthetic test city (8 communities, about 100 buildings).
+/// The synthetic test city (8 communities, about 100 buildings) with a
+/// river, so every layer is stored.
 fn test_city() -> Territory {
-    synthesize(&SynthConfig::test()).expect("the test city synthesizes")
+    let city = synthesize(&SynthConfig::test().river(true)).expect("the test city synthesizes");
+    assert!(!city.barriers.is_empty(), "the test city has its river");
+    city
 }
 
 async fn open(s: &TestStore) -> Arc<dyn Store> {

@@ -33,13 +33,15 @@ pub enum Target {
     Hazards,
     /// `roads`.
     Roads,
+    /// `barriers`: rivers, canals, walls… (lines).
+    Barriers,
     /// `incidents`.
     Incidents,
 }
 
 impl Target {
     /// Every target with its conventional layer name.
-    pub const NAMED: [(&'static str, Self); 8] = [
+    pub const NAMED: [(&'static str, Self); 9] = [
         ("districts", Self::Admin(AdminLevel::District)),
         ("subdistricts", Self::Admin(AdminLevel::Subdistrict)),
         ("communities", Self::Admin(AdminLevel::Community)),
@@ -47,6 +49,7 @@ impl Target {
         ("facilities", Self::Facilities),
         ("hazards", Self::Hazards),
         ("roads", Self::Roads),
+        ("barriers", Self::Barriers),
         ("incidents", Self::Incidents),
     ];
 

@@ -394,6 +394,9 @@ fn osm_feature(
         OsmClass::Road(class) if linear => {
             records::add_roads(&ctx.geometry, class, attrs, g, t).map(Some)
         }
+        OsmClass::Barrier(kind) if linear => {
+            records::add_barriers(&ctx.geometry, kind, attrs, g, t).map(Some)
+        }
         OsmClass::Boundary(level) if areal => match opts.mapping.osm.admin_levels.get(&level) {
             Some(l) => records::add_feature(ctx, Target::Admin(l.0), attrs, g, t).map(Some),
             None => Ok(None),

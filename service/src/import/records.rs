@@ -2,9 +2,9 @@
 //! tag rules that decide what an OSM feature is.
 
 use civgrid::{
-    AdminArea, AdminCode, AdminLevel, Assessment, Building, Facility, FacilityKind, Hazard,
-    HazardGeometry, HouseholdEstimate, Incident, LocalProjection, Oneway, RiskLevel, Road,
-    Territory,
+    AdminArea, AdminCode, AdminLevel, Assessment, Barrier, BarrierKind, Building, Facility,
+    FacilityKind, Hazard, HazardGeometry, HouseholdEstimate, Incident, LocalProjection, Oneway,
+    RiskLevel, Road, Territory,
 };
 use gdal::vector::Geometry as GdalGeometry;
 use geo::{Area, Centroid};
@@ -154,6 +154,17 @@ pub fn add_feature(
                 .ok_or(FeatureProblem::MissingField { field: "class" })?;
             add_roads(gr, class, attrs, g, out)
         }
+        Target::Barriers => {
+            let kind = attrs.required("kind")?;
+            let kind: BarrierKind = kind.parse().map_err(|e: civgrid::UnknownBarrierKind| {
+                FeatureProblem::BadField {
+                    field: "kind",
+                    value: kind.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            add_barriers(gr, kind, attrs, g, out)
+        }
         Target::Incidents => {
             let kind = attrs.required("kind")?;
             let time = attrs.required("time")?;
@@ -251,6 +262,26 @@ pub fn add_roads(
     Ok(lines.notes)
 }
 
+/// Adds one barrier of `kind` per line part.
+pub fn add_barriers(
+    gr: &GeometryReader<'_>,
+    kind: BarrierKind,
+    attrs: &Attributes<'_>,
+    g: &GdalGeometry,
+    out: &mut Territory,
+) -> Result<Vec<String>, FeatureProblem> {
+    let lines = gr.lines(g)?;
+    for geometry in lines.geometry {
+        out.barriers.push(Barrier {
+            id: 0,
+            kind,
+            name: attrs.get("name").unwrap_or_default(),
+            geometry,
+        });
+    }
+    Ok(lines.notes)
+}
+
 /// The assessment: a `level`, or LEC factors `lec_l` + `lec_e` + `lec_c`,
 /// or `likelihood` + `severity` of the 5×5 matrix, in that order of precedence.
 fn assessment(attrs: &impl Fields) -> Result<Assessment, FeatureProblem> {
@@ -337,6 +368,8 @@ pub enum OsmClass {
     Building,
     /// A drivable road.
     Road(String),
+    /// A line cells follow: `waterway=river|canal|stream`, `barrier=wall|fence`.
+    Barrier(BarrierKind),
     /// A facility of a kind.
     Facility(FacilityKind),
     /// `boundary=administrative` at an `admin_level`.
@@ -347,7 +380,7 @@ pub enum OsmClass {
 
 /// Classifies an OSM feature: facilities first (a fire station's building is
 /// the fire station), then buildings, roads and boundaries.
-pub fn classify_osm(attrs: &Attributes<'_>) -> OsmClass {
+pub fn classify_osm(attrs: &impl Fields) -> OsmClass {
     let amenity = attrs.tag("amenity");
     let facility = match amenity.as_deref() {
         Some("fire_station") => Some(FacilityKind::FireStation),
@@ -376,6 +409,20 @@ pub fn classify_osm(attrs: &Attributes<'_>) -> OsmClass {
             OsmClass::Other
         };
     }
+    let barrier = match (
+        attrs.tag("waterway").as_deref(),
+        attrs.tag("barrier").as_deref(),
+    ) {
+        (Some("river"), _) => Some(BarrierKind::River),
+        (Some("canal"), _) => Some(BarrierKind::Canal),
+        (Some("stream"), _) => Some(BarrierKind::Stream),
+        (_, Some("wall" | "city_wall" | "retaining_wall")) => Some(BarrierKind::Wall),
+        (_, Some("fence")) => Some(BarrierKind::Fence),
+        _ => None,
+    };
+    if let Some(kind) = barrier {
+        return OsmClass::Barrier(kind);
+    }
     if attrs.tag("boundary").as_deref() == Some("administrative") {
         if let Some(level) = attrs.tag("admin_level") {
             return OsmClass::Boundary(level);
@@ -387,6 +434,39 @@ pub fn classify_osm(attrs: &Attributes<'_>) -> OsmClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn osm_rivers_and_walls_are_barriers() {
+        struct Tags(HashMap<String, String>);
+        impl Fields for Tags {
+            fn get(&self, _: &str) -> Option<String> {
+                None
+            }
+            fn tag(&self, key: &str) -> Option<String> {
+                self.0.get(key).cloned()
+            }
+        }
+        let class = |tags: &str| classify_osm(&Tags(crate::import::attributes::parse_hstore(tags)));
+        assert!(matches!(
+            class(r#""waterway"=>"river""#),
+            OsmClass::Barrier(BarrierKind::River)
+        ));
+        assert!(matches!(
+            class(r#""waterway"=>"canal""#),
+            OsmClass::Barrier(BarrierKind::Canal)
+        ));
+        assert!(matches!(
+            class(r#""barrier"=>"city_wall""#),
+            OsmClass::Barrier(BarrierKind::Wall)
+        ));
+        assert!(matches!(
+            class(r#""barrier"=>"fence""#),
+            OsmClass::Barrier(BarrierKind::Fence)
+        ));
+        assert!(matches!(class(r#""waterway"=>"ditch""#), OsmClass::Other));
+        assert!(matches!(class(r#""barrier"=>"gate""#), OsmClass::Other));
+    }
 
     #[test]
     fn times() {

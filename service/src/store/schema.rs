@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use civgrid::cells::{Adjacency, Cell};
 use civgrid::{
-    AdminArea, Barrier, AdminCode, Assessment, Building, Facility, Hazard, HazardGeometry, Incident, Road,
-    Territory,
+    AdminArea, AdminCode, Assessment, Barrier, Building, Facility, Hazard, HazardGeometry,
+    Incident, Road, Territory,
 };
 use geo_types::Geometry;
 

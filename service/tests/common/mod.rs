@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use civgrid::{
-    AdminArea, AdminCode, Assessment, Building, CommunityKind, Facility, FacilityKind, Hazard,
+    AdminArea, Barrier, BarrierKind, AdminCode, Assessment, Building, CommunityKind, Facility, FacilityKind, Hazard,
     HazardGeometry, Incident, LocalProjection, Oneway, RiskLevel, Road, Territory,
 };
 use geo::Area;
@@ -309,9 +309,17 @@ pub fn normalized(t: &Territory) -> Territory {
         (&a.kind, &a.name, key(hazard_xy(a))).cmp(&(&b.kind, &b.name, key(hazard_xy(b))))
     });
     t.roads.iter_mut().for_each(|r| r.id = 0);
-    let road_xy = |r: &Road| r.geometry.0.first().map_or((0.0, 0.0), |c| (c.x, c.y));
+    let road_xy = |r: &Road| road_xy_of(&r.geometry);
     t.roads.sort_by(|a, b| {
         (&a.class, &a.name, key(road_xy(a))).cmp(&(&b.class, &b.name, key(road_xy(b))))
+    });
+    t.barriers.iter_mut().for_each(|b| b.id = 0);
+    t.barriers.sort_by(|a, b| {
+        (a.kind, &a.name, key(road_xy_of(&a.geometry))).cmp(&(
+            b.kind,
+            &b.name,
+            key(road_xy_of(&b.geometry)),
+        ))
     });
     t.incidents.iter_mut().for_each(|i| i.id = 0);
     t.incidents.sort_by(|a, b| {
@@ -327,6 +335,10 @@ pub fn normalized(t: &Territory) -> Territory {
             ))
     });
     t
+}
+
+fn road_xy_of(l: &LineString<f64>) -> (f64, f64) {
+    l.0.first().map_or((0.0, 0.0), |c| (c.x, c.y))
 }
 
 /// Asserts that `actual` holds the same features as `expected`, in the same
@@ -389,6 +401,13 @@ pub fn assert_same_territory(actual: &Territory, expected: &Territory, tol: f64,
         assert_eq!(a.name, e.name, "{at}: name");
         assert_eq!(a.speed_kmh, e.speed_kmh, "{at}: speed_kmh");
         assert_eq!(a.oneway, e.oneway, "{at}: oneway");
+        let d = coords_diff(&a.geometry.0, &e.geometry.0);
+        assert!(d <= tol, "{at}: geometry differs by {d} (> {tol})");
+    }
+    for (i, (a, e)) in actual.barriers.iter().zip(&expected.barriers).enumerate() {
+        let at = format!("{what}: barrier[{i}] {:?}", e.name);
+        assert_eq!(a.kind, e.kind, "{at}: kind");
+        assert_eq!(a.name, e.name, "{at}: name");
         let d = coords_diff(&a.geometry.0, &e.geometry.0);
         assert!(d <= tol, "{at}: geometry differs by {d} (> {tol})");
     }
@@ -634,7 +653,20 @@ pub fn fixture_territory() -> Territory {
                 geometry: LineString::from(vec![(120.1061, 30.2505), (120.1070, 30.2508)]),
             },
         ],
-        barriers: Vec::new(),
+        barriers: vec![
+            Barrier {
+                id: 0,
+                kind: BarrierKind::River,
+                name: "西溪".into(),
+                geometry: LineString::from(vec![(x0, 30.2575), (x1, 30.2578), (x2, 30.2574)]),
+            },
+            Barrier {
+                id: 0,
+                kind: BarrierKind::Wall,
+                name: String::new(),
+                geometry: LineString::from(vec![(120.1075, y1), (120.1075, y2)]),
+            },
+        ],
         incidents: vec![
             Incident {
                 id: 0,
@@ -826,6 +858,23 @@ pub fn write_roads(dir: &Path, roads: &[Road]) -> PathBuf {
     write_geojson(dir, "roads.geojson", f)
 }
 
+/// Writes `barriers.geojson`.
+pub fn write_barriers(dir: &Path, barriers: &[Barrier]) -> PathBuf {
+    let f = barriers
+        .iter()
+        .map(|b| {
+            feature(
+                props(&[
+                    ("kind", Some(json!(b.kind.as_str()))),
+                    ("name", Some(json!(b.name))),
+                ]),
+                json!({"type": "LineString", "coordinates": coords_json(&b.geometry.0)}),
+            )
+        })
+        .collect();
+    write_geojson(dir, "barriers.geojson", f)
+}
+
 /// Writes `incidents.geojson`, times in RFC 3339 at UTC+8.
 pub fn write_incidents(dir: &Path, incidents: &[Incident]) -> PathBuf {
     let f = incidents
@@ -847,6 +896,7 @@ pub fn write_territory(dir: &Path, t: &Territory) -> Vec<PathBuf> {
     files.push(write_facilities(dir, &t.facilities));
     files.push(write_hazards(dir, &t.hazards));
     files.push(write_roads(dir, &t.roads));
+    files.push(write_barriers(dir, &t.barriers));
     files.push(write_incidents(dir, &t.incidents));
     files
 }
