@@ -4,4 +4,5 @@ mod cells;
 mod common;
 mod http;
 mod import;
+mod responders;
 mod store_suite;
