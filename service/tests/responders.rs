@@ -21,10 +21,10 @@ use civgrid::{
 };
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
-use civgrid_service::store::{self, ImportBatch, Store};
+use civgrid_service::store::Store;
 use civgrid_service::{AppState, app, cells};
 use geo::{BoundingRect, Centroid, Distance, Geodesic, InteriorPoint, Intersects};
-use geo_types::{Point, Rect, line_string};
+use geo_types::{MultiPolygon, Point, Rect, line_string};
 use http_body_util::BodyExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tower::ServiceExt;
 
+use crate::cells::store_with;
 use crate::common::{Backend, TestStore, both_stores, rect};
 use crate::http::{Reply, get, problem};
 
@@ -60,17 +61,14 @@ struct Fixture {
 /// any road, a red hazard area, and three facilities in Helsinki.
 fn city() -> (Territory, Rect<f64>) {
     let mut t = synthesize(&SynthConfig::test()).expect("the test city");
-    let bbox = t
-        .communities
-        .iter()
-        .filter_map(|c| c.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        })
-        .expect("an extent");
+    let bbox = MultiPolygon(
+        t.communities
+            .iter()
+            .flat_map(|c| c.geometry.0.clone())
+            .collect(),
+    )
+    .bounding_rect()
+    .expect("an extent");
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let facility = |kind, name: String, lon, lat| Facility {
         id: 0,
@@ -149,15 +147,7 @@ fn config() -> ServeConfig {
 
 async fn fixture(backend: Backend) -> Fixture {
     let (city, bbox) = city();
-    let s = TestStore::new(backend).await;
-    let store = store::open(&s.spec).await.expect("open the store");
-    store
-        .import(&[ImportBatch {
-            source: "synthetic".into(),
-            territory: city.clone(),
-        }])
-        .await
-        .expect("import");
+    let (s, store) = store_with(backend, &city).await;
     let before = AppState::load(store.clone()).await.expect("load");
     let day = "2026-01-01".parse().expect("a date");
     cells::run(&store, CellConfig::default(), day)
