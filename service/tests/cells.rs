@@ -71,7 +71,7 @@ fn city_with_a_tiny_community() -> (Territory, AdminArea) {
     (city, tiny)
 }
 
-async fn store_with(backend: crate::common::Backend, t: &Territory) -> (TestStore, Arc<dyn Store>) {
+pub async fn store_with(backend: crate::common::Backend, t: &Territory) -> (TestStore, Arc<dyn Store>) {
     let s = TestStore::new(backend).await;
     let store = store::open(&s.spec).await.expect("open the store");
     store

@@ -6,4 +6,5 @@ mod cli;
 mod common;
 mod http;
 mod import;
+mod responders;
 mod store_suite;
