@@ -21,6 +21,7 @@
 
 pub mod cells;
 pub mod crs;
+pub mod extent;
 pub mod index;
 pub mod locate;
 pub mod model;

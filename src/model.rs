@@ -666,6 +666,19 @@ impl fmt::Display for LayerCounts {
 }
 
 impl Territory {
+    /// The lon/lat box covering every district, subdistrict and community.
+    #[must_use]
+    pub fn extent(&self) -> Option<geo_types::Rect<f64>> {
+        use geo::BoundingRect;
+        crate::extent::extent(
+            self.districts
+                .iter()
+                .chain(&self.subdistricts)
+                .chain(&self.communities)
+                .filter_map(|a| a.geometry.bounding_rect()),
+        )
+    }
+
     /// Feature counts per layer.
     #[must_use]
     pub fn counts(&self) -> LayerCounts {

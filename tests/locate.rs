@@ -1,9 +1,9 @@
 //! `Locator` against an independent brute-force point-in-polygon on a
 //! synthetic city.
 
-use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{AdminLevel, Locator};
-use geo::{BoundingRect, Contains};
+use geo::Contains;
 use geo_types::Point;
 use rand::{Rng, SeedableRng};
 
@@ -11,17 +11,7 @@ use rand::{Rng, SeedableRng};
 fn locate_agrees_with_brute_force() {
     let territory = synthesize(&SynthConfig::town()).unwrap();
     let locator = Locator::new(&territory);
-    let bbox = territory
-        .districts
-        .iter()
-        .filter_map(|d| d.geometry.bounding_rect())
-        .reduce(|a, b| {
-            geo_types::Rect::new(
-                geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        })
-        .unwrap();
+    let bbox = territory.extent().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
     let (mut inside, mut outside) = (0, 0);
     for _ in 0..2000 {

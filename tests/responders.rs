@@ -18,13 +18,13 @@ use civgrid::network::{
     CoverageSource, CoverageTarget, NetworkError, RoadGraph, Snap, SpeedTable, TimeQuery,
     TurnoutTable, UnreachableReason,
 };
-use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{
     Assessment, Facility, FacilityIndex, FacilityKind, Hazard, HazardGeometry, HazardIndex,
     IndexError, LocalProjection, NearestQuery, Oneway, RiskLevel, Road, Territory,
 };
-use geo::{BoundingRect, Distance, Euclidean, InteriorPoint, Intersects};
-use geo_types::{coord, Coord, Line, LineString, Point, Polygon, Rect};
+use geo::{Distance, Euclidean, InteriorPoint, Intersects};
+use geo_types::{Coord, Line, LineString, Point, Polygon, Rect, coord};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -49,16 +49,7 @@ fn town() -> (SynthConfig, Territory) {
 }
 
 fn bbox(t: &Territory) -> Rect<f64> {
-    t.districts
-        .iter()
-        .filter_map(|d| d.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        })
-        .unwrap()
+    t.extent().unwrap()
 }
 
 fn random_point(rng: &mut ChaCha8Rng, r: Rect<f64>) -> Point<f64> {
@@ -282,10 +273,11 @@ fn hazards_within_a_distance_and_an_envelope_agree_with_brute_force() {
     let (cfg, t) = town();
     let p = projection(&cfg);
     let index = HazardIndex::new(projection(&cfg), &t.hazards).unwrap();
-    assert!(t
-        .hazards
-        .iter()
-        .any(|h| matches!(h.geometry, HazardGeometry::Area(_))));
+    assert!(
+        t.hazards
+            .iter()
+            .any(|h| matches!(h.geometry, HazardGeometry::Area(_)))
+    );
     let metric_geom = |h: &Hazard| -> geo_types::Geometry<f64> {
         match &h.geometry {
             HazardGeometry::Point(pt) => Point(metric(&p, *pt)).into(),
@@ -889,11 +881,13 @@ fn isochrone_holds_the_reached_network_and_not_the_far_unreached() {
         turnout_s: 200.0,
         ..source
     };
-    assert!(graph
-        .isochrone(&late, limit_s, buffer_m)
-        .unwrap()
-        .0
-        .is_empty());
+    assert!(
+        graph
+            .isochrone(&late, limit_s, buffer_m)
+            .unwrap()
+            .0
+            .is_empty()
+    );
 }
 
 #[test]

@@ -1,9 +1,8 @@
 //! Point location: building the `Locator` and answering queries.
 
-use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::Locator;
-use criterion::{black_box, BenchmarkId, Criterion};
-use geo::BoundingRect;
+use civgrid::synth::{SynthConfig, synthesize};
+use criterion::{BenchmarkId, Criterion, black_box};
 use geo_types::Point;
 
 pub fn bench(c: &mut Criterion) {
@@ -16,17 +15,7 @@ pub fn bench(c: &mut Criterion) {
             b.iter(|| Locator::new(black_box(t)));
         });
         let locator = Locator::new(&territory);
-        let Some(bbox) = territory
-            .districts
-            .iter()
-            .filter_map(|d| d.geometry.bounding_rect())
-            .reduce(|a, b| {
-                geo_types::Rect::new(
-                    geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                    geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-                )
-            })
-        else {
+        let Some(bbox) = territory.extent() else {
             continue;
         };
         // A fixed 64 × 64 lattice of query points over the territory.

@@ -7,25 +7,16 @@ use std::time::Instant;
 use civgrid::network::{
     CoverageSource, CoverageTarget, RoadGraph, SpeedTable, TimeQuery, TurnoutTable,
 };
-use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{Facility, FacilityIndex, FacilityKind, LocalProjection, Territory};
-use criterion::{black_box, Criterion};
-use geo::BoundingRect;
+use criterion::{Criterion, black_box};
 use geo_types::{Point, Rect};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The territory's bounding box in lon/lat.
 fn bbox(t: &Territory) -> Option<Rect<f64>> {
-    t.districts
-        .iter()
-        .filter_map(|d| d.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-            )
-        })
+    t.extent()
 }
 
 fn random_point(rng: &mut ChaCha8Rng, r: Rect<f64>) -> Point<f64> {

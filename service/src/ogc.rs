@@ -83,16 +83,10 @@ impl Collection {
                 ))
             })
             .collect();
-        let extent = envelopes.iter().fold(None::<Rect<f64>>, |acc, e| {
+        let extent = civgrid::extent::extent(envelopes.iter().map(|e| {
             let env = e.geom().envelope();
-            let r = Rect::new(env.lower(), env.upper());
-            Some(acc.map_or(r, |a| {
-                Rect::new(
-                    (a.min().x.min(r.min().x), a.min().y.min(r.min().y)),
-                    (a.max().x.max(r.max().x), a.max().y.max(r.max().y)),
-                )
-            }))
-        });
+            Rect::new(env.lower(), env.upper())
+        }));
         Self {
             id,
             title,

@@ -640,11 +640,7 @@ fn split(t: &Territory) -> (Vec<Rect<f64>>, Vec<Part>) {
             if r == next {
                 extents.push(b);
             } else {
-                let e = extents[r];
-                extents[r] = Rect::new(
-                    (e.min().x.min(b.min().x), e.min().y.min(b.min().y)),
-                    (e.max().x.max(b.max().x), e.max().y.max(b.max().y)),
-                );
+                extents[r] = civgrid::extent::merge(extents[r], b);
             }
             r
         }));

@@ -47,17 +47,7 @@ fn city_with_a_tiny_community() -> (Territory, AdminArea) {
         .to_string()
         .parse()
         .expect("a community code");
-    let bbox = city
-        .communities
-        .iter()
-        .filter_map(|c| c.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        })
-        .expect("an extent");
+    let bbox = city.extent().expect("an extent");
     // About 20 m × 20 m, east of the city: 400 m² < the 1,000 m² minimum.
     let x = bbox.max().x + 0.01;
     let y = bbox.min().y;
@@ -71,7 +61,10 @@ fn city_with_a_tiny_community() -> (Territory, AdminArea) {
     (city, tiny)
 }
 
-pub async fn store_with(backend: crate::common::Backend, t: &Territory) -> (TestStore, Arc<dyn Store>) {
+pub async fn store_with(
+    backend: crate::common::Backend,
+    t: &Territory,
+) -> (TestStore, Arc<dyn Store>) {
     let s = TestStore::new(backend).await;
     let store = store::open(&s.spec).await.expect("open the store");
     store
@@ -351,15 +344,7 @@ async fn ogc_items_page_through_a_bbox_like_a_brute_force() {
     assert_eq!(ids, ["cells", "facilities", "hazards"]);
     assert_eq!(get(&app, "/ogc/conformance").await.status, StatusCode::OK);
 
-    let extent = cells
-        .iter()
-        .filter_map(|c| c.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        })
+    let extent = civgrid::extent::extent(cells.iter().filter_map(|c| c.geometry.bounding_rect()))
         .expect("extent");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for _ in 0..5 {

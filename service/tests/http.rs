@@ -10,8 +10,8 @@ use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{AdminArea, AdminCode, AdminLevel, Datum, Territory};
 use civgrid_service::store::{self, ImportBatch, Store};
 use civgrid_service::{AppState, app};
-use geo::{BoundingRect, InteriorPoint, Intersects};
-use geo_types::{Coord, Point};
+use geo::{InteriorPoint, Intersects};
+use geo_types::Point;
 use http_body_util::BodyExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -260,23 +260,7 @@ async fn locate_agrees_with_brute_force_point_in_polygon() {
     // Every name is known: the city has its district and subdistricts.
     assert!(t.subdistricts.len() == 2 && t.districts.len() == 1);
 
-    let bbox = t
-        .communities
-        .iter()
-        .filter_map(|c| c.geometry.bounding_rect())
-        .reduce(|a, b| {
-            geo_types::Rect::new(
-                Coord {
-                    x: a.min().x.min(b.min().x),
-                    y: a.min().y.min(b.min().y),
-                },
-                Coord {
-                    x: a.max().x.max(b.max().x),
-                    y: a.max().y.max(b.max().y),
-                },
-            )
-        })
-        .expect("a bounding box");
+    let bbox = t.extent().expect("a bounding box");
     let (mx, my) = (bbox.width() * 0.15, bbox.height() * 0.15);
     let mut rng = ChaCha8Rng::seed_from_u64(20_240_301);
     let mut points: Vec<Point<f64>> = (0..300)

@@ -251,20 +251,7 @@ pub fn partition_with_progress(
 
 /// The lon/lat box covering every geometry.
 fn cover<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> Option<Rect<f64>> {
-    geometries
-        .filter_map(BoundingRect::bounding_rect)
-        .reduce(|a, b| {
-            Rect::new(
-                Coord {
-                    x: a.min().x.min(b.min().x),
-                    y: a.min().y.min(b.min().y),
-                },
-                Coord {
-                    x: a.max().x.max(b.max().x),
-                    y: a.max().y.max(b.max().y),
-                },
-            )
-        })
+    crate::extent::extent(geometries.filter_map(BoundingRect::bounding_rect))
 }
 
 /// Shared edges among active cells: matched in the tangent plane of the

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use civgrid::extent::merge;
 use geo::BoundingRect;
 use geo_types::{Geometry, Rect};
 use geozero::wkb::GpkgWkb;
@@ -87,7 +88,7 @@ impl GpkgStore {
             for row in chunk {
                 for v in row {
                     if let Some(r) = v.geometry().and_then(BoundingRect::bounding_rect) {
-                        extent = Some(extent.map_or(r, |e| union(e, r)));
+                        extent = Some(extent.map_or(r, |e| merge(e, r)));
                     }
                     q = bind(q, v, table.name)?;
                 }
@@ -281,11 +282,4 @@ impl Backend for GpkgStore {
             .map_err(self.db())?;
         Ok(n as u64)
     }
-}
-
-fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
-    Rect::new(
-        geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-        geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-    )
 }
