@@ -310,7 +310,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                 repair: opts.repair,
             },
             estimate: opts.estimate,
-            projection: None,
+            projections: std::collections::BTreeMap::new(),
         };
         let total = layer.try_feature_count();
         let mut progress = Progress::new(&format!("{}:{name}", out.batch.source), total);

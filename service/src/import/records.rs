@@ -1,6 +1,8 @@
 //! From one source feature to model records, per target layer; and the OSM
 //! tag rules that decide what an OSM feature is.
 
+use std::collections::BTreeMap;
+
 use civgrid::{
     AdminArea, AdminCode, AdminLevel, Assessment, Barrier, BarrierKind, Building, Facility,
     FacilityKind, Hazard, HazardGeometry, HouseholdEstimate, Incident, LocalProjection, Oneway,
@@ -42,8 +44,25 @@ pub struct RecordContext<'a> {
     pub geometry: GeometryReader<'a>,
     /// How households are estimated.
     pub estimate: HouseholdEstimate,
-    /// Projection for footprint areas, set up on the first building.
-    pub projection: Option<LocalProjection>,
+    /// Projections for footprint areas, one per Gauss-Krüger 3° zone (by
+    /// central meridian), set up on the zone's first building: a file may
+    /// hold buildings of distant cities.
+    pub projections: BTreeMap<i64, LocalProjection>,
+}
+
+impl RecordContext<'_> {
+    /// The projection of the Gauss-Krüger 3° zone holding `lon`.
+    fn zone_projection(&mut self, lon: f64) -> Result<&LocalProjection, FeatureProblem> {
+        let meridian = LocalProjection::gauss_kruger_3deg_meridian(lon);
+        let key = meridian as i64;
+        if !self.projections.contains_key(&key) {
+            let p = LocalProjection::new(meridian).map_err(|e| FeatureProblem::Reprojection {
+                reason: e.to_string(),
+            })?;
+            self.projections.insert(key, p);
+        }
+        self.projections.get(&key).ok_or(FeatureProblem::Empty)
+    }
 }
 
 /// Appends the records of one feature to `out`; returns the notes of what
@@ -100,16 +119,7 @@ pub fn add_feature(
                 h
             } else {
                 let centroid = area.geometry.centroid().ok_or(FeatureProblem::Empty)?;
-                if ctx.projection.is_none() {
-                    ctx.projection = Some(
-                        LocalProjection::gauss_kruger_3deg(centroid.x()).map_err(|e| {
-                            FeatureProblem::Reprojection {
-                                reason: e.to_string(),
-                            }
-                        })?,
-                    );
-                }
-                let proj = ctx.projection.as_ref().ok_or(FeatureProblem::Empty)?;
+                let proj = ctx.zone_projection(centroid.x())?;
                 let m2 = proj
                     .project(&area.geometry)
                     .map_err(|e| FeatureProblem::Reprojection {
