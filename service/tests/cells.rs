@@ -492,3 +492,74 @@ async fn gdal_reads_the_cells_from_a_live_server() {
         "ogrinfo over OAPIF sees every cell:\n{out}"
     );
 }
+
+#[tokio::test]
+async fn h3_view_sums_cell_values_into_hexagons_holding_them() {
+    let (_s, store, app, cells) = served_city().await;
+    let city = store.load().await.expect("the city");
+    let households: u64 = city.buildings.iter().map(|b| u64::from(b.households)).sum();
+    let area: f64 = cells.iter().map(|c| c.area_m2).sum();
+    for (value, total) in [
+        ("households", households as f64),
+        ("cells", cells.len() as f64),
+        ("area_m2", area),
+    ] {
+        let uri = format!("/api/v1/h3?resolution=8&value={value}");
+        let r = get(&app, &uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        assert_eq!(r.content_type, "application/geo+json");
+        let features = r.body["features"].as_array().expect("features");
+        assert!(features.len() > 1, "{uri}: several hexagons");
+        let sum: f64 = features
+            .iter()
+            .map(|f| f["properties"]["sum"].as_f64().expect("a sum"))
+            .sum();
+        assert!(
+            (sum - total).abs() <= 1e-6 * total.max(1.0),
+            "{uri}: hexagons sum to {sum}, the cells to {total}"
+        );
+        let counted: u64 = features
+            .iter()
+            .map(|f| f["properties"]["cells"].as_u64().expect("a count"))
+            .sum();
+        assert_eq!(
+            counted as usize,
+            cells.len(),
+            "{uri}: every cell in one hexagon"
+        );
+    }
+    // Each cell's hexagon (its H3 index's parent at the resolution) is
+    // served, and its outline holds the centre of the cell's own index.
+    let r = get(&app, "/api/v1/h3?resolution=8&value=cells").await;
+    let hexagons: BTreeMap<String, geo_types::Polygon<f64>> = r.body["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .map(|f| {
+            let g: geojson::Geometry =
+                serde_json::from_value(f["geometry"].clone()).expect("a GeoJSON geometry");
+            let p: geo_types::Polygon<f64> = g.try_into().expect("a polygon");
+            (f["id"].as_str().expect("an id").to_owned(), p)
+        })
+        .collect();
+    for c in cells.iter().step_by(5) {
+        let parent = c.h3.parent(h3o::Resolution::Eight).expect("a parent");
+        let hex = hexagons
+            .get(&parent.to_string())
+            .unwrap_or_else(|| panic!("cell {}: hexagon {parent} served", c.code));
+        let centre = h3o::LatLng::from(c.h3);
+        assert!(
+            hex.contains(&Point::new(centre.lng(), centre.lat())),
+            "cell {}: hexagon {parent} holds its index's centre",
+            c.code
+        );
+    }
+    for (uri, names) in [
+        ("/api/v1/h3?resolution=16", "resolution"),
+        ("/api/v1/h3?resolution=x", "resolution"),
+        ("/api/v1/h3?value=fires", "value"),
+    ] {
+        let detail = problem(&get(&app, uri).await, StatusCode::BAD_REQUEST, uri);
+        assert!(detail.contains(names), "{uri}: {detail}");
+    }
+}

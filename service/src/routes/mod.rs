@@ -2,6 +2,7 @@
 
 mod coverage;
 mod features;
+mod h3;
 mod health;
 mod locate;
 mod nearest;
@@ -23,6 +24,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", nearest::routes())
         .nest("/api/v1", coverage::routes())
         .nest("/api/v1", features::routes())
+        .nest("/api/v1", h3::routes())
         .nest("/ogc", ogc::routes())
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
         .layer(TraceLayer::new_for_http())
