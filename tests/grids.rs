@@ -40,7 +40,10 @@ fn point_of(b: &Building) -> Point<f64> {
 }
 
 fn community_of<'a>(t: &'a Territory, g: &Grid) -> &'a AdminArea {
-    t.communities.iter().find(|c| c.code == g.community).unwrap()
+    t.communities
+        .iter()
+        .find(|c| c.code == g.community)
+        .unwrap()
 }
 
 /// Every rule of DESIGN.md standard 3, recomputed here.
@@ -64,12 +67,22 @@ fn assert_tiles(t: &Territory, p: &GridPlan, config: &GridConfig) {
         assert!(gap < whole * 1e-6, "{}: gap {gap} of {whole}", area.code);
         assert!(outside < whole * 1e-6, "{}: outside {outside}", area.code);
         let sum: f64 = mine.iter().map(|g| g.geometry.unsigned_area()).sum();
-        assert!((sum - whole).abs() < whole * 1e-6, "{}: overlap: sum {sum} vs {whole}", area.code);
+        assert!(
+            (sum - whole).abs() < whole * 1e-6,
+            "{}: overlap: sum {sum} vs {whole}",
+            area.code
+        );
         for g in mine {
             assert_eq!(g.code.community(), area.code);
             // Contiguous: one polygon after dissolving.
             let dissolved = g.geometry.union(&MultiPolygon::new(vec![]));
-            assert_eq!(dissolved.0.len(), 1, "grid {} has {} parts", g.code, dissolved.0.len());
+            assert_eq!(
+                dissolved.0.len(),
+                1,
+                "grid {} has {} parts",
+                g.code,
+                dissolved.0.len()
+            );
         }
     }
     // Every household in exactly one grid; grid households recounted.
@@ -77,11 +90,22 @@ fn assert_tiles(t: &Territory, p: &GridPlan, config: &GridConfig) {
     for b in &t.buildings {
         let pt = point_of(b);
         let holders: Vec<&&Grid> = grids.iter().filter(|g| g.geometry.contains(&pt)).collect();
-        assert_eq!(holders.len(), 1, "building {} in {} grids", b.id, holders.len());
+        assert_eq!(
+            holders.len(),
+            1,
+            "building {} in {} grids",
+            b.id,
+            holders.len()
+        );
         *counted.entry(holders[0].code).or_default() += b.households;
     }
     for g in &grids {
-        assert_eq!(g.households, counted.get(&g.code).copied().unwrap_or(0), "grid {}", g.code);
+        assert_eq!(
+            g.households,
+            counted.get(&g.code).copied().unwrap_or(0),
+            "grid {}",
+            g.code
+        );
         let bounds = config.bounds(community_of(t, g));
         let flagged = p
             .report
@@ -89,7 +113,12 @@ fn assert_tiles(t: &Territory, p: &GridPlan, config: &GridConfig) {
             .iter()
             .any(|c| c.code == g.community && !c.flags.is_empty());
         if g.kind == GridKind::Basic && !flagged {
-            assert!(bounds.holds(g.households), "grid {} holds {}", g.code, g.households);
+            assert!(
+                bounds.holds(g.households),
+                "grid {} holds {}",
+                g.code,
+                g.households
+            );
         }
     }
     let total: u64 = t.buildings.iter().map(|b| u64::from(b.households)).sum();
@@ -107,7 +136,13 @@ fn town_grids_tile_within_bounds() {
     assert_tiles(&t, &p, &config);
     // As few grids as the bounds allow: within a few of the lower bound.
     for c in &p.report.communities {
-        assert!(c.basic >= c.lower_bound, "{}: {} < {}", c.code, c.basic, c.lower_bound);
+        assert!(
+            c.basic >= c.lower_bound,
+            "{}: {} < {}",
+            c.code,
+            c.basic,
+            c.lower_bound
+        );
         if c.flags.is_empty() {
             assert!(
                 c.basic <= c.lower_bound + 4,
@@ -126,8 +161,16 @@ fn town_grids_tile_within_bounds() {
         .collect();
     assert!(!rural.is_empty());
     let within = p.report.within_bounds;
-    assert!(within * 100 >= p.report.by_kind[0] * 95, "{within} of {}", p.report.by_kind[0]);
-    assert!(p.report.mean_compactness > 0.3, "{}", p.report.mean_compactness);
+    assert!(
+        within * 100 >= p.report.by_kind[0] * 95,
+        "{within} of {}",
+        p.report.by_kind[0]
+    );
+    assert!(
+        p.report.mean_compactness > 0.3,
+        "{}",
+        p.report.mean_compactness
+    );
 }
 
 #[test]
@@ -164,7 +207,11 @@ fn codes_stable_and_workers_kept_on_replan() {
         m
     });
     for g in third.grids.iter().filter(|g| g.start == day(3)) {
-        assert!(g.code.sequence() > highest_before[&g.community], "{} reuses a number", g.code);
+        assert!(
+            g.code.sequence() > highest_before[&g.community],
+            "{} reuses a number",
+            g.code
+        );
     }
     assert_tiles(&t, &third, &tight);
 }
@@ -197,7 +244,10 @@ fn building_and_special_grids() {
     let p = plan(&t, &cells, &[], day(1), &config);
     let grids = active(&p);
     let tower_point = point_of(&t.buildings[(tower - 1) as usize]);
-    let holder = grids.iter().find(|g| g.geometry.contains(&tower_point)).unwrap();
+    let holder = grids
+        .iter()
+        .find(|g| g.geometry.contains(&tower_point))
+        .unwrap();
     assert_eq!(holder.kind, GridKind::Building);
     assert_eq!(holder.households, 500);
     let school = t.facilities.last().unwrap().location;
@@ -212,13 +262,25 @@ fn rural_under_minimum_is_one_flagged_grid() {
     let mut t = synthesize(&SynthConfig::test()).unwrap();
     let code = t.communities[0].code;
     let config = GridConfig {
-        communities: [(code, Bounds { min: 100_000, max: 200_000 })].into(),
+        communities: [(
+            code,
+            Bounds {
+                min: 100_000,
+                max: 200_000,
+            },
+        )]
+        .into(),
         ..GridConfig::default()
     };
     t.communities[0].kind = Some(CommunityKind::Rural);
     let cells = cells_of(&t);
     let p = plan(&t, &cells, &[], day(1), &config);
-    let c = p.report.communities.iter().find(|c| c.code == code).unwrap();
+    let c = p
+        .report
+        .communities
+        .iter()
+        .find(|c| c.code == code)
+        .unwrap();
     assert_eq!(c.flags, vec![CommunityFlag::UnderSize]);
     assert_eq!(c.basic, 1);
 }
@@ -230,13 +292,31 @@ fn infeasible_bounds_are_flagged_not_silent() {
     let cells = cells_of(&t);
     // Households of community 0, then bounds that no grid count meets.
     let base = plan(&t, &cells, &[], day(1), &GridConfig::default());
-    let h = base.report.communities.iter().find(|c| c.code == code).unwrap().households;
+    let h = base
+        .report
+        .communities
+        .iter()
+        .find(|c| c.code == code)
+        .unwrap()
+        .households;
     let config = GridConfig {
-        communities: [(code, Bounds { min: h / 2 + 1, max: h - 1 })].into(),
+        communities: [(
+            code,
+            Bounds {
+                min: h / 2 + 1,
+                max: h - 1,
+            },
+        )]
+        .into(),
         ..GridConfig::default()
     };
     let p = plan(&t, &cells, &[], day(1), &config);
-    let c = p.report.communities.iter().find(|c| c.code == code).unwrap();
+    let c = p
+        .report
+        .communities
+        .iter()
+        .find(|c| c.code == code)
+        .unwrap();
     assert_eq!(c.flags, vec![CommunityFlag::Infeasible]);
 }
 
@@ -265,7 +345,10 @@ fn validation_reports_overlaps_gaps_outside_and_cut_buildings() {
     let config = GridConfig::default();
     let p = plan(&t, &cells, &[], day(1), &config);
     let area = &t.communities[0];
-    let mine: Vec<&Grid> = active(&p).into_iter().filter(|g| g.community == area.code).collect();
+    let mine: Vec<&Grid> = active(&p)
+        .into_iter()
+        .filter(|g| g.community == area.code)
+        .collect();
     let buildings = buildings_in(&t, area);
     let ok = validate(area, &buildings, &proposals(&mine), config.bounds(area)).unwrap();
     assert!(ok.valid, "{ok:?}");
@@ -292,15 +375,30 @@ fn validation_reports_overlaps_gaps_outside_and_cut_buildings() {
     let v = validate(area, &buildings, &props, config.bounds(area)).unwrap();
     let g0 = &v.grids[0];
     assert!(g0.outside_m2 > 1000.0, "{}", g0.outside_m2);
-    assert!(g0.violations.iter().any(|x| matches!(x, Violation::Outside { .. })));
+    assert!(
+        g0.violations
+            .iter()
+            .any(|x| matches!(x, Violation::Outside { .. }))
+    );
     assert!(!g0.overlaps.is_empty());
-    let other = &v.grids.iter().find(|g| g.id == g0.overlaps[0].with).unwrap();
+    let other = &v
+        .grids
+        .iter()
+        .find(|g| g.id == g0.overlaps[0].with)
+        .unwrap();
     assert!(other.overlaps.iter().any(|o| o.with == g0.id));
 
     // An invalid polygon is named.
     let mut bad = proposals(&mine);
     let bow = geo_types::Polygon::new(
-        vec![(120.0, 30.0), (120.1, 30.1), (120.1, 30.0), (120.0, 30.1), (120.0, 30.0)].into(),
+        vec![
+            (120.0, 30.0),
+            (120.1, 30.1),
+            (120.1, 30.0),
+            (120.0, 30.1),
+            (120.0, 30.0),
+        ]
+        .into(),
         vec![],
     );
     bad[2].geometry = MultiPolygon::new(vec![bow]);
@@ -320,10 +418,18 @@ fn edits_validated_and_codes_kept() {
         .iter()
         .max_by_key(|a| active(&p).iter().filter(|g| g.community == a.code).count())
         .unwrap();
-    let grids: Vec<Grid> = p.grids.iter().filter(|g| g.community == area.code).cloned().collect();
+    let grids: Vec<Grid> = p
+        .grids
+        .iter()
+        .filter(|g| g.community == area.code)
+        .cloned()
+        .collect();
     let live: Vec<&Grid> = grids.iter().filter(|g| g.end.is_none()).collect();
     assert!(live.len() >= 2);
-    let my_cells: Vec<&Cell> = cells.iter().filter(|c| c.community == area.code && c.end.is_none()).collect();
+    let my_cells: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| c.community == area.code && c.end.is_none())
+        .collect();
     let buildings = buildings_in(&t, area);
     let ctx = EditContext {
         community: area,
@@ -337,19 +443,49 @@ fn edits_validated_and_codes_kept() {
     let (a, b) = live
         .iter()
         .flat_map(|a| live.iter().map(move |b| (*a, *b)))
-        .find(|(a, b)| a.code < b.code && a.geometry.intersects(&b.geometry) && a.households + b.households > 300)
+        .find(|(a, b)| {
+            a.code < b.code
+                && a.geometry.intersects(&b.geometry)
+                && a.households + b.households > 300
+        })
         .unwrap();
-    let out = apply_edit(&ctx, &Edit::Merge { keep: a.code, absorb: b.code }).unwrap();
+    let out = apply_edit(
+        &ctx,
+        &Edit::Merge {
+            keep: a.code,
+            absorb: b.code,
+        },
+    )
+    .unwrap();
     assert!(!out.accepted());
-    assert!(out.introduced.iter().any(|(id, v)| *id == a.code.to_string() && matches!(v, Violation::Bounds { .. })));
+    assert!(
+        out.introduced
+            .iter()
+            .any(|(id, v)| *id == a.code.to_string() && matches!(v, Violation::Bounds { .. }))
+    );
 
     // Split a grid in two by a box over its western half: accepted, new code above all.
     let g = live[0];
     let gb = g.geometry.bounding_rect().unwrap();
-    let half = Rect::new((gb.min().x - 0.01, gb.min().y - 0.01), (gb.center().x, gb.max().y + 0.01)).to_polygon();
-    let out = apply_edit(&ctx, &Edit::Split { grid: g.code, geometry: MultiPolygon::new(vec![half]) }).unwrap();
+    let half = Rect::new(
+        (gb.min().x - 0.01, gb.min().y - 0.01),
+        (gb.center().x, gb.max().y + 0.01),
+    )
+    .to_polygon();
+    let out = apply_edit(
+        &ctx,
+        &Edit::Split {
+            grid: g.code,
+            geometry: MultiPolygon::new(vec![half]),
+        },
+    )
+    .unwrap();
     let highest = grids.iter().map(|g| g.code.sequence()).max().unwrap();
-    let new = out.after.iter().find(|x| x.code.sequence() == highest + 1).unwrap();
+    let new = out
+        .after
+        .iter()
+        .find(|x| x.code.sequence() == highest + 1)
+        .unwrap();
     assert_eq!(new.start, day(5));
     let kept = out.after.iter().find(|x| x.code == g.code).unwrap();
     assert_eq!(kept.households + new.households, g.households);
@@ -357,39 +493,74 @@ fn edits_validated_and_codes_kept() {
     if out.accepted() {
         assert!(out.validation.valid || out.introduced.is_empty());
     } else {
-        assert!(out.introduced.iter().all(|(_, v)| matches!(v, Violation::BuildingsCut { .. } | Violation::NotContiguous { .. })));
+        assert!(out.introduced.iter().all(|(_, v)| matches!(
+            v,
+            Violation::BuildingsCut { .. } | Violation::NotContiguous { .. }
+        )));
     }
 
     // Move a cell from one grid to a neighbour: households move with it.
     let cell = my_cells
         .iter()
         .find(|c| {
-            let inside: Vec<_> = live.iter().filter(|g| g.geometry.contains(&c.geometry.interior_point().unwrap())).collect();
+            let inside: Vec<_> = live
+                .iter()
+                .filter(|g| g.geometry.contains(&c.geometry.interior_point().unwrap()))
+                .collect();
             inside.len() == 1 && inside[0].code == a.code
         })
         .unwrap();
-    let out = apply_edit(&ctx, &Edit::MoveCell { cell: cell.code, to: b.code });
+    let out = apply_edit(
+        &ctx,
+        &Edit::MoveCell {
+            cell: cell.code,
+            to: b.code,
+        },
+    );
     match out {
         Ok(out) => {
             let after_a = out.after.iter().find(|x| x.code == a.code).unwrap();
             let after_b = out.after.iter().find(|x| x.code == b.code).unwrap();
-            assert_eq!(after_a.households + after_b.households, a.households + b.households);
+            assert_eq!(
+                after_a.households + after_b.households,
+                a.households + b.households
+            );
             let moved: f64 = cell.geometry.unsigned_area();
-            assert!((after_b.geometry.unsigned_area() - b.geometry.unsigned_area() - moved).abs() < moved * 1e-6);
+            assert!(
+                (after_b.geometry.unsigned_area() - b.geometry.unsigned_area() - moved).abs()
+                    < moved * 1e-6
+            );
         }
         Err(e) => assert!(e.to_string().contains("does not border"), "{e}"),
     }
 
     // Assign a worker: accepted, nothing else changes.
-    let worker = Contact { name: "李强".into(), phone: "13900000000".into() };
-    let out = apply_edit(&ctx, &Edit::Assign { grid: a.code, worker: Some(worker.clone()), leader: None }).unwrap();
+    let worker = Contact {
+        name: "李强".into(),
+        phone: "13900000000".into(),
+    };
+    let out = apply_edit(
+        &ctx,
+        &Edit::Assign {
+            grid: a.code,
+            worker: Some(worker.clone()),
+            leader: None,
+        },
+    )
+    .unwrap();
     assert!(out.accepted());
     assert_eq!(out.after[0].worker, Some(worker));
     assert_eq!(out.after[0].geometry, a.geometry);
 
     // Unknown grid: an error naming it.
     let unknown = CellCode::new(area.code, 999, civgrid::cells::CodeProfile::Fifteen).unwrap();
-    let e = apply_edit(&ctx, &Edit::Merge { keep: unknown, absorb: a.code }).unwrap_err();
+    let e = apply_edit(
+        &ctx,
+        &Edit::Merge {
+            keep: unknown,
+            absorb: a.code,
+        },
+    )
+    .unwrap_err();
     assert!(e.to_string().contains(&unknown.to_string()));
 }
-

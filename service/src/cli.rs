@@ -11,12 +11,14 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use civgrid::HouseholdEstimate;
 use civgrid::cells::{CellConfig, CodeProfile};
+use civgrid::grids::GridConfig;
 use civgrid::synth::{SynthConfig, synthesize};
 use clap::{Parser, Subcommand};
 
 use crate::auth::WriterToken;
 use crate::cells::{self, CellsRun};
 use crate::export::{self, ExportLayer};
+use crate::grids::{self, GridsRun};
 use crate::import::{self, ImportOptions, ImportedFile, Mapping};
 use crate::ogc;
 use crate::responders::DEFAULT_MAX_OUTSIDE_M;
@@ -52,6 +54,8 @@ pub enum Command {
     Synth(SynthArgs),
     /// Partition every community into unit cells (万米单元网格) and store them, keeping the codes of unchanged cells.
     Cells(CellsArgs),
+    /// Group every community's households into household grids (全科网格) built from its unit cells, keeping the codes and workers of matching grids.
+    Grids(GridsArgs),
     /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension).
     Export {
         /// The layer.
@@ -72,6 +76,9 @@ pub enum Command {
         /// Largest distance (km) of a query point or written feature from the territory's extent.
         #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
         max_outside_km: f64,
+        /// Grid bounds (TOML, as for `civgrid grids --config`) that validation and edits hold grids to.
+        #[arg(long)]
+        grid_config: Option<PathBuf>,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -205,6 +212,63 @@ impl CellsArgs {
     }
 }
 
+/// Arguments of `civgrid grids`.
+#[derive(Debug, clap::Args)]
+pub struct GridsArgs {
+    /// Settings file (TOML): `urban = { min, max }`, `rural = { min, max }`,
+    /// `[communities."CODE"]` overrides, `special_kinds = ["school", …]`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Most households of an urban grid (overrides the file).
+    #[arg(long)]
+    pub urban_max: Option<u32>,
+    /// Fewest households of a rural grid (overrides the file).
+    #[arg(long)]
+    pub rural_min: Option<u32>,
+    /// Most households of a rural grid (overrides the file).
+    #[arg(long)]
+    pub rural_max: Option<u32>,
+    /// The day new grids start and retired grids end (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub date: Option<NaiveDate>,
+    /// Also write the full report (every community and grid) as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+impl GridsArgs {
+    /// The engine configuration these arguments describe.
+    pub fn config(&self) -> anyhow::Result<GridConfig> {
+        let mut config = grid_config(self.config.as_deref())?;
+        if let Some(v) = self.urban_max {
+            config.urban.max = v;
+        }
+        if let Some(v) = self.rural_min {
+            config.rural.min = v;
+        }
+        if let Some(v) = self.rural_max {
+            config.rural.max = v;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// The grid settings in a TOML file, or the defaults.
+pub fn grid_config(path: Option<&Path>) -> anyhow::Result<GridConfig> {
+    let Some(path) = path else {
+        return Ok(GridConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config: GridConfig = toml::from_str(&text)
+        .with_context(|| format!("{}: invalid grid settings", path.display()))?;
+    config
+        .validate()
+        .with_context(|| path.display().to_string())?;
+    Ok(config)
+}
+
 /// Runs the CLI; errors are printed with their causes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -278,6 +342,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let run = cells::run(&store, config, today).await?;
             report_cells(&run, store.location(), args.report.as_deref())
         }
+        Command::Grids(args) => {
+            let config = args.config()?;
+            let store = store::open(&cli.store).await?;
+            let today = args
+                .date
+                .unwrap_or_else(|| chrono::Local::now().date_naive());
+            let run = grids::run(&store, config, today).await?;
+            report_grids(&run, store.location(), args.report.as_deref())
+        }
         Command::Export { layer, out } => {
             let started = Instant::now();
             let store = store::open(&cli.store).await?;
@@ -287,6 +360,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     cells.retain(|c| c.end.is_none());
                     ogc::cells(&cells)
                 }
+                ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
                 ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
                 ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
             };
@@ -309,6 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             writer_token,
             max_outside_km,
+            grid_config: grid_file,
         } => {
             anyhow::ensure!(
                 max_outside_km.is_finite() && max_outside_km >= 0.0,
@@ -324,6 +399,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServeConfig {
                 writer_token,
                 max_outside_m: max_outside_km * 1000.0,
+                grids: grid_config(grid_file.as_deref())?,
             };
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
@@ -384,6 +460,57 @@ pub(crate) fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> 
     Ok(())
 }
 
+/// Prints what `civgrid grids` did: failures and flagged communities
+/// first, then one summary line; writes the JSON report if asked.
+pub(crate) fn report_grids(run: &GridsRun, store: &str, json: Option<&Path>) -> anyhow::Result<()> {
+    let r = &run.report;
+    for f in &r.failed {
+        eprintln!(
+            "civgrid: community {} {}: no new grids: {}",
+            f.code, f.name, f.error
+        );
+    }
+    for c in r.communities.iter().filter(|c| !c.flags.is_empty()) {
+        tracing::warn!(
+            "community {} {}: {:?}: {} households, bounds {}-{}, {} basic grids",
+            c.code,
+            c.name,
+            c.flags,
+            c.households,
+            c.bounds.min,
+            c.bounds.max,
+            c.basic
+        );
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(r)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!(
+        "grids: {} communities -> {} grids ({} basic, {} special, {} building; lower bound {}), {} households, {}/{} basic grids within bounds, mean Polsby-Popper {:.3}; {} kept, {} new, {} retired; {} stored in {} in {:.2?} (plan {:.2?}){}",
+        r.communities.len(),
+        r.grids,
+        r.by_kind[0],
+        r.by_kind[1],
+        r.by_kind[2],
+        r.lower_bound,
+        r.households,
+        r.within_bounds,
+        r.by_kind[0],
+        r.mean_compactness,
+        r.kept,
+        r.new,
+        r.retired,
+        run.stored,
+        store,
+        run.total_time,
+        run.plan_time,
+        json.map(|p| format!("; report in {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
 /// Reads every file (all or nothing), then writes them with `extra` batches
 /// in one transaction; prints one summary line.
 pub async fn import_files(
@@ -434,7 +561,7 @@ pub async fn serve(
     config: ServeConfig,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let state = AppState::load(store).await?.with_config(config);
+    let state = AppState::load_with(store, config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -53,13 +53,7 @@ pub(super) fn of_cell(
     out
 }
 
-fn split(
-    snap: &Snap,
-    shapes: Vec<Shape>,
-    items: Vec<Item>,
-    atom_max: u32,
-    out: &mut Vec<Atom>,
-) {
+fn split(snap: &Snap, shapes: Vec<Shape>, items: Vec<Item>, atom_max: u32, out: &mut Vec<Atom>) {
     let total: u32 = items.iter().map(|i| i.households).sum();
     let cut = if total > atom_max && items.len() > 1 {
         best_cut(&items, total)

@@ -65,7 +65,12 @@ pub(super) fn components(g: &Graph<'_>, members: &[usize]) -> Vec<Vec<usize>> {
 
 /// `region` (connected) split into `k` contiguous parts within `bounds`,
 /// or `None` if this method finds no such split.
-pub(super) fn split(g: &Graph<'_>, region: Vec<usize>, k: u32, bounds: Bounds) -> Option<Vec<Vec<usize>>> {
+pub(super) fn split(
+    g: &Graph<'_>,
+    region: Vec<usize>,
+    k: u32,
+    bounds: Bounds,
+) -> Option<Vec<Vec<usize>>> {
     let mut budget = ATTEMPTS_PER_ATOM * region.len().max(1);
     let mut out = Vec::new();
     bisect(g, region, k, bounds, &mut budget, &mut out).then_some(out)

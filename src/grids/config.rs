@@ -91,7 +91,10 @@ impl GridConfig {
 
     /// Checks that every bound has `min ≤ max` and `max > 0`.
     pub fn validate(&self) -> Result<(), GridError> {
-        let named = [("urban".to_owned(), self.urban), ("rural".to_owned(), self.rural)];
+        let named = [
+            ("urban".to_owned(), self.urban),
+            ("rural".to_owned(), self.rural),
+        ];
         let overrides = self.communities.iter().map(|(c, b)| (c.to_string(), *b));
         for (name, b) in named.into_iter().chain(overrides) {
             if b.max == 0 || b.min > b.max {

@@ -163,7 +163,12 @@ pub struct Context<'a> {
 
 /// Applies `edit` to a copy of the community's grids and validates it.
 pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditError> {
-    let mut active: Vec<Grid> = ctx.grids.iter().filter(|g| g.end.is_none()).cloned().collect();
+    let mut active: Vec<Grid> = ctx
+        .grids
+        .iter()
+        .filter(|g| g.end.is_none())
+        .cloned()
+        .collect();
     let find = |grids: &[Grid], code: CellCode| {
         grids
             .iter()
@@ -186,7 +191,11 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
         }
         Edit::MoveBuilding { building, to } => {
             let unknown = || EditError::UnknownBuilding(*building);
-            let b = ctx.buildings.iter().find(|b| b.id == *building).ok_or_else(unknown)?;
+            let b = ctx
+                .buildings
+                .iter()
+                .find(|b| b.id == *building)
+                .ok_or_else(unknown)?;
             let point = Point::from(representative_point(&b.geometry).ok_or_else(unknown)?);
             let from = active
                 .iter()
@@ -198,7 +207,13 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
                 .find(|c| c.geometry.intersects(&point))
                 .ok_or_else(unknown)?;
             let to_i = find(&active, *to)?;
-            move_piece(&mut active, from, to_i, &cell.geometry, format!("building {building}"))?;
+            move_piece(
+                &mut active,
+                from,
+                to_i,
+                &cell.geometry,
+                format!("building {building}"),
+            )?;
             touched.extend([active[from].code, *to]);
         }
         Edit::Redraw { grid, geometry } => {
@@ -228,7 +243,7 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
             if k == a {
                 return Err(EditError::SameGrid(absorb.to_string(), *keep));
             }
-            if !active[k].geometry.intersects(&active[a].geometry) {
+            if !borders(&active[k].geometry, &active[a].geometry) {
                 return Err(EditError::NotNeighbour { to: *keep });
             }
             active[k].geometry = active[k].geometry.union(&active[a].geometry);
@@ -266,14 +281,25 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
             active.push(new);
             touched.extend([*grid, code]);
         }
-        Edit::Assign { grid, worker, leader } => {
+        Edit::Assign {
+            grid,
+            worker,
+            leader,
+        } => {
             let i = find(&active, *grid)?;
             active[i].worker.clone_from(worker);
             active[i].leader.clone_from(leader);
             touched.insert(*grid);
         }
     }
-    let before_check = check(ctx, &ctx.grids.iter().filter(|g| g.end.is_none()).cloned().collect::<Vec<_>>())?;
+    let before_check = check(
+        ctx,
+        &ctx.grids
+            .iter()
+            .filter(|g| g.end.is_none())
+            .cloned()
+            .collect::<Vec<_>>(),
+    )?;
     let after_check = check(ctx, &active)?;
     for (g, c) in active.iter_mut().zip(&after_check.grids) {
         if touched.contains(&g.code) {
@@ -289,7 +315,10 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
     let introduced = after_check
         .grids
         .iter()
-        .filter(|c| c.id.parse().is_ok_and(|code: CellCode| touched.contains(&code)))
+        .filter(|c| {
+            c.id.parse()
+                .is_ok_and(|code: CellCode| touched.contains(&code))
+        })
         .flat_map(|c| c.violations.iter().map(|v| (c.id.clone(), v.clone())))
         .filter(|(id, v)| !was.contains(&(id.clone(), v.rule())))
         .collect();
@@ -302,10 +331,16 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
     let before = ctx
         .grids
         .iter()
-        .filter(|g| g.end.is_none() && touched.contains(&g.code) || retired.iter().any(|r| r.code == g.code && g.end.is_none()))
+        .filter(|g| {
+            g.end.is_none() && touched.contains(&g.code)
+                || retired.iter().any(|r| r.code == g.code && g.end.is_none())
+        })
         .cloned()
         .collect();
-    let mut after: Vec<Grid> = active.into_iter().filter(|g| touched.contains(&g.code)).collect();
+    let mut after: Vec<Grid> = active
+        .into_iter()
+        .filter(|g| touched.contains(&g.code))
+        .collect();
     after.extend(retired);
     Ok(EditOutcome {
         before,
@@ -326,7 +361,12 @@ fn check(ctx: &Context<'_>, grids: &[Grid]) -> Result<Validation, EditError> {
             geometry: g.geometry.clone(),
         })
         .collect();
-    Ok(validate(ctx.community, ctx.buildings, &proposals, ctx.bounds)?)
+    Ok(validate(
+        ctx.community,
+        ctx.buildings,
+        &proposals,
+        ctx.bounds,
+    )?)
 }
 
 /// The grid holding most of `g`.
@@ -335,12 +375,28 @@ fn largest_share(grids: &[Grid], g: &MultiPolygon<f64>) -> Option<usize> {
     grids
         .iter()
         .enumerate()
-        .filter(|(_, x)| x.geometry.bounding_rect().is_some_and(|b| b.intersects(&bbox)))
+        .filter(|(_, x)| {
+            x.geometry
+                .bounding_rect()
+                .is_some_and(|b| b.intersects(&bbox))
+        })
         .map(|(i, x)| (i, x.geometry.intersection(g).unsigned_area()))
         .filter(|&(_, a)| a > 0.0)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(i, _)| i)
 }
+
+/// `true` when two outlines touch: closer than [`TOUCH_DEG`] (cells meet
+/// at T-junctions that lie on the neighbour's edge only to rounding, so
+/// an exact test would call real neighbours apart).
+fn borders(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
+    use geo::{Distance, Euclidean};
+    a.iter()
+        .any(|p| b.iter().any(|q| Euclidean.distance(p, q) <= TOUCH_DEG))
+}
+
+/// Distance under which two grids touch, degrees (about 1 cm).
+const TOUCH_DEG: f64 = 1e-7;
 
 /// Moves the part of `area` in grid `from` to grid `to`.
 fn move_piece(
@@ -354,7 +410,7 @@ fn move_piece(
         return Err(EditError::SameGrid(what, grids[to].code));
     }
     let piece = grids[from].geometry.intersection(area);
-    if !grids[to].geometry.intersects(&piece) {
+    if !borders(&grids[to].geometry, &piece) {
         return Err(EditError::NotNeighbour { to: grids[to].code });
     }
     grids[from].geometry = grids[from].geometry.difference(&piece);
@@ -376,8 +432,18 @@ fn longest_border(grids: &[Grid], skip: usize, part: &MultiPolygon<f64>) -> Opti
     grids
         .iter()
         .enumerate()
-        .filter(|&(j, g)| j != skip && g.geometry.bounding_rect().is_some_and(|b| b.intersects(&bbox)))
-        .map(|(j, g)| (j, (own + perimeter(&g.geometry) - perimeter(&g.geometry.union(part))) / 2.0))
+        .filter(|&(j, g)| {
+            j != skip
+                && g.geometry
+                    .bounding_rect()
+                    .is_some_and(|b| b.intersects(&bbox))
+        })
+        .map(|(j, g)| {
+            (
+                j,
+                (own + perimeter(&g.geometry) - perimeter(&g.geometry.union(part))) / 2.0,
+            )
+        })
         .filter(|&(_, shared)| shared > 1e-9)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(j, _)| j)

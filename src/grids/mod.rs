@@ -48,6 +48,7 @@ mod atoms;
 mod bisect;
 mod config;
 mod edit;
+mod index;
 mod numbering;
 mod shape;
 mod validate;
@@ -59,8 +60,8 @@ use chrono::NaiveDate;
 use geo::BoundingRect;
 use geo_types::{Coord, MultiPolygon};
 use rayon::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
 use serde::{Deserialize, Serialize};
 
 use crate::cells::frame::{Frame, P, Shape, Snap, Zones, bounds as frame_bounds, lonlat_bounds};
@@ -72,6 +73,7 @@ use bisect::Graph;
 
 pub use config::{Bounds, GridConfig};
 pub use edit::{Context as EditContext, Edit, EditError, EditOutcome, apply_edit};
+pub use index::GridIndex;
 pub use validate::{
     Gap, GridCheck, Overlap, Proposal, ProposalError, Validation, Violation, validate,
 };
@@ -189,7 +191,9 @@ pub enum GridError {
         reason: String,
     },
     /// More grids than the code profile holds.
-    #[error("community {code} {name:?} would need grid numbers up to {needed}; its codes hold at most {capacity}")]
+    #[error(
+        "community {code} {name:?} would need grid numbers up to {needed}; its codes hold at most {capacity}"
+    )]
     TooManyGrids {
         /// The community.
         code: AdminCode,
@@ -376,11 +380,20 @@ pub fn plan_with_progress(
         .communities
         .par_iter()
         .map(|area| {
-            let out = community(territory, &zones, &placement, area, config).and_then(|(drafts, stats)| {
-                let before = history.get(&area.code).map_or(&[][..], Vec::as_slice);
-                let numbered = numbering::number(area, stats.bounds, drafts, before, today, config.profile)?;
-                Ok((numbered, stats))
-            });
+            let out = community(territory, &zones, &placement, area, config).and_then(
+                |(drafts, stats)| {
+                    let before = history.get(&area.code).map_or(&[][..], Vec::as_slice);
+                    let numbered = numbering::number(
+                        area,
+                        stats.bounds,
+                        drafts,
+                        before,
+                        today,
+                        config.profile,
+                    )?;
+                    Ok((numbered, stats))
+                },
+            );
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             out
         })
@@ -539,7 +552,12 @@ fn community(
         .map(|c| c.geometry.iter().map(|p| frame.shape(p)).collect())
         .collect();
     let fb = frame_bounds(shapes.iter().flatten().flatten().flatten()).ok_or_else(no_cells)?;
-    let snap = Snap::new([fb[0] - MARGIN_M, fb[1] - MARGIN_M, fb[2] + MARGIN_M, fb[3] + MARGIN_M]);
+    let snap = Snap::new([
+        fb[0] - MARGIN_M,
+        fb[1] - MARGIN_M,
+        fb[2] + MARGIN_M,
+        fb[3] + MARGIN_M,
+    ]);
     let lonlat = shape::VertexMap::new(&frame, &snap, cells.iter().map(|c| &c.geometry));
     let bounds = config.bounds(area);
 
@@ -567,7 +585,10 @@ fn community(
             atoms.extend(atoms::of_cell(&snap, shapes, items, bounds.atom_max()));
         }
     }
-    let mut pieces: Vec<Vec<Shape>> = atoms.iter_mut().map(|a| std::mem::take(&mut a.shapes)).collect();
+    let mut pieces: Vec<Vec<Shape>> = atoms
+        .iter_mut()
+        .map(|a| std::mem::take(&mut a.shapes))
+        .collect();
     shape::node(&mut pieces, NODE_TOL_M);
     for (a, shapes) in atoms.iter_mut().zip(pieces) {
         a.shapes = shapes;
@@ -607,7 +628,11 @@ fn community(
         lower_bound += bounds.lower_bound(h);
         let (grids, flag) = split_component(&graph, comp, h, bounds);
         flags.extend(flag);
-        parts.extend(grids.into_iter().map(|g| (GridKind::Basic, String::new(), g)));
+        parts.extend(
+            grids
+                .into_iter()
+                .map(|g| (GridKind::Basic, String::new(), g)),
+        );
     }
     flags.sort_by_key(|f| *f as u8);
     flags.dedup();

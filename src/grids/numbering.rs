@@ -35,7 +35,11 @@ pub(super) fn number(
         .fold(f64::NEG_INFINITY, f64::max);
     let row = |d: &Draft| ((north - d.point[1]) / ROW_M).floor() as i64;
     drafts.sort_by(|a, b| row(a).cmp(&row(b)).then(a.point[0].total_cmp(&b.point[0])));
-    let active: Vec<&Grid> = previous.iter().copied().filter(|g| g.end.is_none()).collect();
+    let active: Vec<&Grid> = previous
+        .iter()
+        .copied()
+        .filter(|g| g.end.is_none())
+        .collect();
     let matches = match_previous(&drafts, &active);
     let mut next = highest(previous);
     let fresh = matches.iter().filter(|m| m.is_none()).count();
@@ -105,8 +109,12 @@ pub(super) fn number(
             });
         }
     }
-    out.grids
-        .extend(previous.iter().filter(|g| g.end.is_some()).map(|&g| g.clone()));
+    out.grids.extend(
+        previous
+            .iter()
+            .filter(|g| g.end.is_some())
+            .map(|&g| g.clone()),
+    );
     out.stats.sort_by_key(|s| s.code);
     Ok(out)
 }
@@ -124,7 +132,11 @@ fn match_previous(drafts: &[Draft], active: &[&Grid]) -> Vec<Option<usize>> {
             continue;
         };
         for (j, g) in active.iter().enumerate() {
-            if !g.geometry.bounding_rect().is_some_and(|gb| gb.intersects(&db)) {
+            if !g
+                .geometry
+                .bounding_rect()
+                .is_some_and(|gb| gb.intersects(&db))
+            {
                 continue;
             }
             let inter = d.geometry.intersection(&g.geometry).unsigned_area();

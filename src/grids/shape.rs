@@ -50,7 +50,8 @@ impl VertexMap {
     /// Frame shapes as a lon/lat multipolygon.
     pub(super) fn multipolygon(&self, frame: &Frame, shapes: &[Shape]) -> MultiPolygon<f64> {
         let ring = |r: &Ring| {
-            let mut ls = LineString::from(r.iter().map(|&p| self.lonlat(frame, p)).collect::<Vec<_>>());
+            let mut ls =
+                LineString::from(r.iter().map(|&p| self.lonlat(frame, p)).collect::<Vec<_>>());
             ls.close();
             ls
         };
@@ -114,7 +115,13 @@ pub(super) fn representative(shapes: &[Shape]) -> P {
 pub(super) fn node(pieces: &mut [Vec<Shape>], tol: f64) {
     use rstar::primitives::GeomWithData;
     use rstar::{AABB, RTree};
-    let mut all: Vec<P> = pieces.iter().flatten().flatten().flatten().copied().collect();
+    let mut all: Vec<P> = pieces
+        .iter()
+        .flatten()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
     all.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
     all.dedup();
     let tree: RTree<GeomWithData<[f64; 2], ()>> =

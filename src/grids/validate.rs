@@ -241,7 +241,8 @@ pub fn validate(
         .iter()
         .map(|b| representative_point(&b.geometry))
         .collect();
-    let footprints: Vec<MultiPolygon<f64>> = buildings.iter().map(|b| metric(&b.geometry)).collect();
+    let footprints: Vec<MultiPolygon<f64>> =
+        buildings.iter().map(|b| metric(&b.geometry)).collect();
 
     let mut checks = Vec::with_capacity(proposals.len());
     let mut placed = vec![false; buildings.len()];
@@ -331,8 +332,8 @@ pub fn validate(
         .filter(|g| g.unsigned_area() > tol)
         .map(|g| {
             let lonlat = geo::MapCoords::map_coords(&g, |c| frame.inverse([c.x, c.y]));
-            let point = geo::InteriorPoint::interior_point(&lonlat)
-                .map_or([0.0, 0.0], |p| [p.x(), p.y()]);
+            let point =
+                geo::InteriorPoint::interior_point(&lonlat).map_or([0.0, 0.0], |p| [p.x(), p.y()]);
             Gap {
                 area_m2: g.unsigned_area(),
                 geometry: lonlat,

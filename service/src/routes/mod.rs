@@ -2,6 +2,7 @@
 
 mod coverage;
 mod features;
+mod grids;
 mod h3;
 mod health;
 mod locate;
@@ -25,6 +26,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", coverage::routes())
         .nest("/api/v1", features::routes())
         .nest("/api/v1", h3::routes())
+        .nest("/api/v1", grids::routes())
         .nest("/ogc", ogc::routes())
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
         .layer(TraceLayer::new_for_http())
