@@ -597,3 +597,38 @@ async fn shutdown_signal() {
         () = term => {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use civgrid::FacilityKind;
+
+    use super::grid_config;
+
+    #[test]
+    fn grid_settings_file_of_the_docs_parses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("grids.toml");
+        let text = r#"
+urban = { min = 0, max = 300 }
+rural = { min = 80, max = 120 }
+special_kinds = ["school", "hospital"]
+profile = "fifteen"
+
+[communities."330106001001"]
+min = 50
+max = 150
+"#;
+        std::fs::write(&path, text).expect("write");
+        let c = grid_config(Some(&path)).expect("the docs' example parses");
+        assert_eq!(c.rural.min, 80);
+        assert_eq!(
+            c.special_kinds,
+            [FacilityKind::School, FacilityKind::Hospital]
+        );
+        let code = "330106001001".parse().expect("code");
+        assert_eq!(c.communities[&code].max, 150);
+        std::fs::write(&path, "urban = { min = 400, max = 300 }").expect("write");
+        let e = grid_config(Some(&path)).expect_err("min over max");
+        assert!(format!("{e:#}").contains("urban bounds 400-300"), "{e:#}");
+    }
+}

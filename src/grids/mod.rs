@@ -32,7 +32,9 @@
 //! 3. The other atoms form connected components of the adjacency graph.
 //!    Each with `H` households gets `k = ⌈H ÷ max⌉` grids (the lower
 //!    bound), by recursive bisection ([`bisect`](self)): if no split within
-//!    the bounds is found, k + 1, up to 4 more; if the bounds cannot be met
+//!    the bounds is found, k + 1, up to 4 more; then a balanced split into
+//!    k grids is repaired by moving single atoms across boundaries (each
+//!    move keeps both grids contiguous). If the bounds cannot be met
 //!    at all (a rural component of 130 households: 1 grid is too many
 //!    households, 2 too few), the component is split into k balanced grids
 //!    and flagged infeasible; one under the minimum becomes one grid
@@ -212,8 +214,12 @@ pub enum GridError {
 pub enum CommunityFlag {
     /// Fewer households than a grid's minimum: one grid, under-size.
     UnderSize,
-    /// No number of grids meets the bounds: balanced grids outside them.
+    /// No number of grids meets the bounds (⌈H ÷ max⌉ > ⌊H ÷ min⌋):
+    /// balanced grids outside them.
     Infeasible,
+    /// Some number of grids would meet the bounds, but no contiguous split
+    /// within them was found: balanced grids, some outside.
+    Unsolved,
 }
 
 /// One grid in the report.
@@ -696,8 +702,17 @@ fn split_component(
         max: u32::MAX,
     };
     let k = (k0 as usize).min(comp.len()) as u32;
-    let parts = bisect::split(graph, comp.clone(), k, relaxed).unwrap_or_else(|| vec![comp]);
-    (parts, Some(CommunityFlag::Infeasible))
+    let mut parts = bisect::split(graph, comp.clone(), k, relaxed).unwrap_or_else(|| vec![comp]);
+    if bisect::repair(graph, &mut parts, bounds) {
+        return (parts, None);
+    }
+    let countable = bounds.min == 0 || k0 <= h / bounds.min;
+    let flag = if countable {
+        CommunityFlag::Unsolved
+    } else {
+        CommunityFlag::Infeasible
+    };
+    (parts, Some(flag))
 }
 
 /// A building as an atom item, in the frame.
