@@ -6,6 +6,11 @@
     clippy::unwrap_used,
     reason = "test helpers outside #[test] functions panic on broken fixtures"
 )]
+#![allow(
+    clippy::many_single_char_names,
+    clippy::too_many_lines,
+    reason = "short names (t, p, a, b, g) for territory, plan and grids; one scenario per test"
+)]
 
 use std::collections::BTreeMap;
 

@@ -351,34 +351,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let run = grids::run(&store, config, today).await?;
             report_grids(&run, store.location(), args.report.as_deref())
         }
-        Command::Export { layer, out } => {
-            let started = Instant::now();
-            let store = store::open(&cli.store).await?;
-            let features = match layer {
-                ExportLayer::Cells => {
-                    let (mut cells, _) = store.load_cells().await?;
-                    cells.retain(|c| c.end.is_none());
-                    ogc::cells(&cells)
-                }
-                ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
-                ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
-                ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
-            };
-            let n = tokio::task::spawn_blocking({
-                let out = out.clone();
-                move || export::write(layer, features.features(), &out)
-            })
-            .await
-            .context("export worker failed")??;
-            println!(
-                "exported {n} {} from {} to {} in {:.2?}",
-                layer.name(),
-                store.location(),
-                out.display(),
-                started.elapsed()
-            );
-            Ok(())
-        }
+        Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
         Command::Serve {
             listen,
             writer_token,
@@ -417,6 +390,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `civgrid export`: one layer of the store to a file; one summary line.
+async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = store::open(store_spec).await?;
+    let features = match layer {
+        ExportLayer::Cells => {
+            let (mut cells, _) = store.load_cells().await?;
+            cells.retain(|c| c.end.is_none());
+            ogc::cells(&cells)
+        }
+        ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
+        ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
+        ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
+    };
+    let n = tokio::task::spawn_blocking({
+        let out = out.to_path_buf();
+        move || export::write(layer, features.features(), &out)
+    })
+    .await
+    .context("export worker failed")??;
+    println!(
+        "exported {n} {} from {} to {} in {:.2?}",
+        layer.name(),
+        store.location(),
+        out.display(),
+        started.elapsed()
+    );
+    Ok(())
 }
 
 /// Prints what `civgrid cells` did: failures and the band first, then one

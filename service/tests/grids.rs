@@ -327,10 +327,9 @@ async fn edits_refused_stored_logged_and_reverted_on_both_stores() {
 
         // Move a cell of `a` into `b`: households follow the buildings in it.
         let cells = f.store.load_cells().await.expect("cells").0;
-        let moved = cells.iter().filter(|c| c.end.is_none()).find_map(|c| {
+        let moved = cells.iter().filter(|c| c.end.is_none()).find(|c| {
             let inside = a.geometry.intersection(&c.geometry).unsigned_area();
-            (inside > c.geometry.unsigned_area() * 0.999 && c.geometry.intersects(&b.geometry))
-                .then_some(c)
+            inside > c.geometry.unsigned_area() * 0.999 && c.geometry.intersects(&b.geometry)
         });
         if let Some(cell) = moved {
             let hh: u32 = f

@@ -348,6 +348,9 @@ pub(super) fn repair(g: &Graph<'_>, parts: &mut [Vec<usize>], bounds: Bounds) ->
     weight.iter().all(|&w| off(w) == 0)
 }
 
+/// An atom moving from one part to another: (atom, from, to).
+type Move = (usize, usize, usize);
+
 /// The best exchange of two atoms between neighbouring parts (`v` one way,
 /// `u` the other) that lowers the distance to the bounds and keeps both
 /// parts contiguous: the step a single move cannot make when the parts are
@@ -358,8 +361,8 @@ fn best_swap(
     owner: &[usize],
     weight: &[u64],
     off: &dyn Fn(u64) -> u64,
-) -> Option<[(usize, usize, usize); 2]> {
-    let mut best: Option<(u64, [(usize, usize, usize); 2])> = None;
+) -> Option<[Move; 2]> {
+    let mut best: Option<(u64, [Move; 2])> = None;
     for (p, members) in parts.iter().enumerate() {
         if off(weight[p]) == 0 {
             continue;

@@ -163,20 +163,16 @@ pub struct Context<'a> {
 
 /// Applies `edit` to a copy of the community's grids and validates it.
 pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditError> {
-    let mut active: Vec<Grid> = ctx
-        .grids
-        .iter()
-        .filter(|g| g.end.is_none())
-        .cloned()
-        .collect();
-    let find = |grids: &[Grid], code: CellCode| {
-        grids
+    let mut w = Working {
+        active: ctx
+            .grids
             .iter()
-            .position(|g| g.code == code)
-            .ok_or(EditError::UnknownGrid(code))
+            .filter(|g| g.end.is_none())
+            .cloned()
+            .collect(),
+        touched: BTreeSet::new(),
+        retired: Vec::new(),
     };
-    let mut touched: BTreeSet<CellCode> = BTreeSet::new();
-    let mut retired: Vec<Grid> = Vec::new();
     match edit {
         Edit::MoveCell { cell, to } => {
             let c = ctx
@@ -184,114 +180,186 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
                 .iter()
                 .find(|c| c.code == *cell)
                 .ok_or(EditError::UnknownCell(*cell))?;
-            let from = largest_share(&active, &c.geometry).ok_or(EditError::UnknownCell(*cell))?;
-            let to_i = find(&active, *to)?;
-            move_piece(&mut active, from, to_i, &c.geometry, cell.to_string())?;
-            touched.extend([active[from].code, *to]);
+            let from =
+                largest_share(&w.active, &c.geometry).ok_or(EditError::UnknownCell(*cell))?;
+            w.move_piece(from, *to, &c.geometry, cell.to_string())?;
         }
         Edit::MoveBuilding { building, to } => {
-            let unknown = || EditError::UnknownBuilding(*building);
-            let b = ctx
-                .buildings
-                .iter()
-                .find(|b| b.id == *building)
-                .ok_or_else(unknown)?;
-            let point = Point::from(representative_point(&b.geometry).ok_or_else(unknown)?);
-            let from = active
-                .iter()
-                .position(|g| g.geometry.intersects(&point))
-                .ok_or_else(unknown)?;
-            let cell = ctx
-                .cells
-                .iter()
-                .find(|c| c.geometry.intersects(&point))
-                .ok_or_else(unknown)?;
-            let to_i = find(&active, *to)?;
-            move_piece(
-                &mut active,
-                from,
-                to_i,
-                &cell.geometry,
-                format!("building {building}"),
-            )?;
-            touched.extend([active[from].code, *to]);
+            let (from, cell) = w.building_cell(ctx, *building)?;
+            w.move_piece(from, *to, &cell.geometry, format!("building {building}"))?;
         }
-        Edit::Redraw { grid, geometry } => {
-            let i = find(&active, *grid)?;
-            let old = active[i].geometry.clone();
-            for (j, g) in active.iter_mut().enumerate() {
-                if j != i && g.geometry.intersects(geometry) {
-                    let rest = g.geometry.difference(geometry);
-                    if rest.unsigned_area() < g.geometry.unsigned_area() {
-                        touched.insert(g.code);
-                        g.geometry = rest;
-                    }
-                }
-            }
-            active[i].geometry = geometry.clone();
-            touched.insert(*grid);
-            for part in old.difference(geometry) {
-                let part = MultiPolygon::new(vec![part]);
-                if let Some(j) = longest_border(&active, i, &part) {
-                    active[j].geometry = active[j].geometry.union(&part);
-                    touched.insert(active[j].code);
-                }
-            }
-        }
-        Edit::Merge { keep, absorb } => {
-            let (k, a) = (find(&active, *keep)?, find(&active, *absorb)?);
-            if k == a {
-                return Err(EditError::SameGrid(absorb.to_string(), *keep));
-            }
-            if !borders(&active[k].geometry, &active[a].geometry) {
-                return Err(EditError::NotNeighbour { to: *keep });
-            }
-            active[k].geometry = active[k].geometry.union(&active[a].geometry);
-            let gone = active.remove(a);
-            touched.insert(*keep);
-            retired.push(Grid {
-                end: Some(ctx.today),
-                ..gone
-            });
-        }
-        Edit::Split { grid, geometry } => {
-            let i = find(&active, *grid)?;
-            let carved = active[i].geometry.intersection(geometry);
-            let rest = active[i].geometry.difference(geometry);
-            if carved.unsigned_area() <= 0.0 || rest.unsigned_area() <= 0.0 {
-                return Err(EditError::EmptySide(*grid));
-            }
-            let all: Vec<&Grid> = ctx.grids.iter().collect();
-            let next = highest(&all) + 1;
-            let code = CellCode::new(ctx.community.code, next, grid.profile())
-                .map_err(|_| EditError::NoNumbers(ctx.community.code.to_string()))?;
-            active[i].geometry = rest;
-            let new = Grid {
-                code,
-                kind: GridKind::Basic,
-                name: String::new(),
-                worker: None,
-                leader: None,
-                population: None,
-                geometry: carved,
-                start: ctx.today,
-                end: None,
-                ..active[i].clone()
-            };
-            active.push(new);
-            touched.extend([*grid, code]);
-        }
+        Edit::Redraw { grid, geometry } => w.redraw(*grid, geometry)?,
+        Edit::Merge { keep, absorb } => w.merge(*keep, *absorb, ctx.today)?,
+        Edit::Split { grid, geometry } => w.split(ctx, *grid, geometry)?,
         Edit::Assign {
             grid,
             worker,
             leader,
         } => {
-            let i = find(&active, *grid)?;
-            active[i].worker.clone_from(worker);
-            active[i].leader.clone_from(leader);
-            touched.insert(*grid);
+            let i = w.find(*grid)?;
+            w.active[i].worker.clone_from(worker);
+            w.active[i].leader.clone_from(leader);
+            w.touched.insert(*grid);
         }
     }
+    judge(ctx, w)
+}
+
+/// The community's grids while an edit is applied.
+struct Working {
+    /// Active grids.
+    active: Vec<Grid>,
+    /// Codes of the grids the edit changed or made.
+    touched: BTreeSet<CellCode>,
+    /// Grids the edit retired.
+    retired: Vec<Grid>,
+}
+
+impl Working {
+    fn find(&self, code: CellCode) -> Result<usize, EditError> {
+        self.active
+            .iter()
+            .position(|g| g.code == code)
+            .ok_or(EditError::UnknownGrid(code))
+    }
+
+    /// The grid holding a building and the building's cell.
+    fn building_cell<'a>(
+        &self,
+        ctx: &Context<'a>,
+        building: i64,
+    ) -> Result<(usize, &'a Cell), EditError> {
+        let unknown = || EditError::UnknownBuilding(building);
+        let b = ctx
+            .buildings
+            .iter()
+            .find(|b| b.id == building)
+            .ok_or_else(unknown)?;
+        let point = Point::from(representative_point(&b.geometry).ok_or_else(unknown)?);
+        let from = self
+            .active
+            .iter()
+            .position(|g| g.geometry.intersects(&point))
+            .ok_or_else(unknown)?;
+        let cell = ctx
+            .cells
+            .iter()
+            .find(|c| c.geometry.intersects(&point))
+            .ok_or_else(unknown)?;
+        Ok((from, *cell))
+    }
+
+    /// Moves the part of `area` in grid `from` to the grid `to`.
+    fn move_piece(
+        &mut self,
+        from: usize,
+        to: CellCode,
+        area: &MultiPolygon<f64>,
+        what: String,
+    ) -> Result<(), EditError> {
+        let to = self.find(to)?;
+        let grids = &mut self.active;
+        if from == to {
+            return Err(EditError::SameGrid(what, grids[to].code));
+        }
+        let piece = grids[from].geometry.intersection(area);
+        if !borders(&grids[to].geometry, &piece) {
+            return Err(EditError::NotNeighbour { to: grids[to].code });
+        }
+        grids[from].geometry = grids[from].geometry.difference(&piece);
+        grids[to].geometry = grids[to].geometry.union(&piece);
+        self.touched.extend([grids[from].code, grids[to].code]);
+        Ok(())
+    }
+
+    fn redraw(&mut self, grid: CellCode, geometry: &MultiPolygon<f64>) -> Result<(), EditError> {
+        let i = self.find(grid)?;
+        let old = self.active[i].geometry.clone();
+        for (j, g) in self.active.iter_mut().enumerate() {
+            if j != i && g.geometry.intersects(geometry) {
+                let rest = g.geometry.difference(geometry);
+                if rest.unsigned_area() < g.geometry.unsigned_area() {
+                    self.touched.insert(g.code);
+                    g.geometry = rest;
+                }
+            }
+        }
+        self.active[i].geometry = geometry.clone();
+        self.touched.insert(grid);
+        for part in old.difference(geometry) {
+            let part = MultiPolygon::new(vec![part]);
+            if let Some(j) = longest_border(&self.active, i, &part) {
+                self.active[j].geometry = self.active[j].geometry.union(&part);
+                self.touched.insert(self.active[j].code);
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(
+        &mut self,
+        keep: CellCode,
+        absorb: CellCode,
+        today: NaiveDate,
+    ) -> Result<(), EditError> {
+        let (k, a) = (self.find(keep)?, self.find(absorb)?);
+        if k == a {
+            return Err(EditError::SameGrid(absorb.to_string(), keep));
+        }
+        if !borders(&self.active[k].geometry, &self.active[a].geometry) {
+            return Err(EditError::NotNeighbour { to: keep });
+        }
+        self.active[k].geometry = self.active[k].geometry.union(&self.active[a].geometry);
+        let gone = self.active.remove(a);
+        self.touched.insert(keep);
+        self.retired.push(Grid {
+            end: Some(today),
+            ..gone
+        });
+        Ok(())
+    }
+
+    fn split(
+        &mut self,
+        ctx: &Context<'_>,
+        grid: CellCode,
+        geometry: &MultiPolygon<f64>,
+    ) -> Result<(), EditError> {
+        let i = self.find(grid)?;
+        let carved = self.active[i].geometry.intersection(geometry);
+        let rest = self.active[i].geometry.difference(geometry);
+        if carved.unsigned_area() <= 0.0 || rest.unsigned_area() <= 0.0 {
+            return Err(EditError::EmptySide(grid));
+        }
+        let all: Vec<&Grid> = ctx.grids.iter().collect();
+        let code = CellCode::new(ctx.community.code, highest(&all) + 1, grid.profile())
+            .map_err(|_| EditError::NoNumbers(ctx.community.code.to_string()))?;
+        self.active[i].geometry = rest;
+        let new = Grid {
+            code,
+            kind: GridKind::Basic,
+            name: String::new(),
+            worker: None,
+            leader: None,
+            population: None,
+            geometry: carved,
+            start: ctx.today,
+            end: None,
+            ..self.active[i].clone()
+        };
+        self.active.push(new);
+        self.touched.extend([grid, code]);
+        Ok(())
+    }
+}
+
+/// Validates the community before and after, and what the edit introduced.
+fn judge(ctx: &Context<'_>, w: Working) -> Result<EditOutcome, EditError> {
+    let Working {
+        mut active,
+        touched,
+        retired,
+    } = w;
     let before_check = check(
         ctx,
         &ctx.grids
@@ -397,26 +465,6 @@ fn borders(a: &MultiPolygon<f64>, b: &MultiPolygon<f64>) -> bool {
 
 /// Distance under which two grids touch, degrees (about 1 cm).
 const TOUCH_DEG: f64 = 1e-7;
-
-/// Moves the part of `area` in grid `from` to grid `to`.
-fn move_piece(
-    grids: &mut [Grid],
-    from: usize,
-    to: usize,
-    area: &MultiPolygon<f64>,
-    what: String,
-) -> Result<(), EditError> {
-    if from == to {
-        return Err(EditError::SameGrid(what, grids[to].code));
-    }
-    let piece = grids[from].geometry.intersection(area);
-    if !borders(&grids[to].geometry, &piece) {
-        return Err(EditError::NotNeighbour { to: grids[to].code });
-    }
-    grids[from].geometry = grids[from].geometry.difference(&piece);
-    grids[to].geometry = grids[to].geometry.union(&piece);
-    Ok(())
-}
 
 /// The grid other than `skip` sharing the longest boundary with `part`:
 /// the perimeter the union saves, halved.

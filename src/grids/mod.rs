@@ -444,6 +444,12 @@ pub fn plan_with_progress(
         });
     }
     grids.sort_by(|a, b| a.code.cmp(&b.code).then(a.start.cmp(&b.start)));
+    tally(&mut report, &grids, &compactness);
+    GridPlan { grids, report }
+}
+
+/// The report's totals over its communities and the stored grids.
+fn tally(report: &mut GridReport, grids: &[Grid], compactness: &[f64]) {
     for c in &report.communities {
         report.lower_bound += u64::from(c.lower_bound);
         for g in &c.grids {
@@ -459,7 +465,6 @@ pub fn plan_with_progress(
     } else {
         compactness.iter().sum::<f64>() / compactness.len() as f64
     };
-    GridPlan { grids, report }
 }
 
 /// Which cell holds each building and each special facility.
@@ -567,30 +572,7 @@ fn community(
     let lonlat = shape::VertexMap::new(&frame, &snap, cells.iter().map(|c| &c.geometry));
     let bounds = config.bounds(area);
 
-    // Atoms, and the cells that are special grids.
-    let mut atoms: Vec<Atom> = Vec::new();
-    let mut special: Vec<(usize, String)> = Vec::new();
-    for (cell, shapes) in cells.iter().zip(shapes) {
-        let items: Vec<Item> = placement
-            .buildings
-            .get(&cell.code)
-            .into_iter()
-            .flatten()
-            .filter_map(|&b| item(&frame, territory, b))
-            .collect();
-        if let Some(fs) = placement.specials.get(&cell.code) {
-            let mut names: Vec<&str> = fs
-                .iter()
-                .map(|&f| territory.facilities[f].name.as_str())
-                .filter(|n| !n.is_empty())
-                .collect();
-            names.dedup();
-            special.push((atoms.len(), names.join("、")));
-            atoms.extend(atoms::of_cell(&snap, shapes, items, u32::MAX));
-        } else {
-            atoms.extend(atoms::of_cell(&snap, shapes, items, bounds.atom_max()));
-        }
-    }
+    let (mut atoms, special) = atoms_of(territory, placement, cells, shapes, &frame, &snap, bounds);
     let mut pieces: Vec<Vec<Shape>> = atoms
         .iter_mut()
         .map(|a| std::mem::take(&mut a.shapes))
@@ -645,21 +627,7 @@ fn community(
 
     let drafts: Vec<Draft> = parts
         .into_iter()
-        .map(|(kind, name, members)| {
-            let faces: Vec<&Shape> = members.iter().flat_map(|&a| &atoms[a].shapes).collect();
-            let union = snap.union(&faces);
-            let (area_m2, perimeter) = shape::measure(&frame, &union);
-            let households = members.iter().map(|&a| weight[a]).sum();
-            Draft {
-                kind,
-                name,
-                households,
-                point: shape::representative(&union),
-                geometry: lonlat.multipolygon(&frame, &union),
-                area_m2,
-                compactness: shape::polsby_popper(area_m2, perimeter),
-            }
-        })
+        .map(|(kind, name, members)| draft(&frame, &snap, &lonlat, &atoms, kind, name, &members))
         .collect();
     let count = |k: GridKind| drafts.iter().filter(|d| d.kind == k).count() as u32;
     let stats = CommunityGrids {
@@ -675,6 +643,66 @@ fn community(
         grids: Vec::new(),
     };
     Ok((drafts, stats))
+}
+
+/// The atoms of a community's cells, and the special ones with their names.
+fn atoms_of(
+    territory: &Territory,
+    placement: &Placement<'_>,
+    cells: &[&Cell],
+    shapes: Vec<Vec<Shape>>,
+    frame: &Frame,
+    snap: &Snap,
+    bounds: Bounds,
+) -> (Vec<Atom>, Vec<(usize, String)>) {
+    let mut atoms: Vec<Atom> = Vec::new();
+    let mut special: Vec<(usize, String)> = Vec::new();
+    for (cell, shapes) in cells.iter().zip(shapes) {
+        let items: Vec<Item> = placement
+            .buildings
+            .get(&cell.code)
+            .into_iter()
+            .flatten()
+            .filter_map(|&b| item(frame, territory, b))
+            .collect();
+        if let Some(fs) = placement.specials.get(&cell.code) {
+            let mut names: Vec<&str> = fs
+                .iter()
+                .map(|&f| territory.facilities[f].name.as_str())
+                .filter(|n| !n.is_empty())
+                .collect();
+            names.dedup();
+            special.push((atoms.len(), names.join("、")));
+            atoms.extend(atoms::of_cell(snap, shapes, items, u32::MAX));
+        } else {
+            atoms.extend(atoms::of_cell(snap, shapes, items, bounds.atom_max()));
+        }
+    }
+    (atoms, special)
+}
+
+/// The grid made of atoms `members`.
+fn draft(
+    frame: &Frame,
+    snap: &Snap,
+    lonlat: &shape::VertexMap,
+    atoms: &[Atom],
+    kind: GridKind,
+    name: String,
+    members: &[usize],
+) -> Draft {
+    let faces: Vec<&Shape> = members.iter().flat_map(|&a| &atoms[a].shapes).collect();
+    let union = snap.union(&faces);
+    let (area_m2, perimeter) = shape::measure(frame, &union);
+    Draft {
+        kind,
+        name,
+        households: members.iter().map(|&a| atoms[a].households).sum(),
+        point: shape::representative(&union),
+        geometry: lonlat.multipolygon(frame, &union),
+        area_m2,
+        compactness: shape::polsby_popper(area_m2, perimeter),
+    }
 }
 
 /// The grids of one connected component of basic atoms holding `h`

@@ -195,17 +195,7 @@ pub fn validate(
     proposals: &[Proposal],
     bounds: Bounds,
 ) -> Result<Validation, ProposalError> {
-    for p in proposals {
-        if p.geometry.0.is_empty() {
-            return Err(ProposalError::Empty { id: p.id.clone() });
-        }
-        if let Some(e) = p.geometry.validation_errors().first() {
-            return Err(ProposalError::InvalidPolygon {
-                id: p.id.clone(),
-                reason: e.to_string(),
-            });
-        }
-    }
+    check_polygons(proposals)?;
     let projection_error = |e: crate::crs::CrsError| ProposalError::Projection {
         code: community.code.to_string(),
         reason: e.to_string(),
@@ -224,18 +214,7 @@ pub fn validate(
     };
     let home = metric(&community.geometry);
     let tol = (home.unsigned_area() * AREA_TOL).max(MIN_AREA_M2);
-    let mut pieces: Vec<Vec<Shape>> = proposals
-        .iter()
-        .map(|p| p.geometry.iter().map(|poly| frame.shape(poly)).collect())
-        .collect();
-    node(&mut pieces, NODE_TOL_M);
-    let grids: Vec<MultiPolygon<f64>> = pieces
-        .iter()
-        .map(|shapes| {
-            MultiPolygon(shapes.iter().map(|s| polygon(s)).collect())
-                .union(&MultiPolygon::new(Vec::new()))
-        })
-        .collect();
+    let grids = noded(&frame, proposals);
     let boxes: Vec<_> = grids.iter().map(BoundingRect::bounding_rect).collect();
     let points: Vec<_> = buildings
         .iter()
@@ -258,22 +237,7 @@ pub fn validate(
         }
         let area = g.unsigned_area();
         let outside = g.difference(&home).unsigned_area();
-        let mut overlaps = Vec::new();
-        for (j, other) in grids.iter().enumerate() {
-            let meet = match (boxes[i], boxes[j]) {
-                (Some(a), Some(b)) => i != j && a.intersects(&b),
-                _ => false,
-            };
-            if meet {
-                let shared = g.intersection(other).unsigned_area();
-                if shared > tol {
-                    overlaps.push(Overlap {
-                        with: proposals[j].id.clone(),
-                        area_m2: shared,
-                    });
-                }
-            }
-        }
+        let overlaps = overlaps_of(i, &grids, &boxes, proposals, tol);
         let buildings_cut: Vec<i64> = footprints
             .iter()
             .enumerate()
@@ -285,29 +249,6 @@ pub fn validate(
             .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
             .map(|r| geo::Euclidean.length(r))
             .sum();
-        let mut violations = Vec::new();
-        if p.kind == GridKind::Basic && !bounds.holds(households) {
-            violations.push(Violation::Bounds {
-                households,
-                min: bounds.min,
-                max: bounds.max,
-            });
-        }
-        if g.0.len() > 1 {
-            violations.push(Violation::NotContiguous { parts: g.0.len() });
-        }
-        if outside > tol {
-            violations.push(Violation::Outside { area_m2: outside });
-        }
-        violations.extend(overlaps.iter().map(|o| Violation::Overlap {
-            with: o.with.clone(),
-            area_m2: o.area_m2,
-        }));
-        if !buildings_cut.is_empty() {
-            violations.push(Violation::BuildingsCut {
-                buildings: buildings_cut.clone(),
-            });
-        }
         checks.push(GridCheck {
             id: p.id.clone(),
             kind: p.kind,
@@ -319,28 +260,16 @@ pub fn validate(
             overlaps,
             compactness: polsby_popper(area, perimeter),
             buildings_cut,
-            violations,
+            violations: Vec::new(),
         });
+    }
+    for c in &mut checks {
+        c.violations = c.rules(bounds, tol);
     }
     let covered = grids
         .iter()
         .fold(MultiPolygon::new(Vec::new()), |acc, g| acc.union(g));
-    let gaps: Vec<Gap> = home
-        .difference(&covered)
-        .0
-        .into_iter()
-        .filter(|g| g.unsigned_area() > tol)
-        .map(|g| {
-            let lonlat = geo::MapCoords::map_coords(&g, |c| frame.inverse([c.x, c.y]));
-            let point =
-                geo::InteriorPoint::interior_point(&lonlat).map_or([0.0, 0.0], |p| [p.x(), p.y()]);
-            Gap {
-                area_m2: g.unsigned_area(),
-                geometry: lonlat,
-                point,
-            }
-        })
-        .collect();
+    let gaps = gaps_of(&frame, &home, &covered, tol);
     let total: u32 = buildings.iter().map(|b| b.households).sum();
     let unassigned = buildings
         .iter()
@@ -359,6 +288,118 @@ pub fn validate(
         gaps,
         valid,
     })
+}
+
+impl GridCheck {
+    /// The rules the grid breaks, from its measures.
+    fn rules(&self, bounds: Bounds, tol: f64) -> Vec<Violation> {
+        let mut out = Vec::new();
+        if self.kind == GridKind::Basic && !bounds.holds(self.households) {
+            out.push(Violation::Bounds {
+                households: self.households,
+                min: bounds.min,
+                max: bounds.max,
+            });
+        }
+        if self.parts > 1 {
+            out.push(Violation::NotContiguous { parts: self.parts });
+        }
+        if self.outside_m2 > tol {
+            out.push(Violation::Outside {
+                area_m2: self.outside_m2,
+            });
+        }
+        out.extend(self.overlaps.iter().map(|o| Violation::Overlap {
+            with: o.with.clone(),
+            area_m2: o.area_m2,
+        }));
+        if !self.buildings_cut.is_empty() {
+            out.push(Violation::BuildingsCut {
+                buildings: self.buildings_cut.clone(),
+            });
+        }
+        out
+    }
+}
+
+/// The proposals in frame metres, noded against each other and dissolved.
+fn noded(frame: &Frame, proposals: &[Proposal]) -> Vec<MultiPolygon<f64>> {
+    let mut pieces: Vec<Vec<Shape>> = proposals
+        .iter()
+        .map(|p| p.geometry.iter().map(|poly| frame.shape(poly)).collect())
+        .collect();
+    node(&mut pieces, NODE_TOL_M);
+    pieces
+        .iter()
+        .map(|shapes| {
+            MultiPolygon(shapes.iter().map(|s| polygon(s)).collect())
+                .union(&MultiPolygon::new(Vec::new()))
+        })
+        .collect()
+}
+
+/// Every proposal is a non-empty valid polygon.
+fn check_polygons(proposals: &[Proposal]) -> Result<(), ProposalError> {
+    for p in proposals {
+        if p.geometry.0.is_empty() {
+            return Err(ProposalError::Empty { id: p.id.clone() });
+        }
+        if let Some(e) = p.geometry.validation_errors().first() {
+            return Err(ProposalError::InvalidPolygon {
+                id: p.id.clone(),
+                reason: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Overlaps over `tol` of grid `i` with the others.
+fn overlaps_of(
+    i: usize,
+    grids: &[MultiPolygon<f64>],
+    boxes: &[Option<geo_types::Rect<f64>>],
+    proposals: &[Proposal],
+    tol: f64,
+) -> Vec<Overlap> {
+    grids
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| match (boxes[i], boxes[j]) {
+            (Some(a), Some(b)) => i != j && a.intersects(&b),
+            _ => false,
+        })
+        .map(|(j, other)| (j, grids[i].intersection(other).unsigned_area()))
+        .filter(|&(_, shared)| shared > tol)
+        .map(|(j, shared)| Overlap {
+            with: proposals[j].id.clone(),
+            area_m2: shared,
+        })
+        .collect()
+}
+
+/// The parts of `home` (frame metres) outside `covered` larger than `tol`, in lon/lat.
+fn gaps_of(
+    frame: &Frame,
+    home: &MultiPolygon<f64>,
+    covered: &MultiPolygon<f64>,
+    tol: f64,
+) -> Vec<Gap> {
+    home.difference(covered)
+        .0
+        .into_iter()
+        .filter(|g| g.unsigned_area() > tol)
+        .map(|g| {
+            let lonlat = geo::MapCoords::map_coords(&g, |c| frame.inverse([c.x, c.y]));
+            let point =
+                geo::InteriorPoint::interior_point(&lonlat).map_or([0.0, 0.0], |p| [p.x(), p.y()]);
+            Gap {
+                area_m2: g.unsigned_area(),
+                geometry: lonlat,
+                point,
+            }
+        })
+        .collect()
 }
 
 /// `true` when the footprint `f` lies partly inside and partly outside `g`.

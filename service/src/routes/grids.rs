@@ -127,24 +127,24 @@ async fn check(
         .as_deref()
         .or_else(|| body.get("community").and_then(Value::as_str));
     let engine = state.engine();
-    let community = match named {
-        Some(s) => community_code(s)?,
-        None => {
-            let p = proposals[0].geometry.interior_point().ok_or_else(|| {
-                ServiceError::BadRequest(format!("grid {}: empty geometry", proposals[0].id))
-            })?;
-            engine
-                .locator
-                .locate(p)
-                .community
-                .map(|c| c.code)
-                .ok_or_else(|| {
-                    ServiceError::BadRequest(format!(
-                        "grid {} lies in no community; name one with ?community=CODE",
-                        proposals[0].id
-                    ))
-                })?
-        }
+    let community = if let Some(s) = named {
+        community_code(s)?
+    } else {
+        let first = &proposals[0];
+        let p = first.geometry.interior_point().ok_or_else(|| {
+            ServiceError::BadRequest(format!("grid {}: empty geometry", first.id))
+        })?;
+        engine
+            .locator
+            .locate(p)
+            .community
+            .map(|c| c.code)
+            .ok_or_else(|| {
+                ServiceError::BadRequest(format!(
+                    "grid {} lies in no community; name one with ?community=CODE",
+                    first.id
+                ))
+            })?
     };
     let area = engine
         .grids
