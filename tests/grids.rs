@@ -569,3 +569,168 @@ fn edits_validated_and_codes_kept() {
     .unwrap_err();
     assert!(e.to_string().contains(&unknown.to_string()));
 }
+
+#[test]
+fn validation_names_buildings_a_boundary_cuts() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let area = &t.communities[0];
+    let buildings = buildings_in(&t, area);
+    let target = buildings[0];
+    let c = target.geometry.bounding_rect().unwrap().center();
+    let b = area.geometry.bounding_rect().unwrap();
+    let west = MultiPolygon::new(vec![
+        Rect::new(
+            (b.min().x - 0.01, b.min().y - 0.01),
+            (c.x, b.max().y + 0.01),
+        )
+        .to_polygon(),
+    ]);
+    let halves = [
+        area.geometry.intersection(&west),
+        area.geometry.difference(&west),
+    ];
+    let props: Vec<Proposal> = halves
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Proposal {
+            id: format!("half {i}"),
+            kind: GridKind::Special,
+            geometry: g.clone(),
+        })
+        .collect();
+    let v = validate(area, &buildings, &props, Bounds { min: 0, max: 300 }).unwrap();
+    // Independent: footprints crossing the line x = c.x.
+    let crossing: Vec<i64> = buildings
+        .iter()
+        .filter(|b| {
+            let r = b.geometry.bounding_rect().unwrap();
+            r.min().x < c.x && c.x < r.max().x
+        })
+        .map(|b| b.id)
+        .collect();
+    assert!(!crossing.is_empty());
+    for g in &v.grids {
+        assert_eq!(g.buildings_cut, crossing, "{}", g.id);
+        assert!(
+            g.violations
+                .iter()
+                .any(|x| matches!(x, Violation::BuildingsCut { .. }))
+        );
+    }
+    assert!(v.gaps.is_empty(), "{:?}", v.gaps);
+    let total: u32 = buildings.iter().map(|b| b.households).sum();
+    assert_eq!(v.grids.iter().map(|g| g.households).sum::<u32>(), total);
+}
+
+#[test]
+fn redraw_takes_from_neighbours_and_gives_back() {
+    let t = synthesize(&SynthConfig::test()).unwrap();
+    let cells = cells_of(&t);
+    let config = GridConfig {
+        urban: Bounds {
+            min: 0,
+            max: 100_000,
+        },
+        ..GridConfig::default()
+    };
+    let tight = GridConfig::default();
+    let p = plan(&t, &cells, &[], day(1), &tight);
+    let area = t
+        .communities
+        .iter()
+        .max_by_key(|a| active(&p).iter().filter(|g| g.community == a.code).count())
+        .unwrap();
+    let grids: Vec<Grid> = p
+        .grids
+        .iter()
+        .filter(|g| g.community == area.code)
+        .cloned()
+        .collect();
+    let my_cells: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| c.community == area.code && c.end.is_none())
+        .collect();
+    let buildings = buildings_in(&t, area);
+    let (a, b) = (
+        &grids[0],
+        grids
+            .iter()
+            .skip(1)
+            .find(|g| g.geometry.intersects(&grids[0].geometry))
+            .unwrap(),
+    );
+    // The cells of b that touch a: a takes them by a redraw.
+    let taken: Vec<&&Cell> = my_cells
+        .iter()
+        .filter(|c| {
+            let inside = b.geometry.intersection(&c.geometry).unsigned_area();
+            inside > c.geometry.unsigned_area() * 0.999 && c.geometry.intersects(&a.geometry)
+        })
+        .take(1)
+        .collect();
+    assert_eq!(taken.len(), 1);
+    let grown = a.geometry.union(&taken[0].geometry);
+    let ctx = EditContext {
+        community: area,
+        bounds: config.bounds(area),
+        grids: &grids,
+        cells: &my_cells,
+        buildings: &buildings,
+        today: day(9),
+    };
+    let out = apply_edit(
+        &ctx,
+        &Edit::Redraw {
+            grid: a.code,
+            geometry: grown.clone(),
+        },
+    )
+    .unwrap();
+    let a2 = out.after.iter().find(|g| g.code == a.code).unwrap();
+    let b2 = out.after.iter().find(|g| g.code == b.code).unwrap();
+    let cell_area = taken[0].geometry.unsigned_area();
+    assert!(
+        (a2.geometry.unsigned_area() - a.geometry.unsigned_area() - cell_area).abs()
+            < cell_area * 1e-6
+    );
+    assert!(
+        (b.geometry.unsigned_area() - b2.geometry.unsigned_area() - cell_area).abs()
+            < cell_area * 1e-6
+    );
+    assert_eq!(a2.households + b2.households, a.households + b.households);
+    assert!(
+        out.accepted()
+            || out
+                .introduced
+                .iter()
+                .all(|(_, v)| matches!(v, Violation::NotContiguous { .. })),
+        "{:?}",
+        out.introduced
+    );
+
+    // Redrawn past the community: refused, the part outside named.
+    let b0 = area.geometry.bounding_rect().unwrap();
+    let outside = MultiPolygon::new(vec![
+        Rect::new(
+            (b0.min().x - 0.002, b0.min().y),
+            (b0.min().x + 0.0001, b0.max().y),
+        )
+        .to_polygon(),
+    ]);
+    let out = apply_edit(
+        &ctx,
+        &Edit::Redraw {
+            grid: a.code,
+            geometry: a.geometry.union(&outside),
+        },
+    )
+    .unwrap();
+    assert!(!out.accepted());
+    assert!(
+        out.introduced
+            .iter()
+            .any(|(id, v)| *id == a.code.to_string() && matches!(v, Violation::Outside { .. })),
+        "{:?}",
+        out.introduced
+    );
+}

@@ -39,9 +39,9 @@ pub enum Edit {
         /// The grid that receives it.
         to: CellCode,
     },
-    /// Give a grid a new outline: neighbours lose what it takes; what it
-    /// gives up goes to the neighbour sharing the longest boundary with
-    /// each part given up.
+    /// Give a grid a new outline: neighbours lose what it takes (one it
+    /// takes whole retires); what it gives up goes to the neighbour sharing
+    /// the longest boundary with each part given up.
     Redraw {
         /// The grid.
         grid: CellCode,
@@ -188,7 +188,7 @@ pub fn apply_edit(ctx: &Context<'_>, edit: &Edit) -> Result<EditOutcome, EditErr
             let (from, cell) = w.building_cell(ctx, *building)?;
             w.move_piece(from, *to, &cell.geometry, format!("building {building}"))?;
         }
-        Edit::Redraw { grid, geometry } => w.redraw(*grid, geometry)?,
+        Edit::Redraw { grid, geometry } => w.redraw(*grid, geometry, ctx.today)?,
         Edit::Merge { keep, absorb } => w.merge(*keep, *absorb, ctx.today)?,
         Edit::Split { grid, geometry } => w.split(ctx, *grid, geometry)?,
         Edit::Assign {
@@ -272,11 +272,15 @@ impl Working {
         Ok(())
     }
 
-    fn redraw(&mut self, grid: CellCode, geometry: &MultiPolygon<f64>) -> Result<(), EditError> {
-        let i = self.find(grid)?;
-        let old = self.active[i].geometry.clone();
-        for (j, g) in self.active.iter_mut().enumerate() {
-            if j != i && g.geometry.intersects(geometry) {
+    fn redraw(
+        &mut self,
+        grid: CellCode,
+        geometry: &MultiPolygon<f64>,
+        today: NaiveDate,
+    ) -> Result<(), EditError> {
+        self.find(grid)?;
+        for g in &mut self.active {
+            if g.code != grid && g.geometry.intersects(geometry) {
                 let rest = g.geometry.difference(geometry);
                 if rest.unsigned_area() < g.geometry.unsigned_area() {
                     self.touched.insert(g.code);
@@ -284,6 +288,20 @@ impl Working {
                 }
             }
         }
+        // Neighbours the new outline swallows whole retire.
+        let (gone, kept): (Vec<Grid>, Vec<Grid>) = std::mem::take(&mut self.active)
+            .into_iter()
+            .partition(|g| g.code != grid && g.geometry.unsigned_area() <= 0.0);
+        self.active = kept;
+        for g in gone {
+            self.touched.remove(&g.code);
+            self.retired.push(Grid {
+                end: Some(today),
+                ..g
+            });
+        }
+        let i = self.find(grid)?;
+        let old = self.active[i].geometry.clone();
         self.active[i].geometry = geometry.clone();
         self.touched.insert(grid);
         for part in old.difference(geometry) {
