@@ -56,6 +56,14 @@ pub enum Command {
     Cells(CellsArgs),
     /// Group every community's households into household grids (全科网格) built from its unit cells, keeping the codes and workers of matching grids.
     Grids(GridsArgs),
+    /// Name grid workers and leaders from a table (CSV, XLSX, ODS… through GDAL): columns code, worker_name, worker_phone, leader_name, leader_phone; one transaction, logged as edits.
+    Workers {
+        /// The table.
+        file: PathBuf,
+        /// Who makes the change (for the edit log).
+        #[arg(long, default_value = "civgrid workers")]
+        author: String,
+    },
     /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension).
     Export {
         /// The layer.
@@ -350,6 +358,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .unwrap_or_else(|| chrono::Local::now().date_naive());
             let run = grids::run(&store, config, today).await?;
             report_grids(&run, store.location(), args.report.as_deref())
+        }
+        Command::Workers { file, author } => {
+            let started = Instant::now();
+            let rows = {
+                let file = file.clone();
+                tokio::task::spawn_blocking(move || grids::read_workers(&file))
+                    .await
+                    .context("workers reader failed")??
+            };
+            let store = store::open(&cli.store).await?;
+            let source = file.display().to_string();
+            let changed = grids::assign_workers(&store, &rows, &author, &source).await?;
+            let unstaffed = store
+                .load_grids()
+                .await?
+                .iter()
+                .filter(|g| g.end.is_none() && g.worker.is_none())
+                .count();
+            println!(
+                "workers: {changed} grids from {source} stored in {} in {:.2?}; {unstaffed} active grids still without a worker",
+                store.location(),
+                started.elapsed()
+            );
+            Ok(())
         }
         Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
         Command::Serve {

@@ -15,6 +15,7 @@ use civgrid::grids::{
     plan_with_progress,
 };
 use civgrid::{AdminArea, AdminCode, Building, Locator, Territory};
+use gdal::vector::LayerAccess;
 use geo::InteriorPoint;
 use serde_json::{Value, json};
 
@@ -326,4 +327,120 @@ pub fn undo(
         }
     }
     Ok((current, rows))
+}
+
+/// What went wrong reading a workers file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkersError {
+    /// GDAL could not open or read the file.
+    #[error("{path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// GDAL's message.
+        reason: String,
+    },
+    /// A row is wrong: its line (the header is line 1) and what is wrong.
+    #[error("{path}: line {line}: {reason}")]
+    Row {
+        /// The file.
+        path: String,
+        /// Line of the row (header = 1).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The workers and leaders a file names, per grid code.
+pub type Assignments = Vec<(CellCode, Option<Contact>, Option<Contact>)>;
+
+/// Reads a table of grid workers through GDAL (CSV, XLSX, ODS, GeoPackage…):
+/// columns `code`, `worker_name`, `worker_phone`, `leader_name`,
+/// `leader_phone` (empty cells: no such person). A row without a valid
+/// grid code is an error naming its line.
+pub fn read_workers(path: &std::path::Path) -> Result<Assignments, WorkersError> {
+    let shown = path.display().to_string();
+    let read = |reason: String| WorkersError::Read {
+        path: shown.clone(),
+        reason,
+    };
+    let ds = gdal::Dataset::open(path).map_err(|e| read(e.to_string()))?;
+    let mut layer = ds.layer(0).map_err(|e| read(e.to_string()))?;
+    let mut out = Vec::new();
+    for (i, f) in layer.features().enumerate() {
+        let line = i + 2;
+        let field = |name: &str| -> Option<String> {
+            let idx = f.field_index(name).ok()?;
+            f.field_as_string(idx)
+                .ok()
+                .flatten()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        };
+        let row = |reason: String| WorkersError::Row {
+            path: shown.clone(),
+            line,
+            reason,
+        };
+        let code = field("code").ok_or_else(|| row("no grid code in column `code`".into()))?;
+        let code: CellCode = code.parse().map_err(|e| row(format!("code: {e}")))?;
+        let contact = |prefix: &str| {
+            let (name, phone) = (
+                field(&format!("{prefix}_name")),
+                field(&format!("{prefix}_phone")),
+            );
+            (name.is_some() || phone.is_some()).then(|| Contact {
+                name: name.unwrap_or_default(),
+                phone: phone.unwrap_or_default(),
+            })
+        };
+        out.push((code, contact("worker"), contact("leader")));
+    }
+    Ok(out)
+}
+
+/// Names the workers and leaders of `assignments` in one transaction, with
+/// one log entry per community (`assign`, author `author`). Every code must
+/// be an active grid, or nothing is written; `source` names the file in
+/// errors and in the log. Returns the grids changed.
+pub async fn assign_workers(
+    store: &Arc<dyn Store>,
+    assignments: &Assignments,
+    author: &str,
+    source: &str,
+) -> Result<usize, WorkersError> {
+    let grids = store.load_grids().await?;
+    let mut by_community: BTreeMap<AdminCode, (Vec<Grid>, Vec<Grid>)> = BTreeMap::new();
+    for (i, (code, worker, leader)) in assignments.iter().enumerate() {
+        let grid = grids
+            .iter()
+            .find(|g| g.code == *code && g.end.is_none())
+            .ok_or_else(|| WorkersError::Row {
+                path: source.to_owned(),
+                line: i + 2,
+                reason: format!("no active grid {code}"),
+            })?;
+        let entry = by_community.entry(grid.community).or_default();
+        entry.0.push(grid.clone());
+        entry.1.push(Grid {
+            worker: worker.clone(),
+            leader: leader.clone(),
+            ..grid.clone()
+        });
+    }
+    let request = json!({ "op": "assign", "file": source });
+    let edits: Vec<(Vec<Grid>, GridEditRecord)> = by_community
+        .into_iter()
+        .map(|(community, (before, after))| {
+            let entry = record(community, "assign", author, &request, &before, &after, None);
+            (after, entry)
+        })
+        .collect();
+    store.write_grid_edits(&edits).await?;
+    Ok(edits.iter().map(|(g, _)| g.len()).sum())
 }

@@ -85,6 +85,7 @@ fn demo_builds_cells_and_exports_read_back_by_ogrinfo() {
         &["-ro", "-so", "-al", path.to_str().expect("utf-8")],
     );
     assert!(info.contains("households: Integer"), "{info}");
+    workers_from_a_table(&store, &path);
 
     let again = stdout_ok(
         &civgrid(&store, &["cells", "--date", "2030-01-01"]),
@@ -156,4 +157,78 @@ fn demo_builds_cells_and_exports_read_back_by_ogrinfo() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(names), "{args:?}: {err}");
     }
+}
+
+/// `civgrid workers`: a CSV names two grids' workers (read back from an
+/// export); a file with an unknown code is refused naming its line, and
+/// nothing changes.
+fn workers_from_a_table(store: &Path, grids_geojson: &Path) {
+    let exported: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(grids_geojson).expect("read")).expect("json");
+    let codes: Vec<String> = exported["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .take(2)
+        .map(|f| f["properties"]["code"].as_str().expect("code").to_owned())
+        .collect();
+    let dir = grids_geojson.parent().expect("dir");
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "code,worker_name,worker_phone\n{},王芳,13800000000\n110101001001999,李四,1\n",
+            codes[0]
+        ),
+    )
+    .expect("write");
+    let out = civgrid(store, &["workers", bad.to_str().expect("utf-8")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 3") && err.contains("110101001001999"),
+        "{err}"
+    );
+
+    let good = dir.join("workers.csv");
+    std::fs::write(
+        &good,
+        format!(
+            "code,worker_name,worker_phone,leader_name,leader_phone\n{},王芳,13800000000,张伟,13900000000\n{},李强,13700000000,,\n",
+            codes[0], codes[1]
+        ),
+    )
+    .expect("write");
+    let out = stdout_ok(
+        &civgrid(store, &["workers", good.to_str().expect("utf-8")]),
+        "workers",
+    );
+    assert!(out.starts_with("workers: 2 grids"), "{out}");
+    let again = dir.join("grids-after.geojson");
+    stdout_ok(
+        &civgrid(
+            store,
+            &["export", "grids", "--out", again.to_str().expect("utf-8")],
+        ),
+        "export",
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&again).expect("read")).expect("json");
+    let props = |code: &str| {
+        after["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .find(|f| f["properties"]["code"] == code)
+            .map(|f| f["properties"].clone())
+            .expect("the grid")
+    };
+    assert_eq!(props(&codes[0])["worker_name"], "王芳");
+    assert_eq!(props(&codes[0])["leader_phone"], "13900000000");
+    assert_eq!(props(&codes[1])["worker_name"], "李强");
+    assert!(
+        props(&codes[1])
+            .get("leader_name")
+            .is_none_or(serde_json::Value::is_null)
+    );
 }

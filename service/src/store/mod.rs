@@ -176,6 +176,13 @@ pub trait Store: Send + Sync {
     /// Returns the edit's id.
     async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64>;
 
+    /// Several edits (each: the rows it writes and its log entry) in one
+    /// transaction; returns their ids in order.
+    async fn write_grid_edits(
+        &self,
+        edits: &[(Vec<Grid>, GridEditRecord)],
+    ) -> StoreResult<Vec<i64>>;
+
     /// The edit log, oldest first.
     async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>>;
 }
@@ -384,34 +391,51 @@ impl<B: Backend> Store for B {
     }
 
     async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64> {
-        let mut plan: Vec<Write> = grids
-            .iter()
-            .map(|g| {
+        let ids = self
+            .write_grid_edits(&[(grids.to_vec(), edit.clone())])
+            .await?;
+        Ok(ids.first().copied().unwrap_or_default())
+    }
+
+    async fn write_grid_edits(
+        &self,
+        edits: &[(Vec<Grid>, GridEditRecord)],
+    ) -> StoreResult<Vec<i64>> {
+        let mut plan: Vec<Write> = Vec::new();
+        let mut log_steps = Vec::new();
+        for (grids, edit) in edits {
+            plan.extend(grids.iter().map(|g| {
                 Write::Delete(
                     &schema::GRIDS,
                     Filter::Eq("code", Value::Text(g.code.to_string())),
                 )
-            })
-            .collect();
-        if !grids.is_empty() {
+            }));
+            if !grids.is_empty() {
+                plan.push(Write::Insert(
+                    &schema::GRIDS,
+                    grids.iter().map(schema::grid_row).collect(),
+                ));
+            }
+            log_steps.push(plan.len());
             plan.push(Write::Insert(
-                &schema::GRIDS,
-                grids.iter().map(schema::grid_row).collect(),
+                &schema::GRID_EDITS,
+                vec![schema::grid_edit_row(edit)],
             ));
         }
-        plan.push(Write::Insert(
-            &schema::GRID_EDITS,
-            vec![schema::grid_edit_row(edit)],
-        ));
         let done = self.write(plan).await?;
-        done.last()
-            .and_then(|w| w.id)
-            .ok_or_else(|| StoreError::Corrupt {
-                table: schema::GRID_EDITS.name,
-                id: 0,
-                column: "id".into(),
-                reason: "the insert returned no id".into(),
+        log_steps
+            .into_iter()
+            .map(|i| {
+                done.get(i)
+                    .and_then(|w| w.id)
+                    .ok_or_else(|| StoreError::Corrupt {
+                        table: schema::GRID_EDITS.name,
+                        id: 0,
+                        column: "id".into(),
+                        reason: "the insert returned no id".into(),
+                    })
             })
+            .collect()
     }
 
     async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>> {
