@@ -330,7 +330,10 @@ pub(super) fn repair(g: &Graph<'_>, parts: &mut [Vec<usize>], bounds: Bounds) ->
             Some((_, v, from, to)) => vec![(v, from, to)],
             None => match best_swap(g, parts, &owner, &weight, &off) {
                 Some(pair) => pair.to_vec(),
-                None => break,
+                None => match best_chain(g, parts, &owner, &weight, &off) {
+                    Some(chain) => chain,
+                    None => break,
+                },
             },
         };
         for (v, from, to) in moves {
@@ -400,4 +403,125 @@ fn best_swap(
         }
     }
     best.map(|(_, pair)| pair)
+}
+
+/// The best move of one atom `v` together with the empty atoms (no
+/// households) that join it to a neighbouring part: the step single moves
+/// and swaps miss when empty land (fields, a park) lies between the parts.
+/// Keeps the giving part contiguous (the receiving one is joined by the path).
+fn best_chain(
+    g: &Graph<'_>,
+    parts: &[Vec<usize>],
+    owner: &[usize],
+    weight: &[u64],
+    off: &dyn Fn(u64) -> u64,
+) -> Option<Vec<Move>> {
+    let mut best: Option<(u64, Vec<usize>, usize, usize)> = None;
+    for (p, members) in parts.iter().enumerate() {
+        for &v in members {
+            let wv = u64::from(g.weight[v]);
+            if wv == 0 || wv > weight[p] {
+                continue;
+            }
+            // Breadth-first from v through p's empty atoms to one bordering another part.
+            let mut prev: std::collections::HashMap<usize, usize> =
+                std::collections::HashMap::new();
+            let mut queue = std::collections::VecDeque::from([v]);
+            prev.insert(v, v);
+            let mut reached: Option<(usize, usize)> = None;
+            while let Some(x) = queue.pop_front() {
+                if let Some(&(nb, _)) = g.adj[x]
+                    .iter()
+                    .find(|&&(nb, _)| owner[nb] != p && owner[nb] != usize::MAX)
+                {
+                    reached = Some((x, owner[nb]));
+                    break;
+                }
+                for &(nb, _) in &g.adj[x] {
+                    if owner[nb] == p && g.weight[nb] == 0 && !prev.contains_key(&nb) {
+                        prev.insert(nb, x);
+                        queue.push_back(nb);
+                    }
+                }
+            }
+            let Some((end, q)) = reached else { continue };
+            let before = off(weight[p]) + off(weight[q]);
+            let after = off(weight[p] - wv) + off(weight[q] + wv);
+            if after >= before
+                || best
+                    .as_ref()
+                    .is_some_and(|(gain, ..)| before - after <= *gain)
+            {
+                continue;
+            }
+            let mut path = vec![end];
+            let mut at = end;
+            while at != v {
+                at = prev[&at];
+                path.push(at);
+            }
+            let rest: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|x| !path.contains(x))
+                .collect();
+            if !rest.is_empty() && components(g, &rest).len() == 1 {
+                best = Some((before - after, path, p, q));
+            }
+        }
+    }
+    best.map(|(_, path, p, q)| path.into_iter().map(|x| (x, p, q)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line of atoms 0-1-2-…, each 1 m of boundary from the next.
+    fn line(weights: &[u32]) -> (Vec<P>, Vec<Vec<(usize, f64)>>) {
+        let n = weights.len();
+        let centre = (0..n).map(|i| [i as f64, 0.0]).collect();
+        let adj = (0..n)
+            .map(|i| {
+                [i.checked_sub(1), (i + 1 < n).then_some(i + 1)]
+                    .into_iter()
+                    .flatten()
+                    .map(|j| (j, 1.0))
+                    .collect()
+            })
+            .collect();
+        (centre, adj)
+    }
+
+    #[test]
+    fn repair_moves_a_household_across_empty_land() {
+        // 81 | 79 households; the 1-household atom is two empty atoms away from the other part.
+        let weight = [40, 40, 1, 0, 0, 39, 40];
+        let (centre, adj) = line(&weight);
+        let g = Graph {
+            weight: &weight,
+            centre: &centre,
+            adj: &adj,
+        };
+        let mut parts = vec![vec![0, 1, 2, 3, 4], vec![5, 6]];
+        assert!(repair(&g, &mut parts, Bounds { min: 80, max: 120 }));
+        assert_eq!(parts, [vec![0, 1], vec![2, 3, 4, 5, 6]]);
+    }
+
+    #[test]
+    fn split_meets_exact_bounds_or_says_no() {
+        let weight = [30, 30, 20, 30, 30, 20];
+        let (centre, adj) = line(&weight);
+        let g = Graph {
+            weight: &weight,
+            centre: &centre,
+            adj: &adj,
+        };
+        let parts = split(&g, (0..6).collect(), 2, Bounds { min: 80, max: 80 }).expect("80 + 80");
+        for p in &parts {
+            assert_eq!(p.iter().map(|&v| weight[v]).sum::<u32>(), 80);
+            assert_eq!(components(&g, p).len(), 1);
+        }
+        assert!(split(&g, (0..6).collect(), 2, Bounds { min: 81, max: 90 }).is_none());
+    }
 }
