@@ -242,6 +242,9 @@ pub struct GridsArgs {
     /// Also write the full report (every community and grid) as JSON here.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Replace planners' hand edits made since the last plan (otherwise the run stops and names them).
+    #[arg(long)]
+    pub replace_edits: bool,
 }
 
 impl GridsArgs {
@@ -356,7 +359,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let today = args
                 .date
                 .unwrap_or_else(|| chrono::Local::now().date_naive());
-            let run = grids::run(&store, config, today).await?;
+            let run = grids::run(&store, config, today, args.replace_edits).await?;
             report_grids(&run, store.location(), args.report.as_deref())
         }
         Command::Workers { file, author } => {

@@ -86,6 +86,7 @@ pub async fn prepare(store_spec: &str, data: &Path) -> anyhow::Result<Arc<dyn St
         &store,
         GridConfig::default(),
         chrono::Local::now().date_naive(),
+        true,
     )
     .await?;
     crate::cli::report_grids(&run, store.location(), None)?;

@@ -36,15 +36,66 @@ pub struct GridsRun {
     pub total_time: Duration,
 }
 
+/// Operations of the edit log that change grid outlines by hand.
+const HAND_EDITS: [&str; 5] = ["move_cell", "move_building", "redraw", "merge", "split"];
+
+/// Why `civgrid grids` did not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GridsError {
+    /// Planners redrew grids since the last plan: a new plan would replace
+    /// their work.
+    #[error(
+        "{count} hand edits of grids since the last plan (latest: edit {latest} by {author}); a new plan would replace them: pass --replace-edits to do so, or revert them"
+    )]
+    HandEdits {
+        /// Edits not reverted since the last plan.
+        count: usize,
+        /// The newest.
+        latest: i64,
+        /// Its author.
+        author: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// Makes the grids of every community of `store` as of `today` and
 /// replaces the stored ones (codes, workers and leaders of matching grids
-/// are kept; see [`civgrid::grids`]).
+/// are kept; see [`civgrid::grids`]), logging the plan as an edit (`plan`).
+///
+/// Planners' hand edits since the last plan (moves, redraws, merges,
+/// splits not reverted) would be replaced: without `replace_edits` the run
+/// stops with [`GridsError::HandEdits`] and changes nothing.
 pub async fn run(
     store: &Arc<dyn Store>,
     config: GridConfig,
     today: NaiveDate,
-) -> StoreResult<GridsRun> {
+    replace_edits: bool,
+) -> Result<GridsRun, GridsError> {
     let started = Instant::now();
+    let log = store.load_grid_edits().await?;
+    let since = log
+        .iter()
+        .rposition(|e| e.op == "plan")
+        .map_or(0, |i| i + 1);
+    let hand: Vec<i64> = log[since..]
+        .iter()
+        .filter(|e| HAND_EDITS.contains(&e.op.as_str()))
+        .filter(|e| log.iter().all(|r| r.reverts != Some(e.id)))
+        .map(|e| e.id)
+        .collect();
+    if let (Some(latest), false) = (
+        log.iter().find(|e| Some(&e.id) == hand.last()),
+        replace_edits,
+    ) {
+        return Err(GridsError::HandEdits {
+            count: hand.len(),
+            latest: latest.id,
+            author: latest.author.clone(),
+        });
+    }
     let territory = store.load().await?;
     let (cells, _) = store.load_cells().await?;
     let previous = store.load_grids().await?;
@@ -72,7 +123,31 @@ pub async fn run(
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let plan_time = plan_started.elapsed();
-    store.replace_grids(&plan.grids).await?;
+    let r = &plan.report;
+    let summary = json!({
+        "op": "plan",
+        "grids": r.grids,
+        "by_kind": r.by_kind,
+        "households": r.households,
+        "within_bounds": r.within_bounds,
+        "lower_bound": r.lower_bound,
+        "kept": r.kept,
+        "new": r.new,
+        "retired": r.retired,
+        "replaced_edits": hand,
+    });
+    let entry = GridEditRecord {
+        id: 0,
+        community: String::new(),
+        op: "plan".into(),
+        author: "civgrid grids".into(),
+        at: chrono::Utc::now().timestamp(),
+        request: summary.to_string(),
+        before: "{}".into(),
+        after: "{}".into(),
+        reverts: None,
+    };
+    store.replace_grids(&plan.grids, &entry).await?;
     Ok(GridsRun {
         stored: plan.grids.len(),
         report: plan.report,

@@ -27,6 +27,12 @@ use crate::responders::send;
 
 const TOKEN: &str = "grid-writer";
 
+/// Entries of the edit log other than plans.
+async fn hand_log(store: &Arc<dyn Store>) -> usize {
+    let log = store.load_grid_edits().await.expect("log");
+    log.iter().filter(|e| e.op != "plan").count()
+}
+
 struct Fixture {
     store: Arc<dyn Store>,
     app: Router,
@@ -42,7 +48,7 @@ async fn fixture(backend: crate::common::Backend) -> Fixture {
     cells::run(&store, CellConfig::default(), day)
         .await
         .expect("cells");
-    let run = grids::run(&store, GridConfig::default(), day)
+    let run = grids::run(&store, GridConfig::default(), day, false)
         .await
         .expect("grids");
     assert!(run.report.failed.is_empty(), "{:?}", run.report.failed);
@@ -82,6 +88,7 @@ async fn plan_stored_located_and_exported_on_both_stores() {
             &f.store,
             GridConfig::default(),
             "2026-02-01".parse().expect("day"),
+            false,
         )
         .await
         .expect("again");
@@ -302,7 +309,11 @@ async fn edits_refused_stored_logged_and_reverted_on_both_stores() {
             f.grids.len(),
             "{backend:?}: a refused edit changes nothing"
         );
-        assert!(f.store.load_grid_edits().await.expect("log").is_empty());
+        assert_eq!(
+            hand_log(&f.store).await,
+            0,
+            "{backend:?}: a refused edit logs nothing"
+        );
 
         // Accepted: name a worker; locate shows it; logged with its author.
         let assign = json!({"op": "assign", "grid": a.code.to_string(), "author": "李四",
@@ -365,15 +376,16 @@ async fn edits_refused_stored_logged_and_reverted_on_both_stores() {
             } else {
                 assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
             }
-            assert_eq!(
-                f.store.load_grid_edits().await.expect("log").len(),
-                1,
-                "a dry run stores nothing"
-            );
+            assert_eq!(hand_log(&f.store).await, 1, "a dry run stores nothing");
         }
 
         let (_, _, log) = send(&f.app, Method::GET, "/api/v1/grids/edits", None, None).await;
-        let edits = log["edits"].as_array().expect("edits");
+        let edits: Vec<&Value> = log["edits"]
+            .as_array()
+            .expect("edits")
+            .iter()
+            .filter(|e| e["op"] != "plan")
+            .collect();
         assert_eq!(edits.len(), 1);
         assert_eq!(edits[0]["author"], "李四");
         assert_eq!(edits[0]["op"], "assign");
@@ -408,6 +420,46 @@ async fn edits_refused_stored_logged_and_reverted_on_both_stores() {
         let stored = f.store.load_grids().await.expect("grids");
         let back = stored.iter().find(|g| g.code == a.code).expect("a");
         assert_eq!(back.worker, None, "{backend:?}");
+
+        // A hand edit (here a redraw to the same outline) stops a new plan
+        // unless it may replace it; the plan is logged.
+        let redraw = json!({"op": "redraw", "grid": a.code.to_string(), "author": "赵六",
+            "geometry": multipolygon_json(&a.geometry)});
+        let (status, _, body) = send(
+            &f.app,
+            Method::POST,
+            "/api/v1/grids/edits",
+            Some(&redraw),
+            Some(TOKEN),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let day = "2026-03-01".parse().expect("day");
+        let e = grids::run(&f.store, GridConfig::default(), day, false)
+            .await
+            .expect_err("hand edits since the last plan");
+        assert!(
+            e.to_string().contains("1 hand edits") && e.to_string().contains("赵六"),
+            "{e}"
+        );
+        let stored = f.store.load_grids().await.expect("grids");
+        assert_eq!(
+            stored.len(),
+            f.grids.len(),
+            "{backend:?}: a refused plan changes nothing"
+        );
+        grids::run(&f.store, GridConfig::default(), day, true)
+            .await
+            .expect("a plan over the edits");
+        grids::run(&f.store, GridConfig::default(), day, false)
+            .await
+            .expect("no hand edit since that plan");
+        let log = f.store.load_grid_edits().await.expect("log");
+        assert_eq!(
+            log.iter().filter(|e| e.op == "plan").count(),
+            3,
+            "{backend:?}"
+        );
 
         // Bad edits are named.
         for (body, needle) in [

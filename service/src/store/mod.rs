@@ -164,9 +164,10 @@ pub trait Store: Send + Sync {
     /// Every stored cell (active and retired, by code) and the adjacency.
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)>;
 
-    /// Replaces every grid (active and retired), in one transaction. The
-    /// edit log is kept: it records what planners did, whatever came after.
-    async fn replace_grids(&self, grids: &[Grid]) -> StoreResult<()>;
+    /// Replaces every grid (active and retired) and adds `log` (the plan's
+    /// entry) to the edit log, in one transaction. The log is kept: it
+    /// records what planners did, whatever came after.
+    async fn replace_grids(&self, grids: &[Grid], log: &GridEditRecord) -> StoreResult<()>;
 
     /// Every stored grid, active and retired, by code.
     async fn load_grids(&self) -> StoreResult<Vec<Grid>>;
@@ -372,7 +373,7 @@ impl<B: Backend> Store for B {
         Ok((cells, adjacency))
     }
 
-    async fn replace_grids(&self, grids: &[Grid]) -> StoreResult<()> {
+    async fn replace_grids(&self, grids: &[Grid], log: &GridEditRecord) -> StoreResult<()> {
         let mut plan = vec![Write::Delete(&schema::GRIDS, Filter::All)];
         if !grids.is_empty() {
             plan.push(Write::Insert(
@@ -380,6 +381,10 @@ impl<B: Backend> Store for B {
                 grids.iter().map(schema::grid_row).collect(),
             ));
         }
+        plan.push(Write::Insert(
+            &schema::GRID_EDITS,
+            vec![schema::grid_edit_row(log)],
+        ));
         self.write(plan).await?;
         Ok(())
     }
