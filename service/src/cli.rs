@@ -362,30 +362,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let run = grids::run(&store, config, today, args.replace_edits).await?;
             report_grids(&run, store.location(), args.report.as_deref())
         }
-        Command::Workers { file, author } => {
-            let started = Instant::now();
-            let rows = {
-                let file = file.clone();
-                tokio::task::spawn_blocking(move || grids::read_workers(&file))
-                    .await
-                    .context("workers reader failed")??
-            };
-            let store = store::open(&cli.store).await?;
-            let source = file.display().to_string();
-            let changed = grids::assign_workers(&store, &rows, &author, &source).await?;
-            let unstaffed = store
-                .load_grids()
-                .await?
-                .iter()
-                .filter(|g| g.end.is_none() && g.worker.is_none())
-                .count();
-            println!(
-                "workers: {changed} grids from {source} stored in {} in {:.2?}; {unstaffed} active grids still without a worker",
-                store.location(),
-                started.elapsed()
-            );
-            Ok(())
-        }
+        Command::Workers { file, author } => name_workers(&cli.store, &file, &author).await,
         Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
         Command::Serve {
             listen,
@@ -425,6 +402,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `civgrid workers`: workers and leaders from a table; one summary line.
+async fn name_workers(store_spec: &str, file: &Path, author: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let rows = {
+        let file = file.to_path_buf();
+        tokio::task::spawn_blocking(move || grids::read_workers(&file))
+            .await
+            .context("workers reader failed")??
+    };
+    let store = store::open(store_spec).await?;
+    let source = file.display().to_string();
+    let changed = grids::assign_workers(&store, &rows, author, &source).await?;
+    let unstaffed = store
+        .load_grids()
+        .await?
+        .iter()
+        .filter(|g| g.end.is_none() && g.worker.is_none())
+        .count();
+    println!(
+        "workers: {changed} grids from {source} stored in {} in {:.2?}; {unstaffed} active grids still without a worker",
+        store.location(),
+        started.elapsed()
+    );
+    Ok(())
 }
 
 /// `civgrid export`: one layer of the store to a file; one summary line.

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::ogc;
 use crate::progress::Progress;
-use crate::store::{GridEditRecord, Store, StoreResult};
+use crate::store::{GridEditRecord, Store};
 
 /// What `civgrid grids` did.
 #[derive(Debug)]
