@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # civgrid's household grids against METIS on the same cells and households.
 # usage: benches/grids/metis.sh [synth args, default: --preset town]
+#        STORE=civgrid.gpkg benches/grids/metis.sh   (an existing store with cells and grids, e.g. the demo's)
 # Needs: pip install pymetis shapely; GDAL's ogr2ogr.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,10 +9,14 @@ args=("$@"); ((${#args[@]})) || args=(--preset town)
 cargo build --release -q -p civgrid-service
 bin=target/release/civgrid
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
-store=$dir/store.gpkg
-RUST_LOG=warn $bin --store "$store" synth "${args[@]}"
-RUST_LOG=warn $bin --store "$store" cells
-RUST_LOG=warn $bin --store "$store" grids
+if [ -n "${STORE:-}" ]; then
+  store=$STORE
+else
+  store=$dir/store.gpkg
+  RUST_LOG=warn $bin --store "$store" synth "${args[@]}"
+  RUST_LOG=warn $bin --store "$store" cells
+  RUST_LOG=warn $bin --store "$store" grids
+fi
 for layer in communities cells buildings; do
   ogr2ogr -f GeoJSON "$dir/$layer.geojson" "$store" "$layer"
 done

@@ -147,6 +147,27 @@ def main(d):
         lat0 = rep_point(g).y
         civ["pp"].append(pp(metric(g, lat0)))
 
+    # Independent checks of civgrid's grids (shapely/GEOS): tiling,
+    # containment, contiguity, every building in exactly one grid.
+    by_community = defaultdict(list)
+    for g, f in zip(grid_geoms, grids):
+        by_community[f["properties"]["community"]].append(g)
+    worst_gap = worst_overlap = worst_outside = 0.0
+    multipart = 0
+    for code, gs in by_community.items():
+        home = shape(communities[code]["geometry"])
+        union = unary_union(gs)
+        a = home.area
+        worst_gap = max(worst_gap, home.difference(union).area / a)
+        worst_outside = max(worst_outside, union.difference(home).area / a)
+        worst_overlap = max(worst_overlap, (sum(g.area for g in gs) - union.area) / a)
+        multipart += sum(1 for g in gs if unary_union([g]).buffer(1e-9).geom_type != "Polygon")
+    grid_tree = STRtree(grid_geoms)
+    holders = [sum(1 for j in grid_tree.query(p) if grid_geoms[j].intersects(p)) for p, _ in points]
+    print(f"civgrid tiling (GEOS): worst gap {worst_gap:.2e}, overlap {worst_overlap:.2e}, outside {worst_outside:.2e} "
+          f"of a community's area; {multipart} grids in several parts; buildings in 0 grids: "
+          f"{sum(1 for h in holders if h == 0)}, in 2+: {sum(1 for h in holders if h > 1)}")
+
     mean = lambda xs: sum(xs) / len(xs) if xs else 0.0
     print(f"basic territory: {len(by_comm)} communities, {sum(len(v) for v in by_comm.values())} cells, "
           f"{sum(cell_hh)} households in cells; lower bound {metis['lower_bound']} grids")
