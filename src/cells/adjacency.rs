@@ -5,12 +5,10 @@
 //! differ in the last bits. So edges are matched as collinear overlapping
 //! segments within a tolerance, found through an R-tree of segment boxes.
 
-use std::collections::HashMap;
-
 use geo_types::Coord;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, AABB};
+use rstar::{AABB, RTree};
 
 use super::frame::P;
 
@@ -42,22 +40,34 @@ impl Shared {
 /// edges are found by exact lookup first; only the segments left over go
 /// through the R-tree.
 pub(crate) fn shared_edges(segments: &[Segment], tol: f64) -> Vec<Shared> {
-    let key = |p: P, q: P| {
-        (
-            p[0].to_bits(),
-            p[1].to_bits(),
-            q[0].to_bits(),
-            q[1].to_bits(),
-        )
-    };
-    let mut by_ends: HashMap<_, usize> = HashMap::with_capacity(segments.len());
-    for (i, &(_, [p, q])) in segments.iter().enumerate() {
-        by_ends.entry(key(p, q)).or_insert(i);
-    }
+    // Exact matches: segments keyed by their ends in a canonical order,
+    // sorted in parallel; a segment pairs with the lowest-indexed segment
+    // of another owner running the other way between the same ends.
+    let bits = |p: P| (p[0].to_bits(), p[1].to_bits());
+    let mut keyed: Vec<(((u64, u64), (u64, u64)), bool, usize)> = segments
+        .par_iter()
+        .enumerate()
+        .map(|(i, &(_, [p, q]))| {
+            let (a, b) = (bits(p), bits(q));
+            if a <= b {
+                ((a, b), false, i)
+            } else {
+                ((b, a), true, i)
+            }
+        })
+        .collect();
+    keyed.par_sort_unstable();
     let mut out: Vec<(usize, usize, Shared)> = Vec::new();
     let mut matched = vec![false; segments.len()];
-    for (i, &(owner, [p, q])) in segments.iter().enumerate() {
-        if let Some(&j) = by_ends.get(&key(q, p)) {
+    for run in keyed.chunk_by(|x, y| x.0 == y.0) {
+        // The lowest index running each way (the run is sorted by direction, then index).
+        let first = |reversed: bool| run.iter().find(|x| x.1 == reversed).map(|x| x.2);
+        let (forward, backward) = (first(false), first(true));
+        for &(_, reversed, i) in run {
+            let Some(j) = (if reversed { forward } else { backward }) else {
+                continue;
+            };
+            let (owner, [p, q]) = segments[i];
             let other = segments[j].0;
             if other != owner {
                 matched[i] = true;
