@@ -6,6 +6,17 @@
 //! - the 5×5 risk matrix: R = L·S; 20–25 red, 15–16 orange, 9–12 yellow, 1–8 blue.
 //!
 //! A hazard may also carry a level assessed elsewhere.
+//!
+//! [`assess`] scores every unit cell from the hazards whose zone of
+//! influence reaches it, its exposure and its response time (module
+//! [`map`](self::RiskMap) and `docs/risk.md`).
+
+mod map;
+
+pub use map::{
+    CellExposure, CellRisk, ExposureWeights, HazardReach, LevelCounts, LevelWeights, Response,
+    ResponseWeights, RiskConfig, RiskMap, ScoreThresholds, Zone, assess, influence_m,
+};
 
 use std::fmt;
 use std::str::FromStr;
