@@ -473,11 +473,10 @@ fn score(
         + e.vulnerable * share(vulnerable.len() as f64, e.vulnerable_ref);
     let r = config.response;
     let lateness = match x.response {
-        Response::Unknown => 0.0,
         Response::Eta { seconds } if r.target_s > 0.0 => {
             ((seconds - r.target_s) / r.target_s).clamp(0.0, 1.0)
         }
-        Response::Eta { .. } => 0.0,
+        Response::Unknown | Response::Eta { .. } => 0.0,
         Response::Unreachable => 1.0,
     };
     let response_factor = 1.0 + r.weight * lateness;
