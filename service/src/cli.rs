@@ -289,6 +289,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
                 ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
+                ExportLayer::Risk => {
+                    crate::risk::collection(&AppState::load(store.clone()).await?.engine())
+                }
             };
             let n = tokio::task::spawn_blocking({
                 let out = out.clone();

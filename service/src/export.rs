@@ -27,6 +27,8 @@ pub enum ExportLayer {
     Facilities,
     /// Hazards.
     Hazards,
+    /// The risk map: active unit cells with their level, score and factors.
+    Risk,
 }
 
 impl ExportLayer {
@@ -36,6 +38,7 @@ impl ExportLayer {
             Self::Cells => "cells",
             Self::Facilities => "facilities",
             Self::Hazards => "hazards",
+            Self::Risk => "risk",
         }
     }
 }

@@ -4,12 +4,14 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use civgrid::cells::{Adjacency, Cell};
-use civgrid::{LayerCounts, Locator, Territory};
+use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
 use crate::auth::WriterToken;
 use crate::ogc::{self, Collection};
 use crate::responders::{DEFAULT_MAX_OUTSIDE_M, ResponderError, Responders};
+use crate::risk::RiskState;
 use crate::store::{Store, StoreError};
+use crate::tiles::{DEFAULT_CACHE_BYTES, HeatStyle, Palette, Tiles};
 
 /// In-memory indexes over the stored territory.
 #[derive(Debug)]
@@ -26,6 +28,8 @@ pub struct Engine {
     pub collections: Collections,
     /// Facility and hazard indexes, road graphs and coverage targets.
     pub responders: Responders,
+    /// Each cell's risk score and level.
+    pub risk: RiskState,
 }
 
 /// The layers served as OGC API Features collections.
@@ -67,6 +71,7 @@ impl Engine {
         cells.sort_by_key(|c| c.code);
         let locator = Locator::new(territory).with_cells(&cells);
         let responders = Responders::new(territory, &cells, &locator)?;
+        let risk = RiskState::new(RiskConfig::default(), &responders, &cells)?;
         Ok(Self {
             locator,
             counts: territory.counts(),
@@ -78,6 +83,7 @@ impl Engine {
             cells,
             adjacency,
             responders,
+            risk,
         })
     }
 }
@@ -124,17 +130,28 @@ pub struct AppState {
     /// Held by a write from its store transaction to its engine update, so
     /// that writes reach the engine in the order they were stored.
     pub writes: Arc<tokio::sync::Mutex<()>>,
+    /// Tile renderers and cache.
+    pub tiles: Arc<Tiles>,
 }
 
 impl AppState {
     /// Loads the territory from `store` and builds the engine (default settings).
     pub async fn load(store: Arc<dyn Store>) -> Result<Self, LoadError> {
         let territory = store.load().await?;
+        let incidents = territory.incidents.clone();
         let (cells, adjacency) = store.load_cells().await?;
         let engine = tokio::task::spawn_blocking(move || Engine::new(&territory, cells, adjacency))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        let tiles = Tiles::new(
+            &engine.cells,
+            incidents,
+            Palette::default(),
+            HeatStyle::default(),
+            DEFAULT_CACHE_BYTES,
+        );
         Ok(Self {
+            tiles: Arc::new(tiles),
             engine: Arc::new(RwLock::new(engine)),
             store,
             config: Arc::new(ServeConfig::default()),

@@ -7,4 +7,5 @@ mod common;
 mod http;
 mod import;
 mod responders;
+mod risk;
 mod store_suite;

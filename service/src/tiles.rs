@@ -1,0 +1,457 @@
+//! Map tiles of the loaded territory: the risk raster (cells filled with
+//! their level's colour from `styles/risk.json`) and the tile cache.
+//!
+//! # Never stale
+//!
+//! A tile is rendered and put in the cache while the engine's read lock is
+//! held; a write changes the engine and drops the tiles over the cells
+//! whose risk changed while holding its write lock. So a cached tile is
+//! always one rendered from the current data: a tile rendered before a
+//! write is cached before the write's invalidation runs, and dropped by it.
+
+use std::fmt::Write as _;
+
+use axum::body::Bytes;
+use civgrid::cells::{Cell, CellCode};
+use civgrid::{Incident, RiskLevel};
+use civgrid_tiles::{
+    Canvas, ColorRamp, DEFAULT_EXTENT, LonLatBounds, MvtLayer, MvtValue, Rgba, TileCache,
+    TileCoord, TileError, TileKey, WeightedPoint, bandwidth_margin_deg, density,
+    effective_bandwidth_m, encode_tile,
+};
+use geo::BoundingRect;
+use geo_types::Rect;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::state::Engine;
+
+/// Default bound of the tile cache, bytes.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
+
+/// The risk palette shipped in `styles/risk.json` (DESIGN standard 4).
+pub const DEFAULT_RISK_STYLE: &str = include_str!("../../styles/risk.json");
+
+/// The heat-map style shipped in `styles/heat.json`.
+pub const DEFAULT_HEAT_STYLE: &str = include_str!("../../styles/heat.json");
+
+/// Side of a tile at scale 1, pixels.
+pub const TILE_PX: u32 = 256;
+
+/// Vector features are kept within this many grid units (of
+/// [`DEFAULT_EXTENT`]) around a tile, so that lines and outlines cross
+/// tile borders without seams.
+pub const MVT_BUFFER: u32 = 64;
+
+/// The vector tile layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorLayer {
+    /// Unit cells with their risk.
+    Cells,
+    /// Facilities.
+    Facilities,
+    /// Hazards.
+    Hazards,
+}
+
+impl VectorLayer {
+    /// Every vector layer.
+    pub const ALL: [Self; 3] = [Self::Cells, Self::Facilities, Self::Hazards];
+
+    /// The layer's name in URLs and in the tile.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Cells => "cells",
+            Self::Facilities => "facilities",
+            Self::Hazards => "hazards",
+        }
+    }
+}
+
+/// A JSON property as an MVT value (`None` for null, arrays and objects).
+fn mvt_value(v: &serde_json::Value) -> Option<MvtValue> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Some(MvtValue::String(s.clone())),
+        Value::Bool(b) => Some(MvtValue::Bool(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(MvtValue::Int)
+            .or_else(|| n.as_f64().map(MvtValue::Double)),
+        _ => None,
+    }
+}
+
+/// The colour of each risk level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    /// 重大.
+    pub red: Rgba,
+    /// 较大.
+    pub orange: Rgba,
+    /// 一般.
+    pub yellow: Rgba,
+    /// 低.
+    pub blue: Rgba,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaletteFile {
+    red: String,
+    orange: String,
+    yellow: String,
+    blue: String,
+}
+
+impl Palette {
+    /// Reads a palette file: `{"red": "#E60012", "orange": …, "yellow": …,
+    /// "blue": …}` (`#RRGGBB` or `#RRGGBBAA`).
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let f: PaletteFile =
+            serde_json::from_str(text).map_err(|e| format!("risk palette: {e}"))?;
+        let c = |s: &str| Rgba::from_hex(s).map_err(|e| format!("risk palette: {e}"));
+        Ok(Self {
+            red: c(&f.red)?,
+            orange: c(&f.orange)?,
+            yellow: c(&f.yellow)?,
+            blue: c(&f.blue)?,
+        })
+    }
+
+    /// The colour of a level.
+    pub const fn of(&self, level: RiskLevel) -> Rgba {
+        match level {
+            RiskLevel::Red => self.red,
+            RiskLevel::Orange => self.orange,
+            RiskLevel::Yellow => self.yellow,
+            RiskLevel::Blue => self.blue,
+        }
+    }
+}
+
+impl Default for Palette {
+    fn default() -> Self {
+        #[expect(clippy::expect_used, reason = "the shipped style is tested")]
+        Self::from_json(DEFAULT_RISK_STYLE).expect("styles/risk.json is valid")
+    }
+}
+
+/// The heat-map style: kernel bandwidth and colour ramp over densities
+/// (incidents per km² of ground; see [`civgrid_tiles::density`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatStyle {
+    /// Kernel radius, metres.
+    pub bandwidth_m: f64,
+    /// Colours by density per km².
+    pub ramp: ColorRamp,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeatFile {
+    bandwidth_m: f64,
+    stops: Vec<(f64, String)>,
+}
+
+impl HeatStyle {
+    /// Reads a heat style: `{"bandwidth_m": 200, "stops": [[2, "#FFFFB200"],
+    /// …]}` (densities per km², strictly increasing).
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let f: HeatFile = serde_json::from_str(text).map_err(|e| format!("heat style: {e}"))?;
+        if !(f.bandwidth_m.is_finite() && f.bandwidth_m > 0.0) {
+            return Err(format!(
+                "heat style: bandwidth_m = {} must be a positive number of metres",
+                f.bandwidth_m
+            ));
+        }
+        let stops = f
+            .stops
+            .iter()
+            .map(|(v, c)| Ok((*v, Rgba::from_hex(c)?)))
+            .collect::<Result<Vec<_>, TileError>>()
+            .and_then(ColorRamp::new)
+            .map_err(|e| format!("heat style: {e}"))?;
+        Ok(Self {
+            bandwidth_m: f.bandwidth_m,
+            ramp: stops,
+        })
+    }
+}
+
+impl Default for HeatStyle {
+    fn default() -> Self {
+        #[expect(clippy::expect_used, reason = "the shipped style is tested")]
+        Self::from_json(DEFAULT_HEAT_STYLE).expect("styles/heat.json is valid")
+    }
+}
+
+/// Which incidents a heat map counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentFilter {
+    /// Kinds counted (empty: every kind).
+    pub kinds: Vec<String>,
+    /// From this time on (Unix seconds, inclusive).
+    pub from_unix_s: Option<i64>,
+    /// Before this time (Unix seconds, exclusive).
+    pub to_unix_s: Option<i64>,
+}
+
+impl IncidentFilter {
+    /// `true` when it lets every incident through.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    fn accepts(&self, i: &Incident) -> bool {
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == &i.kind))
+            && self.from_unix_s.is_none_or(|t| i.time_unix_s >= t)
+            && self.to_unix_s.is_none_or(|t| i.time_unix_s < t)
+    }
+}
+
+/// An encoded tile and its entity tag.
+#[derive(Debug, Clone)]
+pub struct Tile {
+    /// The encoded bytes.
+    pub bytes: Bytes,
+    /// A strong ETag (quoted), from a hash of the bytes.
+    pub etag: String,
+}
+
+impl Tile {
+    /// A tile of encoded bytes, with its tag.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&bytes);
+        let mut etag = String::from("\"");
+        for b in &digest[..12] {
+            let _ = write!(etag, "{b:02x}");
+        }
+        etag.push('"');
+        Self {
+            bytes: bytes.into(),
+            etag,
+        }
+    }
+}
+
+type CellEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// The tile cache and the index the renderers query.
+#[derive(Debug)]
+pub struct Tiles {
+    /// Encoded tiles.
+    pub cache: TileCache<Tile>,
+    /// Risk colours.
+    pub palette: Palette,
+    /// Heat-map style.
+    pub heat: HeatStyle,
+    cells: RTree<CellEntry>,
+    incidents: Vec<Incident>,
+    incident_index: RTree<GeomWithData<[f64; 2], usize>>,
+}
+
+/// The lon/lat bounds of a rectangle, as the cache takes them.
+pub fn bounds(r: Rect<f64>) -> LonLatBounds {
+    LonLatBounds {
+        west: r.min().x,
+        south: r.min().y,
+        east: r.max().x,
+        north: r.max().y,
+    }
+}
+
+impl Tiles {
+    /// Indexes the engine's cells (in its order) and the incidents (they
+    /// are not edited while serving) for rendering.
+    pub fn new(
+        cells: &[Cell],
+        incidents: Vec<Incident>,
+        palette: Palette,
+        heat: HeatStyle,
+        cache_bytes: usize,
+    ) -> Self {
+        let incident_index = RTree::bulk_load(
+            incidents
+                .iter()
+                .enumerate()
+                .map(|(i, x)| GeomWithData::new([x.location.x(), x.location.y()], i))
+                .collect(),
+        );
+        let entries = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let r = c.geometry.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        Self {
+            cache: TileCache::new(cache_bytes),
+            palette,
+            heat,
+            cells: RTree::bulk_load(entries),
+            incidents,
+            incident_index,
+        }
+    }
+
+    /// The tile of `key`: from the cache, or rendered by `render` and
+    /// cached. Call it with the engine read-locked (module docs).
+    ///
+    /// # Errors
+    /// [`TileError`] when the tile cannot be drawn or encoded.
+    pub fn get(
+        &self,
+        key: TileKey,
+        render: impl FnOnce() -> Result<Vec<u8>, TileError>,
+    ) -> Result<Tile, TileError> {
+        if let Some(t) = self.cache.get(&key) {
+            return Ok(t);
+        }
+        let tile = Tile::new(render()?);
+        self.cache.insert(key, tile.clone(), tile.bytes.len());
+        Ok(tile)
+    }
+
+    /// Encodes a vector tile of one layer (`cells`, `facilities` or
+    /// `hazards`) from the engine's collections: every feature meeting the
+    /// tile (grown by [`MVT_BUFFER`] grid units), with its properties;
+    /// cells also carry their risk `level`, `score` and `households`.
+    pub fn render_vector(engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
+        let collection = match layer {
+            VectorLayer::Cells => &engine.collections.cells,
+            VectorLayer::Facilities => &engine.collections.facilities,
+            VectorLayer::Hazards => &engine.collections.hazards,
+        };
+        let b = coord.bounds();
+        let margin = f64::from(MVT_BUFFER) / f64::from(DEFAULT_EXTENT);
+        let (dx, dy) = ((b.east - b.west) * margin, (b.north - b.south) * margin);
+        let query = Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy));
+        let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
+        for f in collection.query(Some(query), 0, usize::MAX).features {
+            let mut props: Vec<(&str, MvtValue)> = f
+                .properties
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), mvt_value(v)?)))
+                .collect();
+            if layer == VectorLayer::Cells {
+                let risk =
+                    f.id.parse::<CellCode>()
+                        .ok()
+                        .and_then(|code| engine.cells.binary_search_by_key(&code, |c| c.code).ok())
+                        .and_then(|i| engine.risk.map.cells.get(i));
+                if let Some(r) = risk {
+                    props.push(("level", MvtValue::String(r.level.as_str().to_owned())));
+                    props.push(("score", MvtValue::Double(r.score)));
+                    props.push(("households", MvtValue::Int(r.households as i64)));
+                }
+            }
+            let id = f.id.parse::<u64>().ok();
+            out.add(id, &f.geometry, &props);
+        }
+        encode_tile(&[out])
+    }
+
+    /// Renders a heat tile (256 px) of the incidents `filter` lets
+    /// through, from every incident within the bandwidth of the tile (no
+    /// seams).
+    ///
+    /// # Errors
+    /// [`TileError`] when the canvas cannot be encoded.
+    pub fn render_heat(
+        &self,
+        coord: TileCoord,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<u8>, TileError> {
+        let h = effective_bandwidth_m(coord, TILE_PX, self.heat.bandwidth_m);
+        let (dx, dy) = bandwidth_margin_deg(coord, h);
+        let b = coord.bounds();
+        let envelope = AABB::from_corners([b.west - dx, b.south - dy], [b.east + dx, b.north + dy]);
+        let points: Vec<WeightedPoint> = self
+            .incident_index
+            .locate_in_envelope(&envelope)
+            .map(|e| &self.incidents[e.data])
+            .filter(|i| filter.accepts(i))
+            .map(|i| WeightedPoint {
+                at: i.location.0,
+                weight: 1.0,
+            })
+            .collect();
+        let values = density(coord, TILE_PX, &points, self.heat.bandwidth_m);
+        let mut canvas = Canvas::new(coord, TILE_PX)?;
+        for (i, v) in values.into_iter().enumerate() {
+            if v > 0.0 {
+                let i = i as u32;
+                canvas.set(i % TILE_PX, i / TILE_PX, self.heat.ramp.colour(v));
+            }
+        }
+        canvas.encode_png()
+    }
+
+    /// Renders a risk tile: the cells meeting it, lowest level first so
+    /// that where small cells share a pixel the highest level shows.
+    ///
+    /// # Errors
+    /// [`TileError`] when the canvas cannot be drawn or encoded.
+    pub fn render_risk(
+        &self,
+        engine: &Engine,
+        coord: TileCoord,
+        scale: u8,
+    ) -> Result<Vec<u8>, TileError> {
+        let mut canvas = Canvas::new(coord, TILE_PX * u32::from(scale))?;
+        let b = coord.bounds();
+        let envelope = AABB::from_corners([b.west, b.south], [b.east, b.north]);
+        let mut by_level: [Vec<usize>; 4] = Default::default();
+        for e in self.cells.locate_in_envelope_intersecting(&envelope) {
+            if let Some(r) = engine.risk.map.cells.get(e.data) {
+                by_level[r.level as usize].push(e.data);
+            }
+        }
+        for (level, members) in [
+            RiskLevel::Blue,
+            RiskLevel::Yellow,
+            RiskLevel::Orange,
+            RiskLevel::Red,
+        ]
+        .into_iter()
+        .zip(&mut by_level)
+        {
+            members.sort_unstable();
+            let colour = self.palette.of(level);
+            for &i in members.iter() {
+                canvas.fill(&engine.cells[i].geometry, colour);
+            }
+        }
+        canvas.encode_png()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_palette_has_the_design_colours() {
+        let p = Palette::default();
+        assert_eq!(p.red, Rgba([0xE6, 0x00, 0x12, 0xFF]));
+        assert_eq!(p.blue, Rgba([0x1E, 0x6F, 0xD9, 0xFF]));
+        assert!(Palette::from_json(r##"{"red": "#E60012"}"##).is_err());
+        assert!(HeatStyle::default().bandwidth_m > 0.0);
+        assert!(
+            HeatStyle::from_json(r##"{"bandwidth_m": 0, "stops": [[1, "#FFFFFF"]]}"##).is_err()
+        );
+    }
+}
