@@ -3,7 +3,7 @@
 //! Input: the seeded synthetic `city` (about 10,000 unit cells, roads,
 //! hazards) partitioned into cells and loaded into the service's engine;
 //! the tiles are the z12–z16 tiles over its centre. Measured: a cold render
-//! (no cache) of a risk PNG, a heat PNG and a cells MVT, and a cached tile
+//! (no cache) of a risk PNG, a heat PNG, a cells MVT and a base MVT, and a cached tile
 //! lookup.
 #![expect(missing_docs, reason = "criterion macros generate undocumented items")]
 
@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     };
     let tiles = Tiles::new(
         &engine.cells,
-        territory.incidents.clone(),
+        &territory,
         Palette::default(),
         HeatStyle::default(),
         DEFAULT_CACHE_BYTES,
@@ -43,6 +43,9 @@ fn bench(c: &mut Criterion) {
         };
         group.bench_with_input(BenchmarkId::new("risk_png", z), &t, |b, &t| {
             b.iter(|| tiles.render_risk(black_box(&engine), t, 1));
+        });
+        group.bench_with_input(BenchmarkId::new("base_mvt", z), &t, |b, &t| {
+            b.iter(|| tiles.render_base(black_box(t)));
         });
         group.bench_with_input(BenchmarkId::new("heat_png", z), &t, |b, &t| {
             b.iter(|| tiles.render_heat(black_box(t), &IncidentFilter::default()));

@@ -138,18 +138,20 @@ impl AppState {
     /// Loads the territory from `store` and builds the engine (default settings).
     pub async fn load(store: Arc<dyn Store>) -> Result<Self, LoadError> {
         let territory = store.load().await?;
-        let incidents = territory.incidents.clone();
         let (cells, adjacency) = store.load_cells().await?;
-        let engine = tokio::task::spawn_blocking(move || Engine::new(&territory, cells, adjacency))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        let tiles = Tiles::new(
-            &engine.cells,
-            incidents,
-            Palette::default(),
-            HeatStyle::default(),
-            DEFAULT_CACHE_BYTES,
-        );
+        let (engine, tiles) = tokio::task::spawn_blocking(move || {
+            let engine = Engine::new(&territory, cells, adjacency)?;
+            let tiles = Tiles::new(
+                &engine.cells,
+                &territory,
+                Palette::default(),
+                HeatStyle::default(),
+                DEFAULT_CACHE_BYTES,
+            );
+            Ok::<_, ResponderError>((engine, tiles))
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         Ok(Self {
             tiles: Arc::new(tiles),
             engine: Arc::new(RwLock::new(engine)),

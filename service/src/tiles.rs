@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use axum::body::Bytes;
 use civgrid::cells::{Cell, CellCode};
-use civgrid::{Incident, RiskLevel};
+use civgrid::{BarrierKind, Incident, RiskLevel, Territory};
 use civgrid_tiles::{
     Canvas, ColorRamp, DEFAULT_EXTENT, LonLatBounds, MvtLayer, MvtValue, Rgba, TileCache,
     TileCoord, TileError, TileKey, WeightedPoint, bandwidth_margin_deg, density,
@@ -24,8 +24,10 @@ use geo_types::Rect;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde::Deserialize;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::ogc::{self, Collection, Feature};
 use crate::state::Engine;
 
 /// Default bound of the tile cache, bytes.
@@ -68,6 +70,111 @@ impl VectorLayer {
             Self::Hazards => "hazards",
         }
     }
+}
+
+/// Road classes drawn at every zoom (OSM highway values; `_link`s too).
+pub const MAJOR_ROADS: [&str; 4] = ["motorway", "trunk", "primary", "secondary"];
+
+/// Zoom from which minor roads are in `base` tiles.
+pub const MINOR_ROADS_ZOOM: u8 = 13;
+
+/// Zoom from which buildings are in `base` tiles.
+pub const BUILDINGS_ZOOM: u8 = 14;
+
+/// The static layers of `base` tiles, as collections (R-tree queries).
+#[derive(Debug)]
+struct Base {
+    roads: Collection,
+    water: Collection,
+    buildings: Collection,
+}
+
+impl Base {
+    fn new(t: &Territory) -> Self {
+        let roads = t
+            .roads
+            .iter()
+            .map(|r| Feature {
+                id: r.id.to_string(),
+                geometry: r.geometry.clone().into(),
+                properties: ogc::properties([
+                    ("class", json!(r.class)),
+                    ("name", json!(r.name).filter_empty()),
+                ]),
+            })
+            .collect();
+        let water = t
+            .barriers
+            .iter()
+            .filter(|b| {
+                matches!(
+                    b.kind,
+                    BarrierKind::River | BarrierKind::Canal | BarrierKind::Stream
+                )
+            })
+            .map(|b| Feature {
+                id: b.id.to_string(),
+                geometry: b.geometry.clone().into(),
+                properties: ogc::properties([
+                    ("kind", json!(b.kind.as_str())),
+                    ("name", json!(b.name).filter_empty()),
+                ]),
+            })
+            .collect();
+        let buildings = t
+            .buildings
+            .iter()
+            .map(|b| Feature {
+                id: b.id.to_string(),
+                geometry: b.geometry.clone().into(),
+                properties: ogc::properties([
+                    ("name", json!(b.name).filter_empty()),
+                    ("households", json!(b.households)),
+                    ("levels", json!(b.levels)),
+                ]),
+            })
+            .collect();
+        Self {
+            roads: Collection::new("roads", "Roads", "roads by class", roads),
+            water: Collection::new("water", "Water", "rivers, canals and streams", water),
+            buildings: Collection::new("buildings", "Buildings", "building footprints", buildings),
+        }
+    }
+}
+
+/// An empty string as null, so that it is left out of the properties.
+trait FilterEmpty {
+    fn filter_empty(self) -> Self;
+}
+
+impl FilterEmpty for serde_json::Value {
+    fn filter_empty(self) -> Self {
+        if self.as_str() == Some("") {
+            Self::Null
+        } else {
+            self
+        }
+    }
+}
+
+/// A tile's lon/lat bounds grown by [`MVT_BUFFER`] grid units.
+fn grown(coord: TileCoord) -> Rect<f64> {
+    let b = coord.bounds();
+    let margin = f64::from(MVT_BUFFER) / f64::from(DEFAULT_EXTENT);
+    let (dx, dy) = ((b.east - b.west) * margin, (b.north - b.south) * margin);
+    Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy))
+}
+
+/// Adds a collection feature with its properties (and `extra` ones) to a
+/// vector layer; the id is the feature's when it is a whole number.
+fn add_feature<'a>(out: &mut MvtLayer, f: &'a Feature, mut extra: Vec<(&'a str, MvtValue)>) {
+    let mut props: Vec<(&'a str, MvtValue)> = f
+        .properties
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), mvt_value(v)?)))
+        .collect();
+    props.append(&mut extra);
+    out.add(f.id.parse::<u64>().ok(), &f.geometry, &props);
 }
 
 /// A JSON property as an MVT value (`None` for null, arrays and objects).
@@ -255,6 +362,7 @@ pub struct Tiles {
     /// Heat-map style.
     pub heat: HeatStyle,
     cells: RTree<CellEntry>,
+    base: Base,
     incidents: Vec<Incident>,
     incident_index: RTree<GeomWithData<[f64; 2], usize>>,
 }
@@ -270,15 +378,17 @@ pub fn bounds(r: Rect<f64>) -> LonLatBounds {
 }
 
 impl Tiles {
-    /// Indexes the engine's cells (in its order) and the incidents (they
-    /// are not edited while serving) for rendering.
+    /// Indexes the engine's cells (in its order), and the roads, buildings,
+    /// water and incidents of `territory` (they are not edited while
+    /// serving), for rendering.
     pub fn new(
         cells: &[Cell],
-        incidents: Vec<Incident>,
+        territory: &Territory,
         palette: Palette,
         heat: HeatStyle,
         cache_bytes: usize,
     ) -> Self {
+        let incidents = territory.incidents.clone();
         let incident_index = RTree::bulk_load(
             incidents
                 .iter()
@@ -302,6 +412,7 @@ impl Tiles {
             palette,
             heat,
             cells: RTree::bulk_load(entries),
+            base: Base::new(territory),
             incidents,
             incident_index,
         }
@@ -335,17 +446,10 @@ impl Tiles {
             VectorLayer::Facilities => &engine.collections.facilities,
             VectorLayer::Hazards => &engine.collections.hazards,
         };
-        let b = coord.bounds();
-        let margin = f64::from(MVT_BUFFER) / f64::from(DEFAULT_EXTENT);
-        let (dx, dy) = ((b.east - b.west) * margin, (b.north - b.south) * margin);
-        let query = Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy));
+        let query = grown(coord);
         let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
         for f in collection.query(Some(query), 0, usize::MAX).features {
-            let mut props: Vec<(&str, MvtValue)> = f
-                .properties
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str(), mvt_value(v)?)))
-                .collect();
+            let mut extra = Vec::new();
             if layer == VectorLayer::Cells {
                 let risk =
                     f.id.parse::<CellCode>()
@@ -353,15 +457,43 @@ impl Tiles {
                         .and_then(|code| engine.cells.binary_search_by_key(&code, |c| c.code).ok())
                         .and_then(|i| engine.risk.map.cells.get(i));
                 if let Some(r) = risk {
-                    props.push(("level", MvtValue::String(r.level.as_str().to_owned())));
-                    props.push(("score", MvtValue::Double(r.score)));
-                    props.push(("households", MvtValue::Int(r.households as i64)));
+                    extra.push(("level", MvtValue::String(r.level.as_str().to_owned())));
+                    extra.push(("score", MvtValue::Double(r.score)));
+                    extra.push(("households", MvtValue::Int(r.households as i64)));
                 }
             }
-            let id = f.id.parse::<u64>().ok();
-            out.add(id, &f.geometry, &props);
+            add_feature(&mut out, f, extra);
         }
         encode_tile(&[out])
+    }
+
+    /// Encodes a `base` vector tile: layers `roads` (class, name), `water`
+    /// (rivers, canals, streams: kind, name) and `buildings` (name,
+    /// households, levels), simplified per zoom: minor roads from
+    /// [`MINOR_ROADS_ZOOM`], buildings from [`BUILDINGS_ZOOM`].
+    pub fn render_base(&self, coord: TileCoord) -> Vec<u8> {
+        let query = grown(coord);
+        let layer = |collection: &Collection, keep: &dyn Fn(&Feature) -> bool| {
+            let mut out = MvtLayer::new(collection.id, coord, DEFAULT_EXTENT, MVT_BUFFER);
+            for f in collection.query(Some(query), 0, usize::MAX).features {
+                if keep(f) {
+                    add_feature(&mut out, f, Vec::new());
+                }
+            }
+            out
+        };
+        let major = |f: &Feature| {
+            f.properties
+                .get("class")
+                .and_then(|c| c.as_str())
+                .is_some_and(|c| MAJOR_ROADS.contains(&c.trim_end_matches("_link")))
+        };
+        let roads = layer(&self.base.roads, &|f| {
+            coord.z >= MINOR_ROADS_ZOOM || major(f)
+        });
+        let water = layer(&self.base.water, &|_| true);
+        let buildings = layer(&self.base.buildings, &|_| coord.z >= BUILDINGS_ZOOM);
+        encode_tile(&[water, roads, buildings])
     }
 
     /// Renders a heat tile (256 px) of the incidents `filter` lets

@@ -469,6 +469,60 @@ async fn cell_vector_tiles_hold_every_cell_with_its_risk() {
 }
 
 #[tokio::test]
+async fn base_tiles_hold_roads_and_buildings_by_zoom() {
+    let f = fixture(Backend::Gpkg).await;
+    let c = f.bbox.center();
+    let ids = |features: &[mvt_reader::feature::Feature]| {
+        let mut v: Vec<u64> = features.iter().filter_map(|x| x.id).collect();
+        v.sort_unstable();
+        v
+    };
+    let t = TileCoord::containing(c.x, c.y, 16).expect("a tile");
+    let (status, _, bytes) =
+        get_bytes(&f.app, &format!("/tiles/base/16/{}/{}.mvt", t.x, t.y), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let b = t.bounds();
+    let m = 64.0 / 4096.0;
+    let (dx, dy) = ((b.east - b.west) * m, (b.north - b.south) * m);
+    let grown = Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy));
+    let mut roads: Vec<u64> = f
+        .city
+        .roads
+        .iter()
+        .filter(|r| r.geometry.intersects(&grown))
+        .map(|r| r.id as u64)
+        .collect();
+    roads.sort_unstable();
+    assert!(!roads.is_empty());
+    assert_eq!(ids(&decode_mvt(bytes.clone(), "roads")), roads);
+    let mut buildings: Vec<u64> = f
+        .city
+        .buildings
+        .iter()
+        .filter(|x| x.geometry.intersects(&grown))
+        .map(|x| x.id as u64)
+        .collect();
+    buildings.sort_unstable();
+    assert!(!buildings.is_empty());
+    assert_eq!(ids(&decode_mvt(bytes, "buildings")), buildings);
+    // Zoomed out: no buildings, major roads only.
+    let t = TileCoord::containing(c.x, c.y, 12).expect("a tile");
+    let (_, _, bytes) =
+        get_bytes(&f.app, &format!("/tiles/base/12/{}/{}.mvt", t.x, t.y), None).await;
+    assert!(decode_mvt(bytes.clone(), "buildings").is_empty());
+    for road in decode_mvt(bytes, "roads") {
+        let class = string(&road, "class");
+        assert!(
+            ["motorway", "trunk", "primary", "secondary"]
+                .contains(&class.trim_end_matches("_link")),
+            "{class}"
+        );
+    }
+    let tj = get(&f.app, "/tiles/base.json").await;
+    assert_eq!(tj.body["vector_layers"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
 async fn heat_tiles_show_incidents_and_honour_filters() {
     let f = fixture(Backend::Gpkg).await;
     // The densest place: the tile holding the most incidents at z14.

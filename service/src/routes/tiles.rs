@@ -3,7 +3,7 @@
 //!
 //! Served: `risk` (PNG, 256 px, 512 px with `@2x`), `heat` (PNG, 256 px;
 //! `?kind=a,b&from=&to=` filter the incidents, ISO 8601 or Unix seconds),
-//! and `cells`,
+//! `base` (MVT: layers `water`, `roads`, `buildings`), and `cells`,
 //! `facilities`, `hazards` (MVT 2.1, one layer of that name; see
 //! [`crate::tiles`]). Answers carry a strong
 //! `ETag` and `Cache-Control: no-cache` (a client or proxy may keep the
@@ -35,6 +35,8 @@ enum Layer {
     Risk,
     /// The incident heat map.
     Heat,
+    /// Roads, water and buildings (MVT), so a map needs no outside base map.
+    Base,
     /// A vector layer.
     Vector(VectorLayer),
 }
@@ -44,6 +46,7 @@ impl Layer {
         match name {
             "risk" => return Ok(Self::Risk),
             "heat" => return Ok(Self::Heat),
+            "base" => return Ok(Self::Base),
             _ => {}
         }
         VectorLayer::ALL
@@ -59,6 +62,7 @@ impl Layer {
         match self {
             Self::Risk => "risk",
             Self::Heat => "heat",
+            Self::Base => "base",
             Self::Vector(v) => v.name(),
         }
     }
@@ -66,20 +70,23 @@ impl Layer {
     const fn format(self) -> &'static str {
         match self {
             Self::Risk | Self::Heat => "png",
-            Self::Vector(_) => "mvt",
+            Self::Base | Self::Vector(_) => "mvt",
         }
     }
 
     const fn content_type(self) -> &'static str {
         match self {
             Self::Risk | Self::Heat => "image/png",
-            Self::Vector(_) => "application/vnd.mapbox-vector-tile",
+            Self::Base | Self::Vector(_) => "application/vnd.mapbox-vector-tile",
         }
     }
 
     const fn description(self) -> &'static str {
         match self {
             Self::Risk => "unit cells in their risk level's colour (red, orange, yellow, blue)",
+            Self::Base => {
+                "roads (class, name), water (kind, name), buildings (name, households, levels)"
+            }
             Self::Heat => {
                 "kernel density of incidents per km² (filters: kind, from, to; styles/heat.json)"
             }
@@ -94,7 +101,7 @@ impl Layer {
 
 /// The served layers, for messages.
 fn served() -> String {
-    [Layer::Risk, Layer::Heat]
+    [Layer::Risk, Layer::Heat, Layer::Base]
         .into_iter()
         .chain(VectorLayer::ALL.map(Layer::Vector))
         .map(|l| format!("{} ({})", l.name(), l.format()))
@@ -243,6 +250,7 @@ async fn tile(
             let render = || match r.layer {
                 Layer::Risk => state.tiles.render_risk(&engine, r.coord, r.scale),
                 Layer::Heat => state.tiles.render_heat(r.coord, &filter),
+                Layer::Base => Ok(state.tiles.render_base(r.coord)),
                 Layer::Vector(v) => Ok(Tiles::render_vector(&engine, v, r.coord)),
             };
             if cacheable {
@@ -326,14 +334,16 @@ async fn tilejson(
         "maxzoom": MAX_SERVED_ZOOM,
         "attribution": "civgrid",
     });
-    if let Layer::Vector(v) = layer {
-        body["vector_layers"] = json!([{
-            "id": v.name(),
-            "description": layer.description(),
-            "minzoom": 0,
-            "maxzoom": MAX_SERVED_ZOOM,
-            "fields": {},
-        }]);
+    let vector_layers: &[&str] = match layer {
+        Layer::Vector(v) => &[v.name()],
+        Layer::Base => &["water", "roads", "buildings"],
+        Layer::Risk | Layer::Heat => &[],
+    };
+    if !vector_layers.is_empty() {
+        body["vector_layers"] = vector_layers
+            .iter()
+            .map(|id| json!({ "id": id, "minzoom": 0, "maxzoom": MAX_SERVED_ZOOM, "fields": {} }))
+            .collect();
     }
     if let Some(e) = extent {
         body["bounds"] = json!([e.min().x, e.min().y, e.max().x, e.max().y]);
