@@ -11,9 +11,7 @@ use chrono::NaiveDate;
 use civgrid::cells::{CellConfig, partition};
 use civgrid::synth::{SynthConfig, synthesize};
 use civgrid_service::Engine;
-use civgrid_service::tiles::{
-    DEFAULT_CACHE_BYTES, HeatStyle, IncidentFilter, Palette, Tiles, VectorLayer,
-};
+use civgrid_service::tiles::{DEFAULT_CACHE_BYTES, IncidentFilter, Styles, Tiles, VectorLayer};
 use civgrid_tiles::{TileCoord, TileKey};
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
 
@@ -26,13 +24,8 @@ fn bench(c: &mut Criterion) {
     let Ok(engine) = Engine::new(&territory, cells.cells, cells.adjacency) else {
         return;
     };
-    let tiles = Tiles::new(
-        &engine.cells,
-        &territory,
-        Palette::default(),
-        HeatStyle::default(),
-        DEFAULT_CACHE_BYTES,
-    );
+    let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
+    let styles = Styles::default();
     let Some(centre) = territory.extent().map(geo_types::Rect::center) else {
         return;
     };
@@ -42,13 +35,13 @@ fn bench(c: &mut Criterion) {
             continue;
         };
         group.bench_with_input(BenchmarkId::new("risk_png", z), &t, |b, &t| {
-            b.iter(|| tiles.render_risk(black_box(&engine), t, 1));
+            b.iter(|| tiles.render_risk(black_box(&engine), &styles.palette, t, 1));
         });
         group.bench_with_input(BenchmarkId::new("base_mvt", z), &t, |b, &t| {
             b.iter(|| tiles.render_base(black_box(t)));
         });
         group.bench_with_input(BenchmarkId::new("heat_png", z), &t, |b, &t| {
-            b.iter(|| tiles.render_heat(black_box(t), &IncidentFilter::default()));
+            b.iter(|| tiles.render_heat(&styles.heat, black_box(t), &IncidentFilter::default()));
         });
         group.bench_with_input(BenchmarkId::new("cells_mvt", z), &t, |b, &t| {
             b.iter(|| Tiles::render_vector(black_box(&engine), VectorLayer::Cells, t));
@@ -60,7 +53,7 @@ fn bench(c: &mut Criterion) {
             coord: t,
             scale: 1,
         };
-        let _ = tiles.get(key, || tiles.render_risk(&engine, t, 1));
+        let _ = tiles.get(key, || tiles.render_risk(&engine, &styles.palette, t, 1));
         group.bench_function("cached_lookup", |b| {
             b.iter(|| tiles.cache.get(black_box(&key)));
         });

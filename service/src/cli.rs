@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use civgrid::HouseholdEstimate;
 use civgrid::cells::{CellConfig, CodeProfile};
 use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::{HouseholdEstimate, RiskConfig};
 use clap::{Parser, Subcommand};
 
 use crate::auth::WriterToken;
@@ -22,6 +22,7 @@ use crate::ogc;
 use crate::responders::DEFAULT_MAX_OUTSIDE_M;
 use crate::state::ServeConfig;
 use crate::store::{self, DEFAULT_STORE, ImportBatch, Store};
+use crate::tiles::Styles;
 use crate::{AppState, demo};
 
 /// Default address `serve` and `demo` listen on.
@@ -72,6 +73,12 @@ pub enum Command {
         /// Largest distance (km) of a query point or written feature from the territory's extent.
         #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
         max_outside_km: f64,
+        /// Risk map weights (TOML, fields of civgrid::risk::RiskConfig; see docs/risk.md); default: the built-in ones.
+        #[arg(long)]
+        risk_config: Option<PathBuf>,
+        /// Folder of map styles (risk.json, heat.json); default: the shipped styles/.
+        #[arg(long)]
+        styles: Option<PathBuf>,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -312,6 +319,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             writer_token,
             max_outside_km,
+            risk_config,
+            styles,
         } => {
             anyhow::ensure!(
                 max_outside_km.is_finite() && max_outside_km >= 0.0,
@@ -327,6 +336,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServeConfig {
                 writer_token,
                 max_outside_m: max_outside_km * 1000.0,
+                risk: read_risk_config(risk_config.as_deref())?,
+                styles: read_styles(styles.as_deref())?,
             };
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
@@ -344,6 +355,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Reads risk map weights from a TOML file (none: the defaults).
+fn read_risk_config(path: Option<&Path>) -> anyhow::Result<RiskConfig> {
+    let Some(path) = path else {
+        return Ok(RiskConfig::default());
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: not a risk configuration", path.display()))
+}
+
+/// Reads the map styles of a folder (none: the shipped ones).
+fn read_styles(dir: Option<&Path>) -> anyhow::Result<Styles> {
+    dir.map_or_else(
+        || Ok(Styles::default()),
+        |d| Styles::load(d).map_err(anyhow::Error::msg),
+    )
 }
 
 /// Prints what `civgrid cells` did: failures and the band first, then one
@@ -438,6 +466,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let state = AppState::load(store).await?.with_config(config);
+    state.apply_risk_config()?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

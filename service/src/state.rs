@@ -11,7 +11,7 @@ use crate::ogc::{self, Collection};
 use crate::responders::{DEFAULT_MAX_OUTSIDE_M, ResponderError, Responders};
 use crate::risk::RiskState;
 use crate::store::{Store, StoreError};
-use crate::tiles::{DEFAULT_CACHE_BYTES, HeatStyle, Palette, Tiles};
+use crate::tiles::{DEFAULT_CACHE_BYTES, Styles, Tiles};
 
 /// In-memory indexes over the stored territory.
 #[derive(Debug)]
@@ -108,6 +108,10 @@ pub struct ServeConfig {
     /// Largest distance of a query point or a written feature from the
     /// territory, metres (see [`crate::responders`]).
     pub max_outside_m: f64,
+    /// Weights of the risk map (applied by [`AppState::apply_risk_config`]).
+    pub risk: RiskConfig,
+    /// Map styles.
+    pub styles: Styles,
 }
 
 impl Default for ServeConfig {
@@ -115,6 +119,8 @@ impl Default for ServeConfig {
         Self {
             writer_token: None,
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
+            risk: RiskConfig::default(),
+            styles: Styles::default(),
         }
     }
 }
@@ -141,13 +147,7 @@ impl AppState {
         let (cells, adjacency) = store.load_cells().await?;
         let (engine, tiles) = tokio::task::spawn_blocking(move || {
             let engine = Engine::new(&territory, cells, adjacency)?;
-            let tiles = Tiles::new(
-                &engine.cells,
-                &territory,
-                Palette::default(),
-                HeatStyle::default(),
-                DEFAULT_CACHE_BYTES,
-            );
+            let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
             Ok::<_, ResponderError>((engine, tiles))
         })
         .await
@@ -165,7 +165,23 @@ impl AppState {
     #[must_use]
     pub fn with_config(mut self, config: ServeConfig) -> Self {
         self.config = Arc::new(config);
+        self.tiles.cache.clear();
         self
+    }
+
+    /// Recomputes the risk map with the configured weights when they
+    /// differ from the ones in use, and drops every cached tile.
+    ///
+    /// # Errors
+    /// [`ResponderError`] when a travel-time search fails.
+    pub fn apply_risk_config(&self) -> Result<(), ResponderError> {
+        let mut engine = self.engine_mut();
+        if engine.risk.config != self.config.risk {
+            engine.risk =
+                RiskState::new(self.config.risk.clone(), &engine.responders, &engine.cells)?;
+        }
+        self.tiles.cache.clear();
+        Ok(())
     }
 
     /// The engine, for reading. A panic in an earlier writer does not lock

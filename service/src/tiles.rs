@@ -301,6 +301,44 @@ impl Default for HeatStyle {
     }
 }
 
+/// The map styles: risk palette and heat-map style (`styles/` by default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Styles {
+    /// Risk colours.
+    pub palette: Palette,
+    /// Heat-map bandwidth and colours.
+    pub heat: HeatStyle,
+}
+
+impl Styles {
+    /// Reads `risk.json` and `heat.json` from a folder; a file that is
+    /// not there keeps the shipped default.
+    ///
+    /// # Errors
+    /// A message naming the file and what is wrong with it.
+    pub fn load(dir: &std::path::Path) -> Result<Self, String> {
+        let read = |name: &str| -> Result<Option<String>, String> {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some(text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
+        };
+        let at = |name: &str, e: String| format!("{}: {e}", dir.join(name).display());
+        Ok(Self {
+            palette: read("risk.json")?
+                .map(|t| Palette::from_json(&t).map_err(|e| at("risk.json", e)))
+                .transpose()?
+                .unwrap_or_default(),
+            heat: read("heat.json")?
+                .map(|t| HeatStyle::from_json(&t).map_err(|e| at("heat.json", e)))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+}
+
 /// Which incidents a heat map counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IncidentFilter {
@@ -357,10 +395,6 @@ type CellEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 pub struct Tiles {
     /// Encoded tiles.
     pub cache: TileCache<Tile>,
-    /// Risk colours.
-    pub palette: Palette,
-    /// Heat-map style.
-    pub heat: HeatStyle,
     cells: RTree<CellEntry>,
     base: Base,
     incidents: Vec<Incident>,
@@ -381,13 +415,7 @@ impl Tiles {
     /// Indexes the engine's cells (in its order), and the roads, buildings,
     /// water and incidents of `territory` (they are not edited while
     /// serving), for rendering.
-    pub fn new(
-        cells: &[Cell],
-        territory: &Territory,
-        palette: Palette,
-        heat: HeatStyle,
-        cache_bytes: usize,
-    ) -> Self {
+    pub fn new(cells: &[Cell], territory: &Territory, cache_bytes: usize) -> Self {
         let incidents = territory.incidents.clone();
         let incident_index = RTree::bulk_load(
             incidents
@@ -409,8 +437,6 @@ impl Tiles {
             .collect();
         Self {
             cache: TileCache::new(cache_bytes),
-            palette,
-            heat,
             cells: RTree::bulk_load(entries),
             base: Base::new(territory),
             incidents,
@@ -504,10 +530,11 @@ impl Tiles {
     /// [`TileError`] when the canvas cannot be encoded.
     pub fn render_heat(
         &self,
+        style: &HeatStyle,
         coord: TileCoord,
         filter: &IncidentFilter,
     ) -> Result<Vec<u8>, TileError> {
-        let h = effective_bandwidth_m(coord, TILE_PX, self.heat.bandwidth_m);
+        let h = effective_bandwidth_m(coord, TILE_PX, style.bandwidth_m);
         let (dx, dy) = bandwidth_margin_deg(coord, h);
         let b = coord.bounds();
         let envelope = AABB::from_corners([b.west - dx, b.south - dy], [b.east + dx, b.north + dy]);
@@ -521,12 +548,12 @@ impl Tiles {
                 weight: 1.0,
             })
             .collect();
-        let values = density(coord, TILE_PX, &points, self.heat.bandwidth_m);
+        let values = density(coord, TILE_PX, &points, style.bandwidth_m);
         let mut canvas = Canvas::new(coord, TILE_PX)?;
         for (i, v) in values.into_iter().enumerate() {
             if v > 0.0 {
                 let i = i as u32;
-                canvas.set(i % TILE_PX, i / TILE_PX, self.heat.ramp.colour(v));
+                canvas.set(i % TILE_PX, i / TILE_PX, style.ramp.colour(v));
             }
         }
         canvas.encode_png()
@@ -540,6 +567,7 @@ impl Tiles {
     pub fn render_risk(
         &self,
         engine: &Engine,
+        palette: &Palette,
         coord: TileCoord,
         scale: u8,
     ) -> Result<Vec<u8>, TileError> {
@@ -562,7 +590,7 @@ impl Tiles {
         .zip(&mut by_level)
         {
             members.sort_unstable();
-            let colour = self.palette.of(level);
+            let colour = palette.of(level);
             for &i in members.iter() {
                 canvas.fill(&engine.cells[i].geometry, colour);
             }
@@ -582,6 +610,12 @@ mod tests {
         assert_eq!(p.blue, Rgba([0x1E, 0x6F, 0xD9, 0xFF]));
         assert!(Palette::from_json(r##"{"red": "#E60012"}"##).is_err());
         assert!(HeatStyle::default().bandwidth_m > 0.0);
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../styles");
+        assert_eq!(Styles::load(&shipped).unwrap(), Styles::default());
+        assert_eq!(
+            Styles::load(std::path::Path::new("/nonexistent")).unwrap(),
+            Styles::default()
+        );
         assert!(
             HeatStyle::from_json(r##"{"bandwidth_m": 0, "stops": [[1, "#FFFFFF"]]}"##).is_err()
         );

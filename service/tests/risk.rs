@@ -15,8 +15,9 @@ use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{Assessment, Hazard, HazardGeometry, RiskLevel, Territory};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
-use civgrid_service::tiles::Palette;
+use civgrid_service::tiles::{Palette, Styles};
 use civgrid_service::{AppState, app, cells};
+use civgrid_tiles::Rgba;
 use civgrid_tiles::{TileCoord, TileKey};
 use geo::{BoundingRect, Contains, Distance, Haversine, InteriorPoint, Intersects};
 use geo_types::{Coord, Geometry, Point, Rect};
@@ -676,4 +677,39 @@ async fn a_moved_hazard_is_seen_at_once_and_drops_only_its_tiles() {
             RiskLevel::Red
         );
     }
+}
+
+#[tokio::test]
+async fn configured_weights_and_palette_apply() {
+    let f = fixture(Backend::Gpkg).await;
+    // Every score is red from 0 up; red is drawn black.
+    let risk: RiskConfig = toml::from_str(
+        "[thresholds]\nyellow = 0.0\norange = 0.0\nred = 0.0\n[zones.landslide_zone]\nradius_m = 50.0\ndecay = 0.0\n",
+    )
+    .expect("a risk configuration");
+    assert!((risk.zone("landslide_zone").radius_m - 50.0).abs() < 1e-9);
+    assert!(toml::from_str::<RiskConfig>("[levels]\npurple = 1.0\n").is_err());
+    let black = Rgba([0, 0, 0, 255]);
+    let state = f.state.clone().with_config(ServeConfig {
+        risk,
+        styles: Styles {
+            palette: Palette {
+                red: black,
+                ..Palette::default()
+            },
+            ..Styles::default()
+        },
+        ..ServeConfig::default()
+    });
+    state
+        .apply_risk_config()
+        .expect("the map with the new weights");
+    let app = app(state);
+    let c = f.bbox.center();
+    assert_eq!(api_level(&app, Point::new(c.x, c.y)).await, RiskLevel::Red);
+    let t = TileCoord::containing(c.x, c.y, 15).expect("a tile");
+    let (_, _, bytes) = get_bytes(&app, &format!("/tiles/risk/15/{}/{}.png", t.x, t.y), None).await;
+    let tile = Decoded::new(&bytes);
+    assert!(tile.rgba.chunks(4).any(|p| p == black.0));
+    assert!(tile.rgba.chunks(4).all(|p| p[3] == 0 || p == black.0));
 }

@@ -112,9 +112,9 @@ impl<V: Clone> TileCache<V> {
         self.drop_where(|k| changed.iter().any(|r| k.coord.meets(r)))
     }
 
-    /// Drops every tile of `layer`; returns how many.
-    pub fn invalidate_layer(&self, layer: &str) -> usize {
-        self.drop_where(|k| k.layer == layer)
+    /// Drops every tile.
+    pub fn clear(&self) {
+        self.drop_where(|_| true);
     }
 
     fn drop_where(&self, doomed: impl Fn(&TileKey) -> bool) -> usize {
@@ -206,7 +206,8 @@ mod tests {
         assert_eq!(dropped, 3);
         assert_eq!(c.get(&keys[1]), Some(1));
         assert_eq!(c.get(&keys[4]), Some(4));
-        assert_eq!(c.invalidate_layer("risk"), 2);
+        assert_eq!(c.len(), 2);
+        c.clear();
         assert!(c.is_empty());
     }
 }

@@ -248,8 +248,14 @@ async fn tile(
         None => tokio::task::spawn_blocking(move || {
             let engine = state.engine();
             let render = || match r.layer {
-                Layer::Risk => state.tiles.render_risk(&engine, r.coord, r.scale),
-                Layer::Heat => state.tiles.render_heat(r.coord, &filter),
+                Layer::Risk => {
+                    state
+                        .tiles
+                        .render_risk(&engine, &state.config.styles.palette, r.coord, r.scale)
+                }
+                Layer::Heat => state
+                    .tiles
+                    .render_heat(&state.config.styles.heat, r.coord, &filter),
                 Layer::Base => Ok(state.tiles.render_base(r.coord)),
                 Layer::Vector(v) => Ok(Tiles::render_vector(&engine, v, r.coord)),
             };
