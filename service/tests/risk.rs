@@ -26,7 +26,7 @@ use serde_json::json;
 use tower::ServiceExt;
 
 use crate::cells::store_with;
-use crate::common::{Backend, TestStore, both_stores, rect};
+use crate::common::{Backend, TestStore, both_stores, ogrinfo_counts, ogrinfo_scalar, rect};
 use crate::http::{get, problem};
 
 const TOKEN: &str = "risk-writer-token";
@@ -37,7 +37,7 @@ struct Fixture {
     city: Territory,
     cells: Vec<Cell>,
     bbox: Rect<f64>,
-    _holder: TestStore,
+    holder: TestStore,
 }
 
 /// The test city plus a red area in its middle and a red gas station.
@@ -91,7 +91,7 @@ async fn fixture(backend: Backend) -> Fixture {
         city: store.load().await.expect("the stored city (with ids)"),
         cells,
         bbox,
-        _holder: s,
+        holder: s,
     }
 }
 
@@ -712,4 +712,72 @@ async fn configured_weights_and_palette_apply() {
     let tile = Decoded::new(&bytes);
     assert!(tile.rgba.chunks(4).any(|p| p == black.0));
     assert!(tile.rgba.chunks(4).all(|p| p[3] == 0 || p == black.0));
+}
+
+#[tokio::test]
+async fn counts_per_area_and_the_exported_risk_map() {
+    let f = fixture(Backend::Gpkg).await;
+    let levels: Vec<(String, RiskLevel)> = f
+        .state
+        .engine()
+        .risk
+        .map
+        .cells
+        .iter()
+        .map(|c| (c.community.to_string(), c.level))
+        .collect();
+    for (level, digits) in [("community", 12), ("subdistrict", 9), ("district", 6)] {
+        let uri = format!("/api/v1/risk/counts?level={level}");
+        let r = get(&f.app, &uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        let areas = r.body["areas"].as_array().expect("areas");
+        let mut total = 0;
+        for a in areas {
+            let code = a["code"].as_str().expect("code");
+            assert_eq!(code.len(), digits);
+            let mine: Vec<RiskLevel> = levels
+                .iter()
+                .filter(|(c, _)| c.starts_with(code))
+                .map(|&(_, l)| l)
+                .collect();
+            let n = |l| mine.iter().filter(|&&x| x == l).count();
+            assert_eq!(a["red"], n(RiskLevel::Red), "{uri}: {a}");
+            assert_eq!(a["orange"], n(RiskLevel::Orange), "{uri}: {a}");
+            assert_eq!(a["yellow"], n(RiskLevel::Yellow), "{uri}: {a}");
+            assert_eq!(a["blue"], n(RiskLevel::Blue), "{uri}: {a}");
+            let highest: RiskLevel = serde_json::from_value(a["level"].clone()).expect("level");
+            assert_eq!(Some(highest), mine.iter().copied().max(), "{uri}");
+            total += mine.len();
+        }
+        assert_eq!(total, levels.len(), "{uri}: every cell counted once");
+    }
+    let uri = "/api/v1/risk/counts?level=grid";
+    problem(&get(&f.app, uri).await, StatusCode::BAD_REQUEST, uri);
+    // civgrid export risk, read back by GDAL.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("risk.gpkg");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_civgrid"))
+        .args(["--store", &f.holder.spec, "export", "risk", "--out"])
+        .arg(&out)
+        .output()
+        .expect("the civgrid binary runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        ogrinfo_counts(&out).get("risk").copied(),
+        Some(levels.len() as i64)
+    );
+    let red = levels.iter().filter(|(_, l)| *l == RiskLevel::Red).count() as i64;
+    assert!(red > 0);
+    assert_eq!(
+        ogrinfo_scalar(
+            &out,
+            "SQLITE",
+            "SELECT COUNT(*) AS n FROM risk WHERE level = 'red'"
+        ),
+        red
+    );
 }

@@ -1,7 +1,9 @@
 //! `GET /api/v1/risk?lon=&lat=[&datum=]`: the risk of the unit cell holding
 //! a point, with the hazards and factors behind it; `GET
 //! /api/v1/hazards/{id}/impact`: the cells and communities within a
-//! hazard's zone of influence, with their households and vulnerable places.
+//! hazard's zone of influence, with their households and vulnerable places;
+//! `GET /api/v1/risk/counts?level=community|subdistrict|district`: the
+//! cells of each level in every area, and the highest level found.
 //! The formula is in [`civgrid::risk`] (and docs/risk.md).
 
 use std::collections::BTreeMap;
@@ -9,6 +11,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use civgrid::AdminLevel;
 use civgrid::risk::{CellRisk, HazardReach};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,6 +23,7 @@ use crate::state::{AppState, Engine};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/risk", get(risk))
+        .route("/risk/counts", get(counts))
         .route("/hazards/{id}/impact", get(impact))
 }
 
@@ -99,6 +103,47 @@ fn reach(engine: &Engine, h: &HazardReach) -> Value {
         "influence": h.influence,
         "contribution": h.contribution,
     })
+}
+
+/// Raw parameters of `/risk/counts`.
+#[derive(Debug, Default, Deserialize)]
+struct CountsParams {
+    level: Option<String>,
+}
+
+async fn counts(
+    State(state): State<AppState>,
+    Query(q): Query<CountsParams>,
+) -> ServiceResult<Json<Value>> {
+    let level = match q.level.as_deref().map(str::trim) {
+        None | Some("community") => AdminLevel::Community,
+        Some("subdistrict") => AdminLevel::Subdistrict,
+        Some("district") => AdminLevel::District,
+        Some(other) => {
+            return Err(ServiceError::BadRequest(format!(
+                "parameter level = {other:?} is not community, subdistrict or district"
+            )));
+        }
+    };
+    let engine = state.engine();
+    require_cells(&engine)?;
+    let areas: Vec<Value> = engine
+        .risk
+        .map
+        .counts(level)
+        .into_iter()
+        .map(|(code, c)| {
+            json!({
+                "code": code.to_string(),
+                "level": c.level,
+                "red": c.red,
+                "orange": c.orange,
+                "yellow": c.yellow,
+                "blue": c.blue,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "level": level, "areas": areas })))
 }
 
 async fn impact(
