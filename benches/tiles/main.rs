@@ -41,7 +41,14 @@ fn bench(c: &mut Criterion) {
             b.iter(|| tiles.render_base(black_box(t)));
         });
         group.bench_with_input(BenchmarkId::new("heat_png", z), &t, |b, &t| {
-            b.iter(|| tiles.render_heat(&styles.heat, black_box(t), &IncidentFilter::default()));
+            b.iter(|| {
+                tiles.render_heat(
+                    &engine,
+                    &styles.heat,
+                    black_box(t),
+                    &IncidentFilter::default(),
+                )
+            });
         });
         group.bench_with_input(BenchmarkId::new("cells_mvt", z), &t, |b, &t| {
             b.iter(|| Tiles::render_vector(black_box(&engine), VectorLayer::Cells, t));

@@ -19,7 +19,7 @@ use civgrid_tiles::{
     TileCoord, TileError, TileKey, WeightedPoint, bandwidth_margin_deg, density,
     effective_bandwidth_m, encode_tile,
 };
-use geo::BoundingRect;
+use geo::{BoundingRect, Centroid};
 use geo_types::Rect;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -339,10 +339,22 @@ impl Styles {
     }
 }
 
-/// Which incidents a heat map counts.
+/// What a heat map is the density of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeatSource {
+    /// Incidents, one each.
+    #[default]
+    Incidents,
+    /// Hazards, weighted by level.
+    Hazards,
+}
+
+/// What a heat map counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IncidentFilter {
-    /// Kinds counted (empty: every kind).
+    /// Incidents or hazards.
+    pub source: HeatSource,
+    /// Kinds counted (empty: every kind), of incidents or hazards.
     pub kinds: Vec<String>,
     /// From this time on (Unix seconds, inclusive).
     pub from_unix_s: Option<i64>,
@@ -523,13 +535,16 @@ impl Tiles {
     }
 
     /// Renders a heat tile (256 px) of the incidents `filter` lets
-    /// through, from every incident within the bandwidth of the tile (no
-    /// seams).
+    /// through (weight 1 each), or with `HeatSource::Hazards` of the
+    /// hazards of the filter's kinds weighted by their level's weight in the
+    /// risk map's configuration (areas at their centroid): every point
+    /// within the bandwidth of the tile counts (no seams).
     ///
     /// # Errors
     /// [`TileError`] when the canvas cannot be encoded.
     pub fn render_heat(
         &self,
+        engine: &Engine,
         style: &HeatStyle,
         coord: TileCoord,
         filter: &IncidentFilter,
@@ -537,17 +552,45 @@ impl Tiles {
         let h = effective_bandwidth_m(coord, TILE_PX, style.bandwidth_m);
         let (dx, dy) = bandwidth_margin_deg(coord, h);
         let b = coord.bounds();
-        let envelope = AABB::from_corners([b.west - dx, b.south - dy], [b.east + dx, b.north + dy]);
-        let points: Vec<WeightedPoint> = self
-            .incident_index
-            .locate_in_envelope(&envelope)
-            .map(|e| &self.incidents[e.data])
-            .filter(|i| filter.accepts(i))
-            .map(|i| WeightedPoint {
-                at: i.location.0,
-                weight: 1.0,
-            })
-            .collect();
+        let points: Vec<WeightedPoint> = match filter.source {
+            HeatSource::Incidents => {
+                let envelope =
+                    AABB::from_corners([b.west - dx, b.south - dy], [b.east + dx, b.north + dy]);
+                self.incident_index
+                    .locate_in_envelope(&envelope)
+                    .map(|e| &self.incidents[e.data])
+                    .filter(|i| filter.accepts(i))
+                    .map(|i| WeightedPoint {
+                        at: i.location.0,
+                        weight: 1.0,
+                    })
+                    .collect()
+            }
+            HeatSource::Hazards => {
+                let grown = Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy));
+                engine
+                    .collections
+                    .hazards
+                    .query(Some(grown), 0, usize::MAX)
+                    .features
+                    .into_iter()
+                    .filter(|f| {
+                        filter.kinds.is_empty()
+                            || f.properties
+                                .get("kind")
+                                .and_then(|k| k.as_str())
+                                .is_some_and(|k| filter.kinds.iter().any(|x| x == k))
+                    })
+                    .filter_map(|f| {
+                        let level: RiskLevel = f.properties.get("level")?.as_str()?.parse().ok()?;
+                        Some(WeightedPoint {
+                            at: f.geometry.centroid()?.0,
+                            weight: engine.risk.config.levels.of(level),
+                        })
+                    })
+                    .collect()
+            }
+        };
         let values = density(coord, TILE_PX, &points, style.bandwidth_m);
         let mut canvas = Canvas::new(coord, TILE_PX)?;
         for (i, v) in values.into_iter().enumerate() {

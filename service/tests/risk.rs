@@ -563,7 +563,19 @@ async fn heat_tiles_show_incidents_and_honour_filters() {
         assert_eq!(status, StatusCode::OK, "{uri}?{q}");
         assert_eq!(painted(&none), 0, "{uri}?{q}");
     }
+    // Hazard intensity: painted around the red area, nothing far from
+    // every hazard.
+    let c = f.bbox.center();
+    let at = TileCoord::containing(c.x + 0.001, c.y + 0.0007, 16).expect("a tile");
+    let hazards = format!("/tiles/heat/16/{}/{}.png?of=hazards", at.x, at.y);
+    let (status, _, bytes) = get_bytes(&f.app, &hazards, None).await;
+    assert_eq!(status, StatusCode::OK, "{hazards}");
+    assert!(painted(&bytes) > 0, "{hazards}");
+    let (_, _, none) = get_bytes(&f.app, &format!("{hazards}&kind=no_such_kind"), None).await;
+    assert_eq!(painted(&none), 0);
     for bad in [
+        format!("{uri}?of=people"),
+        format!("{uri}?of=hazards&from=0"),
         format!("{uri}?from=yesterday"),
         format!("/tiles/risk/14/{}/{}.png?kind=fire", t.x, t.y),
     ] {

@@ -2,7 +2,8 @@
 //! (TileJSON 3).
 //!
 //! Served: `risk` (PNG, 256 px, 512 px with `@2x`), `heat` (PNG, 256 px;
-//! `?kind=a,b&from=&to=` filter the incidents, ISO 8601 or Unix seconds),
+//! `?kind=a,b&from=&to=` filter the incidents, ISO 8601 or Unix seconds;
+//! `?of=hazards[&kind=]` is the density of hazards weighted by level),
 //! `base` (MVT: layers `water`, `roads`, `buildings`), and `cells`,
 //! `facilities`, `hazards` (MVT 2.1, one layer of that name; see
 //! [`crate::tiles`]). Answers carry a strong
@@ -23,7 +24,7 @@ use serde_json::json;
 
 use crate::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::tiles::{IncidentFilter, Tile, Tiles, VectorLayer};
+use crate::tiles::{HeatSource, IncidentFilter, Tile, Tiles, VectorLayer};
 
 /// Deepest zoom served.
 pub const MAX_SERVED_ZOOM: u8 = 22;
@@ -178,6 +179,7 @@ impl Request {
 /// Heat-map filters, parsed by hand so that errors name the parameter.
 #[derive(Debug, Default, Deserialize)]
 struct HeatParams {
+    of: Option<String>,
     kind: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -204,7 +206,22 @@ impl HeatParams {
                 })
                 .transpose()
         };
+        let source = match self.of.as_deref().map(str::trim) {
+            None | Some("incidents") => HeatSource::Incidents,
+            Some("hazards") if self.from.is_none() && self.to.is_none() => HeatSource::Hazards,
+            Some("hazards") => {
+                return Err(ServiceError::BadRequest(
+                    "from and to filter incidents, not hazards".into(),
+                ));
+            }
+            Some(other) => {
+                return Err(ServiceError::BadRequest(format!(
+                    "parameter of = {other:?} is not incidents or hazards"
+                )));
+            }
+        };
         Ok(IncidentFilter {
+            source,
             kinds: self
                 .kind
                 .as_deref()
@@ -232,7 +249,7 @@ async fn tile(
     let filter = query.filter()?;
     if r.layer != Layer::Heat && !filter.is_empty() {
         return Err(ServiceError::BadRequest(format!(
-            "kind, from and to filter the heat layer, not {}",
+            "of, kind, from and to filter the heat layer, not {}",
             r.layer.name()
         )));
     }
@@ -241,7 +258,9 @@ async fn tile(
         coord: r.coord,
         scale: r.scale,
     };
-    // Filtered heat maps are not cached: the key does not hold the filter.
+    // Filtered heat maps are not cached (the key does not hold the
+    // filter), nor hazard heat maps (hazards move, and a heat tile is
+    // touched by a hazard up to a bandwidth away).
     let cacheable = filter.is_empty();
     let tile = match cacheable.then(|| state.tiles.cache.get(&key)).flatten() {
         Some(cached) => cached,
@@ -253,9 +272,11 @@ async fn tile(
                         .tiles
                         .render_risk(&engine, &state.config.styles.palette, r.coord, r.scale)
                 }
-                Layer::Heat => state
-                    .tiles
-                    .render_heat(&state.config.styles.heat, r.coord, &filter),
+                Layer::Heat => {
+                    state
+                        .tiles
+                        .render_heat(&engine, &state.config.styles.heat, r.coord, &filter)
+                }
                 Layer::Base => Ok(state.tiles.render_base(r.coord)),
                 Layer::Vector(v) => Ok(Tiles::render_vector(&engine, v, r.coord)),
             };
