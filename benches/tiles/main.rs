@@ -16,19 +16,23 @@ use civgrid_tiles::{TileCoord, TileKey};
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
-    let Ok(territory) = synthesize(&SynthConfig::city()) else {
-        return;
-    };
+    let mut territory = synthesize(&SynthConfig::city()).expect("the synthetic city");
+    // Store ids, as a load from the store gives them.
+    for (i, f) in territory.facilities.iter_mut().enumerate() {
+        f.id = i as i64 + 1;
+    }
+    for (i, h) in territory.hazards.iter_mut().enumerate() {
+        h.id = i as i64 + 1;
+    }
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
     let cells = partition(&territory, &[], today, &CellConfig::default());
-    let Ok(engine) = Engine::new(&territory, cells.cells, cells.adjacency) else {
-        return;
-    };
+    let engine = Engine::new(&territory, cells.cells, cells.adjacency).expect("the engine");
     let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
     let styles = Styles::default();
-    let Some(centre) = territory.extent().map(geo_types::Rect::center) else {
-        return;
-    };
+    let centre = territory
+        .extent()
+        .map(geo_types::Rect::center)
+        .expect("an extent");
     let mut group = c.benchmark_group("tiles");
     for z in [12u8, 14, 16] {
         let Some(t) = TileCoord::containing(centre.x, centre.y, z) else {
