@@ -9,14 +9,14 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use civgrid::cells::{Cell, CellConfig};
+use civgrid::cells::Cell;
 use civgrid::risk::RiskConfig;
 use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{Assessment, Hazard, HazardGeometry, RiskLevel, Territory};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
 use civgrid_service::tiles::{Palette, Styles};
-use civgrid_service::{AppState, app, cells};
+use civgrid_service::{AppState, app};
 use civgrid_tiles::Rgba;
 use civgrid_tiles::{TileCoord, TileKey};
 use geo::{BoundingRect, Contains, Distance, Haversine, InteriorPoint, Intersects};
@@ -25,7 +25,7 @@ use http_body_util::BodyExt;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::cells::store_with;
+use crate::cells::{active_cells, store_with};
 use crate::common::{Backend, TestStore, both_stores, ogrinfo_counts, ogrinfo_scalar, rect};
 use crate::http::{get, problem};
 
@@ -71,13 +71,7 @@ fn city() -> (Territory, Rect<f64>) {
 async fn fixture(backend: Backend) -> Fixture {
     let (_, bbox) = city();
     let (s, store) = store_with(backend, &city().0).await;
-    let day = "2026-01-01".parse().expect("a date");
-    cells::run(&store, CellConfig::default(), day)
-        .await
-        .expect("cells");
-    let (mut cells, _) = store.load_cells().await.expect("cells");
-    cells.retain(|c| c.end.is_none());
-    cells.sort_by_key(|c| c.code);
+    let cells = active_cells(&store).await;
     let state = AppState::load(store.clone())
         .await
         .expect("load")

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cells::{Cell, CellCode};
 use crate::model::{AdminCode, AdminLevel, Facility, FacilityKind, Hazard, HazardGeometry};
-use crate::risk::RiskLevel;
+use crate::risk::{RiskLevel, band};
 
 /// Mean Earth radius, metres (IUGG).
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
@@ -171,15 +171,7 @@ impl ScoreThresholds {
     /// The level of a score.
     #[must_use]
     pub fn level(&self, score: f64) -> RiskLevel {
-        if score >= self.red {
-            RiskLevel::Red
-        } else if score >= self.orange {
-            RiskLevel::Orange
-        } else if score >= self.yellow {
-            RiskLevel::Yellow
-        } else {
-            RiskLevel::Blue
-        }
+        band(score, self.red, self.orange, self.yellow)
     }
 }
 

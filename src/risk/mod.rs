@@ -72,6 +72,20 @@ impl FromStr for RiskLevel {
     }
 }
 
+/// The level of `v` in bands with these lower bounds: red from `red`,
+/// orange from `orange`, yellow from `yellow`, blue below.
+pub(crate) fn band(v: f64, red: f64, orange: f64, yellow: f64) -> RiskLevel {
+    if v >= red {
+        RiskLevel::Red
+    } else if v >= orange {
+        RiskLevel::Orange
+    } else if v >= yellow {
+        RiskLevel::Yellow
+    } else {
+        RiskLevel::Blue
+    }
+}
+
 /// Thresholds of the LEC method on D = L·E·C.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LecThresholds {
@@ -194,18 +208,7 @@ impl Assessment {
     pub fn level_with(&self, lec: &LecThresholds) -> RiskLevel {
         match *self {
             Self::Given { level } => level,
-            Self::Lec { l, e, c } => {
-                let d = l * e * c;
-                if d >= lec.red {
-                    RiskLevel::Red
-                } else if d >= lec.orange {
-                    RiskLevel::Orange
-                } else if d >= lec.yellow {
-                    RiskLevel::Yellow
-                } else {
-                    RiskLevel::Blue
-                }
-            }
+            Self::Lec { l, e, c } => band(l * e * c, lec.red, lec.orange, lec.yellow),
             Self::Matrix {
                 likelihood,
                 severity,
