@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages civgrid needs on a Debian machine (idempotent):
-# GDAL (import), SQLite headers (GeoPackage store), PostgreSQL + PostGIS
+# GDAL (import), SQLite headers and libclang (GeoPackage store: sqlx binds the
+# system SQLite with bindgen), PostgreSQL + PostGIS
 # (production store and its tests), Chromium (web map tests).
 set -euo pipefail
-packages=(pkg-config libgdal-dev gdal-bin libsqlite3-dev postgresql postgresql-postgis)
+packages=(pkg-config libclang-dev libgdal-dev gdal-bin libsqlite3-dev postgresql postgresql-postgis)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
