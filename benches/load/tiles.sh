@@ -32,22 +32,8 @@ trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 
 format=png; [ "$layer" = risk ] || [ "$layer" = heat ] || format=mvt
-curl -sf "http://127.0.0.1:$port/tiles/$layer.json" | python3 -c '
-import json, math, sys
-zoom, layer, fmt = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-w, s, e, n = json.load(sys.stdin)["bounds"]
-def tile(lon, lat):
-    k = 2 ** zoom
-    x = int((lon + 180) / 360 * k)
-    r = math.radians(lat)
-    y = int((1 - math.log(math.tan(r) + 1 / math.cos(r)) / math.pi) / 2 * k)
-    return x, y
-x0, y0 = tile(w, n)
-x1, y1 = tile(e, s)
-for x in range(x0, x1 + 1):
-    for y in range(y0, y1 + 1):
-        print(f"/tiles/{layer}/{zoom}/{x}/{y}.{fmt}")
-' "$zoom" "$layer" "$format" > "$work/tiles.txt"
+curl -sf "http://127.0.0.1:$port/tiles/$layer.json" |
+  python3 benches/load/tile-list.py "$zoom" "/tiles/$layer/{z}/{x}/{y}.$format" > "$work/tiles.txt"
 echo "== $(wc -l < "$work/tiles.txt") $layer tiles at z$zoom: cold pass (render + cache), then wrk on the cache" >&2
 start=$(date +%s.%N)
 while read -r path; do curl -sf -o /dev/null "http://127.0.0.1:$port$path"; done < "$work/tiles.txt"

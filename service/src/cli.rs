@@ -22,7 +22,7 @@ use crate::ogc;
 use crate::responders::DEFAULT_MAX_OUTSIDE_M;
 use crate::state::ServeConfig;
 use crate::store::{self, DEFAULT_STORE, ImportBatch, Store};
-use crate::tiles::Styles;
+use crate::tiles::{DEFAULT_CACHE_BYTES, Styles};
 use crate::{AppState, demo};
 
 /// Default address `serve` and `demo` listen on.
@@ -79,6 +79,9 @@ pub enum Command {
         /// Folder of map styles (risk.json, heat.json); default: the shipped styles/.
         #[arg(long)]
         styles: Option<PathBuf>,
+        /// Bound of the in-memory tile cache in MiB (0: render every request).
+        #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
+        tile_cache_mb: usize,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -321,6 +324,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_outside_km,
             risk_config,
             styles,
+            tile_cache_mb,
         } => {
             anyhow::ensure!(
                 max_outside_km.is_finite() && max_outside_km >= 0.0,
@@ -338,6 +342,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_outside_m: max_outside_km * 1000.0,
                 risk: read_risk_config(risk_config.as_deref())?,
                 styles: read_styles(styles.as_deref())?,
+                tile_cache_bytes: tile_cache_mb << 20,
             };
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await

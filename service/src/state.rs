@@ -112,6 +112,9 @@ pub struct ServeConfig {
     pub risk: RiskConfig,
     /// Map styles.
     pub styles: Styles,
+    /// Bound of the in-memory tile cache, bytes (0: tiles are rendered
+    /// for every request).
+    pub tile_cache_bytes: usize,
 }
 
 impl Default for ServeConfig {
@@ -121,6 +124,7 @@ impl Default for ServeConfig {
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
             risk: RiskConfig::default(),
             styles: Styles::default(),
+            tile_cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -164,8 +168,9 @@ impl AppState {
     /// The same state with other settings.
     #[must_use]
     pub fn with_config(mut self, config: ServeConfig) -> Self {
-        self.config = Arc::new(config);
         self.tiles.cache.clear();
+        self.tiles.cache.set_capacity(config.tile_cache_bytes);
+        self.config = Arc::new(config);
         self
     }
 

@@ -705,12 +705,13 @@ async fn configured_weights_and_palette_apply() {
             },
             ..Styles::default()
         },
+        tile_cache_bytes: 0,
         ..ServeConfig::default()
     });
     state
         .apply_risk_config()
         .expect("the map with the new weights");
-    let app = app(state);
+    let app = app(state.clone());
     let c = f.bbox.center();
     assert_eq!(api_level(&app, Point::new(c.x, c.y)).await, RiskLevel::Red);
     let t = TileCoord::containing(c.x, c.y, 15).expect("a tile");
@@ -718,6 +719,8 @@ async fn configured_weights_and_palette_apply() {
     let tile = Decoded::new(&bytes);
     assert!(tile.rgba.chunks(4).any(|p| p == black.0));
     assert!(tile.rgba.chunks(4).all(|p| p[3] == 0 || p == black.0));
+    // Without a cache every tile is rendered anew.
+    assert!(state.tiles.cache.is_empty());
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@
 //! lock).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use crate::{LonLatBounds, TileCoord};
@@ -41,7 +42,7 @@ struct Inner<V> {
 /// The cache; values are cheap to clone (shared bytes).
 pub struct TileCache<V> {
     inner: RwLock<Inner<V>>,
-    capacity: usize,
+    capacity: AtomicUsize,
 }
 
 impl<V: Clone> TileCache<V> {
@@ -55,8 +56,16 @@ impl<V: Clone> TileCache<V> {
                 weight: 0,
                 serial: 0,
             }),
-            capacity,
+            capacity: AtomicUsize::new(capacity),
         }
+    }
+
+    /// Sets the bound (0: nothing is cached), evicting the oldest entries
+    /// while over it.
+    pub fn set_capacity(&self, capacity: usize) {
+        self.capacity.store(capacity, Ordering::Relaxed);
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        evict(&mut inner, capacity);
     }
 
     /// The cached value of `key`.
@@ -69,7 +78,8 @@ impl<V: Clone> TileCache<V> {
     /// the oldest entries while over the bound. A value heavier than the
     /// whole bound is not kept.
     pub fn insert(&self, key: TileKey, value: V, weight: usize) {
-        if weight > self.capacity {
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        if weight > capacity {
             return;
         }
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
@@ -87,16 +97,7 @@ impl<V: Clone> TileCache<V> {
         }
         inner.weight += weight;
         inner.order.push_back((key, serial));
-        while inner.weight > self.capacity {
-            let Some((k, s)) = inner.order.pop_front() else {
-                break;
-            };
-            if inner.map.get(&k).is_some_and(|e| e.serial == s) {
-                if let Some(e) = inner.map.remove(&k) {
-                    inner.weight -= e.weight;
-                }
-            }
-        }
+        evict(&mut inner, capacity);
         if inner.order.len() > 2 * inner.map.len() + 64 {
             let Inner { map, order, .. } = &mut *inner;
             order.retain(|(k, s)| map.get(k).is_some_and(|e| e.serial == *s));
@@ -147,10 +148,24 @@ impl<V: Clone> TileCache<V> {
     }
 }
 
+/// Evicts the oldest entries while over `capacity`.
+fn evict<V>(inner: &mut Inner<V>, capacity: usize) {
+    while inner.weight > capacity {
+        let Some((k, s)) = inner.order.pop_front() else {
+            break;
+        };
+        if inner.map.get(&k).is_some_and(|e| e.serial == s) {
+            if let Some(e) = inner.map.remove(&k) {
+                inner.weight -= e.weight;
+            }
+        }
+    }
+}
+
 impl<V> std::fmt::Debug for TileCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TileCache")
-            .field("capacity", &self.capacity)
+            .field("capacity", &self.capacity.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +195,12 @@ mod tests {
         c.insert(key(2, 0, 0), "huge", 11);
         assert_eq!(c.get(&key(2, 0, 0)), None);
         assert_eq!(c.len(), 2);
+        c.set_capacity(4);
+        assert_eq!(c.get(&key(1, 1, 1)), Some("c"));
+        assert_eq!(c.len(), 1);
+        c.set_capacity(0);
+        c.insert(key(3, 0, 0), "x", 1);
+        assert!(c.is_empty());
     }
 
     #[test]
