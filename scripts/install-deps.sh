@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages civgrid needs on a Debian machine (idempotent):
-# GDAL (import), SQLite headers and libclang (GeoPackage store: sqlx binds the
-# system SQLite with bindgen), PostgreSQL + PostGIS
+# GDAL (import), SQLite headers and libclang (bindgen builds the GeoPackage
+# store's SQLite bindings), PostgreSQL + PostGIS
 # (production store and its tests), Chromium (web map tests).
 set -euo pipefail
 packages=(pkg-config libclang-dev libgdal-dev gdal-bin libsqlite3-dev postgresql postgresql-postgis)

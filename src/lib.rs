@@ -11,6 +11,7 @@
 //! - [`crs`]: the local transverse Mercator for metric work and the GCJ-02 /
 //!   BD-09 conversions.
 //! - [`cells`]: unit cells (万米单元网格) with standard codes, adjacency and an H3 view.
+//! - [`grids`]: household grids (全科网格): plans within household bounds, validation and planner edits.
 //! - [`locate`]: which district, subdistrict, community and unit cell hold a point.
 //! - [`index`]: R-trees of facilities and hazards by kind; nearest facilities.
 //! - [`network`]: the road graph; nearest by travel time, coverage, isochrones.
@@ -23,6 +24,7 @@
 pub mod cells;
 pub mod crs;
 pub mod extent;
+pub mod grids;
 pub mod index;
 pub mod locate;
 pub mod model;

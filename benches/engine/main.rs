@@ -6,6 +6,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod cells;
+mod grids;
 mod locate;
 mod nearest;
 mod network;
@@ -14,6 +15,7 @@ mod synth;
 criterion_group!(
     benches,
     cells::bench,
+    grids::bench,
     locate::bench,
     nearest::bench,
     network::bench,

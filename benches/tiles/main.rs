@@ -9,6 +9,7 @@
 
 use chrono::NaiveDate;
 use civgrid::cells::{CellConfig, partition};
+use civgrid::grids::GridConfig;
 use civgrid::synth::{SynthConfig, synthesize};
 use civgrid_service::Engine;
 use civgrid_service::tiles::{DEFAULT_CACHE_BYTES, IncidentFilter, Styles, Tiles, VectorLayer};
@@ -26,7 +27,14 @@ fn bench(c: &mut Criterion) {
     }
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
     let cells = partition(&territory, &[], today, &CellConfig::default());
-    let engine = Engine::new(&territory, cells.cells, cells.adjacency).expect("the engine");
+    let engine = Engine::new(
+        &territory,
+        cells.cells,
+        cells.adjacency,
+        Vec::new(),
+        GridConfig::default(),
+    )
+    .expect("the engine");
     let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
     let styles = Styles::default();
     let centre = territory

@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::NaiveDate;
 use civgrid::cells::{CellConfig, CodeProfile};
+use civgrid::grids::GridConfig;
 use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{HouseholdEstimate, RiskConfig};
 use clap::{Parser, Subcommand};
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::WriterToken;
 use crate::cells::{self, CellsRun};
 use crate::export::{self, ExportLayer};
+use crate::grids::{self, GridsRun};
 use crate::import::{self, ImportOptions, ImportedFile, Mapping};
 use crate::ogc;
 use crate::responders::DEFAULT_MAX_OUTSIDE_M;
@@ -53,6 +55,8 @@ pub enum Command {
     Synth(SynthArgs),
     /// Partition every community into unit cells (万米单元网格) and store them, keeping the codes of unchanged cells.
     Cells(CellsArgs),
+    /// Group every community's households into household grids (全科网格) built from its unit cells, keeping the codes and workers of matching grids.
+    Grids(GridsArgs),
     /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension).
     Export {
         /// The layer.
@@ -73,6 +77,9 @@ pub enum Command {
         /// Largest distance (km) of a query point or written feature from the territory's extent.
         #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
         max_outside_km: f64,
+        /// Grid bounds (TOML, as for `civgrid grids --config`) that validation and edits hold grids to.
+        #[arg(long)]
+        grid_config: Option<PathBuf>,
         /// Risk map weights (TOML, fields of civgrid::risk::RiskConfig; see docs/risk.md); default: the built-in ones.
         #[arg(long)]
         risk_config: Option<PathBuf>,
@@ -215,6 +222,63 @@ impl CellsArgs {
     }
 }
 
+/// Arguments of `civgrid grids`.
+#[derive(Debug, clap::Args)]
+pub struct GridsArgs {
+    /// Settings file (TOML): `urban = { min, max }`, `rural = { min, max }`,
+    /// `[communities."CODE"]` overrides, `special_kinds = ["school", …]`.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Most households of an urban grid (overrides the file).
+    #[arg(long)]
+    pub urban_max: Option<u32>,
+    /// Fewest households of a rural grid (overrides the file).
+    #[arg(long)]
+    pub rural_min: Option<u32>,
+    /// Most households of a rural grid (overrides the file).
+    #[arg(long)]
+    pub rural_max: Option<u32>,
+    /// The day new grids start and retired grids end (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub date: Option<NaiveDate>,
+    /// Also write the full report (every community and grid) as JSON here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+impl GridsArgs {
+    /// The engine configuration these arguments describe.
+    pub fn config(&self) -> anyhow::Result<GridConfig> {
+        let mut config = grid_config(self.config.as_deref())?;
+        if let Some(v) = self.urban_max {
+            config.urban.max = v;
+        }
+        if let Some(v) = self.rural_min {
+            config.rural.min = v;
+        }
+        if let Some(v) = self.rural_max {
+            config.rural.max = v;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// The grid settings in a TOML file, or the defaults.
+pub fn grid_config(path: Option<&Path>) -> anyhow::Result<GridConfig> {
+    let Some(path) = path else {
+        return Ok(GridConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let config: GridConfig = toml::from_str(&text)
+        .with_context(|| format!("{}: invalid grid settings", path.display()))?;
+    config
+        .validate()
+        .with_context(|| path.display().to_string())?;
+    Ok(config)
+}
+
 /// Runs the CLI; errors are printed with their causes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -288,40 +352,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let run = cells::run(&store, config, today).await?;
             report_cells(&run, store.location(), args.report.as_deref())
         }
-        Command::Export { layer, out } => {
-            let started = Instant::now();
+        Command::Grids(args) => {
+            let config = args.config()?;
             let store = store::open(&cli.store).await?;
-            let features = match layer {
-                ExportLayer::Cells => {
-                    let (mut cells, _) = store.load_cells().await?;
-                    cells.retain(|c| c.end.is_none());
-                    ogc::cells(&cells)
-                }
-                ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
-                ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
-                ExportLayer::Risk => {
-                    crate::risk::collection(&AppState::load(store.clone()).await?.engine())
-                }
-            };
-            let n = tokio::task::spawn_blocking({
-                let out = out.clone();
-                move || export::write(layer, features.features(), &out)
-            })
-            .await
-            .context("export worker failed")??;
-            println!(
-                "exported {n} {} from {} to {} in {:.2?}",
-                layer.name(),
-                store.location(),
-                out.display(),
-                started.elapsed()
-            );
-            Ok(())
+            let today = args
+                .date
+                .unwrap_or_else(|| chrono::Local::now().date_naive());
+            let run = grids::run(&store, config, today).await?;
+            report_grids(&run, store.location(), args.report.as_deref())
         }
+        Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
         Command::Serve {
             listen,
             writer_token,
             max_outside_km,
+            grid_config: grid_file,
             risk_config,
             styles,
             tile_cache_mb,
@@ -340,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = ServeConfig {
                 writer_token,
                 max_outside_m: max_outside_km * 1000.0,
+                grids: grid_config(grid_file.as_deref())?,
                 risk: read_risk_config(risk_config.as_deref())?,
                 styles: read_styles(styles.as_deref())?,
                 tile_cache_bytes: tile_cache_mb << 20,
@@ -379,6 +425,39 @@ fn read_styles(dir: Option<&Path>) -> anyhow::Result<Styles> {
     )
 }
 
+/// `civgrid export`: one layer of the store to a file; one summary line.
+async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = store::open(store_spec).await?;
+    let features = match layer {
+        ExportLayer::Cells => {
+            let (mut cells, _) = store.load_cells().await?;
+            cells.retain(|c| c.end.is_none());
+            ogc::cells(&cells)
+        }
+        ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
+        ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
+        ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
+        ExportLayer::Risk => {
+            crate::risk::collection(&AppState::load(store.clone()).await?.engine())
+        }
+    };
+    let n = tokio::task::spawn_blocking({
+        let out = out.to_path_buf();
+        move || export::write(layer, features.features(), &out)
+    })
+    .await
+    .context("export worker failed")??;
+    println!(
+        "exported {n} {} from {} to {} in {:.2?}",
+        layer.name(),
+        store.location(),
+        out.display(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
 /// Prints what `civgrid cells` did: failures and the band first, then one
 /// summary line; writes the JSON report if asked.
 pub(crate) fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> anyhow::Result<()> {
@@ -414,6 +493,57 @@ pub(crate) fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> 
         store,
         run.total_time,
         run.partition_time,
+        json.map(|p| format!("; report in {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Prints what `civgrid grids` did: failures and flagged communities
+/// first, then one summary line; writes the JSON report if asked.
+pub(crate) fn report_grids(run: &GridsRun, store: &str, json: Option<&Path>) -> anyhow::Result<()> {
+    let r = &run.report;
+    for f in &r.failed {
+        eprintln!(
+            "civgrid: community {} {}: no new grids: {}",
+            f.code, f.name, f.error
+        );
+    }
+    for c in r.communities.iter().filter(|c| !c.flags.is_empty()) {
+        tracing::warn!(
+            "community {} {}: {:?}: {} households, bounds {}-{}, {} basic grids",
+            c.code,
+            c.name,
+            c.flags,
+            c.households,
+            c.bounds.min,
+            c.bounds.max,
+            c.basic
+        );
+    }
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(r)?;
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    println!(
+        "grids: {} communities -> {} grids ({} basic, {} special, {} building; lower bound {}), {} households, {}/{} basic grids within bounds, mean Polsby-Popper {:.3}; {} kept, {} new, {} retired; {} stored in {} in {:.2?} (plan {:.2?}){}",
+        r.communities.len(),
+        r.grids,
+        r.by_kind[0],
+        r.by_kind[1],
+        r.by_kind[2],
+        r.lower_bound,
+        r.households,
+        r.within_bounds,
+        r.by_kind[0],
+        r.mean_compactness,
+        r.kept,
+        r.new,
+        r.retired,
+        run.stored,
+        store,
+        run.total_time,
+        run.plan_time,
         json.map(|p| format!("; report in {}", p.display()))
             .unwrap_or_default()
     );
@@ -470,8 +600,7 @@ pub async fn serve(
     config: ServeConfig,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let state = AppState::load(store).await?.with_config(config);
-    state.apply_risk_config()?;
+    let state = AppState::load_with(store, config).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -505,5 +634,40 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use civgrid::FacilityKind;
+
+    use super::grid_config;
+
+    #[test]
+    fn grid_settings_file_of_the_docs_parses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("grids.toml");
+        let text = r#"
+urban = { min = 0, max = 300 }
+rural = { min = 80, max = 120 }
+special_kinds = ["school", "hospital"]
+profile = "fifteen"
+
+[communities."330106001001"]
+min = 50
+max = 150
+"#;
+        std::fs::write(&path, text).expect("write");
+        let c = grid_config(Some(&path)).expect("the docs' example parses");
+        assert_eq!(c.rural.min, 80);
+        assert_eq!(
+            c.special_kinds,
+            [FacilityKind::School, FacilityKind::Hospital]
+        );
+        let code = "330106001001".parse().expect("code");
+        assert_eq!(c.communities[&code].max, 150);
+        std::fs::write(&path, "urban = { min = 400, max = 300 }").expect("write");
+        let e = grid_config(Some(&path)).expect_err("min over max");
+        assert!(format!("{e:#}").contains("urban bounds 400-300"), "{e:#}");
     }
 }

@@ -7,7 +7,8 @@
 //!   facilities, hazards, incidents) laid inside 西湖区, under its real code;
 //! - `helsinki-center.osm.pbf`: real OSM buildings, roads and facilities,
 //!   with `helsinki-communities.geojson`, demo communities drawn over it;
-//! - then the unit cells of every community (`civgrid cells`).
+//! - then the unit cells of every community (`civgrid cells`) and their
+//!   household grids (`civgrid grids`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use civgrid::AdminCode;
 use civgrid::synth::{SynthConfig, synthesize};
 
 use civgrid::cells::CellConfig;
+use civgrid::grids::GridConfig;
 
 use crate::cells;
 use crate::import::ImportOptions;
@@ -80,5 +82,12 @@ pub async fn prepare(store_spec: &str, data: &Path) -> anyhow::Result<Arc<dyn St
     )
     .await?;
     crate::cli::report_cells(&run, store.location(), None)?;
+    let run = crate::grids::run(
+        &store,
+        GridConfig::default(),
+        chrono::Local::now().date_naive(),
+    )
+    .await?;
+    crate::cli::report_grids(&run, store.location(), None)?;
     Ok(store)
 }

@@ -23,6 +23,8 @@ use crate::ogc::Feature;
 pub enum ExportLayer {
     /// Active unit cells (万米单元网格).
     Cells,
+    /// Active household grids (全科网格).
+    Grids,
     /// Facilities.
     Facilities,
     /// Hazards.
@@ -36,6 +38,7 @@ impl ExportLayer {
     pub fn name(self) -> &'static str {
         match self {
             Self::Cells => "cells",
+            Self::Grids => "grids",
             Self::Facilities => "facilities",
             Self::Hazards => "hazards",
             Self::Risk => "risk",

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod grids;
 pub mod import;
 pub mod ogc;
 pub mod progress;

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use civgrid::cells::Cell;
+use civgrid::grids::{Contact, Grid};
 use civgrid::{Facility, Hazard, HazardGeometry};
 use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, Rect};
@@ -187,6 +188,42 @@ pub fn cells(cells: &[Cell]) -> Collection {
                 ]),
             })
             .collect(),
+    )
+}
+
+/// The feature of a grid (active or retired), with every attribute.
+pub fn grid(g: &Grid) -> Feature {
+    let contact = |c: &Option<Contact>, name: fn(&Contact) -> &str| {
+        c.as_ref().map_or(Value::Null, |c| json!(name(c)))
+    };
+    Feature {
+        id: g.code.to_string(),
+        geometry: g.geometry.clone().into(),
+        properties: properties([
+            ("code", json!(g.code.to_string())),
+            ("community", json!(g.community.to_string())),
+            ("kind", json!(g.kind.as_str())),
+            ("name", json!(g.name)),
+            ("households", json!(g.households)),
+            ("population", json!(g.population)),
+            ("area_m2", json!((g.area_m2 * 100.0).round() / 100.0)),
+            ("worker_name", contact(&g.worker, |c| &c.name)),
+            ("worker_phone", contact(&g.worker, |c| &c.phone)),
+            ("leader_name", contact(&g.leader, |c| &c.name)),
+            ("leader_phone", contact(&g.leader, |c| &c.phone)),
+            ("start_date", json!(g.start.to_string())),
+            ("end_date", json!(g.end.map(|d| d.to_string()))),
+        ]),
+    }
+}
+
+/// The household grids collection (active grids), by code.
+pub fn grids(grids: &[Grid]) -> Collection {
+    Collection::new(
+        "grids",
+        "Household grids",
+        "全科网格: household grids (basic, special, building) with their households and grid workers",
+        grids.iter().filter(|g| g.end.is_none()).map(grid).collect(),
     )
 }
 

@@ -4,9 +4,11 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use civgrid::cells::{Adjacency, Cell};
+use civgrid::grids::{Grid, GridConfig};
 use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
 use crate::auth::WriterToken;
+use crate::grids::GridState;
 use crate::ogc::{self, Collection};
 use crate::responders::{DEFAULT_MAX_OUTSIDE_M, ResponderError, Responders};
 use crate::risk::RiskState;
@@ -28,6 +30,8 @@ pub struct Engine {
     pub collections: Collections,
     /// Facility and hazard indexes, road graphs and coverage targets.
     pub responders: Responders,
+    /// Household grids and what their edits need.
+    pub grids: GridState,
     /// Each cell's risk score and level.
     pub risk: RiskState,
 }
@@ -41,12 +45,14 @@ pub struct Collections {
     pub facilities: Collection,
     /// Hazards.
     pub hazards: Collection,
+    /// Household grids (active ones).
+    pub grids: Collection,
 }
 
 impl Collections {
     /// Every collection, in the order listed by `/ogc/collections`.
-    pub fn all(&self) -> [&Collection; 3] {
-        [&self.cells, &self.facilities, &self.hazards]
+    pub fn all(&self) -> [&Collection; 4] {
+        [&self.cells, &self.grids, &self.facilities, &self.hazards]
     }
 
     /// The collection with this id.
@@ -56,9 +62,9 @@ impl Collections {
 }
 
 impl Engine {
-    /// Builds the indexes of a territory and its cells (active and
-    /// retired: only the active ones are kept). Builds road graphs: seconds
-    /// for a city, so call it from a blocking task.
+    /// Builds the indexes of a territory, its cells and its grids (active
+    /// and retired: only the active cells are kept). Builds road graphs:
+    /// seconds for a city, so call it from a blocking task.
     ///
     /// # Errors
     /// [`ResponderError`] for a facility, hazard or road that cannot be indexed.
@@ -66,11 +72,14 @@ impl Engine {
         territory: &Territory,
         mut cells: Vec<Cell>,
         adjacency: Vec<Adjacency>,
+        grids: Vec<Grid>,
+        grid_config: GridConfig,
     ) -> Result<Self, ResponderError> {
         cells.retain(|c| c.end.is_none());
         cells.sort_by_key(|c| c.code);
         let locator = Locator::new(territory).with_cells(&cells);
         let responders = Responders::new(territory, &cells, &locator)?;
+        let grids = GridState::new(territory, &locator, grids, grid_config);
         let risk = RiskState::new(RiskConfig::default(), &responders, &cells)?;
         Ok(Self {
             locator,
@@ -79,7 +88,9 @@ impl Engine {
                 cells: ogc::cells(&cells),
                 facilities: ogc::facilities(&territory.facilities),
                 hazards: ogc::hazards(&territory.hazards),
+                grids: ogc::grids(grids.index.grids()),
             },
+            grids,
             cells,
             adjacency,
             responders,
@@ -108,7 +119,10 @@ pub struct ServeConfig {
     /// Largest distance of a query point or a written feature from the
     /// territory, metres (see [`crate::responders`]).
     pub max_outside_m: f64,
-    /// Weights of the risk map (applied by [`AppState::apply_risk_config`]).
+    /// Household bounds of grids, for validation and edits.
+    pub grids: GridConfig,
+    /// Weights of the risk map (applied by [`AppState::load_with`] and
+    /// [`AppState::apply_risk_config`]).
     pub risk: RiskConfig,
     /// Map styles.
     pub styles: Styles,
@@ -122,6 +136,7 @@ impl Default for ServeConfig {
         Self {
             writer_token: None,
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
+            grids: GridConfig::default(),
             risk: RiskConfig::default(),
             styles: Styles::default(),
             tile_cache_bytes: DEFAULT_CACHE_BYTES,
@@ -147,25 +162,38 @@ pub struct AppState {
 impl AppState {
     /// Loads the territory from `store` and builds the engine (default settings).
     pub async fn load(store: Arc<dyn Store>) -> Result<Self, LoadError> {
+        Self::load_with(store, ServeConfig::default()).await
+    }
+
+    /// Loads the territory from `store` and builds the engine with `config`.
+    pub async fn load_with(store: Arc<dyn Store>, config: ServeConfig) -> Result<Self, LoadError> {
         let territory = store.load().await?;
         let (cells, adjacency) = store.load_cells().await?;
+        let grids = store.load_grids().await?;
+        let grid_config = config.grids.clone();
         let (engine, tiles) = tokio::task::spawn_blocking(move || {
-            let engine = Engine::new(&territory, cells, adjacency)?;
+            let engine = Engine::new(&territory, cells, adjacency, grids, grid_config)?;
             let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
             Ok::<_, ResponderError>((engine, tiles))
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        Ok(Self {
+        tiles.cache.set_capacity(config.tile_cache_bytes);
+        let state = Self {
             tiles: Arc::new(tiles),
             engine: Arc::new(RwLock::new(engine)),
             store,
-            config: Arc::new(ServeConfig::default()),
+            config: Arc::new(config),
             writes: Arc::new(tokio::sync::Mutex::new(())),
-        })
+        };
+        state.apply_risk_config()?;
+        Ok(state)
     }
 
-    /// The same state with other settings.
+    /// The same state with other settings (the grid bounds of the state's
+    /// load stay: use [`AppState::load_with`] to change them; the risk
+    /// weights follow with [`AppState::apply_risk_config`]); the tile cache
+    /// is emptied and takes the new bound.
     #[must_use]
     pub fn with_config(mut self, config: ServeConfig) -> Self {
         self.tiles.cache.clear();

@@ -1,4 +1,4 @@
-//! The `civgrid` binary end to end: the demo's import and cells, `cells`
+//! The `civgrid` binary end to end: the demo's import, cells and grids, `cells`
 //! again (codes kept), `export` read back by `ogrinfo`, and bad arguments.
 
 use std::path::Path;
@@ -57,6 +57,34 @@ fn demo_builds_cells_and_exports_read_back_by_ogrinfo() {
         counts["cells"], cells as i64,
         "ogrinfo sees the stored cells"
     );
+
+    let grids_line = lines
+        .iter()
+        .find(|l| l.starts_with("grids: "))
+        .unwrap_or_else(|| panic!("a grids summary line in {out}"));
+    let grids = count_before(grids_line, " grids (");
+    assert!(grids > 100, "{grids_line}");
+    assert_eq!(
+        counts["grids"], grids as i64,
+        "ogrinfo sees the stored grids"
+    );
+    let path = dir.path().join("grids.geojson");
+    let exported = stdout_ok(
+        &civgrid(
+            &store,
+            &["export", "grids", "--out", path.to_str().expect("utf-8")],
+        ),
+        "export grids",
+    );
+    assert!(
+        exported.starts_with(&format!("exported {grids} grids")),
+        "{exported}"
+    );
+    let info = gdal_tool(
+        "ogrinfo",
+        &["-ro", "-so", "-al", path.to_str().expect("utf-8")],
+    );
+    assert!(info.contains("households: Integer"), "{info}");
 
     let again = stdout_ok(
         &civgrid(&store, &["cells", "--date", "2030-01-01"]),

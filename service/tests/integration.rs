@@ -4,6 +4,7 @@
 mod cells;
 mod cli;
 mod common;
+mod grids;
 mod http;
 mod import;
 mod responders;

@@ -168,7 +168,7 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 /// Sends a request with an optional body and bearer token.
-async fn send(
+pub async fn send(
     app: &Router,
     method: Method,
     uri: &str,

@@ -15,13 +15,13 @@ use rstar::{RTree, AABB};
 use super::frame::P;
 
 /// A segment owned by a piece.
-pub(super) type Segment = (usize, [P; 2]);
+pub(crate) type Segment = (usize, [P; 2]);
 
 type Entry = GeomWithData<Rectangle<P>, usize>;
 
 /// A stretch of boundary shared by pieces `a < b`, in the segments' frame.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Shared {
+pub(crate) struct Shared {
     pub a: usize,
     pub b: usize,
     pub from: P,
@@ -29,7 +29,7 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub(super) fn length(&self) -> f64 {
+    pub(crate) fn length(&self) -> f64 {
         norm([self.to[0] - self.from[0], self.to[1] - self.from[1]])
     }
 }
@@ -41,7 +41,7 @@ impl Shared {
 /// Pieces cut in one boolean operation share exact vertices, so most shared
 /// edges are found by exact lookup first; only the segments left over go
 /// through the R-tree.
-pub(super) fn shared_edges(segments: &[Segment], tol: f64) -> Vec<Shared> {
+pub(crate) fn shared_edges(segments: &[Segment], tol: f64) -> Vec<Shared> {
     let key = |p: P, q: P| {
         (
             p[0].to_bits(),
@@ -149,12 +149,12 @@ fn norm(v: [f64; 2]) -> f64 {
 }
 
 /// The segments of a ring, closing it.
-pub(super) fn ring_segments(owner: usize, ring: &[P]) -> impl Iterator<Item = Segment> + '_ {
+pub(crate) fn ring_segments(owner: usize, ring: &[P]) -> impl Iterator<Item = Segment> + '_ {
     (0..ring.len()).map(move |i| (owner, [ring[i], ring[(i + 1) % ring.len()]]))
 }
 
 /// The segments of a lon/lat ring (closed, last point = first) in a frame.
-pub(super) fn lonlat_segments<'a>(
+pub(crate) fn lonlat_segments<'a>(
     owner: usize,
     ring: &'a [Coord<f64>],
     to_frame: &'a impl Fn(Coord<f64>) -> P,

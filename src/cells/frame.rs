@@ -39,11 +39,11 @@ use i_overlay::string::rule::StringRule;
 use crate::crs::{CrsError, LocalProjection};
 
 /// A point in frame metres.
-pub(super) type P = [f64; 2];
+pub(crate) type P = [f64; 2];
 /// A closed ring (first point not repeated), as i_overlay takes them.
-pub(super) type Ring = Vec<P>;
+pub(crate) type Ring = Vec<P>;
 /// A polygon: outer ring first, then holes.
-pub(super) type Shape = Vec<Ring>;
+pub(crate) type Shape = Vec<Ring>;
 
 /// Rounding of the anchor, degrees.
 const ANCHOR_STEP_DEG: f64 = 0.01;
@@ -54,11 +54,11 @@ const SCALE_STEP_DEG: f64 = 0.01;
 
 /// The Gauss-Krüger 3° zone projections a run needs, set up once and
 /// shared by the workers (a projection costs two proj4rs parses).
-pub(super) struct Zones(BTreeMap<i64, Result<LocalProjection, CrsError>>);
+pub(crate) struct Zones(BTreeMap<i64, Result<LocalProjection, CrsError>>);
 
 impl Zones {
     /// The zones holding `lons`.
-    pub(super) fn new(lons: impl IntoIterator<Item = f64>) -> Self {
+    pub(crate) fn new(lons: impl IntoIterator<Item = f64>) -> Self {
         let mut zones = BTreeMap::new();
         for lon in lons {
             if let Some(k) = zone_key(lon) {
@@ -72,7 +72,7 @@ impl Zones {
 
     /// The projection of the zone holding `lon`, which must be one of the
     /// longitudes the zones were set up for.
-    pub(super) fn get(&self, lon: f64) -> Result<&LocalProjection, CrsError> {
+    pub(crate) fn get(&self, lon: f64) -> Result<&LocalProjection, CrsError> {
         match zone_key(lon).and_then(|k| self.0.get(&k)) {
             Some(Ok(p)) => Ok(p),
             Some(Err(e)) => Err(e.clone()),
@@ -91,7 +91,7 @@ fn zone_key(lon: f64) -> Option<i64> {
 
 /// An affine lon/lat ↔ metres map tangent to the projection at an anchor.
 #[derive(Debug, Clone)]
-pub(super) struct Frame {
+pub(crate) struct Frame {
     anchor: Coord<f64>,
     /// metres per degree: x = m[0]·Δlon + m[1]·Δlat, y = m[2]·Δlon + m[3]·Δlat.
     m: [f64; 4],
@@ -103,7 +103,7 @@ pub(super) struct Frame {
 
 impl Frame {
     /// The frame of a community whose lon/lat bounding box is `bbox`.
-    pub(super) fn new(proj: &LocalProjection, bbox: Rect<f64>) -> Result<Self, CrsError> {
+    pub(crate) fn new(proj: &LocalProjection, bbox: Rect<f64>) -> Result<Self, CrsError> {
         let c = bbox.center();
         let anchor = Coord {
             x: (c.x / ANCHOR_STEP_DEG).round() * ANCHOR_STEP_DEG,
@@ -138,7 +138,7 @@ impl Frame {
     }
 
     /// lon/lat → frame metres.
-    pub(super) fn forward(&self, c: Coord<f64>) -> P {
+    pub(crate) fn forward(&self, c: Coord<f64>) -> P {
         let (dx, dy) = (c.x - self.anchor.x, c.y - self.anchor.y);
         [
             self.m[0] * dx + self.m[1] * dy,
@@ -147,7 +147,7 @@ impl Frame {
     }
 
     /// frame metres → lon/lat.
-    pub(super) fn inverse(&self, p: P) -> Coord<f64> {
+    pub(crate) fn inverse(&self, p: P) -> Coord<f64> {
         Coord {
             x: self.anchor.x + self.inv[0] * p[0] + self.inv[1] * p[1],
             y: self.anchor.y + self.inv[2] * p[0] + self.inv[3] * p[1],
@@ -155,13 +155,13 @@ impl Frame {
     }
 
     /// The projection's area over the frame's at `p`.
-    pub(super) fn area_scale(&self, p: P) -> f64 {
+    pub(crate) fn area_scale(&self, p: P) -> f64 {
         1.0 + self.scale_grad[0] * p[0] + self.scale_grad[1] * p[1]
     }
 
     /// Area of a shape in the projection's m²: its frame area times the
     /// area scale at its centroid (exact for a linear scale).
-    pub(super) fn metric_area(&self, shape: &[Ring]) -> f64 {
+    pub(crate) fn metric_area(&self, shape: &[Ring]) -> f64 {
         let (mut a, mut cx, mut cy) = (0.0, 0.0, 0.0);
         for ring in shape {
             let (ra, rx, ry) = ring_moments(ring);
@@ -176,7 +176,7 @@ impl Frame {
     }
 
     /// A lon/lat polygon's rings in frame metres (closing point dropped).
-    pub(super) fn shape(&self, p: &Polygon<f64>) -> Shape {
+    pub(crate) fn shape(&self, p: &Polygon<f64>) -> Shape {
         std::iter::once(p.exterior())
             .chain(p.interiors())
             .map(|r| {
@@ -188,7 +188,7 @@ impl Frame {
 }
 
 /// A frame shape as a geo polygon (outer ring, then holes).
-pub(super) fn polygon(shape: &[Ring]) -> Polygon<f64> {
+pub(crate) fn polygon(shape: &[Ring]) -> Polygon<f64> {
     let ring =
         |r: &Ring| LineString::from(r.iter().map(|&[x, y]| Coord { x, y }).collect::<Vec<_>>());
     let outer = shape
@@ -234,7 +234,7 @@ fn jacobian(proj: &LocalProjection, c: Coord<f64>) -> Result<[f64; 4], CrsError>
 }
 
 /// The frame bounding box of a set of points.
-pub(super) fn bounds<'a>(points: impl IntoIterator<Item = &'a P>) -> Option<[f64; 4]> {
+pub(crate) fn bounds<'a>(points: impl IntoIterator<Item = &'a P>) -> Option<[f64; 4]> {
     points.into_iter().fold(None, |b, p| {
         let [x0, y0, x1, y1] = b.unwrap_or([p[0], p[1], p[0], p[1]]);
         Some([x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1])])
@@ -243,14 +243,14 @@ pub(super) fn bounds<'a>(points: impl IntoIterator<Item = &'a P>) -> Option<[f64
 
 /// The common integer snapping of every boolean operation in one community.
 #[derive(Clone)]
-pub(super) struct Snap {
+pub(crate) struct Snap {
     adapter: FloatPointAdapter<P, f64>,
 }
 
 impl Snap {
     /// A snapping for coordinates within `bounds` (frame metres): offset 0,
     /// the finest power-of-two scale that keeps them within ±2²⁸ units.
-    pub(super) fn new(bounds: [f64; 4]) -> Self {
+    pub(crate) fn new(bounds: [f64; 4]) -> Self {
         let extent = bounds.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
         let scale = (f64::from(1u32 << 28) / extent).log2().floor().exp2();
         let rect = FloatRect::new(bounds[0], bounds[2], bounds[1], bounds[3]);
@@ -265,12 +265,12 @@ impl Snap {
     }
 
     /// The size of one integer step, metres.
-    pub(super) fn step(&self) -> f64 {
+    pub(crate) fn step(&self) -> f64 {
         self.adapter.inv_scale
     }
 
     /// `v` rounded to the snapping lattice.
-    pub(super) fn round(&self, v: f64) -> f64 {
+    pub(crate) fn round(&self, v: f64) -> f64 {
         (v * self.adapter.dir_scale).round() * self.adapter.inv_scale
     }
 
@@ -284,7 +284,7 @@ impl Snap {
 
     /// The faces `shapes` is cut into by the open polylines `lines` (which
     /// may be closed rings given with their first point repeated).
-    pub(super) fn slice(&self, shapes: &[Shape], lines: &[Vec<P>]) -> Vec<Shape> {
+    pub(crate) fn slice(&self, shapes: &[Shape], lines: &[Vec<P>]) -> Vec<Shape> {
         let capacity = shapes.iter().flatten().map(Vec::len).sum::<usize>()
             + lines.iter().map(Vec::len).sum::<usize>();
         let mut overlay = FloatStringOverlay::with_adapter(self.adapter.clone(), capacity);
@@ -301,7 +301,7 @@ impl Snap {
     }
 
     /// The union of faces that share edges on this snapping.
-    pub(super) fn union(&self, faces: &[&Shape]) -> Vec<Shape> {
+    pub(crate) fn union(&self, faces: &[&Shape]) -> Vec<Shape> {
         let capacity = faces.iter().flat_map(|s| s.iter()).map(Vec::len).sum();
         let mut overlay = FloatOverlay::new_custom(
             self.adapter.clone(),
@@ -317,7 +317,7 @@ impl Snap {
 }
 
 /// The lon/lat bounding box of a multipolygon.
-pub(super) fn lonlat_bounds(g: &MultiPolygon<f64>) -> Option<Rect<f64>> {
+pub(crate) fn lonlat_bounds(g: &MultiPolygon<f64>) -> Option<Rect<f64>> {
     if g.coords_count() == 0 {
         return None;
     }

@@ -58,15 +58,15 @@
 //! # Ok::<(), civgrid::synth::SynthError>(())
 //! ```
 
-mod adjacency;
+pub(crate) mod adjacency;
 mod buildings;
 mod code;
 mod config;
 mod error;
-mod frame;
+pub(crate) mod frame;
 mod h3;
 mod numbering;
-mod partition;
+pub(crate) mod partition;
 mod report;
 mod slivers;
 

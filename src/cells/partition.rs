@@ -616,7 +616,7 @@ fn draft(
 
 /// The point a cell is numbered and indexed by: its centroid when that lies
 /// inside it (strictly), else geo's interior point.
-pub(super) fn representative_point(g: &MultiPolygon<f64>) -> Option<Coord<f64>> {
+pub(crate) fn representative_point(g: &MultiPolygon<f64>) -> Option<Coord<f64>> {
     g.centroid()
         .filter(|c| g.contains(c))
         .or_else(|| g.interior_point())

@@ -1,5 +1,5 @@
 //! `GET /api/v1/locate?lon=&lat=[&datum=gcj02|bd09]`: the administrative
-//! areas and the unit cell holding a point.
+//! areas, the unit cell and the household grid (with its worker) holding a point.
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -29,7 +29,8 @@ async fn locate(
     Query(q): Query<LocateParams>,
 ) -> ServiceResult<Json<Value>> {
     let p = params::point(q.lon.as_deref(), q.lat.as_deref(), q.datum.as_deref())?;
-    let loc: Location = state.engine().locator.locate(p);
+    let engine = state.engine();
+    let loc: Location = engine.locator.locate(p);
     if loc.is_empty() {
         return Err(ServiceError::NotFound(format!(
             "no district or community of the territory contains ({}, {})",
@@ -44,5 +45,13 @@ async fn locate(
         "subdistrict": loc.subdistrict,
         "community": loc.community,
         "cell": loc.cell,
+        "grid": engine.grids.index.locate(p).map(|g| json!({
+            "code": g.code.to_string(),
+            "kind": g.kind.as_str(),
+            "name": g.name,
+            "households": g.households,
+            "worker": g.worker,
+            "leader": g.leader,
+        })),
     })))
 }

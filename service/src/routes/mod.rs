@@ -2,6 +2,7 @@
 
 mod coverage;
 mod features;
+mod grids;
 mod h3;
 mod health;
 mod locate;
@@ -27,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", coverage::routes())
         .nest("/api/v1", features::routes())
         .nest("/api/v1", h3::routes())
+        .nest("/api/v1", grids::routes())
         .nest("/api/v1", risk::routes())
         .nest("/ogc", ogc::routes())
         .merge(tiles::routes())

@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use civgrid::cells::{Adjacency, Cell};
+use civgrid::grids::Grid;
 use civgrid::{Facility, Hazard, LayerCounts, Territory};
 
 pub use gpkg::GpkgStore;
 pub use postgis::PostgisStore;
-pub use schema::Layer;
+pub use schema::{GridEditRecord, Layer};
 use schema::{Table, Value};
 
 /// Default embedded store file.
@@ -162,6 +163,21 @@ pub trait Store: Send + Sync {
 
     /// Every stored cell (active and retired, by code) and the adjacency.
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)>;
+
+    /// Replaces every grid (active and retired), in one transaction. The
+    /// edit log is kept: it records what planners did, whatever came after.
+    async fn replace_grids(&self, grids: &[Grid]) -> StoreResult<()>;
+
+    /// Every stored grid, active and retired, by code.
+    async fn load_grids(&self) -> StoreResult<Vec<Grid>>;
+
+    /// Stores a planner edit in one transaction: the rows of `grids`
+    /// replace the stored rows with their codes, and `edit` joins the log.
+    /// Returns the edit's id.
+    async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64>;
+
+    /// The edit log, oldest first.
+    async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>>;
 }
 
 /// Which rows a [`Write::Delete`] removes.
@@ -343,21 +359,78 @@ impl<B: Backend> Store for B {
     }
 
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)> {
-        let mut cells = self
-            .select(&schema::CELLS)
-            .await?
-            .into_iter()
-            .map(|(id, values)| schema::decode_cell(id, values))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let mut cells = read_all(self, &schema::CELLS, schema::decode_cell).await?;
         cells.sort_by_key(|c| c.code);
-        let adjacency = self
-            .select(&schema::CELL_ADJACENCY)
-            .await?
-            .into_iter()
-            .map(|(id, values)| schema::decode_adjacency(id, values))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let adjacency = read_all(self, &schema::CELL_ADJACENCY, schema::decode_adjacency).await?;
         Ok((cells, adjacency))
     }
+
+    async fn replace_grids(&self, grids: &[Grid]) -> StoreResult<()> {
+        let mut plan = vec![Write::Delete(&schema::GRIDS, Filter::All)];
+        if !grids.is_empty() {
+            plan.push(Write::Insert(
+                &schema::GRIDS,
+                grids.iter().map(schema::grid_row).collect(),
+            ));
+        }
+        self.write(plan).await?;
+        Ok(())
+    }
+
+    async fn load_grids(&self) -> StoreResult<Vec<Grid>> {
+        let mut grids = read_all(self, &schema::GRIDS, schema::decode_grid).await?;
+        grids.sort_by_key(|g| g.code);
+        Ok(grids)
+    }
+
+    async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64> {
+        let mut plan: Vec<Write> = grids
+            .iter()
+            .map(|g| {
+                Write::Delete(
+                    &schema::GRIDS,
+                    Filter::Eq("code", Value::Text(g.code.to_string())),
+                )
+            })
+            .collect();
+        if !grids.is_empty() {
+            plan.push(Write::Insert(
+                &schema::GRIDS,
+                grids.iter().map(schema::grid_row).collect(),
+            ));
+        }
+        plan.push(Write::Insert(
+            &schema::GRID_EDITS,
+            vec![schema::grid_edit_row(edit)],
+        ));
+        let done = self.write(plan).await?;
+        done.last()
+            .and_then(|w| w.id)
+            .ok_or_else(|| StoreError::Corrupt {
+                table: schema::GRID_EDITS.name,
+                id: 0,
+                column: "id".into(),
+                reason: "the insert returned no id".into(),
+            })
+    }
+
+    async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>> {
+        read_all(self, &schema::GRID_EDITS, schema::decode_grid_edit).await
+    }
+}
+
+/// Reads every row of `table` through `decode`.
+async fn read_all<B: Backend + ?Sized, T>(
+    backend: &B,
+    table: &'static Table,
+    decode: fn(i64, Vec<Value>) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    backend
+        .select(table)
+        .await?
+        .into_iter()
+        .map(|(id, values)| decode(id, values))
+        .collect()
 }
 
 /// Opens (creating and migrating if needed) the store named by `spec`: a path

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use civgrid::cells::{Adjacency, Cell};
+use civgrid::grids::{Contact, Grid};
 use civgrid::{
     AdminArea, AdminCode, Assessment, Barrier, Building, Facility, Hazard, HazardGeometry,
     Incident, Road, Territory,
@@ -252,6 +253,43 @@ pub static CELLS: Table = table(
 pub static CELL_ADJACENCY: Table = table(
     "cell_adjacency",
     &[col("a", Text), col("b", Text), col("shared_m", Real)],
+);
+
+/// Household grids, active and retired.
+pub static GRIDS: Table = Table {
+    name: "grids",
+    columns: &[
+        col("geom", Geom),
+        col("code", Text),
+        col("community", Text),
+        col("kind", Text),
+        col("name", Text),
+        col("households", Int),
+        col("population", Int),
+        col("area_m2", Real),
+        col("worker_name", Text),
+        col("worker_phone", Text),
+        col("leader_name", Text),
+        col("leader_phone", Text),
+        col("start_date", Date),
+        col("end_date", Date),
+    ],
+    upsert_key: Some("code"),
+};
+
+/// The log of planner edits of grids.
+pub static GRID_EDITS: Table = table(
+    "grid_edits",
+    &[
+        col("community", Text),
+        col("op", Text),
+        col("author", Text),
+        col("at", Time),
+        col("request", Text),
+        col("before", Text),
+        col("after", Text),
+        col("reverts", Int),
+    ],
 );
 
 /// A layer of the territory model: one table.
@@ -802,6 +840,120 @@ pub fn adjacency_row(a: &Adjacency) -> Vec<Value> {
         Value::Text(a.b.to_string()),
         Value::Real(a.shared_m),
     ]
+}
+
+/// The row of one grid.
+pub fn grid_row(g: &Grid) -> Vec<Value> {
+    let contact = |c: &Option<Contact>| -> [Value; 2] {
+        match c {
+            Some(c) => [c.name.as_str().into(), c.phone.as_str().into()],
+            None => [Value::Null, Value::Null],
+        }
+    };
+    let [worker_name, worker_phone] = contact(&g.worker);
+    let [leader_name, leader_phone] = contact(&g.leader);
+    vec![
+        Value::Geom(g.geometry.clone().into()),
+        Value::Text(g.code.to_string()),
+        Value::Text(g.community.to_string()),
+        g.kind.as_str().into(),
+        g.name.as_str().into(),
+        Value::Int(i64::from(g.households)),
+        g.population
+            .map_or(Value::Null, |p| Value::Int(i64::from(p))),
+        Value::Real(g.area_m2),
+        worker_name,
+        worker_phone,
+        leader_name,
+        leader_phone,
+        Value::Date(g.start),
+        g.end.map_or(Value::Null, Value::Date),
+    ]
+}
+
+/// Decodes one stored row of [`GRIDS`].
+pub fn decode_grid(id: i64, values: Vec<Value>) -> Result<Grid, StoreError> {
+    let mut r = reader(&GRIDS, id, values);
+    let contact = |r: &mut RowReader<'_>| -> Result<Option<Contact>, StoreError> {
+        let (name, phone) = (r.opt_text()?, r.opt_text()?);
+        Ok((name.is_some() || phone.is_some()).then(|| Contact {
+            name: name.unwrap_or_default(),
+            phone: phone.unwrap_or_default(),
+        }))
+    };
+    Ok(Grid {
+        geometry: r.geom("MultiPolygon")?,
+        code: r.parsed()?,
+        community: r.parsed()?,
+        kind: r.parsed()?,
+        name: r.text()?,
+        households: r.opt_u32()?.unwrap_or(0),
+        population: r.opt_u32()?,
+        area_m2: r.opt_real()?.unwrap_or(0.0),
+        worker: contact(&mut r)?,
+        leader: contact(&mut r)?,
+        start: r
+            .date()?
+            .ok_or_else(|| r.corrupt("start_date", "missing"))?,
+        end: r.date()?,
+    })
+}
+
+/// One stored planner edit of grids.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct GridEditRecord {
+    /// Store id (0 before it is stored).
+    pub id: i64,
+    /// The community edited.
+    pub community: String,
+    /// The operation (`merge`, `split`, …, or `revert`).
+    pub op: String,
+    /// Who made it.
+    pub author: String,
+    /// When, seconds since the epoch.
+    pub at: i64,
+    /// The request as received (JSON).
+    pub request: String,
+    /// The touched grids before (a GeoJSON FeatureCollection).
+    pub before: String,
+    /// The touched grids after (a GeoJSON FeatureCollection).
+    pub after: String,
+    /// The edit this one reverts, if it is a revert.
+    pub reverts: Option<i64>,
+}
+
+/// The row of one grid edit.
+pub fn grid_edit_row(e: &GridEditRecord) -> Vec<Value> {
+    vec![
+        e.community.as_str().into(),
+        e.op.as_str().into(),
+        e.author.as_str().into(),
+        Value::Time(e.at),
+        e.request.as_str().into(),
+        e.before.as_str().into(),
+        e.after.as_str().into(),
+        e.reverts.map_or(Value::Null, Value::Int),
+    ]
+}
+
+/// Decodes one stored row of [`GRID_EDITS`].
+pub fn decode_grid_edit(id: i64, values: Vec<Value>) -> Result<GridEditRecord, StoreError> {
+    let mut r = reader(&GRID_EDITS, id, values);
+    Ok(GridEditRecord {
+        id,
+        community: r.text()?,
+        op: r.text()?,
+        author: r.text()?,
+        at: r.time()?,
+        request: r.text()?,
+        before: r.text()?,
+        after: r.text()?,
+        reverts: match r.next() {
+            (_, Value::Null) => None,
+            (_, Value::Int(i)) => Some(i),
+            (c, v) => return Err(r.corrupt(c, format!("expected an integer, found {v:?}"))),
+        },
+    })
 }
 
 fn reader(table: &'static Table, id: i64, values: Vec<Value>) -> RowReader<'static> {

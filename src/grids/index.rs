@@ -1,0 +1,70 @@
+//! An R-tree of the active grids: which grid holds a point.
+
+use std::collections::HashMap;
+
+use geo::{BoundingRect, Intersects};
+use geo_types::Point;
+use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
+
+use super::Grid;
+use crate::cells::CellCode;
+
+/// The active grids, indexed by envelope and by code.
+#[derive(Debug, Default)]
+pub struct GridIndex {
+    grids: Vec<Grid>,
+    by_code: HashMap<CellCode, usize>,
+    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+}
+
+impl GridIndex {
+    /// Indexes the active grids among `grids` (retired ones are dropped).
+    #[must_use]
+    pub fn new(grids: impl IntoIterator<Item = Grid>) -> Self {
+        let mut grids: Vec<Grid> = grids.into_iter().filter(|g| g.end.is_none()).collect();
+        grids.sort_by_key(|g| g.code);
+        let tree = RTree::bulk_load(
+            grids
+                .iter()
+                .enumerate()
+                .filter_map(|(i, g)| {
+                    let b = g.geometry.bounding_rect()?;
+                    Some(GeomWithData::new(
+                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                        i,
+                    ))
+                })
+                .collect(),
+        );
+        let by_code = grids.iter().enumerate().map(|(i, g)| (g.code, i)).collect();
+        Self {
+            grids,
+            by_code,
+            tree,
+        }
+    }
+
+    /// The grid holding `p` (the lowest code if a point lies on a shared boundary).
+    #[must_use]
+    pub fn locate(&self, p: Point<f64>) -> Option<&Grid> {
+        self.tree
+            .locate_all_at_point(&[p.x(), p.y()])
+            .map(|e| e.data)
+            .filter(|&i| self.grids[i].geometry.intersects(&p))
+            .min()
+            .map(|i| &self.grids[i])
+    }
+
+    /// The active grid with this code.
+    #[must_use]
+    pub fn get(&self, code: CellCode) -> Option<&Grid> {
+        self.by_code.get(&code).map(|&i| &self.grids[i])
+    }
+
+    /// Every active grid, by code.
+    #[must_use]
+    pub fn grids(&self) -> &[Grid] {
+        &self.grids
+    }
+}
