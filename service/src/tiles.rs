@@ -56,11 +56,13 @@ pub enum VectorLayer {
     Facilities,
     /// Hazards.
     Hazards,
+    /// Household grids (active ones).
+    Grids,
 }
 
 impl VectorLayer {
     /// Every vector layer.
-    pub const ALL: [Self; 3] = [Self::Cells, Self::Facilities, Self::Hazards];
+    pub const ALL: [Self; 4] = [Self::Cells, Self::Grids, Self::Facilities, Self::Hazards];
 
     /// The layer's name in URLs and in the tile.
     pub const fn name(self) -> &'static str {
@@ -68,6 +70,7 @@ impl VectorLayer {
             Self::Cells => "cells",
             Self::Facilities => "facilities",
             Self::Hazards => "hazards",
+            Self::Grids => "grids",
         }
     }
 }
@@ -474,8 +477,8 @@ impl Tiles {
         Ok(tile)
     }
 
-    /// Encodes a vector tile of one layer (`cells`, `facilities` or
-    /// `hazards`) from the engine's collections: every feature meeting the
+    /// Encodes a vector tile of one layer (`cells`, `grids`, `facilities`
+    /// or `hazards`) from the engine's collections: every feature meeting the
     /// tile (grown by [`MVT_BUFFER`] grid units), with its properties;
     /// cells also carry their risk `level`, `score` and `households`.
     pub fn render_vector(engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
@@ -483,6 +486,7 @@ impl Tiles {
             VectorLayer::Cells => &engine.collections.cells,
             VectorLayer::Facilities => &engine.collections.facilities,
             VectorLayer::Hazards => &engine.collections.hazards,
+            VectorLayer::Grids => &engine.collections.grids,
         };
         let query = grown(coord);
         let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);

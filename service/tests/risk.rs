@@ -10,13 +10,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use civgrid::cells::Cell;
+use civgrid::grids::{GridConfig, GridKind};
 use civgrid::risk::RiskConfig;
 use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{Assessment, Hazard, HazardGeometry, RiskLevel, Territory};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
 use civgrid_service::tiles::{Palette, Styles};
-use civgrid_service::{AppState, app};
+use civgrid_service::{AppState, app, grids};
 use civgrid_tiles::Rgba;
 use civgrid_tiles::{TileCoord, TileKey};
 use geo::{BoundingRect, Contains, Distance, Haversine, InteriorPoint, Intersects};
@@ -789,4 +790,68 @@ async fn counts_per_area_and_the_exported_risk_map() {
         ),
         red
     );
+}
+
+#[tokio::test]
+async fn grid_tiles_follow_grid_edits() {
+    for backend in both_stores() {
+        let (city, _) = city();
+        let (_holder, store) = store_with(backend, &city).await;
+        active_cells(&store).await;
+        let day = "2026-01-01".parse().expect("a date");
+        grids::run(&store, GridConfig::default(), day)
+            .await
+            .expect("grids");
+        let grid = store
+            .load_grids()
+            .await
+            .expect("grids")
+            .into_iter()
+            .find(|g| g.kind == GridKind::Basic)
+            .expect("a basic grid");
+        let state = AppState::load_with(
+            store.clone(),
+            ServeConfig {
+                writer_token: WriterToken::new(TOKEN),
+                ..ServeConfig::default()
+            },
+        )
+        .await
+        .expect("state");
+        let app = app(state);
+        let p = grid.geometry.interior_point().expect("a point");
+        let t = TileCoord::containing(p.x(), p.y(), 16).expect("a tile");
+        let uri = format!("/tiles/grids/16/{}/{}.mvt", t.x, t.y);
+        let worker_of = |bytes: Vec<u8>| {
+            decode_mvt(bytes, "grids")
+                .into_iter()
+                .find(|x| string(x, "code") == grid.code.to_string())
+                .and_then(|x| match x.properties?.get("worker_name") {
+                    Some(mvt_reader::feature::Value::String(s)) => Some(s.clone()),
+                    _ => None,
+                })
+        };
+        let (status, headers, bytes) = get_bytes(&app, &uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{backend:?} {uri}");
+        let etag = headers[header::ETAG].to_str().expect("an ETag").to_owned();
+        assert_ne!(worker_of(bytes).as_deref(), Some("王芳"));
+        let assign = json!({"op": "assign", "grid": grid.code.to_string(), "author": "李四",
+            "worker": {"name": "王芳", "phone": "13800000000"}});
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/grids/edits")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(assign.to_string()))
+            .expect("a request");
+        let resp = app.clone().oneshot(req).await.expect("an answer");
+        assert_eq!(resp.status(), StatusCode::CREATED, "{backend:?}");
+        let (status, _, bytes) = get_bytes(&app, &uri, Some(&etag)).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{backend:?}: the edit changed the tile"
+        );
+        assert_eq!(worker_of(bytes).as_deref(), Some("王芳"), "{backend:?}");
+    }
 }

@@ -5,7 +5,7 @@
 //! `?kind=a,b&from=&to=` filter the incidents, ISO 8601 or Unix seconds;
 //! `?of=hazards[&kind=]` is the density of hazards weighted by level),
 //! `base` (MVT: layers `water`, `roads`, `buildings`), and `cells`,
-//! `facilities`, `hazards` (MVT 2.1, one layer of that name; see
+//! `grids`, `facilities`, `hazards` (MVT 2.1, one layer of that name; see
 //! [`crate::tiles`]). Answers carry a strong
 //! `ETag` and `Cache-Control: no-cache` (a client or proxy may keep the
 //! tile but revalidates it, so an edit is seen at once); `If-None-Match`
@@ -96,6 +96,9 @@ impl Layer {
             }
             Self::Vector(VectorLayer::Facilities) => "facilities: kind, name, capacity",
             Self::Vector(VectorLayer::Hazards) => "hazards: kind, name, level, score",
+            Self::Vector(VectorLayer::Grids) => {
+                "household grids: code, community, kind, name, households, worker and leader"
+            }
         }
     }
 }
