@@ -15,7 +15,8 @@
 //! - [`locate`]: which district, subdistrict, community and unit cell hold a point.
 //! - [`index`]: R-trees of facilities and hazards by kind; nearest facilities.
 //! - [`network`]: the road graph; nearest by travel time, coverage, isochrones.
-//! - [`risk`]: risk levels and hazard assessment (LEC, 5×5 matrix).
+//! - [`risk`]: risk levels, hazard assessment (LEC, 5×5 matrix) and the
+//!   per-cell risk map ([`risk::assess`]).
 //! - [`synth`]: a deterministic synthetic city, from a test town to a province.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -46,4 +47,7 @@ pub use model::{
     FacilityKind, Hazard, HazardGeometry, HouseholdEstimate, Incident, InvalidCode, LayerCounts,
     Oneway, Road, Territory, UnknownBarrierKind, UnknownKind,
 };
-pub use risk::{Assessment, InvalidAssessment, LecThresholds, RiskLevel};
+pub use risk::{
+    Assessment, CellExposure, CellRisk, InvalidAssessment, LecThresholds, LevelCounts, Response,
+    RiskConfig, RiskLevel, RiskMap,
+};

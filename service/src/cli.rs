@@ -9,10 +9,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use civgrid::HouseholdEstimate;
 use civgrid::cells::{CellConfig, CodeProfile};
 use civgrid::grids::GridConfig;
 use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::{HouseholdEstimate, RiskConfig};
 use clap::{Parser, Subcommand};
 
 use crate::auth::WriterToken;
@@ -24,6 +24,7 @@ use crate::ogc;
 use crate::responders::DEFAULT_MAX_OUTSIDE_M;
 use crate::state::ServeConfig;
 use crate::store::{self, DEFAULT_STORE, ImportBatch, Store};
+use crate::tiles::{DEFAULT_CACHE_BYTES, Styles};
 use crate::{AppState, demo};
 
 /// Default address `serve` and `demo` listen on.
@@ -87,6 +88,15 @@ pub enum Command {
         /// Grid bounds (TOML, as for `civgrid grids --config`) that validation and edits hold grids to.
         #[arg(long)]
         grid_config: Option<PathBuf>,
+        /// Risk map weights (TOML, fields of civgrid::risk::RiskConfig; see docs/risk.md); default: the built-in ones.
+        #[arg(long)]
+        risk_config: Option<PathBuf>,
+        /// Folder of map styles (risk.json, heat.json); default: the shipped styles/.
+        #[arg(long)]
+        styles: Option<PathBuf>,
+        /// Bound of the in-memory tile cache in MiB (0: render every request).
+        #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
+        tile_cache_mb: usize,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -369,6 +379,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             writer_token,
             max_outside_km,
             grid_config: grid_file,
+            risk_config,
+            styles,
+            tile_cache_mb,
         } => {
             anyhow::ensure!(
                 max_outside_km.is_finite() && max_outside_km >= 0.0,
@@ -385,6 +398,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 writer_token,
                 max_outside_m: max_outside_km * 1000.0,
                 grids: grid_config(grid_file.as_deref())?,
+                risk: read_risk_config(risk_config.as_deref())?,
+                styles: read_styles(styles.as_deref())?,
+                tile_cache_bytes: tile_cache_mb << 20,
             };
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
@@ -430,6 +446,23 @@ async fn name_workers(store_spec: &str, file: &Path, author: &str) -> anyhow::Re
     Ok(())
 }
 
+/// Reads risk map weights from a TOML file (none: the defaults).
+fn read_risk_config(path: Option<&Path>) -> anyhow::Result<RiskConfig> {
+    let Some(path) = path else {
+        return Ok(RiskConfig::default());
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: not a risk configuration", path.display()))
+}
+
+/// Reads the map styles of a folder (none: the shipped ones).
+fn read_styles(dir: Option<&Path>) -> anyhow::Result<Styles> {
+    dir.map_or_else(
+        || Ok(Styles::default()),
+        |d| Styles::load(d).map_err(anyhow::Error::msg),
+    )
+}
+
 /// `civgrid export`: one layer of the store to a file; one summary line.
 async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -443,6 +476,9 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
         ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
         ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
         ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
+        ExportLayer::Risk => {
+            crate::risk::collection(&AppState::load(store.clone()).await?.engine())
+        }
     };
     let n = tokio::task::spawn_blocking({
         let out = out.to_path_buf();

@@ -29,6 +29,8 @@ pub enum ExportLayer {
     Facilities,
     /// Hazards.
     Hazards,
+    /// The risk map: active unit cells with their level, score and factors.
+    Risk,
 }
 
 impl ExportLayer {
@@ -39,6 +41,7 @@ impl ExportLayer {
             Self::Grids => "grids",
             Self::Facilities => "facilities",
             Self::Hazards => "hazards",
+            Self::Risk => "risk",
         }
     }
 }

@@ -17,9 +17,11 @@ pub mod import;
 pub mod ogc;
 pub mod progress;
 pub mod responders;
+pub mod risk;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod tiles;
 
 pub use routes::app;
 pub use state::{AppState, Engine};

@@ -157,7 +157,10 @@ impl Collection {
     }
 }
 
-fn properties(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
+/// A property map of the non-null values.
+pub(crate) fn properties(
+    pairs: impl IntoIterator<Item = (&'static str, Value)>,
+) -> Map<String, Value> {
     pairs
         .into_iter()
         .filter(|(_, v)| !v.is_null())

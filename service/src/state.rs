@@ -5,13 +5,15 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use civgrid::cells::{Adjacency, Cell};
 use civgrid::grids::{Grid, GridConfig};
-use civgrid::{LayerCounts, Locator, Territory};
+use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
 use crate::auth::WriterToken;
 use crate::grids::GridState;
 use crate::ogc::{self, Collection};
 use crate::responders::{DEFAULT_MAX_OUTSIDE_M, ResponderError, Responders};
+use crate::risk::RiskState;
 use crate::store::{Store, StoreError};
+use crate::tiles::{DEFAULT_CACHE_BYTES, Styles, Tiles};
 
 /// In-memory indexes over the stored territory.
 #[derive(Debug)]
@@ -30,6 +32,8 @@ pub struct Engine {
     pub responders: Responders,
     /// Household grids and what their edits need.
     pub grids: GridState,
+    /// Each cell's risk score and level.
+    pub risk: RiskState,
 }
 
 /// The layers served as OGC API Features collections.
@@ -76,6 +80,7 @@ impl Engine {
         let locator = Locator::new(territory).with_cells(&cells);
         let responders = Responders::new(territory, &cells, &locator)?;
         let grids = GridState::new(territory, &locator, grids, grid_config);
+        let risk = RiskState::new(RiskConfig::default(), &responders, &cells)?;
         Ok(Self {
             locator,
             counts: territory.counts(),
@@ -89,6 +94,7 @@ impl Engine {
             cells,
             adjacency,
             responders,
+            risk,
         })
     }
 }
@@ -115,6 +121,14 @@ pub struct ServeConfig {
     pub max_outside_m: f64,
     /// Household bounds of grids, for validation and edits.
     pub grids: GridConfig,
+    /// Weights of the risk map (applied by [`AppState::load_with`] and
+    /// [`AppState::apply_risk_config`]).
+    pub risk: RiskConfig,
+    /// Map styles.
+    pub styles: Styles,
+    /// Bound of the in-memory tile cache, bytes (0: tiles are rendered
+    /// for every request).
+    pub tile_cache_bytes: usize,
 }
 
 impl Default for ServeConfig {
@@ -123,6 +137,9 @@ impl Default for ServeConfig {
             writer_token: None,
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
             grids: GridConfig::default(),
+            risk: RiskConfig::default(),
+            styles: Styles::default(),
+            tile_cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -138,6 +155,8 @@ pub struct AppState {
     /// Held by a write from its store transaction to its engine update, so
     /// that writes reach the engine in the order they were stored.
     pub writes: Arc<tokio::sync::Mutex<()>>,
+    /// Tile renderers and cache.
+    pub tiles: Arc<Tiles>,
 }
 
 impl AppState {
@@ -152,25 +171,50 @@ impl AppState {
         let (cells, adjacency) = store.load_cells().await?;
         let grids = store.load_grids().await?;
         let grid_config = config.grids.clone();
-        let engine = tokio::task::spawn_blocking(move || {
-            Engine::new(&territory, cells, adjacency, grids, grid_config)
+        let (engine, tiles) = tokio::task::spawn_blocking(move || {
+            let engine = Engine::new(&territory, cells, adjacency, grids, grid_config)?;
+            let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
+            Ok::<_, ResponderError>((engine, tiles))
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        Ok(Self {
+        tiles.cache.set_capacity(config.tile_cache_bytes);
+        let state = Self {
+            tiles: Arc::new(tiles),
             engine: Arc::new(RwLock::new(engine)),
             store,
             config: Arc::new(config),
             writes: Arc::new(tokio::sync::Mutex::new(())),
-        })
+        };
+        state.apply_risk_config()?;
+        Ok(state)
     }
 
     /// The same state with other settings (the grid bounds of the state's
-    /// load stay: use [`AppState::load_with`] to change them).
+    /// load stay: use [`AppState::load_with`] to change them; the risk
+    /// weights follow with [`AppState::apply_risk_config`]); the tile cache
+    /// is emptied and takes the new bound.
     #[must_use]
     pub fn with_config(mut self, config: ServeConfig) -> Self {
+        self.tiles.cache.clear();
+        self.tiles.cache.set_capacity(config.tile_cache_bytes);
         self.config = Arc::new(config);
         self
+    }
+
+    /// Recomputes the risk map with the configured weights when they
+    /// differ from the ones in use, and drops every cached tile.
+    ///
+    /// # Errors
+    /// [`ResponderError`] when a travel-time search fails.
+    pub fn apply_risk_config(&self) -> Result<(), ResponderError> {
+        let mut engine = self.engine_mut();
+        if engine.risk.config != self.config.risk {
+            engine.risk =
+                RiskState::new(self.config.risk.clone(), &engine.responders, &engine.cells)?;
+        }
+        self.tiles.cache.clear();
+        Ok(())
     }
 
     /// The engine, for reading. A panic in an earlier writer does not lock

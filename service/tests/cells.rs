@@ -77,6 +77,19 @@ pub async fn store_with(
     (s, store)
 }
 
+/// Runs `civgrid cells` on a store (as on 2026-01-01) and returns the
+/// active cells in the engine's order (by code).
+pub async fn active_cells(store: &Arc<dyn Store>) -> Vec<Cell> {
+    let day = "2026-01-01".parse().expect("a date");
+    cells::run(store, CellConfig::default(), day)
+        .await
+        .expect("cells");
+    let (mut cells, _) = store.load_cells().await.expect("cells");
+    cells.retain(|c| c.end.is_none());
+    cells.sort_by_key(|c| c.code);
+    cells
+}
+
 /// Area of the polygonal parts of a GEOS result (lines and points of a
 /// touching edge have none).
 fn surface(g: Option<GdalGeometry>) -> f64 {

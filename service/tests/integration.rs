@@ -8,4 +8,5 @@ mod grids;
 mod http;
 mod import;
 mod responders;
+mod risk;
 mod store_suite;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use civgrid::cells::{Cell, CellConfig};
+use civgrid::cells::Cell;
 use civgrid::network::{TimeQuery, TurnoutTable};
 use civgrid::synth::{SynthConfig, synthesize};
 use civgrid::{
@@ -22,7 +22,7 @@ use civgrid::{
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
 use civgrid_service::store::Store;
-use civgrid_service::{AppState, app, cells};
+use civgrid_service::{AppState, app};
 use geo::{BoundingRect, Centroid, Distance, Geodesic, InteriorPoint, Intersects};
 use geo_types::{MultiPolygon, Point, Rect, line_string};
 use http_body_util::BodyExt;
@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tower::ServiceExt;
 
-use crate::cells::store_with;
+use crate::cells::{active_cells, store_with};
 use crate::common::{Backend, TestStore, both_stores, rect};
 use crate::http::{Reply, get, problem};
 
@@ -149,13 +149,7 @@ async fn fixture(backend: Backend) -> Fixture {
     let (city, bbox) = city();
     let (s, store) = store_with(backend, &city).await;
     let before = AppState::load(store.clone()).await.expect("load");
-    let day = "2026-01-01".parse().expect("a date");
-    cells::run(&store, CellConfig::default(), day)
-        .await
-        .expect("cells");
-    let (mut cells, _) = store.load_cells().await.expect("cells");
-    cells.retain(|c| c.end.is_none());
-    cells.sort_by_key(|c| c.code);
+    let cells = active_cells(&store).await;
     let state = AppState::load(store.clone())
         .await
         .expect("load")

@@ -2,6 +2,8 @@
 
 use std::f64::consts::PI;
 
+use geo_types::Coord;
+
 /// Deepest zoom level served (tiles of about 2.4 m at the equator).
 pub const MAX_ZOOM: u8 = 24;
 
@@ -57,6 +59,28 @@ impl TileCoord {
         Self::new_checked(z, x as u32, y as u32)
     }
 
+    /// A lon/lat point in the pixels of this tile drawn `size` pixels wide
+    /// (Web Mercator; x east, y south from the tile's north-west corner;
+    /// fractional, and outside 0..size for points off the tile).
+    #[must_use]
+    pub fn to_px(&self, c: Coord<f64>, size: u32) -> Coord<f64> {
+        let world = f64::from(size) * f64::from(1u32 << self.z);
+        let lat = c.y.clamp(-85.051_128_78, 85.051_128_78).to_radians();
+        Coord {
+            x: (c.x + 180.0) / 360.0 * world - f64::from(self.x) * f64::from(size),
+            y: (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / PI) / 2.0 * world
+                - f64::from(self.y) * f64::from(size),
+        }
+    }
+
+    /// `true` when the tile's bounds meet a lon/lat rectangle (edges
+    /// included).
+    #[must_use]
+    pub fn meets(&self, r: &LonLatBounds) -> bool {
+        let b = self.bounds();
+        b.west <= r.east && r.west <= b.east && b.south <= r.north && r.south <= b.north
+    }
+
     /// The tile's bounds in degrees.
     #[must_use]
     pub fn bounds(&self) -> LonLatBounds {
@@ -94,6 +118,45 @@ mod tests {
             assert!(b.west <= 120.155 && 120.155 < b.east, "z{z}");
             assert!(b.south <= 30.274 && 30.274 < b.north, "z{z}");
         }
+    }
+
+    #[test]
+    fn corners_map_to_pixel_corners() {
+        let t = TileCoord::containing(120.155, 30.274, 14).unwrap();
+        let b = t.bounds();
+        let nw = t.to_px(
+            Coord {
+                x: b.west,
+                y: b.north,
+            },
+            256,
+        );
+        let se = t.to_px(
+            Coord {
+                x: b.east,
+                y: b.south,
+            },
+            512,
+        );
+        assert_abs_diff_eq!(nw.x, 0.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(nw.y, 0.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(se.x, 512.0, epsilon = 1e-6);
+        assert_abs_diff_eq!(se.y, 512.0, epsilon = 1e-6);
+        let inside = LonLatBounds {
+            west: b.west + 1e-4,
+            south: b.south + 1e-4,
+            east: b.west + 2e-4,
+            north: b.south + 2e-4,
+        };
+        assert!(t.meets(&inside));
+        let east = LonLatBounds {
+            west: b.east + 1e-9,
+            ..inside
+        };
+        assert!(!t.meets(&LonLatBounds {
+            east: b.east + 1e-3,
+            ..east
+        }));
     }
 
     #[test]

@@ -1,11 +1,31 @@
 //! # civgrid-tiles
 //!
-//! Tile math for civgrid's map tiles: z/x/y coordinates in the Web Mercator
-//! tiling scheme (XYZ, origin top-left) and their lon/lat bounds. Pure: no
-//! HTTP, no store. Rendering (PNG, MVT) builds on these coordinates.
+//! Map tiles for civgrid, pure (no HTTP, no store):
+//! - [`TileCoord`]: z/x/y in the Web Mercator tiling scheme (XYZ, origin
+//!   top-left), lon/lat bounds and pixel positions;
+//! - [`Canvas`]: a raster tile, lon/lat polygons filled by scanline with
+//!   crisp edges, encoded as PNG;
+//! - [`MvtLayer`] and [`encode_tile`]: Mapbox Vector Tiles 2.1, quantised
+//!   (simplified) per zoom;
+//! - [`density`] and [`ColorRamp`]: heat maps (kernel density per km² of
+//!   ground, the same scale at every zoom, no seams);
+//! - [`TileCache`]: a size-bounded in-memory cache of encoded tiles,
+//!   invalidated by lon/lat rectangle.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cache;
 mod coord;
+mod error;
+mod heat;
+mod mvt;
+mod raster;
 
-pub use coord::{LonLatBounds, TileCoord, MAX_ZOOM};
+pub use cache::{TileCache, TileKey};
+pub use coord::{LonLatBounds, MAX_ZOOM, TileCoord};
+pub use error::TileError;
+pub use heat::{
+    ColorRamp, WeightedPoint, bandwidth_margin_deg, density, effective_bandwidth_m, pixel_m,
+};
+pub use mvt::{DEFAULT_EXTENT, MvtLayer, MvtValue, encode_tile};
+pub use raster::{Canvas, MAX_SIZE_PX, Rgba};

@@ -9,8 +9,8 @@
 //!
 //! Writes need the writers' bearer token ([`Writer`]). A write is stored in
 //! one transaction first; then, under the engine's write lock, the indexes,
-//! the cells' risk levels (hazards), the counts and the OGC collection
-//! follow. Writes are serialised from the store to the engine so both see
+//! the cells' risk levels (hazards), the risk map, the counts and the OGC
+//! collection follow, and the cached tiles over the change are dropped. Writes are serialised from the store to the engine so both see
 //! them in the same order. The feature must lie within the territory (see
 //! [`crate::responders`]). Answers: 201 with `Location` and the stored
 //! feature, 200 on PUT, 204 on DELETE, 404 for an unknown id, 400 naming
@@ -23,8 +23,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
-use geo::{Centroid, CoordsIter, Validation};
-use geo_types::{Geometry, MultiPolygon, Point};
+use geo::{BoundingRect, Centroid, CoordsIter, Validation};
+use geo_types::{Geometry, MultiPolygon, Point, Rect};
 use serde_json::{Map, Value};
 
 use crate::auth::Writer;
@@ -34,6 +34,7 @@ use crate::ogc;
 use crate::responders::ResponderError;
 use crate::state::{AppState, Engine};
 use crate::store::{self, Layer};
+use crate::tiles;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -302,20 +303,44 @@ fn geojson_response(status: StatusCode, item: &impl Writable) -> Response {
         .into_response()
 }
 
-/// Applies a stored write to the engine; a failure here means the store
-/// and the engine disagree until the next start.
+/// Applies a stored write of feature `id` (now `new`, or gone) to the
+/// engine and drops the tiles over its old and new places and over the
+/// cells whose risk changed; a failure here means the store and the engine
+/// disagree until the next start.
 fn apply<T: Writable>(
     state: &AppState,
     what: &str,
+    id: i64,
+    new: Option<&T>,
     f: impl FnOnce(&mut Engine) -> Result<(), ResponderError>,
 ) -> ServiceResult<()> {
     let mut engine = state.engine_mut();
-    f(&mut engine).map_err(|e| {
+    let mut touched: Vec<Rect<f64>> = T::find(&engine, id)
+        .into_iter()
+        .chain(new)
+        .filter_map(|x| x.geometry().bounding_rect())
+        .collect();
+    let changed = f(&mut engine)
+        .and_then(|()| {
+            let Engine {
+                risk,
+                responders,
+                cells,
+                ..
+            } = &mut *engine;
+            Ok(risk.refresh(responders, cells, T::LAYER == Layer::Facilities)?)
+        })
+        .map_err(|e| {
         ServiceError::Internal(format!(
             "the {} was {what} in the store but the in-memory indexes could not follow ({e}); restart the server to reload",
             T::NOUN
         ))
     })?;
+    // Under the write lock, so that no tile rendered before this write is
+    // cached after it (see crate::tiles).
+    touched.extend(changed);
+    let touched: Vec<_> = touched.into_iter().map(tiles::bounds).collect();
+    state.tiles.cache.invalidate(&touched);
     T::sync_collection(&mut engine);
     Ok(())
 }
@@ -330,7 +355,7 @@ async fn create<T: Writable>(
     let region = region_of(&state, &item)?;
     let id = state.store.insert(&item.stored()).await?;
     item.set_id(id);
-    apply::<T>(&state, "stored", |engine| {
+    apply::<T>(&state, "stored", id, Some(&item), |engine| {
         *T::count(&mut engine.counts) += 1;
         T::put(engine, region, item.clone()).map(drop)
     })?;
@@ -375,7 +400,7 @@ async fn replace<T: Writable>(
             T::NOUN
         )));
     }
-    apply::<T>(&state, "updated", |engine| {
+    apply::<T>(&state, "updated", id, Some(&item), |engine| {
         T::put(engine, region, item.clone()).map(drop)
     })?;
     Ok(geojson_response(StatusCode::OK, &item))
@@ -394,7 +419,7 @@ async fn remove<T: Writable>(
             T::NOUN
         )));
     }
-    apply::<T>(&state, "deleted", |engine| {
+    apply::<T>(&state, "deleted", id, None, |engine| {
         if T::take(engine, id)?.is_some() {
             *T::count(&mut engine.counts) -= 1;
         }

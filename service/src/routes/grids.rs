@@ -344,11 +344,18 @@ async fn edit(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-/// Puts stored grid rows into the engine.
+/// Puts stored grid rows into the engine and drops the cached tiles over
+/// them (under the write lock: see [`crate::tiles`]).
 fn reindex(state: &AppState, rows: &[Grid]) {
     let mut engine = state.engine_mut();
     engine.grids.update(rows);
     engine.collections.grids = ogc::grids(engine.grids.index.grids());
+    let touched: Vec<_> = rows
+        .iter()
+        .filter_map(|g| geo::BoundingRect::bounding_rect(&g.geometry))
+        .map(crate::tiles::bounds)
+        .collect();
+    state.tiles.cache.invalidate(&touched);
 }
 
 /// `GET /grids/edits`.

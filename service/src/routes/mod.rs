@@ -9,6 +9,8 @@ mod locate;
 mod nearest;
 mod ogc;
 pub mod params;
+mod risk;
+mod tiles;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -27,7 +29,9 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", features::routes())
         .nest("/api/v1", h3::routes())
         .nest("/api/v1", grids::routes())
+        .nest("/api/v1", risk::routes())
         .nest("/ogc", ogc::routes())
+        .merge(tiles::routes())
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -6,6 +6,17 @@
 //! - the 5×5 risk matrix: R = L·S; 20–25 red, 15–16 orange, 9–12 yellow, 1–8 blue.
 //!
 //! A hazard may also carry a level assessed elsewhere.
+//!
+//! [`assess`] scores every unit cell from the hazards whose zone of
+//! influence reaches it, its exposure and its response time (module
+//! [`map`](self::RiskMap) and `docs/risk.md`).
+
+mod map;
+
+pub use map::{
+    CellExposure, CellRisk, ExposureWeights, HazardReach, LevelCounts, LevelWeights, Response,
+    ResponseWeights, RiskConfig, RiskMap, ScoreThresholds, Zone, assess, influence_m,
+};
 
 use std::fmt;
 use std::str::FromStr;
@@ -58,6 +69,20 @@ impl FromStr for RiskLevel {
                 "unknown risk level {other:?} (expected red, orange, yellow or blue)"
             )),
         }
+    }
+}
+
+/// The level of `v` in bands with these lower bounds: red from `red`,
+/// orange from `orange`, yellow from `yellow`, blue below.
+pub(crate) fn band(v: f64, red: f64, orange: f64, yellow: f64) -> RiskLevel {
+    if v >= red {
+        RiskLevel::Red
+    } else if v >= orange {
+        RiskLevel::Orange
+    } else if v >= yellow {
+        RiskLevel::Yellow
+    } else {
+        RiskLevel::Blue
     }
 }
 
@@ -183,18 +208,7 @@ impl Assessment {
     pub fn level_with(&self, lec: &LecThresholds) -> RiskLevel {
         match *self {
             Self::Given { level } => level,
-            Self::Lec { l, e, c } => {
-                let d = l * e * c;
-                if d >= lec.red {
-                    RiskLevel::Red
-                } else if d >= lec.orange {
-                    RiskLevel::Orange
-                } else if d >= lec.yellow {
-                    RiskLevel::Yellow
-                } else {
-                    RiskLevel::Blue
-                }
-            }
+            Self::Lec { l, e, c } => band(l * e * c, lec.red, lec.orange, lec.yellow),
             Self::Matrix {
                 likelihood,
                 severity,

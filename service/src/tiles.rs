@@ -1,0 +1,670 @@
+//! Map tiles of the loaded territory: the risk raster (cells filled with
+//! their level's colour from `styles/risk.json`) and the tile cache.
+//!
+//! # Never stale
+//!
+//! A tile is rendered and put in the cache while the engine's read lock is
+//! held; a write changes the engine and drops the tiles over the cells
+//! whose risk changed while holding its write lock. So a cached tile is
+//! always one rendered from the current data: a tile rendered before a
+//! write is cached before the write's invalidation runs, and dropped by it.
+
+use std::fmt::Write as _;
+
+use axum::body::Bytes;
+use civgrid::cells::{Cell, CellCode};
+use civgrid::{BarrierKind, Incident, RiskLevel, Territory};
+use civgrid_tiles::{
+    Canvas, ColorRamp, DEFAULT_EXTENT, LonLatBounds, MvtLayer, MvtValue, Rgba, TileCache,
+    TileCoord, TileError, TileKey, WeightedPoint, bandwidth_margin_deg, density,
+    effective_bandwidth_m, encode_tile,
+};
+use geo::{BoundingRect, Centroid};
+use geo_types::Rect;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::ogc::{self, Collection, Feature};
+use crate::state::Engine;
+
+/// Default bound of the tile cache, bytes.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
+
+/// The risk palette shipped in `styles/risk.json` (DESIGN standard 4).
+pub const DEFAULT_RISK_STYLE: &str = include_str!("../../styles/risk.json");
+
+/// The heat-map style shipped in `styles/heat.json`.
+pub const DEFAULT_HEAT_STYLE: &str = include_str!("../../styles/heat.json");
+
+/// Side of a tile at scale 1, pixels.
+pub const TILE_PX: u32 = 256;
+
+/// Vector features are kept within this many grid units (of
+/// [`DEFAULT_EXTENT`]) around a tile, so that lines and outlines cross
+/// tile borders without seams.
+pub const MVT_BUFFER: u32 = 64;
+
+/// The vector tile layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorLayer {
+    /// Unit cells with their risk.
+    Cells,
+    /// Facilities.
+    Facilities,
+    /// Hazards.
+    Hazards,
+    /// Household grids (active ones).
+    Grids,
+}
+
+impl VectorLayer {
+    /// Every vector layer.
+    pub const ALL: [Self; 4] = [Self::Cells, Self::Grids, Self::Facilities, Self::Hazards];
+
+    /// The layer's name in URLs and in the tile.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Cells => "cells",
+            Self::Facilities => "facilities",
+            Self::Hazards => "hazards",
+            Self::Grids => "grids",
+        }
+    }
+}
+
+/// Road classes drawn at every zoom (OSM highway values; `_link`s too).
+pub const MAJOR_ROADS: [&str; 4] = ["motorway", "trunk", "primary", "secondary"];
+
+/// Zoom from which minor roads are in `base` tiles.
+pub const MINOR_ROADS_ZOOM: u8 = 13;
+
+/// Zoom from which buildings are in `base` tiles.
+pub const BUILDINGS_ZOOM: u8 = 14;
+
+/// The static layers of `base` tiles, as collections (R-tree queries).
+#[derive(Debug)]
+struct Base {
+    roads: Collection,
+    water: Collection,
+    buildings: Collection,
+}
+
+impl Base {
+    fn new(t: &Territory) -> Self {
+        let roads = t
+            .roads
+            .iter()
+            .map(|r| Feature {
+                id: r.id.to_string(),
+                geometry: r.geometry.clone().into(),
+                properties: ogc::properties([
+                    ("class", json!(r.class)),
+                    ("name", json!(r.name).filter_empty()),
+                ]),
+            })
+            .collect();
+        let water = t
+            .barriers
+            .iter()
+            .filter(|b| {
+                matches!(
+                    b.kind,
+                    BarrierKind::River | BarrierKind::Canal | BarrierKind::Stream
+                )
+            })
+            .map(|b| Feature {
+                id: b.id.to_string(),
+                geometry: b.geometry.clone().into(),
+                properties: ogc::properties([
+                    ("kind", json!(b.kind.as_str())),
+                    ("name", json!(b.name).filter_empty()),
+                ]),
+            })
+            .collect();
+        let buildings = t
+            .buildings
+            .iter()
+            .map(|b| Feature {
+                id: b.id.to_string(),
+                geometry: b.geometry.clone().into(),
+                properties: ogc::properties([
+                    ("name", json!(b.name).filter_empty()),
+                    ("households", json!(b.households)),
+                    ("levels", json!(b.levels)),
+                ]),
+            })
+            .collect();
+        Self {
+            roads: Collection::new("roads", "Roads", "roads by class", roads),
+            water: Collection::new("water", "Water", "rivers, canals and streams", water),
+            buildings: Collection::new("buildings", "Buildings", "building footprints", buildings),
+        }
+    }
+}
+
+/// An empty string as null, so that it is left out of the properties.
+trait FilterEmpty {
+    fn filter_empty(self) -> Self;
+}
+
+impl FilterEmpty for serde_json::Value {
+    fn filter_empty(self) -> Self {
+        if self.as_str() == Some("") {
+            Self::Null
+        } else {
+            self
+        }
+    }
+}
+
+/// A tile's lon/lat bounds grown by [`MVT_BUFFER`] grid units.
+fn grown(coord: TileCoord) -> Rect<f64> {
+    let b = coord.bounds();
+    let margin = f64::from(MVT_BUFFER) / f64::from(DEFAULT_EXTENT);
+    let (dx, dy) = ((b.east - b.west) * margin, (b.north - b.south) * margin);
+    Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy))
+}
+
+/// Adds a collection feature with its properties (and `extra` ones) to a
+/// vector layer; the id is the feature's when it is a whole number.
+fn add_feature<'a>(out: &mut MvtLayer, f: &'a Feature, mut extra: Vec<(&'a str, MvtValue)>) {
+    let mut props: Vec<(&'a str, MvtValue)> = f
+        .properties
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), mvt_value(v)?)))
+        .collect();
+    props.append(&mut extra);
+    out.add(f.id.parse::<u64>().ok(), &f.geometry, &props);
+}
+
+/// A JSON property as an MVT value (`None` for null, arrays and objects).
+fn mvt_value(v: &serde_json::Value) -> Option<MvtValue> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Some(MvtValue::String(s.clone())),
+        Value::Bool(b) => Some(MvtValue::Bool(*b)),
+        Value::Number(n) => n
+            .as_i64()
+            .map(MvtValue::Int)
+            .or_else(|| n.as_f64().map(MvtValue::Double)),
+        _ => None,
+    }
+}
+
+/// The colour of each risk level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    /// 重大.
+    pub red: Rgba,
+    /// 较大.
+    pub orange: Rgba,
+    /// 一般.
+    pub yellow: Rgba,
+    /// 低.
+    pub blue: Rgba,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PaletteFile {
+    red: String,
+    orange: String,
+    yellow: String,
+    blue: String,
+}
+
+impl Palette {
+    /// Reads a palette file: `{"red": "#E60012", "orange": …, "yellow": …,
+    /// "blue": …}` (`#RRGGBB` or `#RRGGBBAA`).
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let f: PaletteFile =
+            serde_json::from_str(text).map_err(|e| format!("risk palette: {e}"))?;
+        let c = |s: &str| Rgba::from_hex(s).map_err(|e| format!("risk palette: {e}"));
+        Ok(Self {
+            red: c(&f.red)?,
+            orange: c(&f.orange)?,
+            yellow: c(&f.yellow)?,
+            blue: c(&f.blue)?,
+        })
+    }
+
+    /// The colour of a level.
+    pub const fn of(&self, level: RiskLevel) -> Rgba {
+        match level {
+            RiskLevel::Red => self.red,
+            RiskLevel::Orange => self.orange,
+            RiskLevel::Yellow => self.yellow,
+            RiskLevel::Blue => self.blue,
+        }
+    }
+}
+
+impl Default for Palette {
+    fn default() -> Self {
+        #[expect(clippy::expect_used, reason = "the shipped style is tested")]
+        Self::from_json(DEFAULT_RISK_STYLE).expect("styles/risk.json is valid")
+    }
+}
+
+/// The heat-map style: kernel bandwidth and colour ramp over densities
+/// (incidents per km² of ground; see [`civgrid_tiles::density`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatStyle {
+    /// Kernel radius, metres.
+    pub bandwidth_m: f64,
+    /// Colours by density per km².
+    pub ramp: ColorRamp,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeatFile {
+    bandwidth_m: f64,
+    stops: Vec<(f64, String)>,
+}
+
+impl HeatStyle {
+    /// Reads a heat style: `{"bandwidth_m": 200, "stops": [[2, "#FFFFB200"],
+    /// …]}` (densities per km², strictly increasing).
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let f: HeatFile = serde_json::from_str(text).map_err(|e| format!("heat style: {e}"))?;
+        if !(f.bandwidth_m.is_finite() && f.bandwidth_m > 0.0) {
+            return Err(format!(
+                "heat style: bandwidth_m = {} must be a positive number of metres",
+                f.bandwidth_m
+            ));
+        }
+        let stops = f
+            .stops
+            .iter()
+            .map(|(v, c)| Ok((*v, Rgba::from_hex(c)?)))
+            .collect::<Result<Vec<_>, TileError>>()
+            .and_then(ColorRamp::new)
+            .map_err(|e| format!("heat style: {e}"))?;
+        Ok(Self {
+            bandwidth_m: f.bandwidth_m,
+            ramp: stops,
+        })
+    }
+}
+
+impl Default for HeatStyle {
+    fn default() -> Self {
+        #[expect(clippy::expect_used, reason = "the shipped style is tested")]
+        Self::from_json(DEFAULT_HEAT_STYLE).expect("styles/heat.json is valid")
+    }
+}
+
+/// The map styles: risk palette and heat-map style (`styles/` by default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Styles {
+    /// Risk colours.
+    pub palette: Palette,
+    /// Heat-map bandwidth and colours.
+    pub heat: HeatStyle,
+}
+
+impl Styles {
+    /// Reads `risk.json` and `heat.json` from a folder; a file that is
+    /// not there keeps the shipped default.
+    ///
+    /// # Errors
+    /// A message naming the file and what is wrong with it.
+    pub fn load(dir: &std::path::Path) -> Result<Self, String> {
+        let read = |name: &str| -> Result<Option<String>, String> {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some(text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
+        };
+        let at = |name: &str, e: String| format!("{}: {e}", dir.join(name).display());
+        Ok(Self {
+            palette: read("risk.json")?
+                .map(|t| Palette::from_json(&t).map_err(|e| at("risk.json", e)))
+                .transpose()?
+                .unwrap_or_default(),
+            heat: read("heat.json")?
+                .map(|t| HeatStyle::from_json(&t).map_err(|e| at("heat.json", e)))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// What a heat map is the density of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HeatSource {
+    /// Incidents, one each.
+    #[default]
+    Incidents,
+    /// Hazards, weighted by level.
+    Hazards,
+}
+
+/// What a heat map counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IncidentFilter {
+    /// Incidents or hazards.
+    pub source: HeatSource,
+    /// Kinds counted (empty: every kind), of incidents or hazards.
+    pub kinds: Vec<String>,
+    /// From this time on (Unix seconds, inclusive).
+    pub from_unix_s: Option<i64>,
+    /// Before this time (Unix seconds, exclusive).
+    pub to_unix_s: Option<i64>,
+}
+
+impl IncidentFilter {
+    /// `true` when it lets every incident through.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    fn accepts(&self, i: &Incident) -> bool {
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == &i.kind))
+            && self.from_unix_s.is_none_or(|t| i.time_unix_s >= t)
+            && self.to_unix_s.is_none_or(|t| i.time_unix_s < t)
+    }
+}
+
+/// An encoded tile and its entity tag.
+#[derive(Debug, Clone)]
+pub struct Tile {
+    /// The encoded bytes.
+    pub bytes: Bytes,
+    /// A strong ETag (quoted), from a hash of the bytes.
+    pub etag: String,
+}
+
+impl Tile {
+    /// A tile of encoded bytes, with its tag.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&bytes);
+        let mut etag = String::from("\"");
+        for b in &digest[..12] {
+            let _ = write!(etag, "{b:02x}");
+        }
+        etag.push('"');
+        Self {
+            bytes: bytes.into(),
+            etag,
+        }
+    }
+}
+
+type CellEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// The tile cache and the index the renderers query.
+#[derive(Debug)]
+pub struct Tiles {
+    /// Encoded tiles.
+    pub cache: TileCache<Tile>,
+    cells: RTree<CellEntry>,
+    base: Base,
+    incidents: Vec<Incident>,
+    incident_index: RTree<GeomWithData<[f64; 2], usize>>,
+}
+
+/// The lon/lat bounds of a rectangle, as the cache takes them.
+pub fn bounds(r: Rect<f64>) -> LonLatBounds {
+    LonLatBounds {
+        west: r.min().x,
+        south: r.min().y,
+        east: r.max().x,
+        north: r.max().y,
+    }
+}
+
+impl Tiles {
+    /// Indexes the engine's cells (in its order), and the roads, buildings,
+    /// water and incidents of `territory` (they are not edited while
+    /// serving), for rendering.
+    pub fn new(cells: &[Cell], territory: &Territory, cache_bytes: usize) -> Self {
+        let incidents = territory.incidents.clone();
+        let incident_index = RTree::bulk_load(
+            incidents
+                .iter()
+                .enumerate()
+                .map(|(i, x)| GeomWithData::new([x.location.x(), x.location.y()], i))
+                .collect(),
+        );
+        let entries = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                let r = c.geometry.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect();
+        Self {
+            cache: TileCache::new(cache_bytes),
+            cells: RTree::bulk_load(entries),
+            base: Base::new(territory),
+            incidents,
+            incident_index,
+        }
+    }
+
+    /// The tile of `key`: from the cache, or rendered by `render` and
+    /// cached. Call it with the engine read-locked (module docs).
+    ///
+    /// # Errors
+    /// [`TileError`] when the tile cannot be drawn or encoded.
+    pub fn get(
+        &self,
+        key: TileKey,
+        render: impl FnOnce() -> Result<Vec<u8>, TileError>,
+    ) -> Result<Tile, TileError> {
+        if let Some(t) = self.cache.get(&key) {
+            return Ok(t);
+        }
+        let tile = Tile::new(render()?);
+        self.cache.insert(key, tile.clone(), tile.bytes.len());
+        Ok(tile)
+    }
+
+    /// Encodes a vector tile of one layer (`cells`, `grids`, `facilities`
+    /// or `hazards`) from the engine's collections: every feature meeting the
+    /// tile (grown by [`MVT_BUFFER`] grid units), with its properties;
+    /// cells also carry their risk `level`, `score` and `households`.
+    pub fn render_vector(engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
+        let collection = match layer {
+            VectorLayer::Cells => &engine.collections.cells,
+            VectorLayer::Facilities => &engine.collections.facilities,
+            VectorLayer::Hazards => &engine.collections.hazards,
+            VectorLayer::Grids => &engine.collections.grids,
+        };
+        let query = grown(coord);
+        let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
+        for f in collection.query(Some(query), 0, usize::MAX).features {
+            let mut extra = Vec::new();
+            if layer == VectorLayer::Cells {
+                let risk =
+                    f.id.parse::<CellCode>()
+                        .ok()
+                        .and_then(|code| engine.cells.binary_search_by_key(&code, |c| c.code).ok())
+                        .and_then(|i| engine.risk.map.cells.get(i));
+                if let Some(r) = risk {
+                    extra.push(("level", MvtValue::String(r.level.as_str().to_owned())));
+                    extra.push(("score", MvtValue::Double(r.score)));
+                    extra.push(("households", MvtValue::Int(r.households as i64)));
+                }
+            }
+            add_feature(&mut out, f, extra);
+        }
+        encode_tile(&[out])
+    }
+
+    /// Encodes a `base` vector tile: layers `roads` (class, name), `water`
+    /// (rivers, canals, streams: kind, name) and `buildings` (name,
+    /// households, levels), simplified per zoom: minor roads from
+    /// [`MINOR_ROADS_ZOOM`], buildings from [`BUILDINGS_ZOOM`].
+    pub fn render_base(&self, coord: TileCoord) -> Vec<u8> {
+        let query = grown(coord);
+        let layer = |collection: &Collection, keep: &dyn Fn(&Feature) -> bool| {
+            let mut out = MvtLayer::new(collection.id, coord, DEFAULT_EXTENT, MVT_BUFFER);
+            for f in collection.query(Some(query), 0, usize::MAX).features {
+                if keep(f) {
+                    add_feature(&mut out, f, Vec::new());
+                }
+            }
+            out
+        };
+        let major = |f: &Feature| {
+            f.properties
+                .get("class")
+                .and_then(|c| c.as_str())
+                .is_some_and(|c| MAJOR_ROADS.contains(&c.trim_end_matches("_link")))
+        };
+        let roads = layer(&self.base.roads, &|f| {
+            coord.z >= MINOR_ROADS_ZOOM || major(f)
+        });
+        let water = layer(&self.base.water, &|_| true);
+        let buildings = layer(&self.base.buildings, &|_| coord.z >= BUILDINGS_ZOOM);
+        encode_tile(&[water, roads, buildings])
+    }
+
+    /// Renders a heat tile (256 px) of the incidents `filter` lets
+    /// through (weight 1 each), or with `HeatSource::Hazards` of the
+    /// hazards of the filter's kinds weighted by their level's weight in the
+    /// risk map's configuration (areas at their centroid): every point
+    /// within the bandwidth of the tile counts (no seams).
+    ///
+    /// # Errors
+    /// [`TileError`] when the canvas cannot be encoded.
+    pub fn render_heat(
+        &self,
+        engine: &Engine,
+        style: &HeatStyle,
+        coord: TileCoord,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<u8>, TileError> {
+        let h = effective_bandwidth_m(coord, TILE_PX, style.bandwidth_m);
+        let (dx, dy) = bandwidth_margin_deg(coord, h);
+        let b = coord.bounds();
+        let points: Vec<WeightedPoint> = match filter.source {
+            HeatSource::Incidents => {
+                let envelope =
+                    AABB::from_corners([b.west - dx, b.south - dy], [b.east + dx, b.north + dy]);
+                self.incident_index
+                    .locate_in_envelope(&envelope)
+                    .map(|e| &self.incidents[e.data])
+                    .filter(|i| filter.accepts(i))
+                    .map(|i| WeightedPoint {
+                        at: i.location.0,
+                        weight: 1.0,
+                    })
+                    .collect()
+            }
+            HeatSource::Hazards => {
+                let grown = Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy));
+                engine
+                    .collections
+                    .hazards
+                    .query(Some(grown), 0, usize::MAX)
+                    .features
+                    .into_iter()
+                    .filter(|f| {
+                        filter.kinds.is_empty()
+                            || f.properties
+                                .get("kind")
+                                .and_then(|k| k.as_str())
+                                .is_some_and(|k| filter.kinds.iter().any(|x| x == k))
+                    })
+                    .filter_map(|f| {
+                        let level: RiskLevel = f.properties.get("level")?.as_str()?.parse().ok()?;
+                        Some(WeightedPoint {
+                            at: f.geometry.centroid()?.0,
+                            weight: engine.risk.config.levels.of(level),
+                        })
+                    })
+                    .collect()
+            }
+        };
+        let values = density(coord, TILE_PX, &points, style.bandwidth_m);
+        let mut canvas = Canvas::new(coord, TILE_PX)?;
+        for (i, v) in values.into_iter().enumerate() {
+            if v > 0.0 {
+                let i = i as u32;
+                canvas.set(i % TILE_PX, i / TILE_PX, style.ramp.colour(v));
+            }
+        }
+        canvas.encode_png()
+    }
+
+    /// Renders a risk tile: the cells meeting it, lowest level first so
+    /// that where small cells share a pixel the highest level shows.
+    ///
+    /// # Errors
+    /// [`TileError`] when the canvas cannot be drawn or encoded.
+    pub fn render_risk(
+        &self,
+        engine: &Engine,
+        palette: &Palette,
+        coord: TileCoord,
+        scale: u8,
+    ) -> Result<Vec<u8>, TileError> {
+        let mut canvas = Canvas::new(coord, TILE_PX * u32::from(scale))?;
+        let b = coord.bounds();
+        let envelope = AABB::from_corners([b.west, b.south], [b.east, b.north]);
+        let mut by_level: [Vec<usize>; 4] = Default::default();
+        for e in self.cells.locate_in_envelope_intersecting(&envelope) {
+            if let Some(r) = engine.risk.map.cells.get(e.data) {
+                by_level[r.level as usize].push(e.data);
+            }
+        }
+        for (level, members) in [
+            RiskLevel::Blue,
+            RiskLevel::Yellow,
+            RiskLevel::Orange,
+            RiskLevel::Red,
+        ]
+        .into_iter()
+        .zip(&mut by_level)
+        {
+            members.sort_unstable();
+            let colour = palette.of(level);
+            for &i in members.iter() {
+                canvas.fill(&engine.cells[i].geometry, colour);
+            }
+        }
+        canvas.encode_png()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_palette_has_the_design_colours() {
+        let p = Palette::default();
+        assert_eq!(p.red, Rgba([0xE6, 0x00, 0x12, 0xFF]));
+        assert_eq!(p.blue, Rgba([0x1E, 0x6F, 0xD9, 0xFF]));
+        assert!(Palette::from_json(r##"{"red": "#E60012"}"##).is_err());
+        assert!(HeatStyle::default().bandwidth_m > 0.0);
+        let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../styles");
+        assert_eq!(Styles::load(&shipped).unwrap(), Styles::default());
+        assert_eq!(
+            Styles::load(std::path::Path::new("/nonexistent")).unwrap(),
+            Styles::default()
+        );
+        assert!(
+            HeatStyle::from_json(r##"{"bandwidth_m": 0, "stops": [[1, "#FFFFFF"]]}"##).is_err()
+        );
+    }
+}
