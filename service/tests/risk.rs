@@ -761,7 +761,7 @@ async fn counts_per_area_and_the_exported_risk_map() {
         }
         assert_eq!(total, levels.len(), "{uri}: every cell counted once");
     }
-    let uri = "/api/v1/risk/counts?level=grid";
+    let uri = "/api/v1/risk/counts?level=block";
     problem(&get(&f.app, uri).await, StatusCode::BAD_REQUEST, uri);
     // civgrid export risk, read back by GDAL.
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -854,4 +854,109 @@ async fn grid_tiles_follow_grid_edits() {
         );
         assert_eq!(worker_of(bytes).as_deref(), Some("王芳"), "{backend:?}");
     }
+}
+
+/// Risk per household grid and grids in a hazard's impact: each cell
+/// placed here in the stored grid whose outline holds its point (brute
+/// force), its level read from `/api/v1/risk` at that point.
+#[tokio::test]
+async fn grid_counts_and_impact_grids_against_brute_force() {
+    let (city, _) = city();
+    let (_holder, store) = store_with(Backend::Gpkg, &city).await;
+    let cells = active_cells(&store).await;
+    let day = "2026-01-01".parse().expect("a date");
+    let r = get(
+        &app(AppState::load(store.clone()).await.expect("state")),
+        "/api/v1/risk/counts?level=grid",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "before grids: {}", r.body);
+    grids::run(&store, GridConfig::default(), day, false)
+        .await
+        .expect("grids");
+    let stored: Vec<_> = store
+        .load_grids()
+        .await
+        .expect("grids")
+        .into_iter()
+        .filter(|g| g.end.is_none())
+        .collect();
+    let app = app(AppState::load(store.clone()).await.expect("state"));
+    let r = get(&app, "/api/v1/risk/counts?level=grid").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let areas = r.body["areas"].as_array().expect("areas");
+    let total: u64 = areas
+        .iter()
+        .map(|a| {
+            ["red", "orange", "yellow", "blue"]
+                .iter()
+                .map(|k| a[*k].as_u64().expect("n"))
+                .sum::<u64>()
+        })
+        .sum();
+    assert_eq!(total, cells.len() as u64, "every cell counts in one grid");
+    // Three grids checked cell by cell.
+    for a in areas.iter().step_by(areas.len() / 3 + 1) {
+        let code = a["code"].as_str().expect("code");
+        let grid = stored
+            .iter()
+            .find(|g| g.code.to_string() == code)
+            .expect("a stored grid");
+        let mut seen = std::collections::BTreeMap::new();
+        for c in &cells {
+            let p = c.point().expect("a point");
+            let holder = stored
+                .iter()
+                .filter(|g| g.geometry.intersects(&p))
+                .map(|g| g.code)
+                .min();
+            if holder == Some(grid.code) {
+                *seen.entry(api_level(&app, p).await).or_insert(0_u64) += 1;
+            }
+        }
+        for (key, level) in [
+            ("red", RiskLevel::Red),
+            ("orange", RiskLevel::Orange),
+            ("yellow", RiskLevel::Yellow),
+            ("blue", RiskLevel::Blue),
+        ] {
+            assert_eq!(
+                a[key].as_u64(),
+                Some(seen.get(&level).copied().unwrap_or(0)),
+                "{code} {key}"
+            );
+        }
+    }
+    // Impact: the grids' cells and households add up to the answer's.
+    let hazard = city_hazard_id(&store).await;
+    let r = get(&app, &format!("/api/v1/hazards/{hazard}/impact")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let sum = |key: &str, field: &str| -> u64 {
+        r.body[key]
+            .as_array()
+            .expect(key)
+            .iter()
+            .map(|x| x[field].as_u64().expect(field))
+            .sum()
+    };
+    assert_eq!(
+        sum("grids", "cells"),
+        r.body["cells"].as_array().expect("cells").len() as u64
+    );
+    assert_eq!(
+        sum("grids", "households"),
+        r.body["households"].as_u64().expect("households")
+    );
+}
+
+/// The id of a stored hazard of the city.
+async fn city_hazard_id(store: &std::sync::Arc<dyn civgrid_service::store::Store>) -> i64 {
+    store
+        .load()
+        .await
+        .expect("load")
+        .hazards
+        .first()
+        .expect("a hazard")
+        .id
 }

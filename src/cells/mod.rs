@@ -110,6 +110,15 @@ pub struct Cell {
     pub end: Option<NaiveDate>,
 }
 
+impl Cell {
+    /// The point the cell is numbered and counted by: its centroid when
+    /// that lies inside it, else an interior point.
+    #[must_use]
+    pub fn point(&self) -> Option<geo_types::Point<f64>> {
+        partition::representative_point(&self.geometry).map(geo_types::Point::from)
+    }
+}
+
 /// Two active cells that share an edge.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Adjacency {

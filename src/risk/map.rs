@@ -320,7 +320,8 @@ pub struct LevelCounts {
 }
 
 impl LevelCounts {
-    fn add(&mut self, level: RiskLevel) {
+    /// Counts one more cell of `level`.
+    pub fn add(&mut self, level: RiskLevel) {
         match level {
             RiskLevel::Red => self.red += 1,
             RiskLevel::Orange => self.orange += 1,

@@ -1,9 +1,11 @@
 //! `GET /api/v1/risk?lon=&lat=[&datum=]`: the risk of the unit cell holding
 //! a point, with the hazards and factors behind it; `GET
-//! /api/v1/hazards/{id}/impact`: the cells and communities within a
-//! hazard's zone of influence, with their households and vulnerable places;
-//! `GET /api/v1/risk/counts?level=community|subdistrict|district`: the
-//! cells of each level in every area, and the highest level found.
+//! /api/v1/hazards/{id}/impact`: the cells, household grids and communities
+//! within a hazard's zone of influence, with their households and
+//! vulnerable places; `GET
+//! /api/v1/risk/counts?level=grid|community|subdistrict|district`: the
+//! cells of each level in every area, and the highest level found (a cell
+//! counts in the household grid holding its point).
 //! The formula is in [`civgrid::risk`] (and docs/risk.md).
 
 use std::collections::BTreeMap;
@@ -12,7 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use civgrid::AdminLevel;
-use civgrid::risk::{CellRisk, HazardReach};
+use civgrid::cells::CellCode;
+use civgrid::risk::{CellRisk, HazardReach, LevelCounts};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -119,9 +122,10 @@ async fn counts(
         None | Some("community") => AdminLevel::Community,
         Some("subdistrict") => AdminLevel::Subdistrict,
         Some("district") => AdminLevel::District,
+        Some("grid") => return grid_counts(&state),
         Some(other) => {
             return Err(ServiceError::BadRequest(format!(
-                "parameter level = {other:?} is not community, subdistrict or district"
+                "parameter level = {other:?} is not grid, community, subdistrict or district"
             )));
         }
     };
@@ -132,18 +136,67 @@ async fn counts(
         .map
         .counts(level)
         .into_iter()
-        .map(|(code, c)| {
-            json!({
-                "code": code.to_string(),
-                "level": c.level,
-                "red": c.red,
-                "orange": c.orange,
-                "yellow": c.yellow,
-                "blue": c.blue,
-            })
-        })
+        .map(|(code, c)| counts_json(&code.to_string(), &c))
         .collect();
     Ok(Json(json!({ "level": level, "areas": areas })))
+}
+
+/// Areas with their reached cells, households and vulnerable places.
+fn tally(areas: BTreeMap<String, (usize, u64, usize)>) -> Vec<Value> {
+    areas
+        .into_iter()
+        .map(|(code, (cells, households, vulnerable))| {
+            json!({ "code": code, "cells": cells, "households": households, "vulnerable": vulnerable })
+        })
+        .collect()
+}
+
+fn counts_json(code: &str, c: &LevelCounts) -> Value {
+    json!({
+        "code": code,
+        "level": c.level,
+        "red": c.red,
+        "orange": c.orange,
+        "yellow": c.yellow,
+        "blue": c.blue,
+    })
+}
+
+/// The household grid of each cell (the grid holding the cell's point), in
+/// the order of the risk map's cells.
+fn grid_of_cells(engine: &Engine) -> Vec<Option<CellCode>> {
+    engine
+        .cells
+        .iter()
+        .map(|c| {
+            c.point()
+                .and_then(|p| engine.grids.index.locate(p))
+                .map(|g| g.code)
+        })
+        .collect()
+}
+
+/// `/risk/counts?level=grid`: cells per level in every household grid
+/// (a cell counts in the grid holding its point).
+fn grid_counts(state: &AppState) -> ServiceResult<Json<Value>> {
+    let engine = state.engine();
+    require_cells(&engine)?;
+    if engine.grids.index.grids().is_empty() {
+        return Err(ServiceError::Conflict(
+            "no household grids yet: run `civgrid grids` first".into(),
+        ));
+    }
+    let mut per_grid: BTreeMap<CellCode, LevelCounts> = BTreeMap::new();
+    for (r, grid) in engine.risk.map.cells.iter().zip(grid_of_cells(&engine)) {
+        if let Some(g) = grid {
+            per_grid.entry(g).or_default().add(r.level);
+        }
+    }
+    let areas: Vec<Value> = per_grid
+        .iter()
+        .map(|(code, c)| counts_json(&code.to_string(), c))
+        .collect();
+    Ok(Json(json!({ "level": "grid", "areas": areas })))
 }
 
 async fn impact(
@@ -166,6 +219,8 @@ async fn impact(
         .get(&hazard.id)
         .map_or(&[][..], Vec::as_slice);
     let mut communities: BTreeMap<String, (usize, u64, usize)> = BTreeMap::new();
+    let mut grids: BTreeMap<String, (usize, u64, usize)> = BTreeMap::new();
+    let grid_of = grid_of_cells(&engine);
     let mut households = 0;
     let mut vulnerable = Vec::new();
     let cells: Vec<Value> = reached
@@ -177,6 +232,12 @@ async fn impact(
             entry.0 += 1;
             entry.1 += r.households;
             entry.2 += r.vulnerable.len();
+            if let Some(g) = grid_of[i] {
+                let entry = grids.entry(g.to_string()).or_default();
+                entry.0 += 1;
+                entry.1 += r.households;
+                entry.2 += r.vulnerable.len();
+            }
             households += r.households;
             vulnerable.extend(r.vulnerable.iter().copied());
             json!({
@@ -200,12 +261,8 @@ async fn impact(
         "zone": { "radius_m": zone.radius_m, "decay": zone.decay },
         "households": households,
         "vulnerable": places,
-        "communities": communities
-            .into_iter()
-            .map(|(code, (cells, households, vulnerable))| {
-                json!({ "code": code, "cells": cells, "households": households, "vulnerable": vulnerable })
-            })
-            .collect::<Vec<_>>(),
+        "communities": tally(communities),
+        "grids": tally(grids),
         "cells": cells,
     })))
 }
