@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 work=${1:-$(mktemp -d)}
+mkdir -p "$work"
 duration=${DURATION:-20s}
 port=${PORT:-18181}
 command -v wrk >/dev/null || { echo "nearest.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
