@@ -13,7 +13,7 @@ use civgrid::{Facility, Hazard, HazardGeometry};
 use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree, RTreeObject};
+use rstar::{AABB, Envelope as _, RTree, RTreeObject};
 use serde_json::{Map, Value, json};
 
 /// One feature of a collection.
@@ -135,11 +135,16 @@ impl Collection {
             None => (0..self.features.len()).collect(),
             Some(b) => {
                 let aabb = AABB::from_corners(b.min().into(), b.max().into());
+                // A feature whose envelope lies inside the box meets it;
+                // only those across the box's edge need the exact test.
                 let mut hits: Vec<usize> = self
                     .index
                     .locate_in_envelope_intersecting(&aabb)
+                    .filter(|e| {
+                        aabb.contains_envelope(&e.geom().envelope())
+                            || self.features[e.data].geometry.intersects(&b)
+                    })
                     .map(|e| e.data)
-                    .filter(|&i| self.features[i].geometry.intersects(&b))
                     .collect();
                 hits.sort_unstable();
                 hits
