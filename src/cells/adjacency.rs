@@ -32,6 +32,9 @@ impl Shared {
     }
 }
 
+/// A segment's ends by their bits, in a canonical order.
+type EndsKey = ((u64, u64), (u64, u64));
+
 /// Every stretch where segments of two different owners lie on one line
 /// (each end within `tol` of the other segment's line) and overlap, in a
 /// deterministic order.
@@ -44,15 +47,15 @@ pub(crate) fn shared_edges(segments: &[Segment], tol: f64) -> Vec<Shared> {
     // sorted in parallel; a segment pairs with the lowest-indexed segment
     // of another owner running the other way between the same ends.
     let bits = |p: P| (p[0].to_bits(), p[1].to_bits());
-    let mut keyed: Vec<(((u64, u64), (u64, u64)), bool, usize)> = segments
+    let mut keyed: Vec<(EndsKey, bool, usize)> = segments
         .par_iter()
         .enumerate()
         .map(|(i, &(_, [p, q]))| {
-            let (a, b) = (bits(p), bits(q));
-            if a <= b {
-                ((a, b), false, i)
+            let (from, to) = (bits(p), bits(q));
+            if from <= to {
+                ((from, to), false, i)
             } else {
-                ((b, a), true, i)
+                ((to, from), true, i)
             }
         })
         .collect();
@@ -67,22 +70,13 @@ pub(crate) fn shared_edges(segments: &[Segment], tol: f64) -> Vec<Shared> {
             let Some(j) = (if reversed { forward } else { backward }) else {
                 continue;
             };
-            let (owner, [p, q]) = segments[i];
+            let (owner, [from, to]) = segments[i];
             let other = segments[j].0;
             if other != owner {
                 matched[i] = true;
                 if i < j {
                     let (a, b) = (owner.min(other), owner.max(other));
-                    out.push((
-                        i,
-                        j,
-                        Shared {
-                            a,
-                            b,
-                            from: p,
-                            to: q,
-                        },
-                    ));
+                    out.push((i, j, Shared { a, b, from, to }));
                 }
             }
         }

@@ -170,13 +170,13 @@ impl MvtLayer {
     fn value(&mut self, v: &MvtValue) -> u32 {
         let next = self.values.len() as u32;
         let found = match v {
-            MvtValue::String(s) => match self.strings.get(s.as_str()) {
-                Some(&i) => Some(i),
-                None => {
+            MvtValue::String(s) => {
+                let known = self.strings.get(s.as_str()).copied();
+                if known.is_none() {
                     self.strings.insert(s.clone(), next);
-                    None
                 }
-            },
+                known
+            }
             MvtValue::Double(d) => self.scalar(ScalarKey::Double(d.to_bits()), next),
             MvtValue::Int(i) => self.scalar(ScalarKey::Int(*i), next),
             MvtValue::Bool(b) => self.scalar(ScalarKey::Bool(*b), next),
