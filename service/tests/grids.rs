@@ -136,6 +136,46 @@ async fn plan_stored_located_and_exported_on_both_stores() {
         assert_eq!(r.body["numberMatched"], f.grids.len());
         let r = get(&f.app, &format!("/api/v1/grids/{}", f.grids[0].code)).await;
         assert_eq!(r.body["properties"]["kind"], f.grids[0].kind.as_str());
+        // Summary: counts and lower bounds recomputed from the stored grids.
+        let r = get(&f.app, "/api/v1/grids/summary").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let rows = r.body["communities"].as_array().expect("communities");
+        assert_eq!(rows.len(), f.city.communities.len());
+        for row in rows {
+            let code = row["community"].as_str().expect("code");
+            let basic: Vec<&Grid> = f
+                .grids
+                .iter()
+                .filter(|g| g.community.to_string() == code && g.kind == GridKind::Basic)
+                .collect();
+            let hh: u32 = basic.iter().map(|g| g.households).sum();
+            assert_eq!(row["basic"], basic.len(), "{code}");
+            assert_eq!(row["lower_bound"], hh.div_ceil(300).max(1), "{code}");
+            assert_eq!(row["outside_bounds"].as_array().expect("list").len(), 0);
+            let area = f
+                .city
+                .communities
+                .iter()
+                .find(|a| a.code.to_string() == code)
+                .expect("area");
+            let inside: u64 = f
+                .city
+                .buildings
+                .iter()
+                .filter(|b| area.geometry.contains(&point_of(b)))
+                .map(|b| u64::from(b.households))
+                .sum();
+            assert_eq!(row["households"], inside, "{code}");
+            let staffless = f
+                .grids
+                .iter()
+                .filter(|g| g.community.to_string() == code)
+                .count();
+            assert_eq!(
+                row["without_worker"].as_array().expect("list").len(),
+                staffless
+            );
+        }
         let r = get(&f.app, "/api/v1/grids?community=999999999999").await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     }

@@ -33,6 +33,13 @@ impl Bounds {
         if k == 0 { 1 } else { k }
     }
 
+    /// `true` when some number of grids can hold `households` within the
+    /// bounds (⌈households ÷ max⌉ grids do not go under the minimum).
+    #[must_use]
+    pub const fn feasible(self, households: u32) -> bool {
+        self.min == 0 || self.lower_bound(households) <= households / self.min
+    }
+
     /// The largest share of a grid's households one atom may hold before it
     /// is split between buildings: the width of the band (max − min) when
     /// there is a minimum, half the maximum otherwise. A prefix of atoms can

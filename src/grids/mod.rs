@@ -734,8 +734,7 @@ fn split_component(
     if bisect::repair(graph, &mut parts, bounds) {
         return (parts, None);
     }
-    let countable = bounds.min == 0 || k0 <= h / bounds.min;
-    let flag = if countable {
+    let flag = if bounds.feasible(h) {
         CommunityFlag::Unsolved
     } else {
         CommunityFlag::Infeasible

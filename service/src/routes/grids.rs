@@ -2,6 +2,9 @@
 //!
 //! - `GET /api/v1/grids[?community=CODE]`: the active grids (GeoJSON);
 //! - `GET /api/v1/grids/{code}`: one grid;
+//! - `GET /api/v1/grids/summary[?community=CODE]`: per community, the
+//!   lower bound on its basic grids against their count, the grids outside
+//!   the bounds and those without a worker;
 //! - `POST /api/v1/grids/validate[?community=CODE]`: a FeatureCollection of
 //!   proposed grids for one community (drawn in QGIS, say) → a report per
 //!   grid: households, bounds, contiguity, overlaps and gaps with their
@@ -42,6 +45,7 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/grids", get(list))
+        .route("/grids/summary", get(summary))
         .route("/grids/validate", post(check))
         .route("/grids/edits", get(log).post(edit))
         .route("/grids/edits/{id}/revert", post(revert))
@@ -77,6 +81,55 @@ async fn list(
         .cloned()
         .collect();
     Ok(Json(feature_collection(&grids)))
+}
+
+/// `GET /grids/summary`: per community, its households and bounds, the
+/// lower bound on its basic grids against their count, the grids outside
+/// the bounds, and the grids without a worker.
+async fn summary(
+    State(state): State<AppState>,
+    Query(q): Query<CommunityParam>,
+) -> ServiceResult<Json<Value>> {
+    let community = q.community.as_deref().map(community_code).transpose()?;
+    let engine = state.engine();
+    let grids = &engine.grids;
+    if let Some(c) = community {
+        grids.community(c).map_err(ServiceError::NotFound)?;
+    }
+    let rows: Vec<Value> = grids
+        .communities
+        .values()
+        .filter(|a| community.is_none_or(|c| a.code == c))
+        .map(|area| {
+            let bounds = grids.config.bounds(area);
+            let mine: Vec<&Grid> = grids
+                .index
+                .grids()
+                .iter()
+                .filter(|g| g.community == area.code)
+                .collect();
+            let basic: Vec<&&Grid> = mine.iter().filter(|g| g.kind == GridKind::Basic).collect();
+            let basic_households: u32 = basic.iter().map(|g| g.households).sum();
+            let count = |k: GridKind| mine.iter().filter(|g| g.kind == k).count();
+            let codes = |keep: &dyn Fn(&Grid) -> bool| -> Vec<String> {
+                mine.iter().filter(|g| keep(g)).map(|g| g.code.to_string()).collect()
+            };
+            json!({
+                "community": area.code.to_string(),
+                "name": area.name,
+                "households": grids.buildings_of(area.code).iter().map(|b| u64::from(b.households)).sum::<u64>(),
+                "bounds": bounds,
+                "feasible": bounds.feasible(basic_households),
+                "lower_bound": bounds.lower_bound(basic_households),
+                "basic": basic.len(),
+                "special": count(GridKind::Special),
+                "building": count(GridKind::Building),
+                "outside_bounds": codes(&|g| g.kind == GridKind::Basic && !bounds.holds(g.households)),
+                "without_worker": codes(&|g| g.worker.is_none()),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "communities": rows })))
 }
 
 async fn one(
