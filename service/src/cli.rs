@@ -632,6 +632,12 @@ pub async fn import_files(
 }
 
 /// Serves the HTTP API until Ctrl-C or SIGTERM.
+///
+/// One thread per core, each with its own single-threaded runtime and its
+/// own listening socket on the same address (`SO_REUSEPORT`: the kernel
+/// spreads connections over them): a request is read, answered and
+/// written on one thread, with no hand-over between threads. The shared
+/// state is the same for all.
 pub async fn serve(
     store: std::sync::Arc<dyn Store>,
     listen: SocketAddr,
@@ -639,21 +645,71 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let state = AppState::load_with(store, config).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let addr = listener.local_addr()?;
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let first =
+        reuse_port_listener(listen).with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..threads {
+        listeners
+            .push(reuse_port_listener(addr).with_context(|| format!("cannot listen on {addr}"))?);
+    }
     println!(
-        "civgrid serving {} ({}) at http://{addr}/ (loaded in {:.2?}; Ctrl-C stops)",
+        "civgrid serving {} ({}) at http://{addr}/ (loaded in {:.2?}; {threads} threads; Ctrl-C stops)",
         state.store.location(),
         state.engine().counts,
         started.elapsed()
     );
-    axum::serve(listener, crate::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let workers: Vec<std::thread::JoinHandle<std::io::Result<()>>> = listeners
+        .into_iter()
+        .enumerate()
+        .map(|(i, listener)| {
+            let app = crate::app(state.clone());
+            let mut stopped = stop.subscribe();
+            std::thread::Builder::new()
+                .name(format!("civgrid-http-{i}"))
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    runtime.block_on(async move {
+                        let listener = tokio::net::TcpListener::from_std(listener)?;
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(async move {
+                                let _ = stopped.changed().await;
+                            })
+                            .await
+                    })
+                })
+        })
+        .collect::<std::io::Result<_>>()?;
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    tokio::task::spawn_blocking(move || {
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("an HTTP thread panicked"))??;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .await??;
     println!("civgrid stopped");
     Ok(())
+}
+
+/// A listening socket on `addr` that other sockets may share (`SO_REUSEPORT`).
+fn reuse_port_listener(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)?.into_std()
 }
 
 async fn shutdown_signal() {
