@@ -248,7 +248,11 @@ fn gcj_offset(c: Coord<f64>) -> Coord<f64> {
 }
 
 fn wgs84_to_gcj02(c: Coord<f64>) -> Coord<f64> {
-    if in_china(c) { c + gcj_offset(c) } else { c }
+    if in_china(c) {
+        c + gcj_offset(c)
+    } else {
+        c
+    }
 }
 
 fn gcj02_to_wgs84(g: Coord<f64>) -> Coord<f64> {

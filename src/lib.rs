@@ -33,8 +33,8 @@ pub mod risk;
 pub mod synth;
 
 pub use cells::{
-    Adjacency, Cell, CellCode, CellConfig, CellError, CellReport, CodeProfile, CommunityFailure,
-    H3Aggregate, Partition, aggregate_h3, partition, partition_with_progress,
+    aggregate_h3, partition, partition_with_progress, Adjacency, Cell, CellCode, CellConfig,
+    CellError, CellReport, CodeProfile, CommunityFailure, H3Aggregate, Partition,
 };
 pub use crs::{CrsError, Datum, LocalProjection};
 pub use index::{

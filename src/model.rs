@@ -791,12 +791,10 @@ mod tests {
         for k in FacilityKind::ALL {
             assert_eq!(k.as_str().parse::<FacilityKind>().unwrap(), k);
         }
-        assert!(
-            "castle"
-                .parse::<FacilityKind>()
-                .unwrap_err()
-                .to_string()
-                .contains("castle")
-        );
+        assert!("castle"
+            .parse::<FacilityKind>()
+            .unwrap_err()
+            .to_string()
+            .contains("castle"));
     }
 }

@@ -14,17 +14,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use civgrid::cells::{
-    Cell, CellConfig, CellError, CodeProfile, Partition, aggregate_h3, partition,
+    aggregate_h3, partition, Cell, CellConfig, CellError, CodeProfile, Partition,
 };
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{AdminArea, AdminCode, Building, LocalProjection, Oneway, Road, Territory};
 use geo::{
     Area, BooleanOps, BoundingRect, Centroid, Contains, Distance, Euclidean, InteriorPoint, Length,
     MapCoords,
 };
-use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, coord};
+use geo_types::{coord, Coord, LineString, MultiPolygon, Point, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::{RTree, AABB};
 
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 1, d).unwrap()
@@ -508,11 +508,9 @@ fn handmade_shapes_tile() {
     );
     assert!(of("holed").iter().all(|c| !c.geometry.contains(&hole)));
     // The small island (1,500 m²) is its own cell: it has no neighbour to merge into.
-    assert!(
-        of("islands")
-            .iter()
-            .any(|c| (c.area_m2 - 1_500.0).abs() < 1.0)
-    );
+    assert!(of("islands")
+        .iter()
+        .any(|c| (c.area_m2 - 1_500.0).abs() < 1.0));
     // The diagonal road cuts "crossed": no cell on both sides of it.
     let side = |c: &Cell| {
         let q = project(&proj, &c.geometry).interior_point().unwrap();
@@ -526,7 +524,11 @@ fn handmade_shapes_tile() {
             .map(|q| {
                 let (u, v) = (q.x - 500_000.0, q.y - 3_340_000.0);
                 let s = v - 450.0 - (u + 50.0) * 500.0 / 600.0;
-                if s.abs() < 0.01 { 0 } else { s.signum() as i8 }
+                if s.abs() < 0.01 {
+                    0
+                } else {
+                    s.signum() as i8
+                }
             })
             .filter(|&s| s != 0)
             .collect();
@@ -715,18 +717,15 @@ fn fourteen_digit_profile_and_capacity() {
     };
     let p = partition(&t, &[], day(1), &small);
     assert_eq!(p.report.failed.len(), t.communities.len());
-    assert!(
-        p.report
-            .failed
-            .iter()
-            .all(|f| matches!(f.error, CellError::TooManyCells { capacity: 99, .. }))
-    );
-    assert!(
-        p.report.failed[0]
-            .error
-            .to_string()
-            .contains(&t.communities[0].code.to_string())
-    );
+    assert!(p
+        .report
+        .failed
+        .iter()
+        .all(|f| matches!(f.error, CellError::TooManyCells { capacity: 99, .. })));
+    assert!(p.report.failed[0]
+        .error
+        .to_string()
+        .contains(&t.communities[0].code.to_string()));
 }
 
 #[test]

@@ -15,12 +15,12 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use civgrid::cells::{Cell, CellCode, CellConfig, partition};
+use civgrid::cells::{partition, Cell, CellCode, CellConfig};
 use civgrid::grids::{
-    Bounds, CommunityFlag, Contact, Edit, EditContext, Grid, GridConfig, GridKind, GridPlan,
-    Proposal, Violation, apply_edit, plan, validate,
+    apply_edit, plan, validate, Bounds, CommunityFlag, Contact, Edit, EditContext, Grid,
+    GridConfig, GridKind, GridPlan, Proposal, Violation,
 };
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{AdminArea, Building, CommunityKind, Facility, FacilityKind, Territory};
 use geo::{Area, BooleanOps, BoundingRect, Contains, InteriorPoint, Intersects};
 use geo_types::{MultiPolygon, Point, Rect};
@@ -380,11 +380,10 @@ fn validation_reports_overlaps_gaps_outside_and_cut_buildings() {
     let v = validate(area, &buildings, &props, config.bounds(area)).unwrap();
     let g0 = &v.grids[0];
     assert!(g0.outside_m2 > 1000.0, "{}", g0.outside_m2);
-    assert!(
-        g0.violations
-            .iter()
-            .any(|x| matches!(x, Violation::Outside { .. }))
-    );
+    assert!(g0
+        .violations
+        .iter()
+        .any(|x| matches!(x, Violation::Outside { .. })));
     assert!(!g0.overlaps.is_empty());
     let other = &v
         .grids
@@ -463,11 +462,10 @@ fn edits_validated_and_codes_kept() {
     )
     .unwrap();
     assert!(!out.accepted());
-    assert!(
-        out.introduced
-            .iter()
-            .any(|(id, v)| *id == a.code.to_string() && matches!(v, Violation::Bounds { .. }))
-    );
+    assert!(out
+        .introduced
+        .iter()
+        .any(|(id, v)| *id == a.code.to_string() && matches!(v, Violation::Bounds { .. })));
 
     // Split a grid in two by a box over its western half: accepted, new code above all.
     let g = live[0];
@@ -578,13 +576,11 @@ fn validation_names_buildings_a_boundary_cuts() {
     let target = buildings[0];
     let c = target.geometry.bounding_rect().unwrap().center();
     let b = area.geometry.bounding_rect().unwrap();
-    let west = MultiPolygon::new(vec![
-        Rect::new(
-            (b.min().x - 0.01, b.min().y - 0.01),
-            (c.x, b.max().y + 0.01),
-        )
-        .to_polygon(),
-    ]);
+    let west = MultiPolygon::new(vec![Rect::new(
+        (b.min().x - 0.01, b.min().y - 0.01),
+        (c.x, b.max().y + 0.01),
+    )
+    .to_polygon()]);
     let halves = [
         area.geometry.intersection(&west),
         area.geometry.difference(&west),
@@ -611,11 +607,10 @@ fn validation_names_buildings_a_boundary_cuts() {
     assert!(!crossing.is_empty());
     for g in &v.grids {
         assert_eq!(g.buildings_cut, crossing, "{}", g.id);
-        assert!(
-            g.violations
-                .iter()
-                .any(|x| matches!(x, Violation::BuildingsCut { .. }))
-        );
+        assert!(g
+            .violations
+            .iter()
+            .any(|x| matches!(x, Violation::BuildingsCut { .. })));
     }
     assert!(v.gaps.is_empty(), "{:?}", v.gaps);
     let total: u32 = buildings.iter().map(|b| b.households).sum();
@@ -710,13 +705,11 @@ fn redraw_takes_from_neighbours_and_gives_back() {
 
     // Redrawn past the community: refused, the part outside named.
     let b0 = area.geometry.bounding_rect().unwrap();
-    let outside = MultiPolygon::new(vec![
-        Rect::new(
-            (b0.min().x - 0.002, b0.min().y),
-            (b0.min().x + 0.0001, b0.max().y),
-        )
-        .to_polygon(),
-    ]);
+    let outside = MultiPolygon::new(vec![Rect::new(
+        (b0.min().x - 0.002, b0.min().y),
+        (b0.min().x + 0.0001, b0.max().y),
+    )
+    .to_polygon()]);
     let out = apply_edit(
         &ctx,
         &Edit::Redraw {

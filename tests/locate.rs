@@ -1,7 +1,7 @@
 //! `Locator` against an independent brute-force point-in-polygon on a
 //! synthetic city.
 
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{AdminLevel, Locator};
 use geo::Contains;
 use geo_types::Point;

@@ -18,13 +18,13 @@ use civgrid::network::{
     CoverageSource, CoverageTarget, NetworkError, RoadGraph, Snap, SpeedTable, TimeQuery,
     TurnoutTable, UnreachableReason,
 };
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{
     Assessment, Facility, FacilityIndex, FacilityKind, Hazard, HazardGeometry, HazardIndex,
     IndexError, LocalProjection, NearestQuery, Oneway, RiskLevel, Road, Territory,
 };
 use geo::{Distance, Euclidean, InteriorPoint, Intersects};
-use geo_types::{Coord, Line, LineString, Point, Polygon, Rect, coord};
+use geo_types::{coord, Coord, Line, LineString, Point, Polygon, Rect};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -273,11 +273,10 @@ fn hazards_within_a_distance_and_an_envelope_agree_with_brute_force() {
     let (cfg, t) = town();
     let p = projection(&cfg);
     let index = HazardIndex::new(projection(&cfg), &t.hazards).unwrap();
-    assert!(
-        t.hazards
-            .iter()
-            .any(|h| matches!(h.geometry, HazardGeometry::Area(_)))
-    );
+    assert!(t
+        .hazards
+        .iter()
+        .any(|h| matches!(h.geometry, HazardGeometry::Area(_))));
     let metric_geom = |h: &Hazard| -> geo_types::Geometry<f64> {
         match &h.geometry {
             HazardGeometry::Point(pt) => Point(metric(&p, *pt)).into(),
@@ -881,13 +880,11 @@ fn isochrone_holds_the_reached_network_and_not_the_far_unreached() {
         turnout_s: 200.0,
         ..source
     };
-    assert!(
-        graph
-            .isochrone(&late, limit_s, buffer_m)
-            .unwrap()
-            .0
-            .is_empty()
-    );
+    assert!(graph
+        .isochrone(&late, limit_s, buffer_m)
+        .unwrap()
+        .0
+        .is_empty());
 }
 
 #[test]

@@ -6,10 +6,10 @@
 //! spending a minute building a million households in a debug build.
 
 use chrono::NaiveDate;
-use civgrid::cells::{CellConfig, partition};
-use civgrid::grids::{GridConfig, plan};
-use civgrid::synth::{SynthConfig, synthesize};
-use criterion::{BenchmarkId, Criterion, black_box};
+use civgrid::cells::{partition, CellConfig};
+use civgrid::grids::{plan, GridConfig};
+use civgrid::synth::{synthesize, SynthConfig};
+use criterion::{black_box, BenchmarkId, Criterion};
 
 pub fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("grids");

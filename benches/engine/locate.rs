@@ -1,8 +1,8 @@
 //! Point location: building the `Locator` and answering queries.
 
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::Locator;
-use civgrid::synth::{SynthConfig, synthesize};
-use criterion::{BenchmarkId, Criterion, black_box};
+use criterion::{black_box, BenchmarkId, Criterion};
 use geo_types::Point;
 
 pub fn bench(c: &mut Criterion) {

@@ -7,9 +7,9 @@ use std::time::Instant;
 use civgrid::network::{
     CoverageSource, CoverageTarget, RoadGraph, SpeedTable, TimeQuery, TurnoutTable,
 };
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{Facility, FacilityIndex, FacilityKind, LocalProjection, Territory};
-use criterion::{Criterion, black_box};
+use criterion::{black_box, Criterion};
 use geo_types::{Point, Rect};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

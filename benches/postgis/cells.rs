@@ -15,16 +15,20 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use civgrid::cells::{CellConfig, partition};
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::cells::{partition, CellConfig};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid_service::store::{self, ImportBatch};
 use sqlx::{Connection, Executor, PgConnection};
 
 const DB: &str = "civgrid_bench_cells";
 
 fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let cut = base.rfind('/').filter(|&i| i > base.find("://").map_or(0, |s| s + 2));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let cut = base
+        .rfind('/')
+        .filter(|&i| i > base.find("://").map_or(0, |s| s + 2));
     let mut out = format!("{}/{db}", cut.map_or(base, |i| &base[..i]));
     if let Some(q) = query {
         out = format!("{out}?{q}");
@@ -63,7 +67,9 @@ fn main() {
     let epsg = 4534 + ((lon / 3.0).round() as i64 * 3 - 75) / 3;
 
     let (pg_time, pg_cells) = rt.block_on(async {
-        let mut admin = PgConnection::connect(&url).await.expect("PostGIS reachable");
+        let mut admin = PgConnection::connect(&url)
+            .await
+            .expect("PostGIS reachable");
         admin
             .execute(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)").as_str())
             .await
@@ -124,10 +130,13 @@ fn main() {
         follow_lines: false,
         ..CellConfig::default()
     };
-    let (plain_time, plain_cells) =
-        best_of(runs, || partition(&territory, &[], today, &plain).report.cells);
+    let (plain_time, plain_cells) = best_of(runs, || {
+        partition(&territory, &[], today, &plain).report.cells
+    });
     let (lines_time, lines_cells) = best_of(runs, || {
-        partition(&territory, &[], today, &CellConfig::default()).report.cells
+        partition(&territory, &[], today, &CellConfig::default())
+            .report
+            .cells
     });
     assert!(pg_cells > 0 && plain_cells > 0, "both produce cells");
     let ratio = pg_time.as_secs_f64() / plain_time.as_secs_f64();

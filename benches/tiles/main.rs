@@ -8,13 +8,13 @@
 #![expect(missing_docs, reason = "criterion macros generate undocumented items")]
 
 use chrono::NaiveDate;
-use civgrid::cells::{CellConfig, partition};
+use civgrid::cells::{partition, CellConfig};
 use civgrid::grids::GridConfig;
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
+use civgrid_service::tiles::{IncidentFilter, Styles, Tiles, VectorLayer, DEFAULT_CACHE_BYTES};
 use civgrid_service::Engine;
-use civgrid_service::tiles::{DEFAULT_CACHE_BYTES, IncidentFilter, Styles, Tiles, VectorLayer};
 use civgrid_tiles::{TileCoord, TileKey};
-use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 
 fn bench(c: &mut Criterion) {
     let mut territory = synthesize(&SynthConfig::city()).expect("the synthetic city");

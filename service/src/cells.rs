@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use civgrid::cells::{CellConfig, CellReport, Partition, partition_with_progress};
+use civgrid::cells::{partition_with_progress, CellConfig, CellReport, Partition};
 
 use crate::progress::Progress;
 use crate::store::{Store, StoreResult};

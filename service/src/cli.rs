@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use civgrid::cells::{CellConfig, CodeProfile};
 use civgrid::grids::GridConfig;
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{HouseholdEstimate, RiskConfig};
 use clap::{Parser, Subcommand};
 
@@ -23,9 +23,9 @@ use crate::import::{self, ImportOptions, ImportedFile, Mapping};
 use crate::ogc;
 use crate::responders::DEFAULT_MAX_OUTSIDE_M;
 use crate::state::ServeConfig;
-use crate::store::{self, DEFAULT_STORE, ImportBatch, Store};
-use crate::tiles::{DEFAULT_CACHE_BYTES, Styles};
-use crate::{AppState, demo};
+use crate::store::{self, ImportBatch, Store, DEFAULT_STORE};
+use crate::tiles::{Styles, DEFAULT_CACHE_BYTES};
+use crate::{demo, AppState};
 
 /// Default address `serve` and `demo` listen on.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

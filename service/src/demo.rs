@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::AdminCode;
-use civgrid::synth::{SynthConfig, synthesize};
 
 use civgrid::cells::CellConfig;
 use civgrid::grids::GridConfig;

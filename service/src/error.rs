@@ -1,6 +1,6 @@
 //! Service errors and their HTTP form: `application/problem+json` (RFC 9457).
 
-use axum::http::{StatusCode, header};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 

@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gdal::DriverManager;
 use gdal::vector::{
     Feature as GdalFeature, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal,
 };
+use gdal::DriverManager;
 use geo_types::Geometry;
 use serde_json::Value;
 

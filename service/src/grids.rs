@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDate;
 use civgrid::cells::{Cell, CellCode};
 use civgrid::grids::{
-    Contact, Edit, EditContext, EditOutcome, Grid, GridConfig, GridIndex, GridKind, GridReport,
-    plan_with_progress,
+    plan_with_progress, Contact, Edit, EditContext, EditOutcome, Grid, GridConfig, GridIndex,
+    GridKind, GridReport,
 };
 use civgrid::{AdminArea, AdminCode, Building, Locator, Territory};
 use gdal::vector::LayerAccess;
 use geo::InteriorPoint;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use crate::ogc;
 use crate::progress::Progress;

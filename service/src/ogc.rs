@@ -13,8 +13,8 @@ use civgrid::{Facility, Hazard, HazardGeometry};
 use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, Envelope as _, RTree, RTreeObject};
-use serde_json::{Map, Value, json};
+use rstar::{Envelope as _, RTree, RTreeObject, AABB};
+use serde_json::{json, Map, Value};
 
 /// One feature of a collection.
 #[derive(Debug, Clone)]

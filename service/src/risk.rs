@@ -10,7 +10,7 @@
 
 use civgrid::cells::Cell;
 use civgrid::network::NetworkError;
-use civgrid::risk::{CellExposure, Response, RiskConfig, RiskMap, assess};
+use civgrid::risk::{assess, CellExposure, Response, RiskConfig, RiskMap};
 use civgrid::{FacilityKind, RiskLevel};
 use geo::BoundingRect;
 use geo_types::Rect;

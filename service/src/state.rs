@@ -10,10 +10,10 @@ use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 use crate::auth::WriterToken;
 use crate::grids::GridState;
 use crate::ogc::{self, Collection};
-use crate::responders::{DEFAULT_MAX_OUTSIDE_M, ResponderError, Responders};
+use crate::responders::{ResponderError, Responders, DEFAULT_MAX_OUTSIDE_M};
 use crate::risk::RiskState;
 use crate::store::{Store, StoreError};
-use crate::tiles::{DEFAULT_CACHE_BYTES, Styles, Tiles};
+use crate::tiles::{Styles, Tiles, DEFAULT_CACHE_BYTES};
 
 /// In-memory indexes over the stored territory.
 #[derive(Debug)]

@@ -15,14 +15,14 @@ use axum::body::Bytes;
 use civgrid::cells::{Cell, CellCode};
 use civgrid::{BarrierKind, Incident, RiskLevel, Territory};
 use civgrid_tiles::{
-    Canvas, ColorRamp, DEFAULT_EXTENT, LonLatBounds, MvtLayer, MvtValue, Rgba, TileCache,
-    TileCoord, TileError, TileKey, WeightedPoint, bandwidth_margin_deg, density,
-    effective_bandwidth_m, encode_tile,
+    bandwidth_margin_deg, density, effective_bandwidth_m, encode_tile, Canvas, ColorRamp,
+    LonLatBounds, MvtLayer, MvtValue, Rgba, TileCache, TileCoord, TileError, TileKey,
+    WeightedPoint, DEFAULT_EXTENT,
 };
 use geo::{BoundingRect, Centroid};
 use geo_types::Rect;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::{RTree, AABB};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};

@@ -12,21 +12,21 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use civgrid::cells::{Cell, CellCode, CellConfig};
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{AdminArea, AdminCode, CommunityKind, Territory};
 use civgrid_service::cells;
 use civgrid_service::export::{self, ExportLayer};
 use civgrid_service::ogc;
 use civgrid_service::store::{self, ImportBatch, Store};
-use civgrid_service::{AppState, app};
-use gdal::Dataset;
+use civgrid_service::{app, AppState};
 use gdal::vector::{Geometry as GdalGeometry, LayerAccess, ToGdal};
+use gdal::Dataset;
 use geo::{BoundingRect, Contains, Intersects};
 use geo_types::{Point, Rect};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::common::{TestStore, both_stores, fresh_gpkg, rect};
+use crate::common::{both_stores, fresh_gpkg, rect, TestStore};
 use crate::http::{get, problem};
 
 fn day(d: &str) -> NaiveDate {
@@ -220,11 +220,9 @@ async fn cells_are_stored_with_history_and_exported_gap_free_on_both_stores() {
         assert_eq!(stored.len(), run.stored, "{what}: every cell is stored");
         assert_eq!(adjacency.len(), run.adjacency, "{what}: adjacency stored");
         assert!(stored.len() > 100, "{what}: {} cells", stored.len());
-        assert!(
-            stored
-                .iter()
-                .all(|c| c.end.is_none() && c.start == day("2026-01-01"))
-        );
+        assert!(stored
+            .iter()
+            .all(|c| c.end.is_none() && c.start == day("2026-01-01")));
         let codes: BTreeSet<CellCode> = stored.iter().map(|c| c.code).collect();
         assert_eq!(codes.len(), stored.len(), "{what}: codes are unique");
         assert!(

@@ -226,11 +226,9 @@ fn workers_from_a_table(store: &Path, grids_geojson: &Path) {
     assert_eq!(props(&codes[0])["worker_name"], "王芳");
     assert_eq!(props(&codes[0])["leader_phone"], "13900000000");
     assert_eq!(props(&codes[1])["worker_name"], "李强");
-    assert!(
-        props(&codes[1])
-            .get("leader_name")
-            .is_none_or(serde_json::Value::is_null)
-    );
+    assert!(props(&codes[1])
+        .get("leader_name")
+        .is_none_or(serde_json::Value::is_null));
 }
 
 /// `civgrid serve` end to end: it prints its URL, answers on every one of

@@ -6,22 +6,22 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::http::{Method, StatusCode};
+use axum::Router;
 use civgrid::cells::CellConfig;
 use civgrid::grids::{Grid, GridConfig, GridKind};
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{Building, Territory};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
 use civgrid_service::store::Store;
-use civgrid_service::{AppState, app, cells, grids};
+use civgrid_service::{app, cells, grids, AppState};
 use geo::{Area, BooleanOps, Contains, InteriorPoint, Intersects};
 use geo_types::Point;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use crate::cells::store_with;
-use crate::common::{TestStore, both_stores, multipolygon_diff, multipolygon_json};
+use crate::common::{both_stores, multipolygon_diff, multipolygon_json, TestStore};
 use crate::http::get;
 use crate::responders::send;
 

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use civgrid::synth::{SynthConfig, synthesize};
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{AdminArea, AdminCode, AdminLevel, Datum, Territory};
 use civgrid_service::store::{self, ImportBatch, Store};
-use civgrid_service::{AppState, app};
+use civgrid_service::{app, AppState};
 use geo::{InteriorPoint, Intersects};
 use geo_types::Point;
 use http_body_util::BodyExt;

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use civgrid::{AdminLevel, Datum, FacilityKind, LayerCounts, Territory};
 use civgrid_service::cli::import_files;
 use civgrid_service::import::{
-    ImportError, ImportOptions, ImportedFile, Mapping, Target, read_file,
+    read_file, ImportError, ImportOptions, ImportedFile, Mapping, Target,
 };
 use geo::{Area, GeodesicArea, Validation};
 use geo_types::{Coord, MultiPolygon, Point};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use crate::common::{
     area, assert_same_territory, data_dir, estimated_households, feature, fixture_territory,
@@ -416,17 +416,15 @@ fn an_osm_extract_imports_the_buildings_roads_and_facilities_ogrinfo_counts() {
     // Everything lies in central Helsinki.
     let inside = |p: Coord<f64>| (24.90..25.00).contains(&p.x) && (60.14..60.20).contains(&p.y);
     assert!(t.facilities.iter().all(|x| inside(x.location.0)));
-    assert!(
-        t.roads
-            .iter()
-            .all(|r| r.geometry.0.iter().all(|c| inside(*c)))
-    );
+    assert!(t
+        .roads
+        .iter()
+        .all(|r| r.geometry.0.iter().all(|c| inside(*c))));
     // Households come from footprint × levels: none is given in OSM.
-    assert!(
-        t.buildings
-            .iter()
-            .all(|b| b.households_estimated && b.households >= 1)
-    );
+    assert!(t
+        .buildings
+        .iter()
+        .all(|b| b.households_estimated && b.households >= 1));
 
     // Without --repair the first degenerate building stops the import.
     let err = read_file(&pbf, &ImportOptions::default()).expect_err("needs --repair");
@@ -925,11 +923,10 @@ fn wrong_winding_and_repeated_points_are_tidied_and_reported_without_repair() {
         notes.iter().any(|n| n.starts_with("rewound rings")),
         "{notes:?}"
     );
-    assert!(
-        f.notes
-            .iter()
-            .all(|n| n.at.fid == Some(0) && n.at.layer == "communities")
-    );
+    assert!(f
+        .notes
+        .iter()
+        .all(|n| n.at.fid == Some(0) && n.at.layer == "communities"));
 }
 
 // ---------------------------------------------------------------------------

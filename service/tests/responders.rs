@@ -10,31 +10,31 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
 use civgrid::cells::Cell;
 use civgrid::network::{TimeQuery, TurnoutTable};
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{
     Assessment, Facility, FacilityKind, Hazard, HazardGeometry, Oneway, RiskLevel, Road, Territory,
 };
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
 use civgrid_service::store::Store;
-use civgrid_service::{AppState, app};
+use civgrid_service::{app, AppState};
 use geo::{BoundingRect, Centroid, Distance, Geodesic, InteriorPoint, Intersects};
-use geo_types::{MultiPolygon, Point, Rect, line_string};
+use geo_types::{line_string, MultiPolygon, Point, Rect};
 use http_body_util::BodyExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use sqlx::Connection;
 use tower::ServiceExt;
 
 use crate::cells::{active_cells, store_with};
-use crate::common::{Backend, TestStore, both_stores, rect};
-use crate::http::{Reply, get, problem};
+use crate::common::{both_stores, rect, Backend, TestStore};
+use crate::http::{get, problem, Reply};
 
 /// The writers' token of the fixture's servers.
 const TOKEN: &str = "test-writer-token";
@@ -781,15 +781,14 @@ async fn writes_are_stored_then_indexed_and_survive_a_reload() {
         .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         assert_ne!(answered(&get(&f.app, &nearest(0.002)).await)[0].0, id);
-        assert!(
-            f.store
-                .load()
-                .await
-                .expect("load")
-                .facilities
-                .iter()
-                .all(|x| x.id != id)
-        );
+        assert!(f
+            .store
+            .load()
+            .await
+            .expect("load")
+            .facilities
+            .iter()
+            .all(|x| x.id != id));
         for (method, body) in [
             (Method::GET, None),
             (Method::PUT, Some(&moved)),
@@ -872,12 +871,10 @@ async fn writes_need_the_token_and_name_the_bad_field() {
         ] {
             let (s, h, b) = send(&f.app, method, &uri, Some(&good), token).await;
             check(s, StatusCode::UNAUTHORIZED, &b, &["token"]);
-            assert!(
-                h[header::WWW_AUTHENTICATE]
-                    .to_str()
-                    .expect("ascii")
-                    .starts_with("Bearer")
-            );
+            assert!(h[header::WWW_AUTHENTICATE]
+                .to_str()
+                .expect("ascii")
+                .starts_with("Bearer"));
         }
     }
     // Bad bodies: 400 naming the field.

@@ -6,18 +6,18 @@
 //! the tiles it touches dropped).
 #![allow(clippy::too_many_lines)]
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
 use civgrid::cells::Cell;
 use civgrid::grids::{GridConfig, GridKind};
 use civgrid::risk::RiskConfig;
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{Assessment, Hazard, HazardGeometry, RiskLevel, Territory};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::state::ServeConfig;
 use civgrid_service::tiles::{Palette, Styles};
-use civgrid_service::{AppState, app, grids};
+use civgrid_service::{app, grids, AppState};
 use civgrid_tiles::Rgba;
 use civgrid_tiles::{TileCoord, TileKey};
 use geo::{BoundingRect, Contains, Distance, Haversine, InteriorPoint, Intersects};
@@ -27,7 +27,7 @@ use serde_json::json;
 use tower::ServiceExt;
 
 use crate::cells::{active_cells, store_with};
-use crate::common::{Backend, TestStore, both_stores, ogrinfo_counts, ogrinfo_scalar, rect};
+use crate::common::{both_stores, ogrinfo_counts, ogrinfo_scalar, rect, Backend, TestStore};
 use crate::http::{get, problem};
 
 const TOKEN: &str = "risk-writer-token";
@@ -354,12 +354,10 @@ async fn risk_tiles_show_each_cell_in_its_level_colour() {
     let tj = get(&f.app, "/tiles/risk.json").await;
     assert_eq!(tj.status, StatusCode::OK);
     assert_eq!(tj.body["tilejson"], "3.0.0");
-    assert!(
-        tj.body["tiles"][0]
-            .as_str()
-            .expect("a URL")
-            .ends_with("/tiles/risk/{z}/{x}/{y}.png")
-    );
+    assert!(tj.body["tiles"][0]
+        .as_str()
+        .expect("a URL")
+        .ends_with("/tiles/risk/{z}/{x}/{y}.png"));
     // Bad addresses.
     for (uri, status) in [
         ("/tiles/risk/23/0/0.png", StatusCode::BAD_REQUEST),

@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use civgrid::synth::{SynthConfig, synthesize};
+use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{CommunityKind, LayerCounts, Territory};
 use civgrid_service::store::{self, ImportBatch, Store, StoreError};
 use sqlx::Connection;
 
 use crate::common::{
-    Backend, TestStore, assert_same_territory, both_stores, error_chain, fixture_territory,
-    non_admin_count, rect,
+    assert_same_territory, both_stores, error_chain, fixture_territory, non_admin_count, rect,
+    Backend, TestStore,
 };
 
 /// The synthetic test city (8 communities, about 100 buildings) with a
@@ -60,16 +60,14 @@ async fn round_trip(s: &TestStore) {
         c.buildings > 20 && c.facilities > 0 && c.roads > 0 && c.incidents > 0,
         "{c}"
     );
-    assert!(
-        city.hazards
-            .iter()
-            .any(|h| matches!(h.geometry, civgrid::HazardGeometry::Point(_)))
-    );
-    assert!(
-        city.hazards
-            .iter()
-            .any(|h| matches!(h.geometry, civgrid::HazardGeometry::Area(_)))
-    );
+    assert!(city
+        .hazards
+        .iter()
+        .any(|h| matches!(h.geometry, civgrid::HazardGeometry::Point(_))));
+    assert!(city
+        .hazards
+        .iter()
+        .any(|h| matches!(h.geometry, civgrid::HazardGeometry::Area(_))));
     assert!(city.communities.iter().all(|a| a.kind.is_some()));
 
     let store = open(s).await;

@@ -8,7 +8,7 @@
 use geo_types::Coord;
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::{RTree, AABB};
 
 use super::frame::P;
 

@@ -10,7 +10,7 @@
 use geo::{Contains, InteriorPoint};
 use geo_types::Polygon;
 
-use super::frame::{Frame, P, Ring, Shape, bounds, polygon};
+use super::frame::{bounds, polygon, Frame, Ring, Shape, P};
 use crate::model::Building;
 
 /// One footprint polygon in frame metres.

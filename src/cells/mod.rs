@@ -85,7 +85,7 @@ use frame::Zones;
 pub use code::{CellCode, InvalidCellCode};
 pub use config::{CellConfig, CodeProfile};
 pub use error::CellError;
-pub use h3::{H3Aggregate, aggregate_h3};
+pub use h3::{aggregate_h3, H3Aggregate};
 pub use report::{AreaStats, CellReport, CommunityFailure};
 
 /// Distance within which two cells' edges count as shared, metres.

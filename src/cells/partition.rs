@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use geo::{BoundingRect, Centroid, Contains, InteriorPoint, Validation};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use rstar::primitives::{GeomWithData, Line, Rectangle};
-use rstar::{AABB, PointDistance, RTree};
+use rstar::{PointDistance, RTree, AABB};
 
 use super::adjacency::{ring_segments, shared_edges};
-use super::buildings::{Footprint, footprints, holder, meets, outlines};
-use super::frame::{Frame, P, Ring, Shape, Snap, Zones, bounds, lonlat_bounds, polygon};
-use super::slivers::{Unit, merge};
+use super::buildings::{footprints, holder, meets, outlines, Footprint};
+use super::frame::{bounds, lonlat_bounds, polygon, Frame, Ring, Shape, Snap, Zones, P};
+use super::slivers::{merge, Unit};
 use super::{CellConfig, CellError};
 use crate::model::{AdminArea, Building, Territory};
 

@@ -8,7 +8,7 @@ use geo::Contains;
 use geo_types::{Coord, Point};
 
 use crate::cells::adjacency::{ring_segments, shared_edges};
-use crate::cells::frame::{P, Shape, Snap, bounds, polygon};
+use crate::cells::frame::{bounds, polygon, Shape, Snap, P};
 
 /// Distance within which atoms' edges count as shared, metres.
 const SHARED_EDGE_TOL_M: f64 = 0.01;

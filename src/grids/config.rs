@@ -30,7 +30,11 @@ impl Bounds {
     #[must_use]
     pub const fn lower_bound(self, households: u32) -> u32 {
         let k = households.div_ceil(self.max);
-        if k == 0 { 1 } else { k }
+        if k == 0 {
+            1
+        } else {
+            k
+        }
     }
 
     /// `true` when some number of grids can hold `households` within the
@@ -51,7 +55,11 @@ impl Bounds {
         } else {
             self.max / 2
         };
-        if step == 0 { 1 } else { step }
+        if step == 0 {
+            1
+        } else {
+            step
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use geo::{Area, BooleanOps, BoundingRect, Intersects, Length as _};
 use geo_types::{MultiPolygon, Point};
 
 use super::numbering::highest;
-use super::validate::{Proposal, ProposalError, Validation, Violation, validate};
+use super::validate::{validate, Proposal, ProposalError, Validation, Violation};
 use super::{Bounds, Contact, Grid, GridKind};
 use crate::cells::partition::representative_point;
 use crate::cells::{Cell, CellCode};

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use geo::{BoundingRect, Intersects};
 use geo_types::Point;
-use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::RTree;
 
 use super::Grid;
 use crate::cells::CellCode;

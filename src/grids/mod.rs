@@ -62,11 +62,11 @@ use chrono::NaiveDate;
 use geo::BoundingRect;
 use geo_types::{Coord, MultiPolygon};
 use rayon::prelude::*;
-use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::RTree;
 use serde::{Deserialize, Serialize};
 
-use crate::cells::frame::{Frame, P, Shape, Snap, Zones, bounds as frame_bounds, lonlat_bounds};
+use crate::cells::frame::{bounds as frame_bounds, lonlat_bounds, Frame, Shape, Snap, Zones, P};
 use crate::cells::partition::representative_point;
 use crate::cells::{Cell, CellCode};
 use crate::model::{AdminArea, AdminCode, Territory};
@@ -74,10 +74,10 @@ use atoms::{Atom, Item};
 use bisect::Graph;
 
 pub use config::{Bounds, GridConfig};
-pub use edit::{Context as EditContext, Edit, EditError, EditOutcome, apply_edit};
+pub use edit::{apply_edit, Context as EditContext, Edit, EditError, EditOutcome};
 pub use index::GridIndex;
 pub use validate::{
-    Gap, GridCheck, Overlap, Proposal, ProposalError, Validation, Violation, validate,
+    validate, Gap, GridCheck, Overlap, Proposal, ProposalError, Validation, Violation,
 };
 
 /// Height of the numbering rows, metres.

@@ -8,7 +8,7 @@ use geo::{Contains, InteriorPoint};
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 
 use super::atoms::centre;
-use crate::cells::frame::{Frame, P, Ring, Shape, Snap, polygon};
+use crate::cells::frame::{polygon, Frame, Ring, Shape, Snap, P};
 
 /// The lon/lat vertices of the cells, by their snapped frame position: a
 /// grid's vertex that was a cell's vertex gets the cell's exact lon/lat
@@ -114,7 +114,7 @@ pub(super) fn representative(shapes: &[Shape]) -> P {
 /// vertex lies on the neighbour's edge only to rounding.
 pub(super) fn node(pieces: &mut [Vec<Shape>], tol: f64) {
     use rstar::primitives::GeomWithData;
-    use rstar::{AABB, RTree};
+    use rstar::{RTree, AABB};
     let mut all: Vec<P> = pieces
         .iter()
         .flatten()

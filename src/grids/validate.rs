@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::shape::{node, polsby_popper};
 use super::{Bounds, GridKind, NODE_TOL_M};
-use crate::cells::frame::{Frame, Shape, polygon};
+use crate::cells::frame::{polygon, Frame, Shape};
 use crate::cells::partition::representative_point;
 use crate::crs::LocalProjection;
 use crate::model::{AdminArea, Building};

@@ -34,12 +34,12 @@ use std::collections::{BTreeMap, HashMap};
 use geo::{BoundingRect, Contains, Distance, Euclidean, MapCoords};
 use geo_types::{Coord, Geometry, MultiPolygon};
 use rstar::primitives::GeomWithData;
-use rstar::{AABB, RTree};
+use rstar::{RTree, AABB};
 use serde::{Deserialize, Serialize};
 
 use crate::cells::{Cell, CellCode};
 use crate::model::{AdminCode, AdminLevel, Facility, FacilityKind, Hazard, HazardGeometry};
-use crate::risk::{RiskLevel, band};
+use crate::risk::{band, RiskLevel};
 
 /// Mean Earth radius, metres (IUGG).
 const EARTH_RADIUS_M: f64 = 6_371_008.8;

@@ -14,8 +14,8 @@
 mod map;
 
 pub use map::{
-    CellExposure, CellRisk, ExposureWeights, HazardReach, LevelCounts, LevelWeights, Response,
-    ResponseWeights, RiskConfig, RiskMap, ScoreThresholds, Zone, assess, influence_m,
+    assess, influence_m, CellExposure, CellRisk, ExposureWeights, HazardReach, LevelCounts,
+    LevelWeights, Response, ResponseWeights, RiskConfig, RiskMap, ScoreThresholds, Zone,
 };
 
 use std::fmt;

@@ -2,8 +2,8 @@
 
 use std::ops::RangeInclusive;
 
-use super::SynthError;
 use super::hierarchy::Layout;
+use super::SynthError;
 use crate::model::{AdminCode, AdminLevel, CommunityKind};
 
 /// Settings of a synthetic territory (see [`synthesize`](super::synthesize)).

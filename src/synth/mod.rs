@@ -232,7 +232,7 @@ mod tests {
     use geo::{Area, BooleanOps, BoundingRect, Contains, Distance, Euclidean, Intersects};
     use geo_types::{Line, MultiPolygon, Point, Rect};
     use rstar::primitives::{GeomWithData, Rectangle};
-    use rstar::{AABB, RTree};
+    use rstar::{RTree, AABB};
 
     use super::*;
     use crate::model::{AdminArea, CommunityKind, FacilityKind};
@@ -308,22 +308,17 @@ mod tests {
         assert_eq!(t.districts[0].code.to_string(), "339001");
         assert_eq!(t.subdistricts[0].code.to_string(), "339001001");
         assert_eq!(t.communities[0].code.to_string(), "339001001001");
-        assert!(
-            subdistricts
-                .iter()
-                .all(|s| districts.contains(&s.parent().unwrap()))
-        );
-        assert!(
-            communities
-                .iter()
-                .all(|c| subdistricts.contains(&c.parent().unwrap()))
-        );
-        assert!(
-            t.districts
-                .iter()
-                .chain(&t.subdistricts)
-                .all(|a| a.kind.is_none())
-        );
+        assert!(subdistricts
+            .iter()
+            .all(|s| districts.contains(&s.parent().unwrap())));
+        assert!(communities
+            .iter()
+            .all(|c| subdistricts.contains(&c.parent().unwrap())));
+        assert!(t
+            .districts
+            .iter()
+            .chain(&t.subdistricts)
+            .all(|a| a.kind.is_none()));
         let suffixes = |a: &AdminArea, urban: &str, rural: &str| {
             a.name.ends_with(urban) || a.name.ends_with(rural)
         };
@@ -389,10 +384,9 @@ mod tests {
         assert!(corner);
         // Not plain rectangles: the lattice is jittered.
         let ring = &t.communities[0].geometry.0[0].exterior().0;
-        assert!(
-            ring.windows(2)
-                .any(|w| (w[0].x - w[1].x).abs() > 1e-6 && (w[0].y - w[1].y).abs() > 1e-6)
-        );
+        assert!(ring
+            .windows(2)
+            .any(|w| (w[0].x - w[1].x).abs() > 1e-6 && (w[0].y - w[1].y).abs() > 1e-6));
         // Villages are blocks of 3 × 3 lattice cells: 12 boundary vertices.
         let village = t
             .communities
@@ -444,10 +438,10 @@ mod tests {
         let (urban, rural): (Vec<_>, Vec<_>) = t.buildings.iter().partition(|b| !b.name.is_empty());
         assert!(urban.iter().all(|b| (20..=200).contains(&b.households)
             && b.levels.is_none_or(|l| (6..=30).contains(&l))));
-        assert!(
-            rural.iter().all(|b| (1..=2).contains(&b.households)
-                && b.levels.is_none_or(|l| (1..=3).contains(&l)))
-        );
+        assert!(rural
+            .iter()
+            .all(|b| (1..=2).contains(&b.households)
+                && b.levels.is_none_or(|l| (1..=3).contains(&l))));
         assert!(
             urban.len() > 300 && rural.len() > 300,
             "{} {}",
@@ -569,11 +563,10 @@ mod tests {
             by_class["tertiary"].0 > 50 && by_class["residential"].0 > 100,
             "{by_class:?}"
         );
-        assert!(
-            t.roads
-                .iter()
-                .any(|r| r.oneway == crate::model::Oneway::Forward)
-        );
+        assert!(t
+            .roads
+            .iter()
+            .any(|r| r.oneway == crate::model::Oneway::Forward));
         let speed = |class: &str| t.roads.iter().find(|r| r.class == class).unwrap().speed_kmh;
         assert_eq!(
             ["primary", "secondary", "tertiary", "residential"].map(speed),
@@ -662,11 +655,10 @@ mod tests {
             .filter(|h| h.kind == "industrial_park")
             .count();
         assert!(parks >= 2, "{parks}");
-        assert!(
-            t.hazards
-                .iter()
-                .any(|h| matches!(h.geometry, HazardGeometry::Point(_)))
-        );
+        assert!(t
+            .hazards
+            .iter()
+            .any(|h| matches!(h.geometry, HazardGeometry::Point(_))));
     }
 
     #[test]
@@ -678,11 +670,10 @@ mod tests {
             (households as f64 * 20.0 / 1000.0).round()
         );
         // 2024-01-01T00:00:00Z and 2025-01-01T00:00:00Z.
-        assert!(
-            t.incidents
-                .iter()
-                .all(|i| (1_704_067_200..1_735_689_600).contains(&i.time_unix_s))
-        );
+        assert!(t
+            .incidents
+            .iter()
+            .all(|i| (1_704_067_200..1_735_689_600).contains(&i.time_unix_s)));
         let kinds: HashSet<&str> = t.incidents.iter().map(|i| i.kind.as_str()).collect();
         assert_eq!(
             kinds,
@@ -690,12 +681,11 @@ mod tests {
         );
         // Floods from June to September only.
         let june = 1_704_067_200 + 151 * 86_400;
-        assert!(
-            t.incidents
-                .iter()
-                .filter(|i| i.kind == "flood")
-                .all(|i| (june..june + 122 * 86_400).contains(&i.time_unix_s))
-        );
+        assert!(t
+            .incidents
+            .iter()
+            .filter(|i| i.kind == "flood")
+            .all(|i| (june..june + 122 * 86_400).contains(&i.time_unix_s)));
         assert_eq!(incidents::year_start_unix_s(2024), 1_704_067_200);
         assert_eq!(incidents::year_start_unix_s(1970), 0);
     }

@@ -15,7 +15,7 @@ use geo_types::{Coord, LineString};
 use rand::Rng;
 
 use super::lattice::Lattice;
-use super::{Stage, names, stream};
+use super::{names, stream, Stage};
 use crate::model::{Barrier, BarrierKind, Building};
 
 /// Distance between the line's vertices along x, metres.

@@ -22,9 +22,9 @@
 
 use geo_types::Coord;
 
-use crate::TileCoord;
 use crate::error::TileError;
 use crate::raster::Rgba;
+use crate::TileCoord;
 
 /// Mean Earth radius, metres (IUGG), as Web Mercator's ground scale uses.
 const EARTH_RADIUS_M: f64 = 6_378_137.0;

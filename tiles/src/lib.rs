@@ -22,10 +22,10 @@ mod mvt;
 mod raster;
 
 pub use cache::{TileCache, TileKey};
-pub use coord::{LonLatBounds, MAX_ZOOM, TileCoord};
+pub use coord::{LonLatBounds, TileCoord, MAX_ZOOM};
 pub use error::TileError;
 pub use heat::{
-    ColorRamp, WeightedPoint, bandwidth_margin_deg, density, effective_bandwidth_m, pixel_m,
+    bandwidth_margin_deg, density, effective_bandwidth_m, pixel_m, ColorRamp, WeightedPoint,
 };
-pub use mvt::{DEFAULT_EXTENT, MvtLayer, MvtValue, encode_tile};
-pub use raster::{Canvas, MAX_SIZE_PX, Rgba};
+pub use mvt::{encode_tile, MvtLayer, MvtValue, DEFAULT_EXTENT};
+pub use raster::{Canvas, Rgba, MAX_SIZE_PX};

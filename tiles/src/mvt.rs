@@ -441,9 +441,9 @@ pub fn encode_tile(layers: &[MvtLayer]) -> Vec<u8> {
 #[cfg(test)]
 #[allow(clippy::many_single_char_names)]
 mod tests {
-    use geo_types::{MultiPolygon, Point, line_string, polygon};
-    use mvt_reader::Reader;
+    use geo_types::{line_string, polygon, MultiPolygon, Point};
     use mvt_reader::feature::Value;
+    use mvt_reader::Reader;
 
     use super::*;
 

@@ -16,8 +16,8 @@
 
 use geo_types::{Coord, MultiPolygon, Rect};
 
-use crate::TileCoord;
 use crate::error::TileError;
+use crate::TileCoord;
 
 /// An RGBA colour, not premultiplied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -222,7 +222,7 @@ fn bounds<'a>(points: impl Iterator<Item = &'a Coord<f64>>) -> Option<Rect<f64>>
 
 #[cfg(test)]
 mod tests {
-    use geo_types::{Polygon, polygon};
+    use geo_types::{polygon, Polygon};
 
     use super::*;
 

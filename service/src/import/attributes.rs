@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use gdal::vector::Feature;
 
-use super::FeatureProblem;
 use super::mapping::LayerMapping;
+use super::FeatureProblem;
 
 /// A feature's attributes, looked up by model field name.
 pub struct Attributes<'a> {

@@ -14,9 +14,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use civgrid::{AdminCode, Datum, HouseholdEstimate, Territory};
-use gdal::Dataset;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Feature, LayerAccess};
+use gdal::Dataset;
 use geo_types::Coord;
 
 use crate::progress::Progress;
@@ -25,8 +25,8 @@ use attributes::Attributes;
 pub use attributes::Fields;
 use geometry::GeometryReader;
 pub use mapping::{Mapping, MappingError, Target};
-use records::{OsmClass, RecordContext};
 pub use records::{facility, hazard};
+use records::{OsmClass, RecordContext};
 
 /// How to import.
 #[derive(Debug, Clone, Default)]

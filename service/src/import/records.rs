@@ -12,10 +12,10 @@ use gdal::vector::Geometry as GdalGeometry;
 use geo::{Area, Centroid};
 use geo_types::{Geometry, Point};
 
-use super::FeatureProblem;
 use super::attributes::{Attributes, Fields};
 use super::geometry::GeometryReader;
 use super::mapping::Target;
+use super::FeatureProblem;
 
 /// Road classes that carry vehicles (OSM highway values); others (footway,
 /// path, steps…) are not roads for travel times and are skipped.

@@ -15,10 +15,10 @@
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use civgrid::FacilityKind;
 use civgrid::network::Share;
+use civgrid::FacilityKind;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use super::params;
 use crate::error::{ServiceError, ServiceResult};

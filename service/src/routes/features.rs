@@ -16,12 +16,12 @@
 //! feature, 200 on PUT, 204 on DELETE, 404 for an unknown id, 400 naming
 //! the bad field.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Router;
 use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
 use geo::{BoundingRect, Centroid, CoordsIter, Validation};
 use geo_types::{Geometry, MultiPolygon, Point, Rect};

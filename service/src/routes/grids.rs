@@ -27,13 +27,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use civgrid::AdminCode;
 use civgrid::cells::CellCode;
-use civgrid::grids::{Contact, Edit, EditOutcome, Grid, GridKind, Proposal, Validation, validate};
+use civgrid::grids::{validate, Contact, Edit, EditOutcome, Grid, GridKind, Proposal, Validation};
+use civgrid::AdminCode;
 use geo::InteriorPoint;
 use geo_types::{Geometry, MultiPolygon};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use super::params;
 use crate::auth::Writer;

@@ -4,15 +4,15 @@
 //! point, as a GeoJSON FeatureCollection of hexagons with `h3`, `cells`
 //! (unit cells in the hexagon) and `sum`.
 
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Router;
 use civgrid::cells::aggregate_h3;
 use geo_types::{LineString, Polygon};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use super::params;
 use crate::error::{ServiceError, ServiceResult};

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use civgrid::Location;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use super::params;
 use crate::error::{ServiceError, ServiceResult};

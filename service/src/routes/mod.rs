@@ -12,8 +12,8 @@ pub mod params;
 mod risk;
 mod tiles;
 
-use axum::Router;
 use axum::http::StatusCode;
+use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::error::problem;

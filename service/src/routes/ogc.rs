@@ -3,13 +3,13 @@
 //! so GDAL (`ogrinfo OAPIF:http://…/ogc`) and QGIS read the layers directly.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use geo_types::Rect;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use super::params;
 use crate::error::{ServiceError, ServiceResult};

@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use civgrid::AdminLevel;
 use civgrid::cells::CellCode;
 use civgrid::risk::{CellRisk, HazardReach, LevelCounts};
+use civgrid::AdminLevel;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
 use super::params;
 use crate::error::{ServiceError, ServiceResult};

@@ -13,11 +13,11 @@
 //! outside the zoom's range → 400; an unknown layer, or a format the layer
 //! is not served in → 404.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Router;
 use civgrid_tiles::{TileCoord, TileKey};
 use serde::Deserialize;
 use serde_json::json;

@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use super::schema::{self, ColumnType, ROWS_PER_INSERT, Table, Value};
+use super::schema::{self, ColumnType, Table, Value, ROWS_PER_INSERT};
 use super::{Backend, StoreError, StoreResult, Write, Written};
 
 /// EPSG code of CGCS2000, the stored CRS.

@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
-use sqlx::Row;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::query::Query;
+use sqlx::Row;
 
-use super::schema::{ColumnType, ROWS_PER_INSERT, Table, Value};
+use super::schema::{ColumnType, Table, Value, ROWS_PER_INSERT};
 use super::{Backend, StoreError, StoreResult, Write, Written};
 
 /// A PostGIS store.

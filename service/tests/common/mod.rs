@@ -8,12 +8,13 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use civgrid::{
-    AdminArea, Barrier, BarrierKind, AdminCode, Assessment, Building, CommunityKind, Facility, FacilityKind, Hazard,
-    HazardGeometry, Incident, LocalProjection, Oneway, RiskLevel, Road, Territory,
+    AdminArea, AdminCode, Assessment, Barrier, BarrierKind, Building, CommunityKind, Facility,
+    FacilityKind, Hazard, HazardGeometry, Incident, LocalProjection, Oneway, RiskLevel, Road,
+    Territory,
 };
 use geo::Area;
 use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 
 // ---------------------------------------------------------------------------
