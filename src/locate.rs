@@ -61,10 +61,13 @@ impl Location {
     }
 }
 
-type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+/// A bounding box in an R-tree, with the position of its geometry.
+pub(crate) type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 /// An R-tree of the bounding boxes of `geometries`, by position.
-fn box_tree<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> RTree<Entry> {
+pub(crate) fn box_tree<'a>(
+    geometries: impl Iterator<Item = &'a MultiPolygon<f64>>,
+) -> RTree<Entry> {
     let entries = geometries
         .enumerate()
         .filter_map(|(i, g)| {
@@ -80,7 +83,7 @@ fn box_tree<'a>(geometries: impl Iterator<Item = &'a MultiPolygon<f64>>) -> RTre
 
 /// The geometry holding `p` (interior or boundary); on a shared boundary the
 /// smallest key wins, so answers are deterministic.
-fn holding<'a, K: Ord>(
+pub(crate) fn holding<'a, K: Ord>(
     tree: &RTree<Entry>,
     p: Point<f64>,
     geometry: impl Fn(usize) -> &'a MultiPolygon<f64>,

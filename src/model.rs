@@ -263,6 +263,16 @@ pub struct Building {
     pub geometry: MultiPolygon<f64>,
 }
 
+impl Building {
+    /// The point the building's households are counted at (the cell and
+    /// grid holding them): its footprint's centroid when that lies inside
+    /// it, else an interior point.
+    #[must_use]
+    pub fn point(&self) -> Option<Point<f64>> {
+        crate::cells::partition::representative_point(&self.geometry).map(Point::from)
+    }
+}
+
 /// How many households a building holds when its data does not say.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HouseholdEstimate {

@@ -16,7 +16,6 @@ use civgrid::grids::{
 };
 use civgrid::{AdminArea, AdminCode, Building, Locator, Territory};
 use gdal::vector::LayerAccess;
-use geo::InteriorPoint;
 use serde_json::{json, Value};
 
 use crate::ogc;
@@ -182,10 +181,7 @@ impl GridState {
     ) -> Self {
         let mut buildings: BTreeMap<AdminCode, Vec<Building>> = BTreeMap::new();
         for b in &territory.buildings {
-            let community = b
-                .geometry
-                .interior_point()
-                .and_then(|p| locator.locate(p).community);
+            let community = b.point().and_then(|p| locator.locate(p).community);
             if let Some(c) = community {
                 buildings.entry(c.code).or_default().push(b.clone());
             }

@@ -198,7 +198,7 @@ pub(crate) fn polygon(shape: &[Ring]) -> Polygon<f64> {
 }
 
 /// Signed area and first moments (Σ x·dA, Σ y·dA) of a ring, by the shoelace.
-fn ring_moments(ring: &[P]) -> (f64, f64, f64) {
+pub(crate) fn ring_moments(ring: &[P]) -> (f64, f64, f64) {
     let (mut a, mut cx, mut cy) = (0.0, 0.0, 0.0);
     for (i, p) in ring.iter().enumerate() {
         let q = ring[(i + 1) % ring.len()];

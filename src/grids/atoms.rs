@@ -8,7 +8,7 @@ use geo::Contains;
 use geo_types::{Coord, Point};
 
 use crate::cells::adjacency::{ring_segments, shared_edges};
-use crate::cells::frame::{bounds, polygon, Shape, Snap, P};
+use crate::cells::frame::{bounds, polygon, ring_moments, Shape, Snap, P};
 
 /// Distance within which atoms' edges count as shared, metres.
 const SHARED_EDGE_TOL_M: f64 = 0.01;
@@ -143,16 +143,11 @@ fn atom(shapes: Vec<Shape>, items: Vec<Item>) -> Atom {
 
 /// Area-weighted centre and area of shapes (holes subtract).
 pub(super) fn centre(shapes: &[Shape]) -> (P, f64) {
-    let (mut a, mut cx, mut cy) = (0.0, 0.0, 0.0);
-    for ring in shapes.iter().flatten() {
-        for (i, p) in ring.iter().enumerate() {
-            let q = ring[(i + 1) % ring.len()];
-            let cross = p[0] * q[1] - q[0] * p[1];
-            a += cross;
-            cx += (p[0] + q[0]) * cross;
-            cy += (p[1] + q[1]) * cross;
-        }
-    }
+    let (a, mx, my) = shapes
+        .iter()
+        .flatten()
+        .map(|r| ring_moments(r))
+        .fold((0.0, 0.0, 0.0), |s, m| (s.0 + m.0, s.1 + m.1, s.2 + m.2));
     if a.abs() < f64::MIN_POSITIVE {
         let first = shapes
             .iter()
@@ -163,7 +158,7 @@ pub(super) fn centre(shapes: &[Shape]) -> (P, f64) {
             .unwrap_or([0.0, 0.0]);
         return (first, 0.0);
     }
-    ([cx / (3.0 * a), cy / (3.0 * a)], (a / 2.0).abs())
+    ([mx / a, my / a], a.abs())
 }
 
 /// Neighbours of each atom with the length of boundary they share, metres.

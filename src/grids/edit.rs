@@ -11,13 +11,13 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use geo::{Area, BooleanOps, BoundingRect, Intersects, Length as _};
-use geo_types::{MultiPolygon, Point};
+use geo::{Area, BooleanOps, BoundingRect, Intersects};
+use geo_types::MultiPolygon;
 
 use super::numbering::highest;
+use super::shape::perimeter;
 use super::validate::{validate, Proposal, ProposalError, Validation, Violation};
 use super::{Bounds, Contact, Grid, GridKind};
-use crate::cells::partition::representative_point;
 use crate::cells::{Cell, CellCode};
 use crate::model::{AdminArea, Building};
 
@@ -235,7 +235,7 @@ impl Working {
             .iter()
             .find(|b| b.id == building)
             .ok_or_else(unknown)?;
-        let point = Point::from(representative_point(&b.geometry).ok_or_else(unknown)?);
+        let point = b.point().ok_or_else(unknown)?;
         let from = self
             .active
             .iter()
@@ -487,12 +487,6 @@ const TOUCH_DEG: f64 = 1e-7;
 /// The grid other than `skip` sharing the longest boundary with `part`:
 /// the perimeter the union saves, halved.
 fn longest_border(grids: &[Grid], skip: usize, part: &MultiPolygon<f64>) -> Option<usize> {
-    let perimeter = |g: &MultiPolygon<f64>| -> f64 {
-        g.iter()
-            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .map(|r| geo::Euclidean.length(r))
-            .sum()
-    };
     let own = perimeter(part);
     let bbox = part.bounding_rect()?;
     grids

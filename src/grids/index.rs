@@ -2,20 +2,19 @@
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, Intersects};
 use geo_types::Point;
-use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 
 use super::Grid;
 use crate::cells::CellCode;
+use crate::locate::{box_tree, holding, Entry};
 
 /// The active grids, indexed by envelope and by code.
 #[derive(Debug, Default)]
 pub struct GridIndex {
     grids: Vec<Grid>,
     by_code: HashMap<CellCode, usize>,
-    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>,
+    tree: RTree<Entry>,
 }
 
 impl GridIndex {
@@ -24,19 +23,7 @@ impl GridIndex {
     pub fn new(grids: impl IntoIterator<Item = Grid>) -> Self {
         let mut grids: Vec<Grid> = grids.into_iter().filter(|g| g.end.is_none()).collect();
         grids.sort_by_key(|g| g.code);
-        let tree = RTree::bulk_load(
-            grids
-                .iter()
-                .enumerate()
-                .filter_map(|(i, g)| {
-                    let b = g.geometry.bounding_rect()?;
-                    Some(GeomWithData::new(
-                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                        i,
-                    ))
-                })
-                .collect(),
-        );
+        let tree = box_tree(grids.iter().map(|g| &g.geometry));
         let by_code = grids.iter().enumerate().map(|(i, g)| (g.code, i)).collect();
         Self {
             grids,
@@ -48,12 +35,13 @@ impl GridIndex {
     /// The grid holding `p` (the lowest code if a point lies on a shared boundary).
     #[must_use]
     pub fn locate(&self, p: Point<f64>) -> Option<&Grid> {
-        self.tree
-            .locate_all_at_point(&[p.x(), p.y()])
-            .map(|e| e.data)
-            .filter(|&i| self.grids[i].geometry.intersects(&p))
-            .min()
-            .map(|i| &self.grids[i])
+        holding(
+            &self.tree,
+            p,
+            |i| &self.grids[i].geometry,
+            |i| self.grids[i].code,
+        )
+        .map(|i| &self.grids[i])
     }
 
     /// The active grid with this code.

@@ -60,15 +60,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 use geo::BoundingRect;
-use geo_types::{Coord, MultiPolygon};
+use geo_types::{MultiPolygon, Point};
 use rayon::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::RTree;
 use serde::{Deserialize, Serialize};
 
 use crate::cells::frame::{bounds as frame_bounds, lonlat_bounds, Frame, Shape, Snap, Zones, P};
-use crate::cells::partition::representative_point;
 use crate::cells::{Cell, CellCode};
+use crate::locate::{box_tree, holding};
 use crate::model::{AdminArea, AdminCode, Territory};
 use atoms::{Atom, Item};
 use bisect::Graph;
@@ -481,30 +479,12 @@ struct Placement<'a> {
 
 impl<'a> Placement<'a> {
     fn new(territory: &Territory, active: &[&'a Cell], config: &GridConfig) -> Self {
-        let tree = RTree::bulk_load(
-            active
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| {
-                    let b = c.geometry.bounding_rect()?;
-                    Some(GeomWithData::new(
-                        Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
-                        i,
-                    ))
-                })
-                .collect(),
-        );
-        let holder = |p: Coord<f64>| {
-            let point = geo_types::Point::from(p);
-            tree.locate_all_at_point(&[p.x, p.y])
-                .map(|e| e.data)
-                .filter(|&i| geo::Intersects::intersects(&active[i].geometry, &point))
-                .min()
-        };
+        let tree = box_tree(active.iter().map(|c| &c.geometry));
+        let holder = |p: Point<f64>| holding(&tree, p, |i| &active[i].geometry, |i| active[i].code);
         let held: Vec<Option<usize>> = territory
             .buildings
             .par_iter()
-            .map(|b| representative_point(&b.geometry).and_then(holder))
+            .map(|b| b.point().and_then(holder))
             .collect();
         let mut cells: HashMap<AdminCode, Vec<&Cell>> = HashMap::new();
         for c in active {
@@ -521,7 +501,7 @@ impl<'a> Placement<'a> {
         let mut specials: HashMap<CellCode, Vec<usize>> = HashMap::new();
         for (f, facility) in territory.facilities.iter().enumerate() {
             if config.special_kinds.contains(&facility.kind) {
-                if let Some(i) = holder(facility.location.0) {
+                if let Some(i) = holder(facility.location) {
                     specials.entry(active[i].code).or_default().push(f);
                 }
             }
@@ -751,7 +731,7 @@ fn item(frame: &Frame, territory: &Territory, b: usize) -> Option<Item> {
         .flat_map(|p| p.exterior().0.iter().map(|&c| frame.forward(c)))
         .collect();
     let bbox = frame_bounds(&pts)?;
-    let point = frame.forward(representative_point(&building.geometry)?);
+    let point = frame.forward(building.point()?.0);
     Some(Item {
         building: b,
         households: building.households,

@@ -87,6 +87,15 @@ pub(super) fn measure(frame: &Frame, shapes: &[Shape]) -> (f64, f64) {
     (area, perimeter)
 }
 
+/// Length of every ring of a polygon, in its own units.
+pub(super) fn perimeter(g: &MultiPolygon<f64>) -> f64 {
+    use geo::{Euclidean, Length as _};
+    g.iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .map(|r| Euclidean.length(r))
+        .sum()
+}
+
 /// Polsby–Popper compactness: 4π·area ÷ perimeter².
 pub(super) fn polsby_popper(area: f64, perimeter: f64) -> f64 {
     if perimeter > 0.0 {

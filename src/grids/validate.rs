@@ -10,14 +10,13 @@
 //! side of a grid's boundary. A building's households count in the grid
 //! holding its representative point.
 
-use geo::{Area, BooleanOps, BoundingRect, Contains, Intersects, Length as _, Validation as _};
+use geo::{Area, BooleanOps, BoundingRect, Contains, Intersects, Validation as _};
 use geo_types::{MultiPolygon, Polygon};
 use serde::Serialize;
 
-use super::shape::{node, polsby_popper};
+use super::shape::{node, perimeter, polsby_popper};
 use super::{Bounds, GridKind, NODE_TOL_M};
 use crate::cells::frame::{polygon, Frame, Shape};
-use crate::cells::partition::representative_point;
 use crate::crs::LocalProjection;
 use crate::model::{AdminArea, Building};
 
@@ -216,10 +215,7 @@ pub fn validate(
     let tol = (home.unsigned_area() * AREA_TOL).max(MIN_AREA_M2);
     let grids = noded(&frame, proposals);
     let boxes: Vec<_> = grids.iter().map(BoundingRect::bounding_rect).collect();
-    let points: Vec<_> = buildings
-        .iter()
-        .map(|b| representative_point(&b.geometry))
-        .collect();
+    let points: Vec<_> = buildings.iter().map(|b| b.point()).collect();
     let footprints: Vec<MultiPolygon<f64>> =
         buildings.iter().map(|b| metric(&b.geometry)).collect();
 
@@ -229,7 +225,7 @@ pub fn validate(
         let mut households = 0;
         let mut count = 0;
         for (b, pt) in points.iter().enumerate() {
-            if pt.is_some_and(|pt| p.geometry.intersects(&geo_types::Point::from(pt))) {
+            if pt.is_some_and(|pt| p.geometry.intersects(&pt)) {
                 households += buildings[b].households;
                 count += 1;
                 placed[b] = true;
@@ -244,11 +240,6 @@ pub fn validate(
             .filter(|(_, f)| cuts(g, boxes[i], f))
             .map(|(b, _)| buildings[b].id)
             .collect();
-        let perimeter: f64 = g
-            .iter()
-            .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
-            .map(|r| geo::Euclidean.length(r))
-            .sum();
         checks.push(GridCheck {
             id: p.id.clone(),
             kind: p.kind,
@@ -258,7 +249,7 @@ pub fn validate(
             parts: g.0.len(),
             outside_m2: outside,
             overlaps,
-            compactness: polsby_popper(area, perimeter),
+            compactness: polsby_popper(area, perimeter(g)),
             buildings_cut,
             violations: Vec::new(),
         });
