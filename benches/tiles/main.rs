@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use civgrid::cells::{partition, CellConfig};
 use civgrid::grids::GridConfig;
 use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::RiskConfig;
 use civgrid_service::tiles::{IncidentFilter, Styles, Tiles, VectorLayer, DEFAULT_CACHE_BYTES};
 use civgrid_service::Engine;
 use civgrid_tiles::{TileCoord, TileKey};
@@ -33,6 +34,7 @@ fn bench(c: &mut Criterion) {
         cells.adjacency,
         Vec::new(),
         GridConfig::default(),
+        RiskConfig::default(),
     )
     .expect("the engine");
     let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);

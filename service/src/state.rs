@@ -74,13 +74,14 @@ impl Engine {
         adjacency: Vec<Adjacency>,
         grids: Vec<Grid>,
         grid_config: GridConfig,
+        risk_config: RiskConfig,
     ) -> Result<Self, ResponderError> {
         cells.retain(|c| c.end.is_none());
         cells.sort_by_key(|c| c.code);
         let locator = Locator::new(territory).with_cells(&cells);
         let responders = Responders::new(territory, &cells, &locator)?;
         let grids = GridState::new(territory, &locator, grids, grid_config);
-        let risk = RiskState::new(RiskConfig::default(), &responders, &cells)?;
+        let risk = RiskState::new(risk_config, &responders, &cells)?;
         Ok(Self {
             locator,
             counts: territory.counts(),
@@ -170,24 +171,29 @@ impl AppState {
         let territory = store.load().await?;
         let (cells, adjacency) = store.load_cells().await?;
         let grids = store.load_grids().await?;
-        let grid_config = config.grids.clone();
+        let (grid_config, risk_config) = (config.grids.clone(), config.risk.clone());
+        let cache_bytes = config.tile_cache_bytes;
         let (engine, tiles) = tokio::task::spawn_blocking(move || {
-            let engine = Engine::new(&territory, cells, adjacency, grids, grid_config)?;
-            let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
+            let engine = Engine::new(
+                &territory,
+                cells,
+                adjacency,
+                grids,
+                grid_config,
+                risk_config,
+            )?;
+            let tiles = Tiles::new(&engine.cells, &territory, cache_bytes);
             Ok::<_, ResponderError>((engine, tiles))
         })
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        tiles.cache.set_capacity(config.tile_cache_bytes);
-        let state = Self {
+        Ok(Self {
             tiles: Arc::new(tiles),
             engine: Arc::new(RwLock::new(engine)),
             store,
             config: Arc::new(config),
             writes: Arc::new(tokio::sync::Mutex::new(())),
-        };
-        state.apply_risk_config()?;
-        Ok(state)
+        })
     }
 
     /// The same state with other settings (the grid bounds of the state's
