@@ -79,22 +79,20 @@ pub async fn run(
         .iter()
         .rposition(|e| e.op == "plan")
         .map_or(0, |i| i + 1);
-    let hand: Vec<i64> = log[since..]
+    let reverted: std::collections::BTreeSet<i64> = log.iter().filter_map(|r| r.reverts).collect();
+    let hand: Vec<&GridEditRecord> = log[since..]
         .iter()
         .filter(|e| HAND_EDITS.contains(&e.op.as_str()))
-        .filter(|e| log.iter().all(|r| r.reverts != Some(e.id)))
-        .map(|e| e.id)
+        .filter(|e| !reverted.contains(&e.id))
         .collect();
-    if let (Some(latest), false) = (
-        log.iter().find(|e| Some(&e.id) == hand.last()),
-        replace_edits,
-    ) {
+    if let (Some(latest), false) = (hand.last(), replace_edits) {
         return Err(GridsError::HandEdits {
             count: hand.len(),
             latest: latest.id,
             author: latest.author.clone(),
         });
     }
+    let hand: Vec<i64> = hand.iter().map(|e| e.id).collect();
     let territory = store.load().await?;
     let (cells, _) = store.load_cells().await?;
     let previous = store.load_grids().await?;

@@ -22,6 +22,8 @@
 //! - `POST /api/v1/grids/edits/{id}/revert` (writers): undoes an edit if
 //!   its grids have not changed since (else 409).
 
+use std::collections::BTreeMap;
+
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -419,6 +421,10 @@ async fn log(
     let community = q.community.as_deref().map(community_code).transpose()?;
     let edits = state.store.load_grid_edits().await?;
     let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap_or(Value::Null);
+    let reverted_by: BTreeMap<i64, i64> = edits
+        .iter()
+        .filter_map(|r| Some((r.reverts?, r.id)))
+        .collect();
     let list: Vec<Value> = edits
         .iter()
         .filter(|e| community.is_none_or(|c| e.community == c.to_string()))
@@ -433,7 +439,7 @@ async fn log(
                 "before": parse(&e.before),
                 "after": parse(&e.after),
                 "reverts": e.reverts,
-                "reverted_by": edits.iter().find(|r| r.reverts == Some(e.id)).map(|r| r.id),
+                "reverted_by": reverted_by.get(&e.id),
             })
         })
         .collect();
