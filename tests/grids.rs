@@ -410,39 +410,63 @@ fn validation_reports_overlaps_gaps_outside_and_cut_buildings() {
     assert!(e.to_string().contains(&bad[2].id), "{e}");
 }
 
+/// The community of a plan with the most active grids, and what an edit
+/// there needs.
+struct Busiest<'a> {
+    area: &'a AdminArea,
+    /// Its grids, active and retired.
+    grids: Vec<Grid>,
+    /// Its active cells.
+    cells: Vec<&'a Cell>,
+    buildings: Vec<&'a Building>,
+}
+
+impl<'a> Busiest<'a> {
+    fn of(t: &'a Territory, cells: &'a [Cell], p: &GridPlan) -> Self {
+        let area = t
+            .communities
+            .iter()
+            .max_by_key(|a| active(p).iter().filter(|g| g.community == a.code).count())
+            .unwrap();
+        Self {
+            area,
+            grids: p
+                .grids
+                .iter()
+                .filter(|g| g.community == area.code)
+                .cloned()
+                .collect(),
+            cells: cells
+                .iter()
+                .filter(|c| c.community == area.code && c.end.is_none())
+                .collect(),
+            buildings: buildings_in(t, area),
+        }
+    }
+
+    fn context(&self, bounds: Bounds, today: NaiveDate) -> EditContext<'_> {
+        EditContext {
+            community: self.area,
+            bounds,
+            grids: &self.grids,
+            cells: &self.cells,
+            buildings: &self.buildings,
+            today,
+        }
+    }
+}
+
 #[test]
 fn edits_validated_and_codes_kept() {
     let t = synthesize(&SynthConfig::test()).unwrap();
     let cells = cells_of(&t);
     let config = GridConfig::default();
     let p = plan(&t, &cells, &[], day(1), &config);
-    // The community with the most basic grids.
-    let area = t
-        .communities
-        .iter()
-        .max_by_key(|a| active(&p).iter().filter(|g| g.community == a.code).count())
-        .unwrap();
-    let grids: Vec<Grid> = p
-        .grids
-        .iter()
-        .filter(|g| g.community == area.code)
-        .cloned()
-        .collect();
+    let busiest = Busiest::of(&t, &cells, &p);
+    let (area, grids, my_cells) = (busiest.area, &busiest.grids, &busiest.cells);
     let live: Vec<&Grid> = grids.iter().filter(|g| g.end.is_none()).collect();
     assert!(live.len() >= 2);
-    let my_cells: Vec<&Cell> = cells
-        .iter()
-        .filter(|c| c.community == area.code && c.end.is_none())
-        .collect();
-    let buildings = buildings_in(&t, area);
-    let ctx = EditContext {
-        community: area,
-        bounds: config.bounds(area),
-        grids: &grids,
-        cells: &my_cells,
-        buildings: &buildings,
-        today: day(5),
-    };
+    let ctx = busiest.context(config.bounds(area), day(5));
     // Merge two neighbours: over 300 households, refused with a bounds violation.
     let (a, b) = live
         .iter()
@@ -630,22 +654,8 @@ fn redraw_takes_from_neighbours_and_gives_back() {
     };
     let tight = GridConfig::default();
     let p = plan(&t, &cells, &[], day(1), &tight);
-    let area = t
-        .communities
-        .iter()
-        .max_by_key(|a| active(&p).iter().filter(|g| g.community == a.code).count())
-        .unwrap();
-    let grids: Vec<Grid> = p
-        .grids
-        .iter()
-        .filter(|g| g.community == area.code)
-        .cloned()
-        .collect();
-    let my_cells: Vec<&Cell> = cells
-        .iter()
-        .filter(|c| c.community == area.code && c.end.is_none())
-        .collect();
-    let buildings = buildings_in(&t, area);
+    let busiest = Busiest::of(&t, &cells, &p);
+    let (area, grids, my_cells) = (busiest.area, &busiest.grids, &busiest.cells);
     let (a, b) = (
         &grids[0],
         grids
@@ -665,14 +675,7 @@ fn redraw_takes_from_neighbours_and_gives_back() {
         .collect();
     assert_eq!(taken.len(), 1);
     let grown = a.geometry.union(&taken[0].geometry);
-    let ctx = EditContext {
-        community: area,
-        bounds: config.bounds(area),
-        grids: &grids,
-        cells: &my_cells,
-        buildings: &buildings,
-        today: day(9),
-    };
+    let ctx = busiest.context(config.bounds(area), day(9));
     let out = apply_edit(
         &ctx,
         &Edit::Redraw {
