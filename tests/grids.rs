@@ -114,9 +114,8 @@ fn assert_tiles(t: &Territory, p: &GridPlan, config: &GridConfig) {
         let bounds = config.bounds(community_of(t, g));
         let flagged = p
             .report
-            .communities
-            .iter()
-            .any(|c| c.code == g.community && !c.flags.is_empty());
+            .community(g.community)
+            .is_some_and(|c| !c.flags.is_empty());
         if g.kind == GridKind::Basic && !flagged {
             assert!(
                 bounds.holds(g.households),
@@ -280,12 +279,7 @@ fn rural_under_minimum_is_one_flagged_grid() {
     t.communities[0].kind = Some(CommunityKind::Rural);
     let cells = cells_of(&t);
     let p = plan(&t, &cells, &[], day(1), &config);
-    let c = p
-        .report
-        .communities
-        .iter()
-        .find(|c| c.code == code)
-        .unwrap();
+    let c = p.report.community(code).unwrap();
     assert_eq!(c.flags, vec![CommunityFlag::UnderSize]);
     assert_eq!(c.basic, 1);
 }
@@ -297,13 +291,7 @@ fn infeasible_bounds_are_flagged_not_silent() {
     let cells = cells_of(&t);
     // Households of community 0, then bounds that no grid count meets.
     let base = plan(&t, &cells, &[], day(1), &GridConfig::default());
-    let h = base
-        .report
-        .communities
-        .iter()
-        .find(|c| c.code == code)
-        .unwrap()
-        .households;
+    let h = base.report.community(code).unwrap().households;
     let config = GridConfig {
         communities: [(
             code,
@@ -316,12 +304,7 @@ fn infeasible_bounds_are_flagged_not_silent() {
         ..GridConfig::default()
     };
     let p = plan(&t, &cells, &[], day(1), &config);
-    let c = p
-        .report
-        .communities
-        .iter()
-        .find(|c| c.code == code)
-        .unwrap();
+    let c = p.report.community(code).unwrap();
     assert_eq!(c.flags, vec![CommunityFlag::Infeasible]);
 }
 

@@ -300,6 +300,14 @@ pub struct GridReport {
     pub failed: Vec<GridFailure>,
 }
 
+impl GridReport {
+    /// The report's entry for a community, if it was planned.
+    #[must_use]
+    pub fn community(&self, code: AdminCode) -> Option<&CommunityGrids> {
+        self.communities.iter().find(|c| c.code == code)
+    }
+}
+
 /// The result of [`plan`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GridPlan {
