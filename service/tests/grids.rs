@@ -378,46 +378,57 @@ async fn edits_refused_stored_logged_and_reverted_on_both_stores() {
 
         // Move a cell of `a` into `b`: households follow the buildings in it.
         let cells = f.store.load_cells().await.expect("cells").0;
-        let moved = cells.iter().filter(|c| c.end.is_none()).find(|c| {
-            let inside = a.geometry.intersection(&c.geometry).unsigned_area();
-            inside > c.geometry.unsigned_area() * 0.999 && c.geometry.intersects(&b.geometry)
-        });
-        if let Some(cell) = moved {
-            let hh: u32 = f
-                .city
-                .buildings
+        let cell = cells
+            .iter()
+            .filter(|c| c.end.is_none())
+            .find(|c| {
+                let inside = a.geometry.intersection(&c.geometry).unsigned_area();
+                inside > c.geometry.unsigned_area() * 0.999 && c.geometry.intersects(&b.geometry)
+            })
+            .expect("a cell of a on its border with b");
+        let hh: u32 = f
+            .city
+            .buildings
+            .iter()
+            .filter(|x| cell.geometry.contains(&point_of(x)))
+            .map(|x| x.households)
+            .sum();
+        let mv = json!({"op": "move_cell", "cell": cell.code.to_string(), "to": b.code.to_string(), "author": "李四"});
+        let (status, _, body) = send(
+            &f.app,
+            Method::POST,
+            "/api/v1/grids/edits?dry_run=true",
+            Some(&mv),
+            Some(TOKEN),
+        )
+        .await;
+        assert_eq!(body["stored"], false, "{body}");
+        let households_of = |code: &str| {
+            body["grids"]["features"]
+                .as_array()
+                .expect("features")
                 .iter()
-                .filter(|x| cell.geometry.contains(&point_of(x)))
-                .map(|x| x.households)
-                .sum();
-            let mv = json!({"op": "move_cell", "cell": cell.code.to_string(), "to": b.code.to_string(), "author": "李四"});
-            let (status, _, body) = send(
-                &f.app,
-                Method::POST,
-                "/api/v1/grids/edits?dry_run=true",
-                Some(&mv),
-                Some(TOKEN),
-            )
-            .await;
-            if status == StatusCode::OK {
-                assert_eq!(body["stored"], false);
-                let after: Vec<&Value> = body["grids"]["features"]
-                    .as_array()
-                    .expect("features")
+                .find(|x| x["id"] == code)
+                .map(|x| x["properties"]["households"].clone())
+                .expect("the grid in the answer")
+        };
+        assert_eq!(households_of(&a.code.to_string()), a.households - hh);
+        assert_eq!(households_of(&b.code.to_string()), b.households + hh);
+        let violations = body["violations"].as_array().expect("violations");
+        if b.households + hh > 300 {
+            assert!(
+                violations
                     .iter()
-                    .collect();
-                let b_after = after
-                    .iter()
-                    .find(|x| x["id"] == b.code.to_string())
-                    .expect("b");
-                if b.households + hh <= 300 {
-                    assert_eq!(b_after["properties"]["households"], b.households + hh);
-                }
-            } else {
-                assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-            }
-            assert_eq!(hand_log(&f.store).await, 1, "a dry run stores nothing");
+                    .any(|v| v["rule"] == "bounds" && v["grid"] == b.code.to_string()),
+                "{body}"
+            );
         }
+        assert_eq!(
+            status == StatusCode::OK,
+            violations.is_empty(),
+            "200 exactly when nothing is broken: {body}"
+        );
+        assert_eq!(hand_log(&f.store).await, 1, "a dry run stores nothing");
 
         let (_, _, log) = send(&f.app, Method::GET, "/api/v1/grids/edits", None, None).await;
         let edits: Vec<&Value> = log["edits"]
