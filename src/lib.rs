@@ -10,6 +10,7 @@
 //!   [`Facility`], [`Hazard`], [`Road`], [`Incident`]) and administrative codes.
 //! - [`crs`]: the local transverse Mercator for metric work and the GCJ-02 /
 //!   BD-09 conversions.
+//! - [`assign`]: case assignment: the class taxonomy (部件/事件), working calendars, deadlines and escalation.
 //! - [`cells`]: unit cells (万米单元网格) with standard codes, adjacency and an H3 view.
 //! - [`grids`]: household grids (全科网格): plans within household bounds, validation and planner edits.
 //! - [`locate`]: which district, subdistrict, community and unit cell hold a point.
@@ -21,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod assign;
 pub mod cells;
 pub mod crs;
 pub mod extent;
