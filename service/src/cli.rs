@@ -15,6 +15,7 @@ use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{HouseholdEstimate, RiskConfig};
 use clap::{Parser, Subcommand};
 
+use crate::assign::AssignData;
 use crate::auth::WriterToken;
 use crate::cells::{self, CellsRun};
 use crate::export::{self, ExportLayer};
@@ -97,6 +98,12 @@ pub enum Command {
         /// Bound of the in-memory tile cache in MiB (0: render every request).
         #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
         tile_cache_mb: usize,
+        /// Class taxonomy of `POST /api/v1/assign` (CSV, see docs/assign.md); default: data/taxonomy/taxonomy.csv.
+        #[arg(long)]
+        taxonomy: Option<PathBuf>,
+        /// Working calendar of deadlines (see docs/assign.md); default: data/taxonomy/calendar-2026.txt.
+        #[arg(long)]
+        calendar: Option<PathBuf>,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -382,6 +389,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             risk_config,
             styles,
             tile_cache_mb,
+            taxonomy,
+            calendar,
         } => {
             anyhow::ensure!(
                 max_outside_km.is_finite() && max_outside_km >= 0.0,
@@ -401,6 +410,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 risk: read_risk_config(risk_config.as_deref())?,
                 styles: read_styles(styles.as_deref())?,
                 tile_cache_bytes: tile_cache_mb << 20,
+                assign: std::sync::Arc::new(AssignData::load(
+                    taxonomy.as_deref(),
+                    calendar.as_deref(),
+                )?),
             };
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod assign;
 pub mod auth;
 pub mod cells;
 pub mod cli;

@@ -7,6 +7,7 @@ use civgrid::cells::{Adjacency, Cell};
 use civgrid::grids::{Grid, GridConfig};
 use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
+use crate::assign::AssignData;
 use crate::auth::WriterToken;
 use crate::grids::GridState;
 use crate::ogc::{self, Collection};
@@ -130,6 +131,8 @@ pub struct ServeConfig {
     /// Bound of the in-memory tile cache, bytes (0: tiles are rendered
     /// for every request).
     pub tile_cache_bytes: usize,
+    /// Class taxonomy and working calendar of `POST /api/v1/assign`.
+    pub assign: Arc<AssignData>,
 }
 
 impl Default for ServeConfig {
@@ -141,6 +144,7 @@ impl Default for ServeConfig {
             risk: RiskConfig::default(),
             styles: Styles::default(),
             tile_cache_bytes: DEFAULT_CACHE_BYTES,
+            assign: Arc::new(AssignData::example()),
         }
     }
 }

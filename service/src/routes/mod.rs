@@ -1,5 +1,6 @@
 //! HTTP routes: one module per resource, merged in [`app`].
 
+mod assign;
 mod coverage;
 mod features;
 mod grids;
@@ -24,6 +25,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .nest("/api/v1", locate::routes())
+        .nest("/api/v1", assign::routes())
         .nest("/api/v1", nearest::routes())
         .nest("/api/v1", coverage::routes())
         .nest("/api/v1", features::routes())
