@@ -5,6 +5,7 @@
 
 use criterion::{criterion_group, criterion_main};
 
+mod assign;
 mod cells;
 mod grids;
 mod locate;
@@ -14,6 +15,7 @@ mod synth;
 
 criterion_group!(
     benches,
+    assign::bench,
     cells::bench,
     grids::bench,
     locate::bench,
