@@ -13,6 +13,7 @@
 //! - [`assign`]: case assignment: the class taxonomy (部件/事件), working calendars, deadlines and escalation.
 //! - [`cells`]: unit cells (万米单元网格) with standard codes, adjacency and an H3 view.
 //! - [`grids`]: household grids (全科网格): plans within household bounds, validation and planner edits.
+//! - [`hotspots`]: incidents counted per cell or grid and class in a time window, top places by count or growth.
 //! - [`locate`]: which district, subdistrict, community and unit cell hold a point.
 //! - [`index`]: R-trees of facilities and hazards by kind; nearest facilities.
 //! - [`network`]: the road graph; nearest by travel time, coverage, isochrones.
@@ -27,6 +28,7 @@ pub mod cells;
 pub mod crs;
 pub mod extent;
 pub mod grids;
+pub mod hotspots;
 pub mod index;
 pub mod locate;
 pub mod model;
