@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use civgrid::cells::{Adjacency, Cell};
+use civgrid::cells::{Adjacency, Cell, CellCode};
 use civgrid::grids::{Grid, GridConfig};
 use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
@@ -35,6 +35,22 @@ pub struct Engine {
     pub grids: GridState,
     /// Each cell's risk score and level.
     pub risk: RiskState,
+    /// Incidents with the cell and grid holding them, for hot spots.
+    pub incidents: Vec<PlacedIncident>,
+}
+
+/// An incident with the active cell and grid holding it (found once, when
+/// the engine is built).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedIncident {
+    /// Its kind or class code.
+    pub kind: String,
+    /// When, seconds since the Unix epoch.
+    pub time_unix_s: i64,
+    /// The active unit cell holding it.
+    pub cell: Option<CellCode>,
+    /// The active household grid holding it.
+    pub grid: Option<CellCode>,
 }
 
 /// The layers served as OGC API Features collections.
@@ -83,7 +99,18 @@ impl Engine {
         let responders = Responders::new(territory, &cells, &locator)?;
         let grids = GridState::new(territory, &locator, grids, grid_config);
         let risk = RiskState::new(risk_config, &responders, &cells)?;
+        let incidents = territory
+            .incidents
+            .iter()
+            .map(|i| PlacedIncident {
+                kind: i.kind.clone(),
+                time_unix_s: i.time_unix_s,
+                cell: locator.locate(i.location).cell.map(|c| c.code),
+                grid: grids.index.locate(i.location).map(|g| g.code),
+            })
+            .collect();
         Ok(Self {
+            incidents,
             locator,
             counts: territory.counts(),
             collections: Collections {

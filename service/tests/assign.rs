@@ -272,3 +272,144 @@ async fn assign_refuses_bad_input_with_a_named_problem() {
     assert_eq!(v["deadline"], "2026-10-08T17:30:00+08:00");
     assert_eq!(v["responders"], json!([]));
 }
+
+/// The places holding `p` by brute force: the smallest code among the
+/// polygons touching it (the locator's rule on shared boundaries).
+fn holder<'a>(
+    places: impl Iterator<Item = (civgrid::CellCode, &'a geo_types::MultiPolygon<f64>)>,
+    p: Point<f64>,
+) -> Option<civgrid::CellCode> {
+    places
+        .filter(|(_, g)| g.intersects(&p))
+        .map(|(c, _)| c)
+        .min()
+}
+
+#[tokio::test]
+async fn hotspots_match_counting_by_hand() {
+    for backend in both_stores() {
+        let f = fixture(backend).await;
+        let city = f.store.load().await.expect("city");
+        assert!(
+            city.incidents.len() > 50,
+            "{} incidents",
+            city.incidents.len()
+        );
+        let (cells, _) = f.store.load_cells().await.expect("cells");
+        let cells: Vec<_> = cells.into_iter().filter(|c| c.end.is_none()).collect();
+        let grids: Vec<_> = f
+            .store
+            .load_grids()
+            .await
+            .expect("grids")
+            .into_iter()
+            .filter(|g| g.end.is_none())
+            .collect();
+        let (t0, t1) = city
+            .incidents
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(a, b), i| {
+                (a.min(i.time_unix_s), b.max(i.time_unix_s))
+            });
+        // The window is the middle third of the incidents' span; the
+        // previous window the third before it.
+        let third = (t1 - t0) / 3;
+        let (from, to) = (t0 + third, t0 + 2 * third);
+        let rfc = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .expect("a time")
+                .to_rfc3339()
+                .replace('+', "%2B")
+        };
+        for (by, rank, class) in [
+            ("cell", "count", None),
+            ("grid", "count", None),
+            ("cell", "growth", None),
+            ("grid", "count", Some("fire")),
+        ] {
+            // Counting by hand: place → (now, before).
+            let mut counts: std::collections::BTreeMap<civgrid::CellCode, (i64, i64)> =
+                std::collections::BTreeMap::new();
+            for i in &city.incidents {
+                if class.is_some_and(|c| c != i.kind) {
+                    continue;
+                }
+                let place = if by == "cell" {
+                    holder(cells.iter().map(|c| (c.code, &c.geometry)), i.location)
+                } else {
+                    holder(grids.iter().map(|g| (g.code, &g.geometry)), i.location)
+                };
+                let Some(place) = place else { continue };
+                let e = counts.entry(place).or_default();
+                if (from..to).contains(&i.time_unix_s) {
+                    e.0 += 1;
+                } else if (from - (to - from)..from).contains(&i.time_unix_s) {
+                    e.1 += 1;
+                }
+            }
+            let mut want: Vec<(i64, i64, String)> = counts
+                .into_iter()
+                .filter(|(_, (now, before))| *now > 0 || (rank == "growth" && *before > 0))
+                .map(|(c, (now, before))| {
+                    if rank == "count" {
+                        (now, now - before, c.to_string())
+                    } else {
+                        (now - before, now, c.to_string())
+                    }
+                })
+                .collect();
+            want.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)).then(a.2.cmp(&b.2)));
+            want.truncate(5);
+            let uri = format!(
+                "/api/v1/hotspots?by={by}&rank={rank}&top=5&from={}&to={}{}",
+                rfc(from),
+                rfc(to),
+                class.map_or(String::new(), |c| format!("&class={c}"))
+            );
+            let r = crate::http::get(&f.app, &uri).await;
+            assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+            let v = r.body;
+            let got: Vec<(i64, i64, String)> = v["places"]
+                .as_array()
+                .expect("places")
+                .iter()
+                .map(|p| {
+                    let (count, growth) = (
+                        p["count"].as_i64().expect("count"),
+                        p["growth"].as_i64().expect("growth"),
+                    );
+                    let code = p["code"].as_str().expect("code").to_owned();
+                    if rank == "count" {
+                        (count, growth, code)
+                    } else {
+                        (growth, count, code)
+                    }
+                })
+                .collect();
+            assert!(!want.is_empty(), "{by} {rank}: nothing to rank");
+            assert_eq!(got, want, "{backend:?} {uri}");
+        }
+        // Bad parameters name themselves.
+        for (uri, word) in [
+            ("/api/v1/hotspots?from=2026-01-01", "missing parameter to"),
+            (
+                "/api/v1/hotspots?from=2026-01-01&to=2026-13-01",
+                "parameter to",
+            ),
+            ("/api/v1/hotspots?from=2026-02-01&to=2026-01-01", "empty"),
+            (
+                "/api/v1/hotspots?from=2026-01-01&to=2026-02-01&by=street",
+                "parameter by",
+            ),
+            (
+                "/api/v1/hotspots?from=2026-01-01&to=2026-02-01&rank=size",
+                "parameter rank",
+            ),
+        ] {
+            let r = crate::http::get(&f.app, uri).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}");
+            let detail = r.body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(word), "{uri}: {detail}");
+        }
+    }
+}

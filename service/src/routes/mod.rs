@@ -6,6 +6,7 @@ mod features;
 mod grids;
 mod h3;
 mod health;
+mod hotspots;
 mod locate;
 mod nearest;
 mod ogc;
@@ -26,6 +27,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::routes())
         .nest("/api/v1", locate::routes())
         .nest("/api/v1", assign::routes())
+        .nest("/api/v1", hotspots::routes())
         .nest("/api/v1", nearest::routes())
         .nest("/api/v1", coverage::routes())
         .nest("/api/v1", features::routes())
