@@ -19,6 +19,7 @@
 //! - [`network`]: the road graph; nearest by travel time, coverage, isochrones.
 //! - [`risk`]: risk levels, hazard assessment (LEC, 5×5 matrix) and the
 //!   per-cell risk map ([`risk::assess`]).
+//! - [`zones`]: overlay partitions (police beats, fire districts, school-safety zones…): point lookup, gap and overlap validation.
 //! - [`synth`]: a deterministic synthetic city, from a test town to a province.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -35,6 +36,7 @@ pub mod model;
 pub mod network;
 pub mod risk;
 pub mod synth;
+pub mod zones;
 
 pub use cells::{
     aggregate_h3, partition, partition_with_progress, Adjacency, Cell, CellCode, CellConfig,
