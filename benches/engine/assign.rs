@@ -8,7 +8,6 @@ use civgrid::assign::{Calendar, CaseLevel, Taxonomy, TimeLimit};
 use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{Facility, FacilityIndex, LocalProjection, Locator, NearestQuery};
 use criterion::{black_box, BenchmarkId, Criterion};
-use geo_types::Point;
 
 const TAXONOMY: &str = include_str!("../../data/taxonomy/taxonomy.csv");
 const CALENDAR: &str = include_str!("../../data/taxonomy/calendar-2026.txt");
@@ -69,15 +68,7 @@ pub fn bench(c: &mut Criterion) {
             return;
         }
     };
-    let points: Vec<Point<f64>> = (0..64 * 64)
-        .map(|i| {
-            let (u, v) = (f64::from(i % 64) + 0.5, f64::from(i / 64) + 0.5);
-            Point::new(
-                bbox.min().x + bbox.width() * u / 64.0,
-                bbox.min().y + bbox.height() * v / 64.0,
-            )
-        })
-        .collect();
+    let points = crate::locate::lattice(bbox);
     let codes = ["0408", "0403", "0301", "0504"];
     group.bench_with_input(BenchmarkId::new("assign", "town"), &points, |b, pts| {
         let mut i = 0;

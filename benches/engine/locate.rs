@@ -3,7 +3,20 @@
 use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::Locator;
 use criterion::{black_box, BenchmarkId, Criterion};
-use geo_types::Point;
+use geo_types::{Point, Rect};
+
+/// A fixed 64 × 64 lattice of query points over `bbox`.
+pub fn lattice(bbox: Rect<f64>) -> Vec<Point<f64>> {
+    (0..64 * 64)
+        .map(|i| {
+            let (u, v) = (f64::from(i % 64) + 0.5, f64::from(i / 64) + 0.5);
+            Point::new(
+                bbox.min().x + bbox.width() * u / 64.0,
+                bbox.min().y + bbox.height() * v / 64.0,
+            )
+        })
+        .collect()
+}
 
 pub fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("locate");
@@ -18,16 +31,7 @@ pub fn bench(c: &mut Criterion) {
         let Some(bbox) = territory.extent() else {
             continue;
         };
-        // A fixed 64 × 64 lattice of query points over the territory.
-        let points: Vec<Point<f64>> = (0..64 * 64)
-            .map(|i| {
-                let (u, v) = (f64::from(i % 64) + 0.5, f64::from(i / 64) + 0.5);
-                Point::new(
-                    bbox.min().x + bbox.width() * u / 64.0,
-                    bbox.min().y + bbox.height() * v / 64.0,
-                )
-            })
-            .collect();
+        let points = lattice(bbox);
         group.bench_with_input(BenchmarkId::new("query", name), &points, |b, pts| {
             let mut i = 0;
             b.iter(|| {

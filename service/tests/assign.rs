@@ -28,6 +28,9 @@ use crate::responders::send;
 struct Fixture {
     store: Arc<dyn Store>,
     app: Router,
+    /// The active cells and grids, as stored.
+    cells: Vec<civgrid::Cell>,
+    grids: Vec<civgrid::grids::Grid>,
     _holder: TestStore,
 }
 
@@ -59,9 +62,13 @@ async fn fixture(backend: Backend) -> Fixture {
         .await
         .expect("workers");
     let state = AppState::load(store.clone()).await.expect("state");
+    let (cells, _) = store.load_cells().await.expect("cells");
+    let grids = store.load_grids().await.expect("grids");
     Fixture {
         store,
         app: app(state),
+        cells: cells.into_iter().filter(|c| c.end.is_none()).collect(),
+        grids: grids.into_iter().filter(|g| g.end.is_none()).collect(),
         _holder: holder,
     }
 }
@@ -76,16 +83,7 @@ async fn assign_answers_match_brute_force() {
     for backend in both_stores() {
         let f = fixture(backend).await;
         let city = f.store.load().await.expect("city");
-        let (cells, _) = f.store.load_cells().await.expect("cells");
-        let cells: Vec<_> = cells.into_iter().filter(|c| c.end.is_none()).collect();
-        let grids: Vec<_> = f
-            .store
-            .load_grids()
-            .await
-            .expect("grids")
-            .into_iter()
-            .filter(|g| g.end.is_none())
-            .collect();
+        let (cells, grids) = (&f.cells, &f.grids);
         let communities = city.areas(civgrid::AdminLevel::Community);
         let bbox = communities
             .iter()
@@ -203,50 +201,25 @@ async fn assign_refuses_bad_input_with_a_named_problem() {
         b[k] = v;
         b
     };
+    let (bad, missing) = (StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND);
     let cases = [
+        ("class", json!("9999"), bad, "unknown class code 9999"),
+        ("class", json!("0101"), bad, "both a component and an event"),
+        ("lon", json!(10.0), missing, "outside the territory"),
+        ("time", json!("2026-09-23T10:00:00"), bad, "UTC offset"),
         (
-            with("class", json!("9999")),
-            StatusCode::BAD_REQUEST,
-            "unknown class code 9999",
-        ),
-        (
-            with("class", json!("0101")),
-            StatusCode::BAD_REQUEST,
-            "both a component and an event",
-        ),
-        (
-            with("lon", json!(10.0)),
-            StatusCode::NOT_FOUND,
-            "outside the territory",
-        ),
-        (
-            with("time", json!("2026-09-23T10:00:00")),
-            StatusCode::BAD_REQUEST,
-            "UTC offset",
-        ),
-        (
-            with("time", json!("2027-03-01T10:00:00+08:00")),
-            StatusCode::BAD_REQUEST,
+            "time",
+            json!("2027-03-01T10:00:00+08:00"),
+            bad,
             "no working calendar for 2027-03-01",
         ),
-        (with("level", json!(7)), StatusCode::BAD_REQUEST, "level"),
-        (
-            with("kind", json!("thing")),
-            StatusCode::BAD_REQUEST,
-            "expected component or event",
-        ),
-        (
-            with("datum", json!("wgs72")),
-            StatusCode::BAD_REQUEST,
-            "datum",
-        ),
-        (
-            with("colour", json!("red")),
-            StatusCode::BAD_REQUEST,
-            "unknown field",
-        ),
+        ("level", json!(7), bad, "level"),
+        ("kind", json!("thing"), bad, "expected component or event"),
+        ("datum", json!("wgs72"), bad, "datum"),
+        ("colour", json!("red"), bad, "unknown field"),
     ];
-    for (body, status, detail) in cases {
+    for (field, value, status, detail) in cases {
+        let body = with(field, value);
         let (s, v) = post(&f.app, &body).await;
         assert_eq!(s, status, "{body}: {v}");
         let d = v["detail"].as_str().unwrap_or_default();
@@ -295,16 +268,7 @@ async fn hotspots_match_counting_by_hand() {
             "{} incidents",
             city.incidents.len()
         );
-        let (cells, _) = f.store.load_cells().await.expect("cells");
-        let cells: Vec<_> = cells.into_iter().filter(|c| c.end.is_none()).collect();
-        let grids: Vec<_> = f
-            .store
-            .load_grids()
-            .await
-            .expect("grids")
-            .into_iter()
-            .filter(|g| g.end.is_none())
-            .collect();
+        let (cells, grids) = (&f.cells, &f.grids);
         let (t0, t1) = city
             .incidents
             .iter()

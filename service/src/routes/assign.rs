@@ -16,13 +16,15 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, FixedOffset};
 use civgrid::assign::{CaseLevel, ClassKind};
-use civgrid::NearestQuery;
+use civgrid::{FacilityKind, NearestQuery};
+use geo_types::Point;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::locate::{chain_json, locate_in_territory};
 use super::params;
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
+use crate::state::{AppState, Engine};
 
 /// The largest `k`.
 const MAX_K: usize = 100;
@@ -62,10 +64,16 @@ fn time(
     })
 }
 
-async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Json<Value>> {
-    let b: AssignBody = serde_json::from_slice(&body)
-        .map_err(|e| ServiceError::BadRequest(format!("body: {e}")))?;
-    let p = params::point(
+/// A request validated into domain values.
+struct Request {
+    point: Point<f64>,
+    kind: Option<ClassKind>,
+    level: CaseLevel,
+    k: usize,
+}
+
+fn parse_request(b: &AssignBody) -> ServiceResult<Request> {
+    let point = params::point(
         Some(&b.lon.to_string()),
         Some(&b.lat.to_string()),
         b.datum.as_deref(),
@@ -92,6 +100,63 @@ async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Jso
             "k = {k} is out of range 1..{MAX_K}"
         )));
     }
+    Ok(Request {
+        point,
+        kind,
+        level,
+        k,
+    })
+}
+
+/// The `k` nearest facilities of `kinds` (by straight line), as JSON.
+fn nearest_responders(
+    state: &AppState,
+    engine: &Engine,
+    p: Point<f64>,
+    kinds: &[FacilityKind],
+    k: usize,
+) -> ServiceResult<Vec<Value>> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let responders = &engine.responders;
+    let lonlat = |e: &dyn std::fmt::Display| ServiceError::BadRequest(format!("lon, lat: {e}"));
+    let region = responders
+        .region_at(p, state.config.max_outside_m)
+        .map_err(|e| lonlat(&e))?;
+    let found = responders.regions()[region]
+        .facilities
+        .nearest(&NearestQuery {
+            point: p,
+            kinds,
+            k,
+            max_distance_m: None,
+        })
+        .map_err(|e| lonlat(&e))?;
+    Ok(found
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.facility.id,
+                "kind": n.facility.kind.as_str(),
+                "name": n.facility.name,
+                "lon": n.facility.location.x(),
+                "lat": n.facility.location.y(),
+                "distance_m": n.distance_m,
+            })
+        })
+        .collect())
+}
+
+async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Json<Value>> {
+    let b: AssignBody = serde_json::from_slice(&body)
+        .map_err(|e| ServiceError::BadRequest(format!("body: {e}")))?;
+    let Request {
+        point: p,
+        kind,
+        level,
+        k,
+    } = parse_request(&b)?;
     let data = &state.config.assign;
     let now = chrono::Utc::now().with_timezone(&data.calendar.zone());
     let reported = time("time", b.time.as_deref(), now)?;
@@ -108,51 +173,11 @@ async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Jso
     let escalation = data.calendar.escalation(reported, deadline, judged);
 
     let engine = state.engine();
-    let loc = engine.locator.locate(p);
-    if loc.is_empty() {
-        return Err(ServiceError::NotFound(format!(
-            "({}, {}) is outside the territory: no district or community contains it",
-            p.x(),
-            p.y()
-        )));
-    }
+    let loc = locate_in_territory(&engine, p)?;
     let grid = engine.grids.index.locate(p);
-    let responders = if class.responders.is_empty() {
-        Vec::new()
-    } else {
-        let responders = &engine.responders;
-        let region = responders
-            .region_at(p, state.config.max_outside_m)
-            .map_err(|e| ServiceError::BadRequest(format!("lon, lat: {e}")))?;
-        responders.regions()[region]
-            .facilities
-            .nearest(&NearestQuery {
-                point: p,
-                kinds: &class.responders,
-                k,
-                max_distance_m: None,
-            })
-            .map_err(|e| ServiceError::BadRequest(format!("lon, lat: {e}")))?
-            .iter()
-            .map(|n| {
-                json!({
-                    "id": n.facility.id,
-                    "kind": n.facility.kind.as_str(),
-                    "name": n.facility.name,
-                    "lon": n.facility.location.x(),
-                    "lat": n.facility.location.y(),
-                    "distance_m": n.distance_m,
-                })
-            })
-            .collect()
-    };
-    Ok(Json(json!({
-        "lon": p.x(),
-        "lat": p.y(),
-        "district": loc.district,
-        "subdistrict": loc.subdistrict,
-        "community": loc.community,
-        "cell": loc.cell,
+    let responders = nearest_responders(&state, &engine, p, &class.responders, k)?;
+    let mut answer = chain_json(p, &loc);
+    let rest = json!({
         "grid": grid.map(|g| json!({
             "code": g.code.to_string(),
             "kind": g.kind.as_str(),
@@ -177,5 +202,9 @@ async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Jso
             "at": judged.to_rfc3339(),
         },
         "responders": responders,
-    })))
+    });
+    if let (Value::Object(a), Value::Object(r)) = (&mut answer, rest) {
+        a.extend(r);
+    }
+    Ok(Json(answer))
 }

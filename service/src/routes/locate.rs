@@ -5,12 +5,13 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use civgrid::Location;
+use geo_types::Point;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::params;
 use crate::error::{ServiceError, ServiceResult};
-use crate::state::AppState;
+use crate::state::{AppState, Engine};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/locate", get(locate))
@@ -30,28 +31,43 @@ async fn locate(
 ) -> ServiceResult<Json<Value>> {
     let p = params::point(q.lon.as_deref(), q.lat.as_deref(), q.datum.as_deref())?;
     let engine = state.engine();
-    let loc: Location = engine.locator.locate(p);
+    let loc = locate_in_territory(&engine, p)?;
+    let mut answer = chain_json(p, &loc);
+    answer["grid"] = json!(engine.grids.index.locate(p).map(|g| json!({
+        "code": g.code.to_string(),
+        "kind": g.kind.as_str(),
+        "name": g.name,
+        "households": g.households,
+        "worker": g.worker,
+        "leader": g.leader,
+    })));
+    Ok(Json(answer))
+}
+
+/// The areas and cell holding `p`.
+///
+/// # Errors
+/// [`ServiceError::NotFound`] when no district or community holds it.
+pub(super) fn locate_in_territory(engine: &Engine, p: Point<f64>) -> ServiceResult<Location> {
+    let loc = engine.locator.locate(p);
     if loc.is_empty() {
         return Err(ServiceError::NotFound(format!(
-            "no district or community of the territory contains ({}, {})",
+            "({}, {}) is outside the territory: no district or community contains it",
             p.x(),
             p.y()
         )));
     }
-    Ok(Json(json!({
+    Ok(loc)
+}
+
+/// The point and its administrative chain and cell, as JSON.
+pub(super) fn chain_json(p: Point<f64>, loc: &Location) -> Value {
+    json!({
         "lon": p.x(),
         "lat": p.y(),
         "district": loc.district,
         "subdistrict": loc.subdistrict,
         "community": loc.community,
         "cell": loc.cell,
-        "grid": engine.grids.index.locate(p).map(|g| json!({
-            "code": g.code.to_string(),
-            "kind": g.kind.as_str(),
-            "name": g.name,
-            "households": g.households,
-            "worker": g.worker,
-            "leader": g.leader,
-        })),
-    })))
+    })
 }
