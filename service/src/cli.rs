@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::assign::AssignData;
 use crate::auth::WriterToken;
+use crate::care;
 use crate::cells::{self, CellsRun};
 use crate::export::{self, ExportLayer};
 use crate::grids::{self, GridsRun};
@@ -65,6 +66,11 @@ pub enum Command {
         /// Who makes the change (for the edit log).
         #[arg(long, default_value = "civgrid workers")]
         author: String,
+    },
+    /// Store the counts of people cared for per household grid (columns grid, group, count only; any other column is refused).
+    Care {
+        /// The table (CSV, XLSX, ODS through GDAL).
+        file: PathBuf,
     },
     /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension).
     Export {
@@ -380,6 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             report_grids(&run, store.location(), args.report.as_deref())
         }
         Command::Workers { file, author } => name_workers(&cli.store, &file, &author).await,
+        Command::Care { file } => store_care(&cli.store, &file).await,
         Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
         Command::Serve {
             listen,
@@ -410,10 +417,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 risk: read_risk_config(risk_config.as_deref())?,
                 styles: read_styles(styles.as_deref())?,
                 tile_cache_bytes: tile_cache_mb << 20,
-                assign: std::sync::Arc::new(AssignData::load(
-                    taxonomy.as_deref(),
-                    calendar.as_deref(),
-                )?),
+                assign: assign_data(taxonomy.as_deref(), calendar.as_deref())?,
             };
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
@@ -453,6 +457,34 @@ async fn name_workers(store_spec: &str, file: &Path, author: &str) -> anyhow::Re
         .count();
     println!(
         "workers: {changed} grids from {source} stored in {} in {:.2?}; {unstaffed} active grids still without a worker",
+        store.location(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// The taxonomy and calendar of `assign` (either absent: the shipped one).
+fn assign_data(
+    taxonomy: Option<&Path>,
+    calendar: Option<&Path>,
+) -> anyhow::Result<std::sync::Arc<AssignData>> {
+    Ok(std::sync::Arc::new(AssignData::load(taxonomy, calendar)?))
+}
+
+/// `civgrid care FILE`: per-grid counts of people cared for.
+async fn store_care(store_spec: &str, file: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let rows = {
+        let file = file.to_path_buf();
+        tokio::task::spawn_blocking(move || care::read_care(&file))
+            .await
+            .context("care reader failed")??
+    };
+    let store = store::open(store_spec).await?;
+    let source = file.display().to_string();
+    let stored = care::store_care(&store, rows, &source).await?;
+    println!(
+        "care: {stored} per-grid counts from {source} stored in {} in {:.2?}",
         store.location(),
         started.elapsed()
     );

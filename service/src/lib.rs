@@ -8,6 +8,7 @@
 
 pub mod assign;
 pub mod auth;
+pub mod care;
 pub mod cells;
 pub mod cli;
 pub mod demo;

@@ -377,3 +377,92 @@ async fn hotspots_match_counting_by_hand() {
         }
     }
 }
+
+/// Writes `text` as a CSV file in a fresh directory.
+fn csv(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("care.csv");
+    std::fs::write(&path, text).expect("the CSV");
+    (dir, path)
+}
+
+#[tokio::test]
+async fn care_counts_are_per_grid_numbers_only() {
+    use civgrid_service::care::{read_care, store_care, CareError};
+    for backend in both_stores() {
+        let f = fixture(backend).await;
+        let (g1, g2) = (f.grids[0].code, f.grids[1].code);
+        let (_d, good) = csv(&format!(
+            "grid,group,count\n{g1},elderly_alone,3\n{g1},disabled,1\n{g2},elderly_alone,0\n"
+        ));
+        let rows = read_care(&good).expect("a per-grid table");
+        assert_eq!(
+            store_care(&f.store, rows, "care.csv")
+                .await
+                .expect("stored"),
+            3
+        );
+        let r = crate::http::get(&f.app, "/api/v1/care").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let mut want = vec![
+            json!({"grid": g1.to_string(), "total": 4, "groups": {"disabled": 1, "elderly_alone": 3}}),
+            json!({"grid": g2.to_string(), "total": 0, "groups": {"elderly_alone": 0}}),
+        ];
+        want.sort_by_key(|v| v["grid"].as_str().map(str::to_owned));
+        assert_eq!(r.body, json!({ "grids": want }), "{backend:?}");
+        let r = crate::http::get(&f.app, &format!("/api/v1/care?grid={g2}")).await;
+        assert_eq!(r.body["grids"].as_array().map(Vec::len), Some(1));
+
+        // Person-level columns are refused, naming the column; nothing changes.
+        for (header, row, column) in [
+            ("grid,group,count,name", "1,张三", "name"),
+            (
+                "grid,group,count,id_number",
+                "1,330102190001010000",
+                "id_number",
+            ),
+            (
+                "grid,phone,group,count",
+                "13800000000,elderly_alone,1",
+                "phone",
+            ),
+        ] {
+            let (_d, bad) = csv(&format!("{header}\n{g1},{row}\n"));
+            match read_care(&bad) {
+                Err(e @ CareError::PersonLevel { .. }) => {
+                    assert!(e.to_string().contains(&format!("{column:?}")), "{e}");
+                }
+                other => panic!("{header}: expected a refusal, got {other:?}"),
+            }
+        }
+        // An unknown grid stores nothing either.
+        let (_d, unknown) = csv(&format!(
+            "grid,group,count\n{g1},disabled,2\n999999999999999,disabled,1\n"
+        ));
+        let rows = read_care(&unknown).expect("parses");
+        match store_care(&f.store, rows, "unknown.csv").await {
+            Err(CareError::UnknownGrid { line: 3, .. }) => {}
+            other => panic!("expected an unknown grid on line 3, got {other:?}"),
+        }
+        let stored = f.store.load_care_counts().await.expect("counts");
+        assert_eq!(
+            stored.len(),
+            3,
+            "{backend:?}: the refused file changed nothing"
+        );
+        assert!(stored
+            .iter()
+            .any(|c| c.grid == g1 && c.group == "disabled" && c.people == 1));
+        // Bad rows name their line.
+        let (_d, bad) = csv(&format!("grid,group,count\n{g1},elderly_alone,-2\n"));
+        assert!(matches!(
+            read_care(&bad),
+            Err(CareError::Row { line: 2, .. })
+        ));
+        let (_d, twice) = csv(&format!("grid,group,count\n{g1},a,1\n{g1},a,2\n"));
+        assert!(matches!(
+            read_care(&twice),
+            Err(CareError::Row { line: 3, .. })
+        ));
+    }
+}

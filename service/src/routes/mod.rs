@@ -1,6 +1,7 @@
 //! HTTP routes: one module per resource, merged in [`app`].
 
 mod assign;
+mod care;
 mod coverage;
 mod features;
 mod grids;
@@ -28,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", locate::routes())
         .nest("/api/v1", assign::routes())
         .nest("/api/v1", hotspots::routes())
+        .nest("/api/v1", care::routes())
         .nest("/api/v1", nearest::routes())
         .nest("/api/v1", coverage::routes())
         .nest("/api/v1", features::routes())

@@ -186,6 +186,25 @@ pub trait Store: Send + Sync {
 
     /// The edit log, oldest first.
     async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>>;
+
+    /// Replaces every count of people cared for (特殊人群), in one transaction.
+    async fn replace_care_counts(&self, counts: &[CareCount]) -> StoreResult<()>;
+
+    /// Every count of people cared for, by grid then group.
+    async fn load_care_counts(&self) -> StoreResult<Vec<CareCount>>;
+}
+
+/// How many people of one group a household grid's worker cares for
+/// (特殊人群: elderly living alone, people with disabilities…). Only the
+/// count is kept: no person-level record enters the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CareCount {
+    /// The household grid's code.
+    pub grid: civgrid::CellCode,
+    /// The group (`elderly_alone`, `disabled`, …).
+    pub group: String,
+    /// How many people.
+    pub people: u32,
 }
 
 /// Which rows a [`Write::Delete`] removes.
@@ -445,6 +464,24 @@ impl<B: Backend> Store for B {
 
     async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>> {
         read_all(self, &schema::GRID_EDITS, schema::decode_grid_edit).await
+    }
+
+    async fn replace_care_counts(&self, counts: &[CareCount]) -> StoreResult<()> {
+        let mut plan = vec![Write::Delete(&schema::CARE_COUNTS, Filter::All)];
+        if !counts.is_empty() {
+            plan.push(Write::Insert(
+                &schema::CARE_COUNTS,
+                counts.iter().map(schema::care_row).collect(),
+            ));
+        }
+        self.write(plan).await?;
+        Ok(())
+    }
+
+    async fn load_care_counts(&self) -> StoreResult<Vec<CareCount>> {
+        let mut counts = read_all(self, &schema::CARE_COUNTS, schema::decode_care).await?;
+        counts.sort_by(|a, b| (a.grid, &a.group).cmp(&(b.grid, &b.group)));
+        Ok(counts)
     }
 }
 

@@ -15,7 +15,7 @@ use civgrid::{
 };
 use geo_types::Geometry;
 
-use super::StoreError;
+use super::{CareCount, StoreError};
 
 /// The type of a stored column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +289,16 @@ pub static GRID_EDITS: Table = table(
         col("before", Text),
         col("after", Text),
         col("reverts", Int),
+    ],
+);
+
+/// People cared for by grid workers, counted per grid and group.
+pub static CARE_COUNTS: Table = table(
+    "care_counts",
+    &[
+        col("grid", Text),
+        col("care_group", Text),
+        col("people", Int),
     ],
 );
 
@@ -988,5 +998,24 @@ pub fn decode_adjacency(id: i64, values: Vec<Value>) -> Result<Adjacency, StoreE
         a: r.parsed()?,
         b: r.parsed()?,
         shared_m: r.opt_real()?.unwrap_or(0.0),
+    })
+}
+
+/// The row of a [`CareCount`].
+pub fn care_row(c: &CareCount) -> Vec<Value> {
+    vec![
+        Value::Text(c.grid.to_string()),
+        c.group.as_str().into(),
+        Value::Int(i64::from(c.people)),
+    ]
+}
+
+/// Decodes one stored row of [`CARE_COUNTS`].
+pub fn decode_care(id: i64, values: Vec<Value>) -> Result<CareCount, StoreError> {
+    let mut r = reader(&CARE_COUNTS, id, values);
+    Ok(CareCount {
+        grid: r.parsed()?,
+        group: r.text()?,
+        people: r.opt_u32()?.unwrap_or_default(),
     })
 }
