@@ -159,9 +159,11 @@ impl Calendar {
                     };
                     set.extend(a.iter_days().take_while(|d| *d <= b));
                 }
-                other => return Err(invalid(format!(
+                other => {
+                    return Err(invalid(format!(
                     "unknown key {other:?}: expected zone, covers, hours, rest, holiday or workday"
-                ))),
+                )))
+                }
             }
         }
         let (first, last) = covers.ok_or(CalendarError::Missing("covers"))?;

@@ -387,7 +387,7 @@ impl Taxonomy {
                 .split('|')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<FacilityKind>())
+                .map(str::parse::<FacilityKind>)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| invalid("responders", e.to_string()))?;
             let department = field(4);

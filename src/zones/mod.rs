@@ -181,11 +181,11 @@ impl ZoneLayer {
             }
             let shared = metric[i].intersection(&metric[j]).unsigned_area();
             if shared > AREA_TOL_M2 {
-                let (x, y) = (&self.zones[i].code, &self.zones[j].code);
-                let (a, b) = if x <= y { (x, y) } else { (y, x) };
+                let (ci, cj) = (&self.zones[i].code, &self.zones[j].code);
+                let (lo, hi) = if ci <= cj { (ci, cj) } else { (cj, ci) };
                 report.overlaps.push(ZoneOverlap {
-                    a: a.clone(),
-                    b: b.clone(),
+                    a: lo.clone(),
+                    b: hi.clone(),
                     area_m2: shared,
                 });
             }
