@@ -9,19 +9,16 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use axum::Router;
-use civgrid::cells::CellConfig;
-use civgrid::grids::{Contact, GridConfig};
-use civgrid::synth::{synthesize, SynthConfig};
+use civgrid::grids::Contact;
 use civgrid::FacilityKind;
 use civgrid_service::store::Store;
-use civgrid_service::{app, cells, grids, AppState};
+use civgrid_service::{app, grids, AppState};
 use geo::{BoundingRect, Contains, Distance, Geodesic, Intersects};
 use geo_types::Point;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use crate::cells::store_with;
 use crate::common::{both_stores, Backend, TestStore};
 use crate::responders::send;
 
@@ -35,15 +32,7 @@ struct Fixture {
 }
 
 async fn fixture(backend: Backend) -> Fixture {
-    let city = synthesize(&SynthConfig::test()).expect("city");
-    let (holder, store) = store_with(backend, &city).await;
-    let day = "2026-01-01".parse().expect("a date");
-    cells::run(&store, CellConfig::default(), day)
-        .await
-        .expect("cells");
-    grids::run(&store, GridConfig::default(), day, false)
-        .await
-        .expect("grids");
+    let (_, holder, store, _) = crate::grids::planned_test_city(backend).await;
     // A worker and a leader for every other grid.
     let stored = store.load_grids().await.expect("grids");
     let rows: grids::Assignments = stored

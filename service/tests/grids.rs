@@ -41,7 +41,11 @@ struct Fixture {
     _holder: TestStore,
 }
 
-async fn fixture(backend: crate::common::Backend) -> Fixture {
+/// A store holding the synthetic test city with its unit cells and a
+/// first grid plan (both made on 2026-01-01), and the plan's run.
+pub async fn planned_test_city(
+    backend: crate::common::Backend,
+) -> (Territory, TestStore, Arc<dyn Store>, grids::GridsRun) {
     let city = synthesize(&SynthConfig::test()).expect("city");
     let (holder, store) = store_with(backend, &city).await;
     let day = "2026-01-01".parse().expect("a date");
@@ -51,6 +55,11 @@ async fn fixture(backend: crate::common::Backend) -> Fixture {
     let run = grids::run(&store, GridConfig::default(), day, false)
         .await
         .expect("grids");
+    (city, holder, store, run)
+}
+
+async fn fixture(backend: crate::common::Backend) -> Fixture {
+    let (_, holder, store, run) = planned_test_city(backend).await;
     assert!(run.report.failed.is_empty(), "{:?}", run.report.failed);
     assert_eq!(
         run.stored, run.report.grids,
