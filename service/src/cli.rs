@@ -15,7 +15,7 @@ use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{HouseholdEstimate, RiskConfig};
 use clap::{Parser, Subcommand};
 
-use crate::auth::WriterToken;
+use crate::auth::{self, Access, Role, WriterToken};
 use crate::cells::{self, CellsRun};
 use crate::export::{self, ExportLayer};
 use crate::grids::{self, GridsRun};
@@ -79,9 +79,18 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = DEFAULT_LISTEN)]
         listen: SocketAddr,
-        /// Bearer token of writers (POST/PUT/DELETE of facilities and hazards); without it writes are refused.
+        /// An admin bearer token (named `writer` in the audit log); without it or --access writes are refused.
         #[arg(long, env = "CIVGRID_WRITER_TOKEN", hide_env_values = true)]
         writer_token: Option<String>,
+        /// Access file (TOML): tokens as SHA-256 digests with names and roles (planner, dispatcher, admin), and whether reads need a token; see `civgrid token`.
+        #[arg(long, env = "CIVGRID_ACCESS")]
+        access: Option<PathBuf>,
+        /// Largest request body, MiB (larger ones get 413).
+        #[arg(long, default_value_t = crate::routes::DEFAULT_BODY_LIMIT >> 20)]
+        max_body_mb: usize,
+        /// Longest time a request may take, seconds (then 503).
+        #[arg(long, default_value_t = crate::routes::DEFAULT_TIMEOUT.as_secs())]
+        timeout_s: u64,
         /// Largest distance (km) of a query point or written feature from the territory's extent.
         #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
         max_outside_km: f64,
@@ -98,6 +107,15 @@ pub enum Command {
         #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
         tile_cache_mb: usize,
     },
+    /// Make a bearer token for `serve --access`: prints the token (give it to its holder; it is not kept) and the entry to add to the access file.
+    Token {
+        /// The token's name: the actor in the audit log.
+        #[arg(long)]
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: TokenRole,
+    },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
         /// Address to listen on.
@@ -110,6 +128,27 @@ pub enum Command {
         #[arg(long, default_value = demo::DATA_DIR)]
         data: PathBuf,
     },
+}
+
+/// A role of `civgrid token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenRole {
+    /// Edits household grids.
+    Planner,
+    /// Writes facilities and hazards.
+    Dispatcher,
+    /// Everything, and reads the audit log.
+    Admin,
+}
+
+impl From<TokenRole> for Role {
+    fn from(r: TokenRole) -> Self {
+        match r {
+            TokenRole::Planner => Self::Planner,
+            TokenRole::Dispatcher => Self::Dispatcher,
+            TokenRole::Admin => Self::Admin,
+        }
+    }
 }
 
 /// Arguments of `civgrid import`.
@@ -377,6 +416,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             writer_token,
+            access,
+            max_body_mb,
+            timeout_s,
             max_outside_km,
             grid_config: grid_file,
             risk_config,
@@ -394,8 +436,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
+            let access = match access {
+                Some(path) => Access::read(&path)?,
+                None => Access::default(),
+            };
             let config = ServeConfig {
                 writer_token,
+                access,
+                max_body_bytes: max_body_mb << 20,
+                timeout: std::time::Duration::from_secs(timeout_s.max(1)),
                 max_outside_m: max_outside_km * 1000.0,
                 grids: grid_config(grid_file.as_deref())?,
                 risk: read_risk_config(risk_config.as_deref())?,
@@ -404,6 +453,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
+        }
+        Command::Token { name, role } => {
+            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+            let token = new_token()?;
+            println!("{token}");
+            println!(
+                "\n# add to the access file:\n[[token]]\nname = {name:?}\nrole = {:?}\nsha256 = {:?}",
+                Role::from(role).name(),
+                auth::token_digest(&token)
+            );
+            eprintln!(
+                "token: made a {} token named {name:?}; it is shown once (only its digest goes in the file)",
+                Role::from(role).name()
+            );
+            Ok(())
         }
         Command::Demo {
             listen,
@@ -764,4 +828,14 @@ max = 150
         let e = grid_config(Some(&path)).expect_err("min over max");
         assert!(format!("{e:#}").contains("urban bounds 400-300"), "{e:#}");
     }
+}
+
+/// 32 random bytes from the system, as 64 hex digits.
+fn new_token() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

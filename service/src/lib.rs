@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod grids;
 pub mod import;
+pub mod metrics;
 pub mod ogc;
 pub mod progress;
 pub mod responders;

@@ -7,8 +7,9 @@ use civgrid::cells::{Adjacency, Cell};
 use civgrid::grids::{Grid, GridConfig};
 use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
-use crate::auth::WriterToken;
+use crate::auth::{Access, WriterToken};
 use crate::grids::GridState;
+use crate::metrics::Metrics;
 use crate::ogc::{self, Collection};
 use crate::responders::{ResponderError, Responders, DEFAULT_MAX_OUTSIDE_M};
 use crate::risk::RiskState;
@@ -115,8 +116,15 @@ pub enum LoadError {
 /// Settings of `civgrid serve`.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// The bearer token of writers; `None`: writes are refused.
+    /// An admin token (`--writer-token`), named `writer`.
     pub writer_token: Option<WriterToken>,
+    /// Tokens with roles, and whether reads need one (`--access FILE`).
+    /// Without any token every write is refused.
+    pub access: Access,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Longest time a request may take.
+    pub timeout: std::time::Duration,
     /// Largest distance of a query point or a written feature from the
     /// territory, metres (see [`crate::responders`]).
     pub max_outside_m: f64,
@@ -136,6 +144,9 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             writer_token: None,
+            access: Access::default(),
+            max_body_bytes: crate::routes::DEFAULT_BODY_LIMIT,
+            timeout: crate::routes::DEFAULT_TIMEOUT,
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
             grids: GridConfig::default(),
             risk: RiskConfig::default(),
@@ -158,6 +169,8 @@ pub struct AppState {
     pub writes: Arc<tokio::sync::Mutex<()>>,
     /// Tile renderers and cache.
     pub tiles: Arc<Tiles>,
+    /// Request counts and latencies.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -193,6 +206,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             writes: Arc::new(tokio::sync::Mutex::new(())),
+            metrics: Arc::new(Metrics::default()),
         })
     }
 

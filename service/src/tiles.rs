@@ -460,7 +460,8 @@ impl Tiles {
     }
 
     /// The tile of `key`: from the cache, or rendered by `render` and
-    /// cached. Call it with the engine read-locked (module docs).
+    /// cached. Call it with the engine read-locked (module docs), after a
+    /// counted lookup of the cache: this second look is not counted.
     ///
     /// # Errors
     /// [`TileError`] when the tile cannot be drawn or encoded.
@@ -469,7 +470,7 @@ impl Tiles {
         key: TileKey,
         render: impl FnOnce() -> Result<Vec<u8>, TileError>,
     ) -> Result<Tile, TileError> {
-        if let Some(t) = self.cache.get(&key) {
+        if let Some(t) = self.cache.peek(&key) {
             return Ok(t);
         }
         let tile = Tile::new(render()?);

@@ -1,6 +1,7 @@
 //! civgrid-service integration tests: real stores, real GDAL, HTTP end to end.
 #![allow(clippy::too_many_lines, clippy::many_single_char_names)]
 
+mod access;
 mod cells;
 mod cli;
 mod common;

@@ -27,13 +27,13 @@ use geo::{BoundingRect, Centroid, CoordsIter, Validation};
 use geo_types::{Geometry, MultiPolygon, Point, Rect};
 use serde_json::{Map, Value};
 
-use crate::auth::Writer;
+use crate::auth::{Dispatch, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::import::{self, FeatureProblem, Fields};
 use crate::ogc;
 use crate::responders::ResponderError;
 use crate::state::{AppState, Engine};
-use crate::store::{self, Layer};
+use crate::store::{self, AuditRecord, Layer};
 use crate::tiles;
 
 pub fn routes() -> Router<AppState> {
@@ -345,15 +345,35 @@ fn apply<T: Writable>(
     Ok(())
 }
 
+/// The audit entry of `action` on a feature by `writer`: the engine's copy
+/// of feature `id` before (read under the writes' lock, so it is the
+/// stored one) and `after`.
+fn audit<T: Writable>(
+    writer: &Writer<Dispatch>,
+    state: &AppState,
+    action: &str,
+    id: Option<i64>,
+    after: Option<&T>,
+) -> AuditRecord {
+    let json = |x: &T| x.feature().to_json().to_string();
+    AuditRecord {
+        feature_id: id,
+        before: id.and_then(|id| T::find(&state.engine(), id).map(json)),
+        after: after.map(json),
+        ..AuditRecord::now(&writer.actor(), action, T::LAYER.table())
+    }
+}
+
 async fn create<T: Writable>(
-    _: Writer,
+    writer: Writer<Dispatch>,
     State(state): State<AppState>,
     body: Bytes,
 ) -> ServiceResult<Response> {
     let (mut item, _) = parse_body::<T>(&body)?;
     let _order = state.writes.lock().await;
     let region = region_of(&state, &item)?;
-    let id = state.store.insert(&item.stored()).await?;
+    let record = audit(&writer, &state, "create", None, Some(&item));
+    let id = state.store.insert(&item.stored(), &record).await?;
     item.set_id(id);
     apply::<T>(&state, "stored", id, Some(&item), |engine| {
         *T::count(&mut engine.counts) += 1;
@@ -378,7 +398,7 @@ async fn read<T: Writable>(
 }
 
 async fn replace<T: Writable>(
-    _: Writer,
+    writer: Writer<Dispatch>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -394,7 +414,8 @@ async fn replace<T: Writable>(
     item.set_id(id);
     let _order = state.writes.lock().await;
     let region = region_of(&state, &item)?;
-    if !state.store.update(&item.stored()).await? {
+    let record = audit(&writer, &state, "update", Some(id), Some(&item));
+    if !state.store.update(&item.stored(), &record).await? {
         return Err(ServiceError::NotFound(format!(
             "no {} with id {id}",
             T::NOUN
@@ -407,13 +428,14 @@ async fn replace<T: Writable>(
 }
 
 async fn remove<T: Writable>(
-    _: Writer,
+    writer: Writer<Dispatch>,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ServiceResult<Response> {
     let id = parse_id::<T>(&id)?;
     let _order = state.writes.lock().await;
-    if !state.store.delete(T::LAYER, id).await? {
+    let record = audit::<T>(&writer, &state, "delete", Some(id), None);
+    if !state.store.delete(T::LAYER, id, &record).await? {
         return Err(ServiceError::NotFound(format!(
             "no {} with id {id}",
             T::NOUN

@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::schema::{self, ColumnType, Table, Value, ROWS_PER_INSERT};
-use super::{Backend, StoreError, StoreResult, Write, Written};
+use super::{Backend, PlanStopped, StoreError, StoreResult, Write, Written};
 
 /// EPSG code of CGCS2000, the stored CRS.
 const SRS_ID: i32 = 4490;
@@ -221,7 +221,18 @@ impl Backend for GpkgStore {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
         let mut done = Vec::with_capacity(plan.len());
         for step in &plan {
-            done.push(match step {
+            let step = match step.resolve(&done) {
+                Ok(Some(step)) => step,
+                Ok(None) => {
+                    done.push(Written::default());
+                    continue;
+                }
+                Err(PlanStopped) => {
+                    tx.rollback().await.map_err(self.db())?;
+                    return Ok(done);
+                }
+            };
+            done.push(match &*step {
                 Write::Delete(table, filter) => {
                     let (sql, value) = filter.delete_sql(table, ID, "?");
                     let mut q = sqlx::query(&sql);
@@ -249,6 +260,10 @@ impl Backend for GpkgStore {
                         .map_err(self.db())?
                         .rows_affected();
                     Written { rows, id: None }
+                }
+                // Resolved into an insert, or run as nothing, above.
+                Write::InsertLinked { .. } | Write::RequireRows(_) => {
+                    unreachable!("Write::resolve leaves no linked or conditional step")
                 }
             });
         }

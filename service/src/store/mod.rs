@@ -19,7 +19,7 @@ use civgrid::{Facility, Hazard, LayerCounts, Territory};
 
 pub use gpkg::GpkgStore;
 pub use postgis::PostgisStore;
-pub use schema::{GridEditRecord, Layer};
+pub use schema::{Actor, AuditRecord, GridEditRecord, Layer};
 use schema::{Table, Value};
 
 /// Default embedded store file.
@@ -148,14 +148,20 @@ pub trait Store: Send + Sync {
     /// Feature counts per layer.
     async fn counts(&self) -> StoreResult<LayerCounts>;
 
-    /// Stores a new feature (its id is ignored) and returns its id.
-    async fn insert(&self, feature: &Feature) -> StoreResult<i64>;
+    /// Stores a new feature (its id is ignored) and `audit` (given the new
+    /// id) in one transaction, and returns the id.
+    async fn insert(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<i64>;
 
-    /// Rewrites the stored feature with the same id; `false` if there is none.
-    async fn update(&self, feature: &Feature) -> StoreResult<bool>;
+    /// Rewrites the stored feature with the same id and adds `audit`, in
+    /// one transaction; `false` (and nothing written) if there is none.
+    async fn update(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<bool>;
 
-    /// Deletes feature `id` of `layer`; `false` if there is none.
-    async fn delete(&self, layer: Layer, id: i64) -> StoreResult<bool>;
+    /// Deletes feature `id` of `layer` and adds `audit`, in one
+    /// transaction; `false` (and nothing written) if there is none.
+    async fn delete(&self, layer: Layer, id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+
+    /// The audit log, oldest first.
+    async fn load_audit(&self) -> StoreResult<Vec<AuditRecord>>;
 
     /// Replaces every cell (active and retired) and the adjacency of the
     /// active ones, in one transaction.
@@ -165,23 +171,35 @@ pub trait Store: Send + Sync {
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)>;
 
     /// Replaces every grid (active and retired) and adds `log` (the plan's
-    /// entry) to the edit log, in one transaction. The log is kept: it
-    /// records what planners did, whatever came after.
-    async fn replace_grids(&self, grids: &[Grid], log: &GridEditRecord) -> StoreResult<()>;
+    /// entry) to the edit log and to the audit log as `actor`'s, in one
+    /// transaction. The log is kept: it records what planners did,
+    /// whatever came after.
+    async fn replace_grids(
+        &self,
+        grids: &[Grid],
+        log: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<()>;
 
     /// Every stored grid, active and retired, by code.
     async fn load_grids(&self) -> StoreResult<Vec<Grid>>;
 
     /// Stores a planner edit in one transaction: the rows of `grids`
-    /// replace the stored rows with their codes, and `edit` joins the log.
-    /// Returns the edit's id.
-    async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64>;
+    /// replace the stored rows with their codes, and `edit` joins the edit
+    /// log and the audit log as `actor`'s. Returns the edit's id.
+    async fn write_grid_edit(
+        &self,
+        grids: &[Grid],
+        edit: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<i64>;
 
-    /// Several edits (each: the rows it writes and its log entry) in one
-    /// transaction; returns their ids in order.
+    /// Several edits (each: the rows it writes and its log entry) by
+    /// `actor` in one transaction; returns their ids in order.
     async fn write_grid_edits(
         &self,
         edits: &[(Vec<Grid>, GridEditRecord)],
+        actor: &Actor,
     ) -> StoreResult<Vec<i64>>;
 
     /// The edit log, oldest first.
@@ -231,7 +249,62 @@ pub(crate) enum Write {
     Insert(&'static Table, Vec<Vec<Value>>),
     /// Rewrite row `id` (every column but `source`).
     Update(&'static Table, i64, Vec<Value>),
+    /// Insert one row whose column `column` takes the id that step `step`
+    /// of the same plan returned (an audit entry of a new feature).
+    InsertLinked {
+        /// The table.
+        table: &'static Table,
+        /// The row; its value at `column` is replaced.
+        row: Vec<Value>,
+        /// Which column takes the id.
+        column: usize,
+        /// Which earlier step's id.
+        step: usize,
+    },
+    /// Stop the plan, writing nothing, when step `step` touched no row (an
+    /// update or a delete of a feature that is not there).
+    RequireRows(usize),
 }
+
+impl Write {
+    /// This step with what it needs from earlier steps (`done`) filled in:
+    /// an [`Write::InsertLinked`] becomes an insert; `None` for a
+    /// [`Write::RequireRows`] that is met (nothing to run).
+    ///
+    /// # Errors
+    /// [`PlanStopped`] when a [`Write::RequireRows`] is not met.
+    pub(crate) fn resolve(
+        &self,
+        done: &[Written],
+    ) -> Result<Option<std::borrow::Cow<'_, Write>>, PlanStopped> {
+        use std::borrow::Cow;
+        match self {
+            Self::InsertLinked {
+                table,
+                row,
+                column,
+                step,
+            } => {
+                let mut row = row.clone();
+                row[*column] = done
+                    .get(*step)
+                    .and_then(|w| w.id)
+                    .map_or(Value::Null, Value::Int);
+                Ok(Some(Cow::Owned(Self::Insert(table, vec![row]))))
+            }
+            Self::RequireRows(step) => match done.get(*step) {
+                Some(w) if w.rows > 0 => Ok(None),
+                _ => Err(PlanStopped),
+            },
+            other => Ok(Some(Cow::Borrowed(other))),
+        }
+    }
+}
+
+/// A plan stopped by a [`Write::RequireRows`]: its transaction is rolled
+/// back, and the backend answers the steps done so far with no rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlanStopped;
 
 /// What one [`Write`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -311,10 +384,18 @@ impl<B: Backend> Store for B {
         Ok(counts)
     }
 
-    async fn insert(&self, feature: &Feature) -> StoreResult<i64> {
+    async fn insert(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<i64> {
         let table = feature.layer().def();
         let done = self
-            .write(vec![Write::Insert(table, vec![feature.row(API_SOURCE)])])
+            .write(vec![
+                Write::Insert(table, vec![feature.row(API_SOURCE)]),
+                Write::InsertLinked {
+                    table: &schema::AUDIT,
+                    row: schema::audit_row(audit),
+                    column: schema::AUDIT_FEATURE_ID,
+                    step: 0,
+                },
+            ])
             .await?;
         done.first()
             .and_then(|w| w.id)
@@ -326,23 +407,31 @@ impl<B: Backend> Store for B {
             })
     }
 
-    async fn update(&self, feature: &Feature) -> StoreResult<bool> {
+    async fn update(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<bool> {
         let table = feature.layer().def();
         let done = self
-            .write(vec![Write::Update(
-                table,
-                feature.id(),
-                feature.row(API_SOURCE),
-            )])
+            .write(vec![
+                Write::Update(table, feature.id(), feature.row(API_SOURCE)),
+                Write::RequireRows(0),
+                Write::Insert(&schema::AUDIT, vec![schema::audit_row(audit)]),
+            ])
             .await?;
         Ok(done.first().is_some_and(|w| w.rows > 0))
     }
 
-    async fn delete(&self, layer: Layer, id: i64) -> StoreResult<bool> {
+    async fn delete(&self, layer: Layer, id: i64, audit: &AuditRecord) -> StoreResult<bool> {
         let done = self
-            .write(vec![Write::Delete(layer.def(), Filter::Id(id))])
+            .write(vec![
+                Write::Delete(layer.def(), Filter::Id(id)),
+                Write::RequireRows(0),
+                Write::Insert(&schema::AUDIT, vec![schema::audit_row(audit)]),
+            ])
             .await?;
         Ok(done.first().is_some_and(|w| w.rows > 0))
+    }
+
+    async fn load_audit(&self) -> StoreResult<Vec<AuditRecord>> {
+        read_all(self, &schema::AUDIT, schema::decode_audit).await
     }
 
     async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()> {
@@ -373,7 +462,12 @@ impl<B: Backend> Store for B {
         Ok((cells, adjacency))
     }
 
-    async fn replace_grids(&self, grids: &[Grid], log: &GridEditRecord) -> StoreResult<()> {
+    async fn replace_grids(
+        &self,
+        grids: &[Grid],
+        log: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut plan = vec![Write::Delete(&schema::GRIDS, Filter::All)];
         if !grids.is_empty() {
             plan.push(Write::Insert(
@@ -385,6 +479,7 @@ impl<B: Backend> Store for B {
             &schema::GRID_EDITS,
             vec![schema::grid_edit_row(log)],
         ));
+        plan.push(grid_audit(log, actor));
         self.write(plan).await?;
         Ok(())
     }
@@ -395,9 +490,14 @@ impl<B: Backend> Store for B {
         Ok(grids)
     }
 
-    async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64> {
+    async fn write_grid_edit(
+        &self,
+        grids: &[Grid],
+        edit: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<i64> {
         let ids = self
-            .write_grid_edits(&[(grids.to_vec(), edit.clone())])
+            .write_grid_edits(&[(grids.to_vec(), edit.clone())], actor)
             .await?;
         Ok(ids.first().copied().unwrap_or_default())
     }
@@ -405,6 +505,7 @@ impl<B: Backend> Store for B {
     async fn write_grid_edits(
         &self,
         edits: &[(Vec<Grid>, GridEditRecord)],
+        actor: &Actor,
     ) -> StoreResult<Vec<i64>> {
         let mut plan: Vec<Write> = Vec::new();
         let mut log_steps = Vec::new();
@@ -426,6 +527,7 @@ impl<B: Backend> Store for B {
                 &schema::GRID_EDITS,
                 vec![schema::grid_edit_row(edit)],
             ));
+            plan.push(grid_audit(edit, actor));
         }
         let done = self.write(plan).await?;
         log_steps
@@ -446,6 +548,19 @@ impl<B: Backend> Store for B {
     async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>> {
         read_all(self, &schema::GRID_EDITS, schema::decode_grid_edit).await
     }
+}
+
+/// The audit entry of a grid edit or plan (`grids:OP`, the community,
+/// the touched grids before and after).
+fn grid_audit(edit: &GridEditRecord, actor: &Actor) -> Write {
+    let record = AuditRecord {
+        at: edit.at,
+        community: Some(edit.community.clone()),
+        before: Some(edit.before.clone()),
+        after: Some(edit.after.clone()),
+        ..AuditRecord::now(actor, &format!("grids:{}", edit.op), "grids")
+    };
+    Write::Insert(&schema::AUDIT, vec![schema::audit_row(&record)])
 }
 
 /// Reads every row of `table` through `decode`.

@@ -9,7 +9,7 @@ use sqlx::query::Query;
 use sqlx::Row;
 
 use super::schema::{ColumnType, Table, Value, ROWS_PER_INSERT};
-use super::{Backend, StoreError, StoreResult, Write, Written};
+use super::{Backend, PlanStopped, StoreError, StoreResult, Write, Written};
 
 /// A PostGIS store.
 #[derive(Debug)]
@@ -185,7 +185,18 @@ impl Backend for PostgisStore {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
         let mut done = Vec::with_capacity(plan.len());
         for step in &plan {
-            done.push(match step {
+            let step = match step.resolve(&done) {
+                Ok(Some(step)) => step,
+                Ok(None) => {
+                    done.push(Written::default());
+                    continue;
+                }
+                Err(PlanStopped) => {
+                    tx.rollback().await.map_err(self.db())?;
+                    return Ok(done);
+                }
+            };
+            done.push(match &*step {
                 Write::Delete(table, filter) => {
                     let (sql, value) = filter.delete_sql(table, ID, "$1");
                     let mut q = sqlx::query(&sql);
@@ -242,6 +253,10 @@ impl Backend for PostgisStore {
                         .map_err(self.db())?
                         .rows_affected();
                     Written { rows, id: None }
+                }
+                // Resolved into an insert, or run as nothing, above.
+                Write::InsertLinked { .. } | Write::RequireRows(_) => {
+                    unreachable!("Write::resolve leaves no linked or conditional step")
                 }
             });
         }
