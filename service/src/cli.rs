@@ -709,6 +709,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let state = AppState::load_with(store, config).await?;
+    let replicated = match state.store.changes().await? {
+        Some(changes) => {
+            tokio::spawn(crate::replica::follow(state.clone(), changes));
+            "; follows other processes' writes"
+        }
+        None => "",
+    };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let first =
         reuse_port_listener(listen).with_context(|| format!("cannot listen on {listen}"))?;
@@ -719,7 +726,7 @@ pub async fn serve(
             .push(reuse_port_listener(addr).with_context(|| format!("cannot listen on {addr}"))?);
     }
     println!(
-        "civgrid serving {} ({}) at http://{addr}/ (loaded in {:.2?}; {threads} threads; Ctrl-C stops)",
+        "civgrid serving {} ({}) at http://{addr}/ (loaded in {:.2?}; {threads} threads{replicated}; Ctrl-C stops)",
         state.store.location(),
         state.engine().counts,
         started.elapsed()

@@ -17,6 +17,7 @@ pub mod import;
 pub mod metrics;
 pub mod ogc;
 pub mod progress;
+pub mod replica;
 pub mod responders;
 pub mod risk;
 pub mod routes;

@@ -181,25 +181,12 @@ impl AppState {
 
     /// Loads the territory from `store` and builds the engine with `config`.
     pub async fn load_with(store: Arc<dyn Store>, config: ServeConfig) -> Result<Self, LoadError> {
-        let territory = store.load().await?;
-        let (cells, adjacency) = store.load_cells().await?;
-        let grids = store.load_grids().await?;
-        let (grid_config, risk_config) = (config.grids.clone(), config.risk.clone());
         let cache_bytes = config.tile_cache_bytes;
-        let (engine, tiles) = tokio::task::spawn_blocking(move || {
-            let engine = Engine::new(
-                &territory,
-                cells,
-                adjacency,
-                grids,
-                grid_config,
-                risk_config,
-            )?;
-            let tiles = Tiles::new(&engine.cells, &territory, cache_bytes);
-            Ok::<_, ResponderError>((engine, tiles))
+        let (engine, tiles) = build(&store, &config, move |engine, territory| {
+            let tiles = Tiles::new(&engine.cells, territory, cache_bytes);
+            (engine, tiles)
         })
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        .await?;
         Ok(Self {
             tiles: Arc::new(tiles),
             engine: Arc::new(RwLock::new(engine)),
@@ -208,6 +195,26 @@ impl AppState {
             writes: Arc::new(tokio::sync::Mutex::new(())),
             metrics: Arc::new(Metrics::default()),
         })
+    }
+
+    /// Loads everything again from the store (another process changed it
+    /// wholesale: an import, new cells, a new plan) and swaps it in, tiles
+    /// included. Requests go on being answered from the old state until
+    /// the new one is built.
+    ///
+    /// # Errors
+    /// [`LoadError`] when the store cannot be read or the engine built;
+    /// the old state stays.
+    pub async fn reload(&self) -> Result<(), LoadError> {
+        let (lock, tiles) = (self.engine.clone(), self.tiles.clone());
+        build(&self.store, &self.config, move |engine, territory| {
+            let mut current = lock
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *current = engine;
+            tiles.reload(&current.cells, territory);
+        })
+        .await
     }
 
     /// The same state with other settings (the grid bounds of the state's
@@ -251,4 +258,31 @@ impl AppState {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Reads the store, builds the engine with `config` (on a blocking
+/// thread: road graphs take seconds for a city) and hands it, with the
+/// territory it was built from, to `finish` there.
+async fn build<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    config: &ServeConfig,
+    finish: impl FnOnce(Engine, &Territory) -> T + Send + 'static,
+) -> Result<T, LoadError> {
+    let territory = store.load().await?;
+    let (cells, adjacency) = store.load_cells().await?;
+    let grids = store.load_grids().await?;
+    let (grid_config, risk_config) = (config.grids.clone(), config.risk.clone());
+    tokio::task::spawn_blocking(move || {
+        let engine = Engine::new(
+            &territory,
+            cells,
+            adjacency,
+            grids,
+            grid_config,
+            risk_config,
+        )?;
+        Ok(finish(engine, &territory))
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }

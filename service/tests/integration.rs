@@ -8,6 +8,7 @@ mod common;
 mod grids;
 mod http;
 mod import;
+mod replicas;
 mod responders;
 mod risk;
 mod store_suite;

@@ -364,6 +364,54 @@ fn audit<T: Writable>(
     }
 }
 
+/// Applies another process's stored write of feature `id` of `layer`
+/// (`stored`: the row now, or `None` when it is gone) to the engine, like
+/// a write of this process: indexes, risk, collection and tiles.
+///
+/// # Errors
+/// [`ServiceError`] when the feature cannot be placed or indexed.
+pub(crate) fn follow(
+    state: &AppState,
+    layer: Layer,
+    id: i64,
+    stored: Option<store::Feature>,
+) -> ServiceResult<()> {
+    match (layer, stored) {
+        (_, Some(store::Feature::Facility(f))) => follow_one(state, id, Some(f)),
+        (_, Some(store::Feature::Hazard(h))) => follow_one(state, id, Some(h)),
+        (Layer::Facilities, None) => follow_one::<Facility>(state, id, None),
+        (Layer::Hazards, None) => follow_one::<Hazard>(state, id, None),
+        (other, None) => Err(ServiceError::Internal(format!(
+            "the {} layer is not followed feature by feature",
+            other.table()
+        ))),
+    }
+}
+
+fn follow_one<T: Writable>(state: &AppState, id: i64, item: Option<T>) -> ServiceResult<()> {
+    let Some(item) = item else {
+        return apply::<T>(state, "deleted by another process", id, None, |engine| {
+            if T::take(engine, id)?.is_some() {
+                *T::count(&mut engine.counts) -= 1;
+            }
+            Ok(())
+        });
+    };
+    let region = region_of(state, &item)?;
+    apply::<T>(
+        state,
+        "written by another process",
+        id,
+        Some(&item),
+        |engine| {
+            if T::put(engine, region, item.clone())?.is_none() {
+                *T::count(&mut engine.counts) += 1;
+            }
+            Ok(())
+        },
+    )
+}
+
 async fn create<T: Writable>(
     writer: Writer<Dispatch>,
     State(state): State<AppState>,

@@ -407,7 +407,7 @@ async fn edit(
 
 /// Puts stored grid rows into the engine and drops the cached tiles over
 /// them (under the write lock: see [`crate::tiles`]).
-fn reindex(state: &AppState, rows: &[Grid]) {
+pub(crate) fn reindex(state: &AppState, rows: &[Grid]) {
     let mut engine = state.engine_mut();
     engine.grids.update(rows);
     engine.collections.grids = ogc::grids(engine.grids.index.grids());

@@ -4,8 +4,8 @@
 
 mod audit;
 mod coverage;
-mod features;
-mod grids;
+pub(crate) mod features;
+pub(crate) mod grids;
 mod h3;
 mod health;
 mod locate;

@@ -271,11 +271,17 @@ impl Backend for GpkgStore {
         Ok(done)
     }
 
-    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>> {
-        let rows = sqlx::query(&table.select_sql(ID, |name, _| name.to_owned()))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.db())?;
+    async fn select(
+        &self,
+        table: &'static Table,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        let sql = table.select_sql(ID, |name, _| name.to_owned(), only.map(|_| "?"));
+        let mut query = sqlx::query(&sql);
+        if let Some(id) = only {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(self.db())?;
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get(0).map_err(self.db())?;

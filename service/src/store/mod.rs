@@ -163,6 +163,14 @@ pub trait Store: Send + Sync {
     /// The audit log, oldest first.
     async fn load_audit(&self) -> StoreResult<Vec<AuditRecord>>;
 
+    /// The stored facility or hazard `id` of `layer`, if there is one.
+    async fn load_feature(&self, layer: Layer, id: i64) -> StoreResult<Option<Feature>>;
+
+    /// The writes of other processes, as they commit: PostGIS announces
+    /// them with NOTIFY; `None` for a store only one process writes (a
+    /// GeoPackage file).
+    async fn changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>>;
+
     /// Replaces every cell (active and retired) and the adjacency of the
     /// active ones, in one transaction.
     async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()>;
@@ -204,6 +212,88 @@ pub trait Store: Send + Sync {
 
     /// The edit log, oldest first.
     async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>>;
+}
+
+/// A write another process committed: which features of a layer changed
+/// (facilities and hazards by id, grids by code), or that any may have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    /// The writing process (skipped by itself).
+    pub origin: String,
+    /// The layer's table (`facilities`, `hazards`, `grids`, `cells`, …).
+    pub layer: String,
+    /// Ids of changed facilities or hazards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<i64>,
+    /// Codes of changed grids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<String>,
+    /// Anything in the layer may have changed (an import, a new plan, or
+    /// notifications missed while the connection was down): reload it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+}
+
+/// Tables whose writes other processes need not follow (logs).
+const UNFOLLOWED: [&str; 2] = ["audit", "grid_edits"];
+
+/// The changes a committed plan made, one per layer, announced by `origin`.
+pub(crate) fn changes_of(plan: &[Write], done: &[Written], origin: &str) -> Vec<Change> {
+    let mut by_layer: Vec<Change> = Vec::new();
+    for (step, written) in plan.iter().zip(done) {
+        let (table, ids, codes, all): (&Table, Vec<i64>, Vec<String>, bool) = match step {
+            Write::Insert(t, rows) => {
+                let code_at = t.columns.iter().position(|c| c.name == "code");
+                let codes: Vec<String> = match code_at {
+                    Some(k) if t.name == schema::GRIDS.name => rows
+                        .iter()
+                        .filter_map(|r| match &r[k] {
+                            Value::Text(c) => Some(c.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let one = (rows.len() == 1).then_some(written.id).flatten();
+                let all = codes.is_empty() && one.is_none();
+                (t, one.into_iter().collect(), codes, all)
+            }
+            Write::Update(t, id, _) => (t, vec![*id], Vec::new(), false),
+            Write::Delete(t, Filter::Id(id)) => (t, vec![*id], Vec::new(), false),
+            Write::Delete(t, Filter::Eq("code", Value::Text(code))) => {
+                (t, Vec::new(), vec![code.clone()], false)
+            }
+            Write::Delete(t, _) => (t, Vec::new(), Vec::new(), written.rows > 0),
+            Write::InsertLinked { .. } | Write::RequireRows(_) => continue,
+        };
+        if UNFOLLOWED.contains(&table.name) || (ids.is_empty() && codes.is_empty() && !all) {
+            continue;
+        }
+        let i = match by_layer.iter().position(|c| c.layer == table.name) {
+            Some(i) => i,
+            None => {
+                by_layer.push(Change {
+                    origin: origin.to_owned(),
+                    layer: table.name.to_owned(),
+                    ..Change::default()
+                });
+                by_layer.len() - 1
+            }
+        };
+        let c = &mut by_layer[i];
+        c.ids.extend(ids);
+        c.codes.extend(codes);
+        c.all |= all;
+    }
+    for c in &mut by_layer {
+        if c.all {
+            c.ids.clear();
+            c.codes.clear();
+        }
+        c.codes.sort();
+        c.codes.dedup();
+    }
+    by_layer
 }
 
 /// Which rows a [`Write::Delete`] removes.
@@ -325,11 +415,21 @@ pub(crate) trait Backend: Send + Sync {
     /// Runs `plan` in one transaction: all steps or none.
     async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>>;
 
-    /// Every row of `table` as (id, values in column order), by id.
-    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>>;
+    /// Every row of `table` (or only row `only`) as (id, values in column
+    /// order), by id.
+    async fn select(
+        &self,
+        table: &'static Table,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<Value>)>>;
 
     /// Rows in `table`.
     async fn count(&self, table: &'static Table) -> StoreResult<u64>;
+
+    /// Other processes' changes, for a database several processes write.
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -369,7 +469,7 @@ impl<B: Backend> Store for B {
     async fn load(&self) -> StoreResult<Territory> {
         let mut t = Territory::default();
         for layer in Layer::ALL {
-            for (id, values) in self.select(layer.def()).await? {
+            for (id, values) in self.select(layer.def(), None).await? {
                 schema::decode(layer, id, values, &mut t)?;
             }
         }
@@ -432,6 +532,22 @@ impl<B: Backend> Store for B {
 
     async fn load_audit(&self) -> StoreResult<Vec<AuditRecord>> {
         read_all(self, &schema::AUDIT, schema::decode_audit).await
+    }
+
+    async fn load_feature(&self, layer: Layer, id: i64) -> StoreResult<Option<Feature>> {
+        let mut t = Territory::default();
+        for (id, values) in self.select(layer.def(), Some(id)).await? {
+            schema::decode(layer, id, values, &mut t)?;
+        }
+        Ok(match layer {
+            Layer::Facilities => t.facilities.pop().map(Feature::Facility),
+            Layer::Hazards => t.hazards.pop().map(Feature::Hazard),
+            _ => None,
+        })
+    }
+
+    async fn changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        self.listen().await
     }
 
     async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()> {
@@ -570,7 +686,7 @@ async fn read_all<B: Backend + ?Sized, T>(
     decode: fn(i64, Vec<Value>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     backend
-        .select(table)
+        .select(table, None)
         .await?
         .into_iter()
         .map(|(id, values)| decode(id, values))

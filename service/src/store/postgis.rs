@@ -4,18 +4,27 @@
 use async_trait::async_trait;
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::postgres::{PgArguments, PgListener, PgPool, PgPoolOptions, PgRow, Postgres};
 use sqlx::query::Query;
 use sqlx::Row;
 
 use super::schema::{ColumnType, Table, Value, ROWS_PER_INSERT};
-use super::{Backend, PlanStopped, StoreError, StoreResult, Write, Written};
+use super::{changes_of, Backend, Change, PlanStopped, StoreError, StoreResult, Write, Written};
+
+/// The channel on which writes are announced to other processes.
+pub const CHANNEL: &str = "civgrid_changes";
+
+/// Largest NOTIFY payload sent; PostgreSQL's limit is 8,000 bytes. A
+/// larger change is announced as "anything in the layer".
+const MAX_PAYLOAD: usize = 7000;
 
 /// A PostGIS store.
 #[derive(Debug)]
 pub struct PostgisStore {
     location: String,
     pool: PgPool,
+    /// This process's name in the changes it announces.
+    origin: String,
 }
 
 /// The URL without its password, for messages.
@@ -51,7 +60,35 @@ impl PostgisStore {
                 store: location.clone(),
                 source,
             })?;
-        Ok(Self { location, pool })
+        let origin = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        Ok(Self {
+            location,
+            pool,
+            origin,
+        })
+    }
+
+    /// The payloads announcing what `plan` did (`done`).
+    fn announcements(&self, plan: &[Write], done: &[Written]) -> Vec<String> {
+        changes_of(plan, done, &self.origin)
+            .into_iter()
+            .map(|mut c| {
+                let text = serde_json::to_string(&c).unwrap_or_default();
+                if text.len() <= MAX_PAYLOAD {
+                    return text;
+                }
+                c.all = true;
+                c.ids.clear();
+                c.codes.clear();
+                serde_json::to_string(&c).unwrap_or_default()
+            })
+            .collect()
     }
 
     fn db(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
@@ -260,15 +297,30 @@ impl Backend for PostgisStore {
                 }
             });
         }
+        // Delivered to listeners when (and only if) the transaction commits.
+        for payload in self.announcements(&plan, &done) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.db())?;
+        }
         tx.commit().await.map_err(self.db())?;
         Ok(done)
     }
 
-    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>> {
-        let rows = sqlx::query(&table.select_sql(ID, select_expr))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.db())?;
+    async fn select(
+        &self,
+        table: &'static Table,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        let sql = table.select_sql(ID, select_expr, only.map(|_| "$1"));
+        let mut query = sqlx::query(&sql);
+        if let Some(id) = only {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(self.db())?;
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get(0).map_err(self.db())?;
@@ -289,6 +341,64 @@ impl Backend for PostgisStore {
             .await
             .map_err(self.db())?;
         Ok(n as u64)
+    }
+
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(self.db())?;
+        listener.listen(CHANNEL).await.map_err(self.db())?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let (origin, location) = (self.origin.clone(), self.location.clone());
+        tokio::spawn(async move {
+            // Set when announcements may have been missed (the connection
+            // dropped): once the listener is connected again, everything
+            // is announced as changed.
+            let mut missed = false;
+            loop {
+                let heard = tokio::time::timeout(
+                    std::time::Duration::from_millis(500),
+                    listener.try_recv(),
+                )
+                .await;
+                let change = match heard {
+                    // Listening on a live connection (try_recv reconnects
+                    // first, and fails when it cannot).
+                    Err(_) if missed => {
+                        missed = false;
+                        Change {
+                            layer: "*".into(),
+                            all: true,
+                            ..Change::default()
+                        }
+                    }
+                    Err(_) => continue,
+                    Ok(Ok(Some(n))) => match serde_json::from_str::<Change>(n.payload()) {
+                        Ok(c) if c.origin == origin => continue,
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(payload = n.payload(), error = %e, "{location}: an announcement that is not a change");
+                            continue;
+                        }
+                    },
+                    Ok(Ok(None)) => {
+                        tracing::warn!("{location}: lost the connection that hears other processes' writes; reloading once it is back");
+                        missed = true;
+                        continue;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "{location}: cannot hear other processes' writes; retrying");
+                        missed = true;
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if tx.send(change).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(rx))
     }
 }
 

@@ -199,10 +199,16 @@ impl Table {
     }
 
     /// `SELECT id, columns… ORDER BY id`; `expr(name, ty)` reads one column.
-    pub fn select_sql(&self, id: &str, expr: impl Fn(&str, ColumnType) -> String) -> String {
+    pub fn select_sql(
+        &self,
+        id: &str,
+        expr: impl Fn(&str, ColumnType) -> String,
+        only: Option<&str>,
+    ) -> String {
         let cols: Vec<_> = self.columns.iter().map(|c| expr(c.name, c.ty)).collect();
+        let filter = only.map_or_else(String::new, |p| format!(" WHERE {id} = {p}"));
         format!(
-            "SELECT {id}, {} FROM {} ORDER BY {id}",
+            "SELECT {id}, {} FROM {}{filter} ORDER BY {id}",
             cols.join(", "),
             self.name
         )
