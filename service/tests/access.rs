@@ -408,3 +408,171 @@ async fn bodies_over_the_limit_are_refused_as_problems() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
+
+/// Sends raw bytes; returns the status and the problem's detail (every
+/// error must be problem+json).
+async fn raw(app: &Router, method: Method, uri: &str, body: Vec<u8>) -> (StatusCode, String) {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {ADMIN}"))
+        .body(axum::body::Body::from(body))
+        .expect("a request");
+    let r = tower::ServiceExt::oneshot(app.clone(), req)
+        .await
+        .expect("an answer");
+    let status = r.status();
+    let ct = r.headers().get("content-type").cloned();
+    let bytes = http_body_util::BodyExt::collect(r.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    if status.is_success() {
+        return (status, String::new());
+    }
+    assert_eq!(
+        ct.as_ref().and_then(|c| c.to_str().ok()),
+        Some("application/problem+json"),
+        "{uri}: {status}"
+    );
+    let v: Value = serde_json::from_slice(&bytes).expect("a problem");
+    (status, v["detail"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
+    let f = fixture(Backend::Gpkg).await;
+    let app = with(
+        &f.state,
+        ServeConfig {
+            access: access("open"),
+            ..ServeConfig::default()
+        },
+    );
+    let (lon, lat) = f.center;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let nested = format!(
+        r#"{{"type": "Feature", "properties": {{}}, "geometry": {{"type": "Point", "coordinates": {deep}}}}}"#
+    )
+    .into_bytes();
+    // A polygon of 150,000 vertices (about 5 MB: under the body limit).
+    let n = 150_000;
+    let ring: Vec<Value> = (0..=n)
+        .map(|i| {
+            let a = std::f64::consts::TAU * f64::from(i % n) / f64::from(n);
+            json!([lon + 0.001 * a.cos(), lat + 0.001 * a.sin()])
+        })
+        .collect();
+    let huge_polygon = json!({"type": "Polygon", "coordinates": [ring]});
+    let many_vertices = json!({"type": "Feature", "geometry": huge_polygon.clone(),
+        "properties": {"kind": "chemical_plant", "name": "x", "level": "red"}});
+    let grids_body = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": huge_polygon, "properties": {}}]});
+    let cases: Vec<(Method, &str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            Method::POST,
+            "/api/v1/facilities",
+            br#"{"type": "Feature", "geometry": "#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "not a GeoJSON Feature",
+        ),
+        (
+            Method::POST,
+            "/api/v1/facilities",
+            nested.clone(),
+            StatusCode::BAD_REQUEST,
+            "recursion limit",
+        ),
+        (
+            Method::POST,
+            "/api/v1/grids/validate",
+            nested,
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            Method::POST,
+            "/api/v1/facilities",
+            vec![0xff, 0xfe, 0x00, 0x7b],
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            Method::POST,
+            "/api/v1/hazards",
+            many_vertices.to_string().into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "150001 vertices",
+        ),
+        (
+            Method::POST,
+            "/api/v1/grids/validate",
+            grids_body.to_string().into_bytes(),
+            StatusCode::BAD_REQUEST,
+            "150001 vertices",
+        ),
+        (
+            Method::POST,
+            "/api/v1/facilities",
+            vec![b' '; 17 << 20],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "limit",
+        ),
+        (
+            Method::GET,
+            "/tiles/risk/99/1/1.png",
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            Method::GET,
+            "/tiles/risk/14/99999999999/1.png",
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            Method::GET,
+            "/tiles/risk/14/1/1.exe",
+            vec![],
+            StatusCode::NOT_FOUND,
+            "served as png",
+        ),
+        (
+            Method::GET,
+            "/tiles/..%2F..%2Fetc/14/1/1.png",
+            vec![],
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            Method::GET,
+            "/tiles/risk/14/1/1%00.png",
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            Method::GET,
+            "/api/v1/locate?lon=1e309&lat=NaN",
+            vec![],
+            StatusCode::BAD_REQUEST,
+            "lon",
+        ),
+    ];
+    for (method, uri, body, status, needle) in cases {
+        let start = std::time::Instant::now();
+        let (got, detail) = raw(&app, method, uri, body).await;
+        assert_eq!(got, status, "{uri}: {detail}");
+        assert!(
+            detail.contains(needle),
+            "{uri}: {detail:?} lacks {needle:?}"
+        );
+        eprintln!("hostile {uri}: {got} in {:?}", start.elapsed());
+    }
+    assert!(
+        f.store.load_audit().await.expect("audit").is_empty(),
+        "nothing was written"
+    );
+}

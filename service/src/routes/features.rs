@@ -23,10 +23,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
-use geo::{BoundingRect, Centroid, CoordsIter, Validation};
+use geo::{BoundingRect, Centroid, Validation};
 use geo_types::{Geometry, MultiPolygon, Point, Rect};
 use serde_json::{Map, Value};
 
+use super::params;
 use crate::auth::{Dispatch, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::import::{self, FeatureProblem, Fields};
@@ -244,17 +245,7 @@ fn parse_body<T: Writable>(body: &[u8]) -> ServiceResult<(T, Option<String>)> {
     let geometry = f
         .geometry
         .ok_or_else(|| ServiceError::BadRequest("geometry: the Feature has no geometry".into()))?;
-    let geometry: Geometry<f64> = Geometry::try_from(&geometry.value)
-        .map_err(|e| ServiceError::BadRequest(format!("geometry: {e}")))?;
-    if let Some(c) = geometry
-        .coords_iter()
-        .find(|c| !((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)))
-    {
-        return Err(ServiceError::BadRequest(format!(
-            "geometry: ({}, {}) is not a longitude in -180..180 and a latitude in -90..90",
-            c.x, c.y
-        )));
-    }
+    let geometry = params::geometry(&geometry.value).map_err(ServiceError::BadRequest)?;
     let properties = f.properties.unwrap_or_default();
     if let Some(unknown) = properties
         .keys()

@@ -244,7 +244,7 @@ fn polygon_of(g: Option<&Value>) -> Result<MultiPolygon<f64>, String> {
     let g = g.filter(|g| !g.is_null()).ok_or("no geometry")?;
     let g: geojson::Geometry =
         serde_json::from_value(g.clone()).map_err(|e| format!("geometry: {e}"))?;
-    match Geometry::<f64>::try_from(g).map_err(|e| format!("geometry: {e}"))? {
+    match params::geometry(&g.value)? {
         Geometry::Polygon(p) => Ok(MultiPolygon::new(vec![p])),
         Geometry::MultiPolygon(m) => Ok(m),
         _ => Err("geometry must be a Polygon or MultiPolygon".into()),

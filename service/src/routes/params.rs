@@ -2,7 +2,8 @@
 //! the parameter and say what is expected.
 
 use civgrid::{Datum, FacilityKind};
-use geo_types::{Coord, Point};
+use geo::CoordsIter;
+use geo_types::{Coord, Geometry, Point};
 
 use crate::error::ServiceError;
 
@@ -93,4 +94,46 @@ pub fn flag(name: &str, value: Option<&str>) -> Result<bool, ServiceError> {
             "parameter {name} = {other:?} is not true or false"
         ))),
     }
+}
+
+/// Most vertices one geometry of a request may have: far more than any
+/// grid outline or hazard area, and few enough that checking and indexing
+/// it stays quick.
+pub const MAX_VERTICES: usize = 100_000;
+
+/// Vertices of a GeoJSON geometry, counted before anything is built.
+fn vertices(value: &geojson::GeometryValue) -> usize {
+    use geojson::GeometryValue as V;
+    match value {
+        V::Point { .. } => 1,
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => coordinates.len(),
+        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
+            coordinates.iter().map(Vec::len).sum()
+        }
+        V::MultiPolygon { coordinates } => coordinates.iter().flatten().map(Vec::len).sum(),
+        V::GeometryCollection { geometries } => geometries.iter().map(|g| vertices(&g.value)).sum(),
+    }
+}
+
+/// A request's GeoJSON geometry as geo-types: refused, saying why, when it
+/// has more than [`MAX_VERTICES`] vertices, a position without two
+/// numbers, or a coordinate that is not a longitude and a latitude.
+pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String> {
+    let n = vertices(value);
+    if n > MAX_VERTICES {
+        return Err(format!(
+            "geometry: {n} vertices; at most {MAX_VERTICES} are taken (simplify it, or split it)"
+        ));
+    }
+    let g = Geometry::try_from(value).map_err(|e| format!("geometry: {e}"))?;
+    if let Some(c) = g
+        .coords_iter()
+        .find(|c| !((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)))
+    {
+        return Err(format!(
+            "geometry: ({}, {}) is not a longitude in -180..180 and a latitude in -90..90",
+            c.x, c.y
+        ));
+    }
+    Ok(g)
 }
