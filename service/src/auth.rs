@@ -294,11 +294,18 @@ fn parse_hex(s: &str) -> Option<[u8; 32]> {
 
 /// The lowercase hex SHA-256 of `token`, as an access file keeps it.
 pub fn token_digest(token: &str) -> String {
-    Digest32::of(token)
-        .0
+    hex(&Digest32::of(token).0)
+}
+
+/// `bytes` as lowercase hex digits.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Who sent a request: a token's name and role.

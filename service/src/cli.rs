@@ -75,38 +75,7 @@ pub enum Command {
         out: PathBuf,
     },
     /// Serve the HTTP API over an existing store.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = DEFAULT_LISTEN)]
-        listen: SocketAddr,
-        /// An admin bearer token (named `writer` in the audit log); without it or --access writes are refused.
-        #[arg(long, env = "CIVGRID_WRITER_TOKEN", hide_env_values = true)]
-        writer_token: Option<String>,
-        /// Access file (TOML): tokens as SHA-256 digests with names and roles (planner, dispatcher, admin), and whether reads need a token; see `civgrid token`.
-        #[arg(long, env = "CIVGRID_ACCESS")]
-        access: Option<PathBuf>,
-        /// Largest request body, MiB (larger ones get 413).
-        #[arg(long, default_value_t = crate::routes::DEFAULT_BODY_LIMIT >> 20)]
-        max_body_mb: usize,
-        /// Longest time a request may take, seconds (then 503).
-        #[arg(long, default_value_t = crate::routes::DEFAULT_TIMEOUT.as_secs())]
-        timeout_s: u64,
-        /// Largest distance (km) of a query point or written feature from the territory's extent.
-        #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
-        max_outside_km: f64,
-        /// Grid bounds (TOML, as for `civgrid grids --config`) that validation and edits hold grids to.
-        #[arg(long)]
-        grid_config: Option<PathBuf>,
-        /// Risk map weights (TOML, fields of civgrid::risk::RiskConfig; see docs/risk.md); default: the built-in ones.
-        #[arg(long)]
-        risk_config: Option<PathBuf>,
-        /// Folder of map styles (risk.json, heat.json); default: the shipped styles/.
-        #[arg(long)]
-        styles: Option<PathBuf>,
-        /// Bound of the in-memory tile cache in MiB (0: render every request).
-        #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
-        tile_cache_mb: usize,
-    },
+    Serve(ServeArgs),
     /// Make a bearer token for `serve --access`: prints the token (give it to its holder; it is not kept) and the entry to add to the access file.
     Token {
         /// The token's name: the actor in the audit log.
@@ -148,6 +117,76 @@ impl From<TokenRole> for Role {
             TokenRole::Dispatcher => Self::Dispatcher,
             TokenRole::Admin => Self::Admin,
         }
+    }
+}
+
+/// Arguments of `civgrid serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// An admin bearer token (named `writer` in the audit log); without it or --access writes are refused.
+    #[arg(long, env = "CIVGRID_WRITER_TOKEN", hide_env_values = true)]
+    pub writer_token: Option<String>,
+    /// Access file (TOML): tokens as SHA-256 digests with names and roles (planner, dispatcher, admin), and whether reads need a token; see `civgrid token`.
+    #[arg(long, env = "CIVGRID_ACCESS")]
+    pub access: Option<PathBuf>,
+    /// Largest request body, MiB (larger ones get 413).
+    #[arg(long, default_value_t = crate::routes::DEFAULT_BODY_LIMIT >> 20)]
+    pub max_body_mb: usize,
+    /// Longest time a request may take, seconds (then 503).
+    #[arg(long, default_value_t = crate::routes::DEFAULT_TIMEOUT.as_secs())]
+    pub timeout_s: u64,
+    /// Largest distance (km) of a query point or written feature from the territory's extent.
+    #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
+    pub max_outside_km: f64,
+    /// Grid bounds (TOML, as for `civgrid grids --config`) that validation and edits hold grids to.
+    #[arg(long)]
+    pub grid_config: Option<PathBuf>,
+    /// Risk map weights (TOML, fields of civgrid::risk::RiskConfig; see docs/risk.md); default: the built-in ones.
+    #[arg(long)]
+    pub risk_config: Option<PathBuf>,
+    /// Folder of map styles (risk.json, heat.json); default: the shipped styles/.
+    #[arg(long)]
+    pub styles: Option<PathBuf>,
+    /// Bound of the in-memory tile cache in MiB (0: render every request).
+    #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
+    pub tile_cache_mb: usize,
+}
+
+impl ServeArgs {
+    /// The address and the settings these arguments give.
+    ///
+    /// # Errors
+    /// A bad value, or a settings file that cannot be read.
+    pub fn config(self) -> anyhow::Result<(SocketAddr, ServeConfig)> {
+        anyhow::ensure!(
+            self.max_outside_km.is_finite() && self.max_outside_km >= 0.0,
+            "--max-outside-km must be a distance ≥ 0"
+        );
+        let writer_token = match self.writer_token {
+            Some(t) => Some(
+                WriterToken::new(&t).context("--writer-token (CIVGRID_WRITER_TOKEN) is empty")?,
+            ),
+            None => None,
+        };
+        let access = match self.access {
+            Some(path) => Access::read(&path)?,
+            None => Access::default(),
+        };
+        let config = ServeConfig {
+            writer_token,
+            access,
+            max_body_bytes: self.max_body_mb << 20,
+            timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
+            max_outside_m: self.max_outside_km * 1000.0,
+            grids: grid_config(self.grid_config.as_deref())?,
+            risk: read_risk_config(self.risk_config.as_deref())?,
+            styles: read_styles(self.styles.as_deref())?,
+            tile_cache_bytes: self.tile_cache_mb << 20,
+        };
+        Ok((self.listen, config))
     }
 }
 
@@ -413,62 +452,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Workers { file, author } => name_workers(&cli.store, &file, &author).await,
         Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
-        Command::Serve {
-            listen,
-            writer_token,
-            access,
-            max_body_mb,
-            timeout_s,
-            max_outside_km,
-            grid_config: grid_file,
-            risk_config,
-            styles,
-            tile_cache_mb,
-        } => {
-            anyhow::ensure!(
-                max_outside_km.is_finite() && max_outside_km >= 0.0,
-                "--max-outside-km must be a distance ≥ 0"
-            );
-            let writer_token = match writer_token {
-                Some(t) => Some(
-                    WriterToken::new(&t)
-                        .context("--writer-token (CIVGRID_WRITER_TOKEN) is empty")?,
-                ),
-                None => None,
-            };
-            let access = match access {
-                Some(path) => Access::read(&path)?,
-                None => Access::default(),
-            };
-            let config = ServeConfig {
-                writer_token,
-                access,
-                max_body_bytes: max_body_mb << 20,
-                timeout: std::time::Duration::from_secs(timeout_s.max(1)),
-                max_outside_m: max_outside_km * 1000.0,
-                grids: grid_config(grid_file.as_deref())?,
-                risk: read_risk_config(risk_config.as_deref())?,
-                styles: read_styles(styles.as_deref())?,
-                tile_cache_bytes: tile_cache_mb << 20,
-            };
+        Command::Serve(args) => {
+            let (listen, config) = args.config()?;
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
         }
-        Command::Token { name, role } => {
-            anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-            let token = new_token()?;
-            println!("{token}");
-            println!(
-                "\n# add to the access file:\n[[token]]\nname = {name:?}\nrole = {:?}\nsha256 = {:?}",
-                Role::from(role).name(),
-                auth::token_digest(&token)
-            );
-            eprintln!(
-                "token: made a {} token named {name:?}; it is shown once (only its digest goes in the file)",
-                Role::from(role).name()
-            );
-            Ok(())
-        }
+        Command::Token { name, role } => make_token(&name, role.into()),
         Command::Demo {
             listen,
             no_serve,
@@ -802,6 +791,28 @@ async fn shutdown_signal() {
     }
 }
 
+/// `civgrid token`: prints a new token and its access-file entry.
+fn make_token(name: &str, role: Role) -> anyhow::Result<()> {
+    use std::io::Read;
+    anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    let token = auth::hex(&bytes);
+    println!("{token}");
+    println!(
+        "\n# add to the access file:\n[[token]]\nname = {name:?}\nrole = {:?}\nsha256 = {:?}",
+        role.name(),
+        auth::token_digest(&token)
+    );
+    eprintln!(
+        "token: made a {} token named {name:?}; it is shown once (only its digest goes in the file)",
+        role.name()
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use civgrid::FacilityKind;
@@ -835,14 +846,4 @@ max = 150
         let e = grid_config(Some(&path)).expect_err("min over max");
         assert!(format!("{e:#}").contains("urban bounds 400-300"), "{e:#}");
     }
-}
-
-/// 32 random bytes from the system, as 64 hex digits.
-fn new_token() -> anyhow::Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("reading /dev/urandom")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -16,6 +16,7 @@ pub mod grids;
 pub mod import;
 pub mod metrics;
 pub mod ogc;
+pub mod openapi;
 pub mod progress;
 pub mod replica;
 pub mod responders;

@@ -9,7 +9,6 @@
 //! always one rendered from the current data: a tile rendered before a
 //! write is cached before the write's invalidation runs, and dropped by it.
 
-use std::fmt::Write as _;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::body::Bytes;
@@ -392,11 +391,7 @@ impl Tile {
     /// A tile of encoded bytes, with its tag.
     pub fn new(bytes: Vec<u8>) -> Self {
         let digest = Sha256::digest(&bytes);
-        let mut etag = String::from("\"");
-        for b in &digest[..12] {
-            let _ = write!(etag, "{b:02x}");
-        }
-        etag.push('"');
+        let etag = format!("\"{}\"", crate::auth::hex(&digest[..12]));
         Self {
             bytes: bytes.into(),
             etag,

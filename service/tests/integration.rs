@@ -1,5 +1,9 @@
 //! civgrid-service integration tests: real stores, real GDAL, HTTP end to end.
-#![allow(clippy::too_many_lines, clippy::many_single_char_names)]
+#![allow(
+    clippy::too_many_lines,
+    clippy::many_single_char_names,
+    clippy::float_cmp
+)]
 
 mod access;
 mod cells;
@@ -8,6 +12,7 @@ mod common;
 mod grids;
 mod http;
 mod import;
+mod openapi;
 mod replicas;
 mod responders;
 mod risk;

@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
@@ -56,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         ));
     Router::new()
         .merge(health::routes())
+        .route("/openapi.json", get(openapi))
         .merge(reads)
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
         .layer(middleware::from_fn_with_state(
@@ -73,6 +74,13 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `GET /openapi.json`: the document, built once.
+async fn openapi() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = DOCUMENT.get_or_init(|| crate::openapi::document().to_string());
+    ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
 }
 
 /// Longest error body kept as a problem's `detail`.

@@ -258,8 +258,9 @@ pub(crate) fn changes_of(plan: &[Write], done: &[Written], origin: &str) -> Vec<
                 let all = codes.is_empty() && one.is_none();
                 (t, one.into_iter().collect(), codes, all)
             }
-            Write::Update(t, id, _) => (t, vec![*id], Vec::new(), false),
-            Write::Delete(t, Filter::Id(id)) => (t, vec![*id], Vec::new(), false),
+            Write::Update(t, id, _) | Write::Delete(t, Filter::Id(id)) => {
+                (t, vec![*id], Vec::new(), false)
+            }
             Write::Delete(t, Filter::Eq("code", Value::Text(code))) => {
                 (t, Vec::new(), vec![code.clone()], false)
             }
@@ -269,17 +270,17 @@ pub(crate) fn changes_of(plan: &[Write], done: &[Written], origin: &str) -> Vec<
         if UNFOLLOWED.contains(&table.name) || (ids.is_empty() && codes.is_empty() && !all) {
             continue;
         }
-        let i = match by_layer.iter().position(|c| c.layer == table.name) {
-            Some(i) => i,
-            None => {
+        let i = by_layer
+            .iter()
+            .position(|c| c.layer == table.name)
+            .unwrap_or_else(|| {
                 by_layer.push(Change {
                     origin: origin.to_owned(),
                     layer: table.name.to_owned(),
                     ..Change::default()
                 });
                 by_layer.len() - 1
-            }
-        };
+            });
         let c = &mut by_layer[i];
         c.ids.extend(ids);
         c.codes.extend(codes);
