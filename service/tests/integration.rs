@@ -9,6 +9,7 @@ mod access;
 mod cells;
 mod cli;
 mod common;
+mod faults;
 mod grids;
 mod http;
 mod import;

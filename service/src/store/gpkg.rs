@@ -65,10 +65,7 @@ impl GpkgStore {
     }
 
     fn db(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-        |source| StoreError::Database {
-            store: self.location.clone(),
-            source,
-        }
+        |source| StoreError::database(&self.location, source)
     }
 
     /// Inserts `rows` into `table` in statements of [`ROWS_PER_INSERT`] rows

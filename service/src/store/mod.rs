@@ -41,6 +41,12 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The disk under the store is full; the write was rolled back.
+    #[error("{store}: the disk is full: free space and run again; nothing was written (every write is one transaction)")]
+    Full {
+        /// Which store.
+        store: String,
+    },
     /// A schema migration failed.
     #[error("{store}: schema migration failed: {source}")]
     Migration {
@@ -76,6 +82,28 @@ pub enum StoreError {
 
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// The error of a database call on `store`: [`StoreError::Full`] when
+    /// the database says its disk is full (SQLite's SQLITE_FULL,
+    /// PostgreSQL's 53100), else [`StoreError::Database`].
+    pub(crate) fn database(store: &str, source: sqlx::Error) -> Self {
+        let full = source
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|c| c == "13" || c == "53100");
+        if full {
+            Self::Full {
+                store: store.to_owned(),
+            }
+        } else {
+            Self::Database {
+                store: store.to_owned(),
+                source,
+            }
+        }
+    }
+}
 
 /// A batch of features from one source file, written in one transaction.
 #[derive(Debug, Clone, Default)]

@@ -11,6 +11,10 @@ use sqlx::Row;
 use super::schema::{ColumnType, Table, Value, ROWS_PER_INSERT};
 use super::{changes_of, Backend, Change, PlanStopped, StoreError, StoreResult, Write, Written};
 
+/// How long a request waits for a connection before it is refused (503):
+/// short, so that requests fail fast while the database is down.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The channel on which writes are announced to other processes.
 pub const CHANNEL: &str = "civgrid_changes";
 
@@ -46,7 +50,7 @@ impl PostgisStore {
         let location = redact(url);
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(std::time::Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await
             .map_err(|source| StoreError::Database {
@@ -92,10 +96,7 @@ impl PostgisStore {
     }
 
     fn db(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-        |source| StoreError::Database {
-            store: self.location.clone(),
-            source,
-        }
+        |source| StoreError::database(&self.location, source)
     }
 }
 
