@@ -365,6 +365,10 @@ fn operation(o: &Operation) -> Value {
             "403".into(),
             problem("the token's role does not allow this"),
         );
+        responses.insert(
+            "507".into(),
+            problem("the disk under the store is full; nothing was written"),
+        );
     }
     if o.request.is_some() {
         responses.insert(
