@@ -10,6 +10,7 @@ mod cells;
 mod cli;
 mod common;
 mod faults;
+mod fuzz_corpus;
 mod grids;
 mod http;
 mod import;
