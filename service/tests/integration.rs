@@ -14,6 +14,7 @@ mod fuzz_corpus;
 mod grids;
 mod http;
 mod import;
+mod ogc;
 mod openapi;
 mod replicas;
 mod responders;
