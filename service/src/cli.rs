@@ -41,6 +41,9 @@ pub struct Cli {
     /// The store: a .gpkg path (embedded GeoPackage) or a postgres:// URL (PostGIS).
     #[arg(long, global = true, env = "CIVGRID_STORE", default_value = DEFAULT_STORE)]
     pub store: String,
+    /// Log lines as JSON objects (one per line, with the span's fields), for log collectors.
+    #[arg(long, global = true, env = "CIVGRID_LOG_JSON")]
+    pub log_json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -371,13 +374,17 @@ pub fn grid_config(path: Option<&Path>) -> anyhow::Result<GridConfig> {
 /// Runs the CLI; errors are printed with their causes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     quiet_gdal();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

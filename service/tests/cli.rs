@@ -279,3 +279,45 @@ fn serve_answers_and_stops_on_sigterm() {
     assert!(status.success(), "{status}: {rest}");
     assert!(rest.contains("civgrid stopped"), "{rest}");
 }
+
+/// `--log-json`: every log line is one JSON object with a level, a target
+/// and the event's fields; `civgrid token` prints a token whose digest is
+/// the entry it prints, and that entry is a valid access file.
+#[test]
+fn json_logs_and_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("logs.gpkg");
+    stdout_ok(&civgrid(&store, &["synth", "--preset", "test"]), "synth");
+    let out = Command::new(env!("CARGO_BIN_EXE_civgrid"))
+        .arg("--store")
+        .arg(&store)
+        .args(["--log-json", "cells"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["fields"]["message"].is_string()));
+
+    let out = civgrid(
+        &store,
+        &["token", "--name", "西湖区规划", "--role", "planner"],
+    );
+    let text = stdout_ok(&out, "token");
+    let token = text.lines().next().expect("the token");
+    assert_eq!(token.len(), 64, "{text}");
+    let entry = text
+        .split("# add to the access file:")
+        .nth(1)
+        .expect("an entry");
+    let access = civgrid_service::auth::Access::parse(entry, "entry").expect("a valid entry");
+    assert_eq!(access.len(), 1);
+    assert!(entry.contains(&civgrid_service::auth::token_digest(token)));
+    assert!(entry.contains("role = \"planner\""));
+}
