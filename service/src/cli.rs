@@ -138,6 +138,9 @@ pub struct ServeArgs {
     /// Largest request body, MiB (larger ones get 413).
     #[arg(long, default_value_t = crate::routes::DEFAULT_BODY_LIMIT >> 20)]
     pub max_body_mb: usize,
+    /// Largest file imported over HTTP (POST /api/v1/imports), MiB.
+    #[arg(long, default_value_t = crate::routes::DEFAULT_IMPORT_LIMIT >> 20)]
+    pub max_import_mb: usize,
     /// Longest time a request may take, seconds (then 503).
     #[arg(long, default_value_t = crate::routes::DEFAULT_TIMEOUT.as_secs())]
     pub timeout_s: u64,
@@ -182,6 +185,7 @@ impl ServeArgs {
             writer_token,
             access,
             max_body_bytes: self.max_body_mb << 20,
+            max_import_bytes: self.max_import_mb << 20,
             timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
             max_outside_m: self.max_outside_km * 1000.0,
             grids: grid_config(self.grid_config.as_deref())?,

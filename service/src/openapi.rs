@@ -88,6 +88,8 @@ pub enum Body {
     Mvt,
     /// Prometheus text.
     Text,
+    /// A file's bytes.
+    File,
 }
 
 /// One operation.
@@ -246,6 +248,10 @@ pub const OPERATIONS: &[Operation] = &[
         q("actor", "string", false, "only this token's writes", "root"),
         q("action", "string", false, "only this action", "create"),
     ]).role("admin"),
+    op("post", "/api/v1/imports", "service", "Import a file (any format GDAL reads from one file; zipped Shapefiles as .zip) in one transaction, then reload", &[
+        q("name", "string", true, "the file's name with its extension", "roads.geojson"),
+        q("repair", "boolean", false, "make invalid polygons valid instead of refusing the file", "false"),
+    ]).body(Body::File).answers(201, Some(Body::Json)).role("admin"),
     op("get", "/ogc", "ogc", "OGC API Features landing page", &[]),
     op("get", "/ogc/conformance", "ogc", "OGC API Features conformance classes", &[]),
     op("get", "/ogc/collections", "ogc", "Collections: cells, grids, facilities, hazards", &[]),
@@ -292,6 +298,10 @@ fn media(body: Body) -> (&'static str, Value) {
             json!({"type": "string", "format": "binary"}),
         ),
         Body::Text => ("text/plain", json!({"type": "string"})),
+        Body::File => (
+            "application/octet-stream",
+            json!({"type": "string", "format": "binary"}),
+        ),
     }
 }
 

@@ -123,6 +123,8 @@ pub struct ServeConfig {
     pub access: Access,
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
+    /// Largest file imported over HTTP, bytes.
+    pub max_import_bytes: usize,
     /// Longest time a request may take.
     pub timeout: std::time::Duration,
     /// Largest distance of a query point or a written feature from the
@@ -146,6 +148,7 @@ impl Default for ServeConfig {
             writer_token: None,
             access: Access::default(),
             max_body_bytes: crate::routes::DEFAULT_BODY_LIMIT,
+            max_import_bytes: crate::routes::DEFAULT_IMPORT_LIMIT,
             timeout: crate::routes::DEFAULT_TIMEOUT,
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
             grids: GridConfig::default(),

@@ -64,6 +64,15 @@ async fn fixture(backend: Backend) -> Fixture {
     }
 }
 
+/// Audit entries other than the fixture's import.
+async fn writes_audited(f: &Fixture) -> usize {
+    let log = f.store.load_audit().await.expect("audit");
+    let imports: Vec<_> = log.iter().filter(|r| r.action == "import").collect();
+    assert_eq!(imports.len(), 1, "the fixture's import is audited");
+    assert_eq!(imports[0].actor.role, "cli");
+    log.len() - imports.len()
+}
+
 fn with(state: &AppState, config: ServeConfig) -> Router {
     app(state.clone().with_config(config))
 }
@@ -127,10 +136,7 @@ async fn roles_decide_who_writes_and_every_write_is_audited_on_both_stores() {
         )
         .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
-        assert!(
-            f.store.load_audit().await.expect("audit").is_empty(),
-            "refusals write nothing"
-        );
+        assert!(writes_audited(&f).await == 0, "refusals write nothing");
 
         // Create, update, delete as the dispatcher; the admin may too.
         let (s, _, created) = send(
@@ -164,7 +170,14 @@ async fn roles_decide_who_writes_and_every_write_is_audited_on_both_stores() {
         assert_eq!(s, StatusCode::NO_CONTENT);
 
         // The store's audit log, oldest first: exactly the three writes.
-        let log = f.store.load_audit().await.expect("audit");
+        let log: Vec<_> = f
+            .store
+            .load_audit()
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|r| r.action != "import")
+            .collect();
         let summary: Vec<_> = log
             .iter()
             .map(|r| {
@@ -206,14 +219,14 @@ async fn roles_decide_who_writes_and_every_write_is_audited_on_both_stores() {
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _, b) = send(&app, Method::GET, "/api/v1/audit", None, Some(ADMIN)).await;
         assert_eq!(s, StatusCode::OK, "{b}");
-        assert_eq!(b["total"], 3);
+        assert_eq!(b["total"], 4);
         let actions: Vec<_> = b["entries"]
             .as_array()
             .expect("entries")
             .iter()
             .map(|e| e["action"].as_str().expect("action").to_owned())
             .collect();
-        assert_eq!(actions, ["delete", "update", "create"]);
+        assert_eq!(actions, ["delete", "update", "create", "import"]);
         let (_, _, b) = send(
             &app,
             Method::GET,
@@ -395,7 +408,7 @@ async fn bodies_over_the_limit_are_refused_as_problems() {
         b["detail"].as_str().expect("detail").contains("4096 bytes"),
         "{b}"
     );
-    assert!(f.store.load_audit().await.expect("audit").is_empty());
+    assert!(writes_audited(&f).await == 0);
     // Just under the limit is taken.
     body["properties"]["name"] = json!("x".repeat(3000));
     let (s, _, b) = send(
@@ -571,8 +584,127 @@ async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
         );
         eprintln!("hostile {uri}: {got} in {:?}", start.elapsed());
     }
-    assert!(
-        f.store.load_audit().await.expect("audit").is_empty(),
-        "nothing was written"
-    );
+    assert!(writes_audited(&f).await == 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn imports_over_http_are_for_admins_checked_whole_audited_and_served_at_once() {
+    for backend in both_stores() {
+        let f = fixture(backend).await;
+        let app = with(
+            &f.state,
+            ServeConfig {
+                access: access("open"),
+                ..ServeConfig::default()
+            },
+        );
+        let (lon, lat) = f.center;
+        let file = json!({"type": "FeatureCollection", "name": "facilities", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+             "properties": {"kind": "hospital", "name": "导入医院"}},
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon + 0.001, lat]},
+             "properties": {"kind": "police", "name": "导入派出所"}}]});
+        let body = file.to_string().into_bytes();
+        let uri = "/api/v1/imports?name=facilities.geojson";
+        let (s, detail) = raw_as(&app, Method::POST, uri, body.clone(), DISPATCHER).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{detail}");
+        for bad in ["../x.geojson", "noextension", ""] {
+            let (s, detail) = raw_as(
+                &app,
+                Method::POST,
+                &format!("/api/v1/imports?name={bad}"),
+                body.clone(),
+                ADMIN,
+            )
+            .await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {detail}");
+            assert!(detail.contains("name"), "{detail}");
+        }
+        // A broken feature refuses the whole file, naming it.
+        let mut broken = file.clone();
+        broken["features"][1]["geometry"]["coordinates"] = json!([lon]);
+        let (s, detail) = raw_as(
+            &app,
+            Method::POST,
+            uri,
+            broken.to_string().into_bytes(),
+            ADMIN,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{detail}");
+        assert!(detail.contains("facilities.geojson"), "{detail}");
+        assert!(!detail.contains("/tmp"), "no server paths: {detail}");
+        let before = f.store.counts().await.expect("counts");
+        let (s, answer) = raw_json(&app, uri, body, ADMIN).await;
+        assert_eq!(s, StatusCode::CREATED, "{answer}");
+        assert_eq!(answer["written"]["facilities"], 2, "{answer}");
+        let after = f.store.counts().await.expect("counts");
+        assert_eq!(after.facilities, before.facilities + 2, "{backend:?}");
+        // Served at once: the nearest hospital is the imported one.
+        let (s, _, near) = send(
+            &app,
+            Method::GET,
+            &format!("/api/v1/nearest?lon={lon}&lat={lat}&kind=hospital&k=1"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(near["nearest"][0]["facility"]["name"], "导入医院", "{near}");
+        let log = f.store.load_audit().await.expect("audit");
+        let last = log.last().expect("an entry");
+        assert_eq!(
+            (last.action.as_str(), last.actor.name.as_str()),
+            ("import", "root")
+        );
+        let after_json: Value =
+            serde_json::from_str(last.after.as_deref().expect("after")).expect("JSON");
+        assert_eq!(after_json["sources"], json!(["facilities.geojson"]));
+    }
+}
+
+async fn raw_as(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    body: Vec<u8>,
+    token: &str,
+) -> (StatusCode, String) {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::from(body))
+        .expect("a request");
+    let r = tower::ServiceExt::oneshot(app.clone(), req)
+        .await
+        .expect("an answer");
+    let status = r.status();
+    let bytes = http_body_util::BodyExt::collect(r.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, v["detail"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn raw_json(app: &Router, uri: &str, body: Vec<u8>, token: &str) -> (StatusCode, Value) {
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::from(body))
+        .expect("a request");
+    let r = tower::ServiceExt::oneshot(app.clone(), req)
+        .await
+        .expect("an answer");
+    let status = r.status();
+    let bytes = http_body_util::BodyExt::collect(r.into_body())
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }

@@ -8,6 +8,7 @@ pub(crate) mod features;
 pub(crate) mod grids;
 mod h3;
 mod health;
+mod imports;
 mod locate;
 mod nearest;
 mod ogc;
@@ -33,6 +34,8 @@ use crate::{auth, metrics};
 /// Largest request body by default: 16 MiB (a county's grids as GeoJSON).
 pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
 
+pub use imports::DEFAULT_IMPORT_LIMIT;
+
 /// Longest time a request may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -47,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", grids::routes())
         .nest("/api/v1", risk::routes())
         .nest("/api/v1", audit::routes())
+        .nest("/api/v1", imports::routes(state.config.max_import_bytes))
         .nest("/ogc", ogc::routes())
         .merge(tiles::routes())
         .route("/metrics", get(metrics::endpoint))

@@ -167,8 +167,16 @@ pub trait Store: Send + Sync {
     /// Where the store is, for messages (a path, or a URL without password).
     fn location(&self) -> &str;
 
-    /// Writes every batch in one transaction: all of them or nothing.
-    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome>;
+    /// Writes every batch in one transaction: all of them or nothing; the
+    /// audit log names the command line's user.
+    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome> {
+        self.import_as(batches, &Actor::cli()).await
+    }
+
+    /// Writes every batch, and the audit entry naming `actor`, in one
+    /// transaction: all of them or nothing.
+    async fn import_as(&self, batches: &[ImportBatch], actor: &Actor)
+        -> StoreResult<ImportOutcome>;
 
     /// Reads the whole territory (features carry their store ids).
     async fn load(&self) -> StoreResult<Territory>;
@@ -467,7 +475,11 @@ impl<B: Backend> Store for B {
         Backend::location(self)
     }
 
-    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome> {
+    async fn import_as(
+        &self,
+        batches: &[ImportBatch],
+        actor: &Actor,
+    ) -> StoreResult<ImportOutcome> {
         let mut plan = Vec::new();
         let mut written = LayerCounts::default();
         for batch in batches {
@@ -485,6 +497,15 @@ impl<B: Backend> Store for B {
                 }
             }
         }
+        let sources: Vec<&str> = batches.iter().map(|b| b.source.as_str()).collect();
+        let audit = AuditRecord {
+            after: Some(serde_json::json!({"sources": sources, "written": written}).to_string()),
+            ..AuditRecord::now(actor, "import", "*")
+        };
+        plan.push(Write::Insert(
+            &schema::AUDIT,
+            vec![schema::audit_row(&audit)],
+        ));
         let done = self.write(plan.clone()).await?;
         let replaced = plan
             .iter()
