@@ -141,7 +141,7 @@ pub struct ServeArgs {
     /// Largest file imported over HTTP (POST /api/v1/imports), MiB.
     #[arg(long, default_value_t = crate::routes::DEFAULT_IMPORT_LIMIT >> 20)]
     pub max_import_mb: usize,
-    /// Longest time a request may take, seconds (then 503).
+    /// Longest time a read (GET) may take, seconds (then 503); writes are not cut short.
     #[arg(long, default_value_t = crate::routes::DEFAULT_TIMEOUT.as_secs())]
     pub timeout_s: u64,
     /// Largest distance (km) of a query point or written feature from the territory's extent.

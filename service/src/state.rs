@@ -125,7 +125,7 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest file imported over HTTP, bytes.
     pub max_import_bytes: usize,
-    /// Longest time a request may take.
+    /// Longest time a read (GET) may take.
     pub timeout: std::time::Duration,
     /// Largest distance of a query point or a written feature from the
     /// territory, metres (see [`crate::responders`]).

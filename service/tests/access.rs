@@ -708,3 +708,39 @@ async fn raw_json(app: &Router, uri: &str, body: Vec<u8>, token: &str) -> (Statu
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
+
+#[tokio::test]
+async fn reads_over_the_time_limit_get_503_and_writes_are_not_cut_short() {
+    for backend in both_stores() {
+        let f = fixture(backend).await;
+        let app = with(
+            &f.state,
+            ServeConfig {
+                access: access("open"),
+                timeout: std::time::Duration::from_nanos(1),
+                ..ServeConfig::default()
+            },
+        );
+        // A cold heat tile (65,536 pixels, each summing the incidents
+        // around it, on a blocking thread) takes longer than 1 ns.
+        let (lon, lat) = f.center;
+        let t = civgrid_tiles::TileCoord::containing(lon, lat, 13).expect("a tile");
+        let uri = format!("/tiles/heat/13/{}/{}.png", t.x, t.y);
+        let (s, _, b) = send(&app, Method::GET, &uri, None, None).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{backend:?}: {b}");
+        assert!(
+            b["detail"].as_str().expect("detail").contains("time limit"),
+            "{b}"
+        );
+        let (lon, lat) = f.center;
+        let (s, _, b) = send(
+            &app,
+            Method::POST,
+            "/api/v1/facilities",
+            Some(&station(lon, lat, "限时")),
+            Some(ADMIN),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{backend:?}: {b}");
+    }
+}

@@ -19,12 +19,11 @@ mod tiles;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::problem;
@@ -36,7 +35,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 << 20;
 
 pub use imports::DEFAULT_IMPORT_LIMIT;
 
-/// Longest time a request may take by default.
+/// Longest time a read may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The whole HTTP application.
@@ -68,9 +67,9 @@ pub fn app(state: AppState) -> Router {
             problem_bodies,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        .layer(middleware::from_fn_with_state(
             state.config.timeout,
+            time_limit,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -85,6 +84,25 @@ async fn openapi() -> Response {
     static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let text = DOCUMENT.get_or_init(|| crate::openapi::document().to_string());
     ([(header::CONTENT_TYPE, "application/json")], text.as_str()).into_response()
+}
+
+/// Answers 503 when a read takes longer than `limit`. Writes are not cut
+/// short: dropping one between its store commit and its engine update
+/// would leave the two apart; the store's own time limits bound them.
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "the request took longer than this server's time limit of {} s; try again or narrow it",
+                limit.as_secs_f64()
+            ),
+        ),
+    }
 }
 
 /// Longest error body kept as a problem's `detail`.
@@ -117,9 +135,6 @@ async fn problem_bodies(State(limit): State<usize>, request: Request, next: Next
             limit,
             limit >> 20
         ),
-        StatusCode::SERVICE_UNAVAILABLE if text.is_empty() => {
-            "the request took longer than this server's time limit; try again or narrow it".into()
-        }
         _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
         _ => text,
     };

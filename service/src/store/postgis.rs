@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
-use sqlx::postgres::{PgArguments, PgListener, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow, Postgres,
+};
 use sqlx::query::Query;
 use sqlx::Row;
 
@@ -14,6 +16,10 @@ use super::{changes_of, Backend, Change, PlanStopped, StoreError, StoreResult, W
 /// How long a request waits for a connection before it is refused (503):
 /// short, so that requests fail fast while the database is down.
 const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The longest a statement may run (a write cannot hang on a stuck
+/// database; the longest real statement, a county import, takes seconds).
+const STATEMENT_TIMEOUT: &str = "120s";
 
 /// The channel on which writes are announced to other processes.
 pub const CHANNEL: &str = "civgrid_changes";
@@ -51,7 +57,11 @@ impl PostgisStore {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(
+                url.parse::<PgConnectOptions>()
+                    .map_err(|source| StoreError::database(&location, source))?
+                    .options([("statement_timeout", STATEMENT_TIMEOUT)]),
+            )
             .await
             .map_err(|source| StoreError::Database {
                 store: location.clone(),
