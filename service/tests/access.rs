@@ -532,6 +532,20 @@ async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
             "limit",
         ),
         (
+            Method::POST,
+            "/api/v1/facilities",
+            br#"{"type":"Feature","geometry":{"type":"Point","coordinates":[120.1]},"properties":{"kind":"police","name":"x"}}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "position must contain two or more",
+        ),
+        (
+            Method::POST,
+            "/api/v1/grids/validate",
+            br#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[119.5],[120.11,30.16],[120.1,30.15]]]},"properties":{}}]}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "position 0 is [119.5]",
+        ),
+        (
             Method::GET,
             "/tiles/risk/99/1/1.png",
             vec![],
