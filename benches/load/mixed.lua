@@ -14,7 +14,6 @@ end
 
 function init(args)
   i = start or 1
-  errors = 0
 end
 
 function request()
@@ -22,14 +21,7 @@ function request()
   return wrk.format("GET", paths[i])
 end
 
-function response(status, headers, body)
-  if status ~= 200 then
-    errors = errors + 1
-    if errors <= 3 then
-      io.stderr:write("status " .. status .. ": " .. body .. "\n")
-    end
-  end
-end
+dofile("benches/load/errors.lua")
 
 function done(summary, latency, requests)
   local failed = 0

@@ -16,19 +16,15 @@ duration=${DURATION:-60s}
 port=${PORT:-18183}
 command -v wrk >/dev/null || { echo "mixed.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
-cargo build --release -p civgrid-service >&2
-bin=${CARGO_TARGET_DIR:-target}/release/civgrid
+. benches/load/lib.sh
+release_binary
 store="$work/mixed.gpkg"
-if [ ! -f "$store" ]; then
-  echo "== data: synthetic ${PRESET:-city} with unit cells and grids in $store" >&2
-  "$bin" --store "$store" synth --preset "${PRESET:-city}" >&2
-  "$bin" --store "$store" cells >&2
-  "$bin" --store "$store" grids >&2
-fi
+synth_store "$store" "${PRESET:-city}" grids
 RUST_LOG=warn "$bin" --store "$store" serve --listen "127.0.0.1:$port" >&2 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; kill "$sampler" 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+sampler=
+trap 'kill "$server" 2>/dev/null || true; [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true' EXIT
+wait_up "http://127.0.0.1:$port/health"
 curl -sf "http://127.0.0.1:$port/tiles/risk.json" | python3 benches/load/mixed-paths.py 100000 > "$work/paths.txt"
 
 rss="$work/rss.txt"

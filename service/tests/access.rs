@@ -5,15 +5,14 @@
 
 use axum::http::{Method, StatusCode};
 use axum::Router;
-use civgrid::synth::{synthesize, SynthConfig};
 use civgrid_service::auth::{token_digest, Access, Reads};
 use civgrid_service::state::ServeConfig;
-use civgrid_service::store::{self, ImportBatch, Store};
+use civgrid_service::store::Store;
 use civgrid_service::{app, AppState};
 use geo::BoundingRect;
 use serde_json::{json, Value};
 
-use crate::common::{both_stores, Backend, TestStore};
+use crate::common::{both_stores, test_city_store, Backend, TestStore};
 use crate::responders::send;
 
 const PLANNER: &str = "planner-token-0001";
@@ -41,16 +40,7 @@ struct Fixture {
 }
 
 async fn fixture(backend: Backend) -> Fixture {
-    let holder = TestStore::new(backend).await;
-    let city = synthesize(&SynthConfig::test()).expect("the test city");
-    let store = store::open(&holder.spec).await.expect("open");
-    store
-        .import(&[ImportBatch {
-            source: "synthetic".into(),
-            territory: city.clone(),
-        }])
-        .await
-        .expect("import");
+    let (holder, store, city) = test_city_store(backend).await;
     let bbox = city.districts[0]
         .geometry
         .bounding_rect()
@@ -73,6 +63,14 @@ async fn writes_audited(f: &Fixture) -> usize {
     log.len() - imports.len()
 }
 
+/// Settings with the test tokens, reads open.
+fn open() -> ServeConfig {
+    ServeConfig {
+        access: access("open"),
+        ..ServeConfig::default()
+    }
+}
+
 fn with(state: &AppState, config: ServeConfig) -> Router {
     app(state.clone().with_config(config))
 }
@@ -86,13 +84,7 @@ fn station(lon: f64, lat: f64, name: &str) -> Value {
 async fn roles_decide_who_writes_and_every_write_is_audited_on_both_stores() {
     for backend in both_stores() {
         let f = fixture(backend).await;
-        let app = with(
-            &f.state,
-            ServeConfig {
-                access: access("open"),
-                ..ServeConfig::default()
-            },
-        );
+        let app = with(&f.state, open());
         let (lon, lat) = f.center;
         let body = station(lon, lat, "一号站");
 
@@ -386,9 +378,8 @@ async fn bodies_over_the_limit_are_refused_as_problems() {
     let app = with(
         &f.state,
         ServeConfig {
-            access: access("open"),
             max_body_bytes: 4096,
-            ..ServeConfig::default()
+            ..open()
         },
     );
     let (lon, lat) = f.center;
@@ -422,46 +413,63 @@ async fn bodies_over_the_limit_are_refused_as_problems() {
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
 
-/// Sends raw bytes; returns the status and the problem's detail (every
-/// error must be problem+json).
-async fn raw(app: &Router, method: Method, uri: &str, body: Vec<u8>) -> (StatusCode, String) {
+/// Sends raw bytes with `token`: the status, the content type and the
+/// body as JSON (`Null` when it is not).
+async fn raw(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    body: Vec<u8>,
+    token: &str,
+) -> (StatusCode, String, Value) {
     let req = axum::http::Request::builder()
         .method(method)
         .uri(uri)
-        .header("authorization", format!("Bearer {ADMIN}"))
+        .header("authorization", format!("Bearer {token}"))
         .body(axum::body::Body::from(body))
         .expect("a request");
     let r = tower::ServiceExt::oneshot(app.clone(), req)
         .await
         .expect("an answer");
     let status = r.status();
-    let ct = r.headers().get("content-type").cloned();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|c| c.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let bytes = http_body_util::BodyExt::collect(r.into_body())
         .await
         .expect("body")
         .to_bytes();
+    (
+        status,
+        ct,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// Sends raw bytes as the admin; returns the status and the problem's
+/// detail (every error must be problem+json).
+async fn problem_of(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    body: Vec<u8>,
+    token: &str,
+) -> (StatusCode, String) {
+    let (status, ct, v) = raw(app, method, uri, body, token).await;
     if status.is_success() {
         return (status, String::new());
     }
-    assert_eq!(
-        ct.as_ref().and_then(|c| c.to_str().ok()),
-        Some("application/problem+json"),
-        "{uri}: {status}"
-    );
-    let v: Value = serde_json::from_slice(&bytes).expect("a problem");
+    assert_eq!(ct, "application/problem+json", "{uri}: {status}");
     (status, v["detail"].as_str().unwrap_or_default().to_owned())
 }
 
 #[tokio::test]
 async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
     let f = fixture(Backend::Gpkg).await;
-    let app = with(
-        &f.state,
-        ServeConfig {
-            access: access("open"),
-            ..ServeConfig::default()
-        },
-    );
+    let app = with(&f.state, open());
     let (lon, lat) = f.center;
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let nested = format!(
@@ -590,7 +598,7 @@ async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
     ];
     for (method, uri, body, status, needle) in cases {
         let start = std::time::Instant::now();
-        let (got, detail) = raw(&app, method, uri, body).await;
+        let (got, detail) = problem_of(&app, method, uri, body, ADMIN).await;
         assert_eq!(got, status, "{uri}: {detail}");
         assert!(
             detail.contains(needle),
@@ -605,13 +613,7 @@ async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
 async fn imports_over_http_are_for_admins_checked_whole_audited_and_served_at_once() {
     for backend in both_stores() {
         let f = fixture(backend).await;
-        let app = with(
-            &f.state,
-            ServeConfig {
-                access: access("open"),
-                ..ServeConfig::default()
-            },
-        );
+        let app = with(&f.state, open());
         let (lon, lat) = f.center;
         let file = json!({"type": "FeatureCollection", "name": "facilities", "features": [
             {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
@@ -620,10 +622,10 @@ async fn imports_over_http_are_for_admins_checked_whole_audited_and_served_at_on
              "properties": {"kind": "police", "name": "导入派出所"}}]});
         let body = file.to_string().into_bytes();
         let uri = "/api/v1/imports?name=facilities.geojson";
-        let (s, detail) = raw_as(&app, Method::POST, uri, body.clone(), DISPATCHER).await;
+        let (s, detail) = problem_of(&app, Method::POST, uri, body.clone(), DISPATCHER).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{detail}");
         for bad in ["../x.geojson", "noextension", ""] {
-            let (s, detail) = raw_as(
+            let (s, detail) = problem_of(
                 &app,
                 Method::POST,
                 &format!("/api/v1/imports?name={bad}"),
@@ -637,7 +639,7 @@ async fn imports_over_http_are_for_admins_checked_whole_audited_and_served_at_on
         // A broken feature refuses the whole file, naming it.
         let mut broken = file.clone();
         broken["features"][1]["geometry"]["coordinates"] = json!([lon]);
-        let (s, detail) = raw_as(
+        let (s, detail) = problem_of(
             &app,
             Method::POST,
             uri,
@@ -649,7 +651,7 @@ async fn imports_over_http_are_for_admins_checked_whole_audited_and_served_at_on
         assert!(detail.contains("facilities.geojson"), "{detail}");
         assert!(!detail.contains("/tmp"), "no server paths: {detail}");
         let before = f.store.counts().await.expect("counts");
-        let (s, answer) = raw_json(&app, uri, body, ADMIN).await;
+        let (s, _, answer) = raw(&app, Method::POST, uri, body, ADMIN).await;
         assert_eq!(s, StatusCode::CREATED, "{answer}");
         assert_eq!(answer["written"]["facilities"], 2, "{answer}");
         let after = f.store.counts().await.expect("counts");
@@ -677,52 +679,6 @@ async fn imports_over_http_are_for_admins_checked_whole_audited_and_served_at_on
     }
 }
 
-async fn raw_as(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    body: Vec<u8>,
-    token: &str,
-) -> (StatusCode, String) {
-    let req = axum::http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .body(axum::body::Body::from(body))
-        .expect("a request");
-    let r = tower::ServiceExt::oneshot(app.clone(), req)
-        .await
-        .expect("an answer");
-    let status = r.status();
-    let bytes = http_body_util::BodyExt::collect(r.into_body())
-        .await
-        .expect("body")
-        .to_bytes();
-    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, v["detail"].as_str().unwrap_or_default().to_owned())
-}
-
-async fn raw_json(app: &Router, uri: &str, body: Vec<u8>, token: &str) -> (StatusCode, Value) {
-    let req = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .body(axum::body::Body::from(body))
-        .expect("a request");
-    let r = tower::ServiceExt::oneshot(app.clone(), req)
-        .await
-        .expect("an answer");
-    let status = r.status();
-    let bytes = http_body_util::BodyExt::collect(r.into_body())
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
 #[tokio::test]
 async fn reads_over_the_time_limit_get_503_and_writes_are_not_cut_short() {
     for backend in both_stores() {
@@ -730,9 +686,8 @@ async fn reads_over_the_time_limit_get_503_and_writes_are_not_cut_short() {
         let app = with(
             &f.state,
             ServeConfig {
-                access: access("open"),
                 timeout: std::time::Duration::from_nanos(1),
-                ..ServeConfig::default()
+                ..open()
             },
         );
         // A cold heat tile (65,536 pixels, each summing the incidents

@@ -6,15 +6,7 @@ use std::process::{Command, Output};
 
 use crate::common::{gdal_tool, ogrinfo_counts};
 
-fn civgrid(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the civgrid binary runs")
-}
+use crate::common::process::{self, civgrid};
 
 fn stdout_ok(out: &Output, what: &str) -> String {
     assert!(
@@ -235,47 +227,24 @@ fn workers_from_a_table(store: &Path, grids_geojson: &Path) {
 /// its threads' sockets (several connections), and stops cleanly on SIGTERM.
 #[test]
 fn serve_answers_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::Read;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = dir.path().join("served.gpkg");
     stdout_ok(&civgrid(&store, &["synth", "--preset", "test"]), "synth");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(&store)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    out.read_line(&mut line).expect("the serving line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("a URL in {line:?}"))
-        .to_owned();
+    let mut served = process::serve(&store, &[]);
     for _ in 0..16 {
-        let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
-        write!(
-            conn,
-            "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut answer = String::new();
-        conn.read_to_string(&mut answer).expect("answer");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let (status, _) = process::http(&served.addr, "GET", "/health", "", None);
+        assert_eq!(status, 200);
     }
-    let pid = child.id().to_string();
+    let pid = served.child.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = child.wait().expect("exits");
+    let status = served.child.wait().expect("exits");
     let mut rest = String::new();
-    out.read_to_string(&mut rest).expect("the rest");
+    served.out.read_to_string(&mut rest).expect("the rest");
     assert!(status.success(), "{status}: {rest}");
     assert!(rest.contains("civgrid stopped"), "{rest}");
 }

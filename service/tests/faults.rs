@@ -3,13 +3,14 @@
 //! a PostgreSQL cluster of its own (so the other tests' server stays up),
 //! SIGKILL, a small tmpfs.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use civgrid_service::store;
+
+use crate::common::process::{self, civgrid};
 
 const TOKEN: &str = "faults-writer";
 
@@ -95,71 +96,10 @@ impl Drop for Cluster {
     }
 }
 
-fn civgrid(store: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("civgrid runs")
-}
-
-struct Served(Child, String);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(store: &str) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(store)
-        .args(["serve", "--listen", "127.0.0.1:0", "--writer-token", TOKEN])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    out.read_line(&mut line).expect("the serving line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("a URL in {line:?}"))
-        .to_owned();
-    Served(child, addr)
-}
-
-/// One request: the status and the body.
+/// One request with the writers' token: the status and the body.
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let Ok(mut conn) = std::net::TcpStream::connect(addr) else {
-        return (0, "cannot connect".into());
-    };
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
-    let _ = write!(
-        conn,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut answer = String::new();
-    let _ = conn.read_to_string(&mut answer);
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    (status, body)
+    let (status, bytes) = process::http(addr, method, path, body, Some(TOKEN));
+    (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// What one request of the load saw.
@@ -179,8 +119,8 @@ fn postgis_restarted_under_load_fails_fast_and_recovers() {
     for args in [&["synth", "--preset", "test"][..], &["cells"]] {
         ok(&civgrid(&url, args), "prepare the store");
     }
-    let served = serve(&url);
-    let addr = served.1.clone();
+    let served = process::serve(&url, &["--writer-token", TOKEN]);
+    let addr = served.addr.clone();
     let (_, health) = http(&addr, "GET", "/health", "");
     let center: serde_json::Value = serde_json::from_str(&health).expect("health JSON");
     assert!(

@@ -4,14 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use civgrid::synth::{synthesize, SynthConfig};
-use civgrid_service::store::{self, ImportBatch};
 use civgrid_service::{app, AppState};
 use geo::{BoundingRect, Intersects};
 use geo_types::Rect;
 use serde_json::Value;
 
-use crate::common::{gdal_tool, Backend, TestStore};
+use crate::common::{gdal_tool, test_city_store, Backend};
 
 fn day() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("a day")
@@ -49,15 +47,7 @@ fn read_with_gdal(addr: &str, collection: &str, key: &str, extra: &[&str]) -> BT
 
 #[tokio::test]
 async fn gdal_pages_through_every_collection_and_filters_by_bbox() {
-    let holder = TestStore::new(Backend::Postgis).await;
-    let store = store::open(&holder.spec).await.expect("open");
-    store
-        .import(&[ImportBatch {
-            source: "synthetic".into(),
-            territory: synthesize(&SynthConfig::test()).expect("the test city"),
-        }])
-        .await
-        .expect("import");
+    let (_holder, store, _) = test_city_store(Backend::Postgis).await;
     civgrid_service::cells::run(&store, Default::default(), day())
         .await
         .expect("cells");

@@ -7,17 +7,15 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use civgrid::synth::{synthesize, SynthConfig};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::openapi::{In, OPERATIONS};
 use civgrid_service::state::ServeConfig;
-use civgrid_service::store::{self, ImportBatch};
 use civgrid_service::{app, AppState};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::common::fresh_gpkg;
+use crate::common::{test_city_store, Backend};
 
 const TOKEN: &str = "openapi-admin";
 
@@ -63,16 +61,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn the_document_matches_the_router_both_ways() {
-    let s = fresh_gpkg();
-    let store = store::open(&s.spec).await.expect("open");
-    let city = synthesize(&SynthConfig::test()).expect("the test city");
-    store
-        .import(&[ImportBatch {
-            source: "synthetic".into(),
-            territory: city,
-        }])
-        .await
-        .expect("import");
+    let (_holder, store, _) = test_city_store(Backend::Gpkg).await;
     let state = AppState::load(store)
         .await
         .expect("load")

@@ -2,12 +2,11 @@
 //! one is seen through the other within a second (LISTEN/NOTIFY), with the
 //! other's indexes and tiles following it.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::common::process::{self, Served};
 use crate::common::{Backend, TestStore};
 
 const TOKEN: &str = "replica-writer";
@@ -15,27 +14,8 @@ const TOKEN: &str = "replica-writer";
 /// How soon a replica must show another's write.
 const WITHIN: Duration = Duration::from_secs(1);
 
-/// A served process, killed when dropped.
-struct Served {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn civgrid(store: &str, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("civgrid runs");
+    let out = process::civgrid(store, args);
     assert!(
         out.status.success(),
         "civgrid {args:?}: {}",
@@ -44,51 +24,18 @@ fn civgrid(store: &str, args: &[&str]) {
 }
 
 fn serve(store: &str) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(store)
-        .args(["serve", "--listen", "127.0.0.1:0", "--writer-token", TOKEN])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    out.read_line(&mut line).expect("the serving line");
-    assert!(line.contains("follows other processes' writes"), "{line}");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("a URL in {line:?}"))
-        .to_owned();
-    Served { child, addr }
+    let served = process::serve(store, &["--writer-token", TOKEN]);
+    assert!(
+        served.line.contains("follows other processes' writes"),
+        "{}",
+        served.line
+    );
+    served
 }
 
-/// One HTTP/1.1 exchange: the status and the body's bytes.
 fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Vec<u8>) {
-    let mut conn = std::net::TcpStream::connect(addr).expect("connect");
     let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        conn,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut answer = Vec::new();
-    conn.read_to_end(&mut answer).expect("answer");
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a header");
-    let head = String::from_utf8_lossy(&answer[..split]).to_string();
-    assert!(!head.to_ascii_lowercase().contains("chunked"), "{head}");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    (status, answer[split + 4..].to_vec())
+    process::http(addr, method, path, &body, Some(TOKEN))
 }
 
 fn json_of(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
