@@ -1,8 +1,9 @@
-"""Prints a shuffled mixed workload of request paths over a TileJSON's bounds:
-locate 50 %, nearest 30 % (a tenth of them by road time), tiles 20 % (risk
-PNG and cells MVT at z14). Seeded, so runs are comparable.
+"""Prints a mixed workload of request paths at points inside the territory
+(the vertex mean of a unit cell drawn at random): locate 50 %, nearest 30 %
+(a tenth of them by road time), tiles 20 % (risk PNG and cells MVT at z14
+over the point). Seeded, so runs are comparable.
 
-Usage: mixed-paths.py N < tilejson
+Usage: mixed-paths.py N < cells.geojson (an OGC items page of cells)
 """
 import json
 import math
@@ -10,12 +11,17 @@ import random
 import sys
 
 n = int(sys.argv[1])
-west, south, east, north = json.load(sys.stdin)["bounds"]
+centres = []
+for f in json.load(sys.stdin)["features"]:
+    g = f["geometry"]
+    ring = g["coordinates"][0] if g["type"] == "Polygon" else g["coordinates"][0][0]
+    ring = ring[:-1]
+    centres.append((sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring)))
 rng = random.Random(7)
 
 
 def point():
-    return rng.uniform(west, east), rng.uniform(south, north)
+    return rng.choice(centres)
 
 
 def tile(lon, lat, zoom=14):

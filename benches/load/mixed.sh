@@ -25,7 +25,8 @@ server=$!
 sampler=
 trap 'kill "$server" 2>/dev/null || true; [ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true' EXIT
 wait_up "http://127.0.0.1:$port/health"
-curl -sf "http://127.0.0.1:$port/tiles/risk.json" | python3 benches/load/mixed-paths.py 100000 > "$work/paths.txt"
+curl -sf "http://127.0.0.1:$port/ogc/collections/cells/items?limit=10000" |
+  python3 benches/load/mixed-paths.py 100000 > "$work/paths.txt"
 
 rss="$work/rss.txt"
 : > "$rss"
