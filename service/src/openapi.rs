@@ -191,6 +191,19 @@ pub const OPERATIONS: &[Operation] = &[
     op("get", "/metrics", "service", "Prometheus metrics: requests and latency per route, tile cache", &[])
         .answers(200, Some(Body::Text)),
     op("get", "/api/v1/locate", "places", "The district, subdistrict, community, unit cell and household grid (with its worker) holding a point", &[LON, LAT, DATUM]),
+    op("post", "/api/v1/assign", "places", "Case assignment: for a point and a 4-digit class code, the cell, grid, worker and leader, department, deadline on the working calendar, escalation level and nearest responders (stores nothing; see docs/assign.md)", &[])
+        .body(Body::Json),
+    op("get", "/api/v1/hotspots", "places", "Cells or grids with the most incidents in a time window, or the largest growth over the window before", &[
+        q("from", "string", true, "start of the window: a date or an RFC 3339 time", "2026-06-01"),
+        q("to", "string", true, "end of the window (exclusive)", "2026-07-01"),
+        q("by", "string", false, "cell (default) or grid", "grid"),
+        q("class", "string", false, "only incidents of this kind or class code", "fire"),
+        q("top", "integer", false, "how many places (1–1000, default 10)", "5"),
+        q("rank", "string", false, "count (default) or growth", "growth"),
+    ]),
+    op("get", "/api/v1/care", "grids", "People cared for by grid workers: counts per household grid and group only", &[
+        q("grid", "string", false, "one grid's code", "339001001001002"),
+    ]),
     op("get", "/api/v1/nearest", "responders", "Nearest responders by straight line or by road travel time", &[
         LON, LAT, DATUM,
         q("kind", "string", false, "facility kinds, comma-separated (fire_station, hospital, police…)", "fire_station"),
