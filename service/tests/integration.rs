@@ -10,3 +10,4 @@ mod import;
 mod responders;
 mod risk;
 mod store_suite;
+mod web;

@@ -1,0 +1,156 @@
+//! The web map's files over HTTP: `GET /` is the page, `/web/…` its
+//! assets, byte for byte the committed `web/dist/` build, with their media
+//! types, strong ETags (304 on revalidation) and `no-cache`; the page asks
+//! for nothing outside the service.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use civgrid_service::store;
+use civgrid_service::{app, AppState};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::common::fresh_gpkg;
+
+/// The app over an empty GeoPackage store (the page needs no data).
+async fn web_app() -> (Router, crate::common::TestStore) {
+    let s = fresh_gpkg();
+    let store = store::open(&s.spec).await.expect("open the store");
+    let state = AppState::load(store).await.expect("load the state");
+    (app(state), s)
+}
+
+async fn fetch(app: &Router, uri: &str, etag: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut req = Request::builder().uri(uri);
+    if let Some(tag) = etag {
+        req = req.header(header::IF_NONE_MATCH, tag);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).expect("a request"))
+        .await
+        .expect("the app answers");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
+    (status, headers, bytes.to_vec())
+}
+
+fn dist(file: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../web/dist")
+        .join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The `src` and `href` attributes of the page.
+fn references(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        let mut rest = html;
+        while let Some(i) = rest.find(attr) {
+            rest = &rest[i + attr.len()..];
+            let end = rest.find('"').expect("a closed attribute");
+            out.push(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
+    let (app, _store) = web_app().await;
+    let (status, headers, body) = fetch(&app, "/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(body, dist("index.html"), "/ is web/dist/index.html");
+    let html = String::from_utf8(body).expect("UTF-8");
+    assert!(html.contains("<div id=\"map\">"), "the page has the map");
+
+    let mut refs = references(&html);
+    refs.sort();
+    let expected = [
+        ("/web/app.css", "text/css; charset=utf-8"),
+        ("/web/app.js", "text/javascript; charset=utf-8"),
+        ("/web/maplibre-gl.css", "text/css; charset=utf-8"),
+    ];
+    assert_eq!(
+        refs.iter().map(String::as_str).collect::<Vec<_>>(),
+        expected.map(|(uri, _)| uri),
+        "the page loads exactly its three assets, all from /web/"
+    );
+    for (uri, content_type) in expected {
+        let (status, headers, body) = fetch(&app, uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(headers[header::CONTENT_TYPE], content_type, "{uri}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{uri}");
+        let file = uri.trim_start_matches("/web/");
+        assert_eq!(body, dist(file), "{uri} is web/dist/{file}");
+        // A strong tag; revalidating with it gives 304 and no body.
+        let etag = headers[header::ETAG].to_str().expect("an ETag").to_owned();
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() > 10,
+            "{uri}: {etag}"
+        );
+        let (status, again, body) = fetch(&app, uri, Some(&etag)).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{uri}");
+        assert_eq!(again[header::ETAG], etag.as_str());
+        assert!(body.is_empty(), "{uri}: 304 has no body");
+        // Another tag: the file again.
+        let (status, _, body) = fetch(&app, uri, Some("\"stale\"")).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(body, dist(file));
+    }
+    // The files differ, so do their tags.
+    let tag = |h: &HeaderMap| h[header::ETAG].to_str().expect("tag").to_owned();
+    let (_, a, _) = fetch(&app, "/web/app.js", None).await;
+    let (_, b, _) = fetch(&app, "/web/app.css", None).await;
+    assert_ne!(tag(&a), tag(&b));
+}
+
+#[tokio::test]
+async fn the_page_needs_nothing_from_outside() {
+    let (app, _store) = web_app().await;
+    for uri in ["/", "/web/app.css"] {
+        let (_, _, body) = fetch(&app, uri, None).await;
+        let text = String::from_utf8(body).expect("UTF-8");
+        for outside in ["http://", "https://", "//fonts.", "@import"] {
+            assert!(!text.contains(outside), "{uri} refers to {outside:?}");
+        }
+    }
+    // The script's tile URLs are built from the page's own origin (the
+    // e2e tests refuse every request elsewhere in a real browser).
+    let (_, _, body) = fetch(&app, "/web/app.js", None).await;
+    let text = String::from_utf8(body).expect("UTF-8");
+    assert!(
+        text.contains("location.origin"),
+        "tile URLs use the page's origin"
+    );
+    for outside in ["fonts.googleapis", "api.maptiler", "demotiles.maplibre"] {
+        assert!(!text.contains(outside), "app.js names {outside}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_web_files_are_problems() {
+    let (app, _store) = web_app().await;
+    for uri in ["/web/nope.js", "/web/../Cargo.toml", "/web/"] {
+        let (status, headers, body) = fetch(&app, uri, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{uri}"
+        );
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{uri}: {body}"
+        );
+    }
+}
