@@ -15,6 +15,7 @@ export async function click(map, e) {
   const hazard = map.queryRenderedFeatures(e.point, { layers: ['hazards', 'hazard-areas'] })[0];
   if (hazard) return showImpact(map, hazard.id ?? hazard.properties.id);
   const { lng: lon, lat } = e.lngLat;
+  window.civgrid.lastClick = { lon, lat, kinds: kinds() };
   setOverlay(map, 'click', [point(lon, lat, {})]);
   status(t('status.loading'));
   try {
