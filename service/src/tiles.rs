@@ -390,17 +390,23 @@ pub struct Tile {
 impl Tile {
     /// A tile of encoded bytes, with its tag.
     pub fn new(bytes: Vec<u8>) -> Self {
-        let digest = Sha256::digest(&bytes);
-        let mut etag = String::from("\"");
-        for b in &digest[..12] {
-            let _ = write!(etag, "{b:02x}");
-        }
-        etag.push('"');
         Self {
+            etag: strong_etag(&bytes),
             bytes: bytes.into(),
-            etag,
         }
     }
+}
+
+/// A strong entity tag (quoted) for `bytes`: the first 96 bits of their
+/// SHA-256, in hex.
+pub fn strong_etag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut etag = String::from("\"");
+    for b in &digest[..12] {
+        let _ = write!(etag, "{b:02x}");
+    }
+    etag.push('"');
+    etag
 }
 
 type CellEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;

@@ -18,11 +18,11 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use include_dir::{include_dir, Dir};
-use sha2::{Digest, Sha256};
 
 use super::tagged;
 use crate::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
+use crate::tiles::strong_etag;
 
 /// `web/dist`, as built by `npm run build` and committed.
 static DIST: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../web/dist");
@@ -54,14 +54,12 @@ fn assets() -> &'static HashMap<&'static str, Asset> {
                 let Some(path) = file.path().to_str() else {
                     continue;
                 };
-                let digest = Sha256::digest(file.contents());
-                let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
                 out.insert(
                     path,
                     Asset {
                         bytes: file.contents(),
                         content_type: content_type(path),
-                        etag: format!("\"{hex}\""),
+                        etag: strong_etag(file.contents()),
                     },
                 );
             }
