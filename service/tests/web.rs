@@ -5,15 +5,12 @@
 
 use std::path::PathBuf;
 
-use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Router;
 use civgrid_service::store;
 use civgrid_service::{app, AppState};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
-use crate::common::fresh_gpkg;
+use crate::common::{fresh_gpkg, get_bytes};
 
 /// The app over an empty GeoPackage store (the page needs no data).
 async fn web_app() -> (Router, crate::common::TestStore) {
@@ -21,22 +18,6 @@ async fn web_app() -> (Router, crate::common::TestStore) {
     let store = store::open(&s.spec).await.expect("open the store");
     let state = AppState::load(store).await.expect("load the state");
     (app(state), s)
-}
-
-async fn fetch(app: &Router, uri: &str, etag: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let mut req = Request::builder().uri(uri);
-    if let Some(tag) = etag {
-        req = req.header(header::IF_NONE_MATCH, tag);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).expect("a request"))
-        .await
-        .expect("the app answers");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
-    (status, headers, bytes.to_vec())
 }
 
 fn dist(file: &str) -> Vec<u8> {
@@ -64,7 +45,7 @@ fn references(html: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
     let (app, _store) = web_app().await;
-    let (status, headers, body) = fetch(&app, "/", None).await;
+    let (status, headers, body) = get_bytes(&app, "/", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
@@ -85,7 +66,7 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
         "the page loads exactly its three assets, all from /web/"
     );
     for (uri, content_type) in expected {
-        let (status, headers, body) = fetch(&app, uri, None).await;
+        let (status, headers, body) = get_bytes(&app, uri, None).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert_eq!(headers[header::CONTENT_TYPE], content_type, "{uri}");
         assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{uri}");
@@ -97,19 +78,19 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
             etag.starts_with('"') && etag.ends_with('"') && etag.len() > 10,
             "{uri}: {etag}"
         );
-        let (status, again, body) = fetch(&app, uri, Some(&etag)).await;
+        let (status, again, body) = get_bytes(&app, uri, Some(&etag)).await;
         assert_eq!(status, StatusCode::NOT_MODIFIED, "{uri}");
         assert_eq!(again[header::ETAG], etag.as_str());
         assert!(body.is_empty(), "{uri}: 304 has no body");
         // Another tag: the file again.
-        let (status, _, body) = fetch(&app, uri, Some("\"stale\"")).await;
+        let (status, _, body) = get_bytes(&app, uri, Some("\"stale\"")).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert_eq!(body, dist(file));
     }
     // The files differ, so do their tags.
     let tag = |h: &HeaderMap| h[header::ETAG].to_str().expect("tag").to_owned();
-    let (_, a, _) = fetch(&app, "/web/app.js", None).await;
-    let (_, b, _) = fetch(&app, "/web/app.css", None).await;
+    let (_, a, _) = get_bytes(&app, "/web/app.js", None).await;
+    let (_, b, _) = get_bytes(&app, "/web/app.css", None).await;
     assert_ne!(tag(&a), tag(&b));
 }
 
@@ -117,7 +98,7 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
 async fn the_page_needs_nothing_from_outside() {
     let (app, _store) = web_app().await;
     for uri in ["/", "/web/app.css"] {
-        let (_, _, body) = fetch(&app, uri, None).await;
+        let (_, _, body) = get_bytes(&app, uri, None).await;
         let text = String::from_utf8(body).expect("UTF-8");
         for outside in ["http://", "https://", "//fonts.", "@import"] {
             assert!(!text.contains(outside), "{uri} refers to {outside:?}");
@@ -125,7 +106,7 @@ async fn the_page_needs_nothing_from_outside() {
     }
     // The script's tile URLs are built from the page's own origin (the
     // e2e tests refuse every request elsewhere in a real browser).
-    let (_, _, body) = fetch(&app, "/web/app.js", None).await;
+    let (_, _, body) = get_bytes(&app, "/web/app.js", None).await;
     let text = String::from_utf8(body).expect("UTF-8");
     assert!(
         text.contains("location.origin"),
@@ -140,7 +121,7 @@ async fn the_page_needs_nothing_from_outside() {
 async fn unknown_web_files_are_problems() {
     let (app, _store) = web_app().await;
     for uri in ["/web/nope.js", "/web/../Cargo.toml", "/web/"] {
-        let (status, headers, body) = fetch(&app, uri, None).await;
+        let (status, headers, body) = get_bytes(&app, uri, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(
             headers[header::CONTENT_TYPE],
