@@ -221,6 +221,52 @@ describe('web map', () => {
     await page.close();
   });
 
+  test('the layer switcher, heat filters, coverage and search', async () => {
+    const { page, errors } = await openMap(chrome, server.base);
+    const heat = [];
+    page.on('request', (r) => { if (r.url().includes('/tiles/heat/')) heat.push(new URL(r.url()).search); });
+    const visible = (id) => page.evaluate((l) => window.civgrid.map.getLayoutProperty(l, 'visibility') ?? 'visible', id);
+    // Risk off and on again.
+    assert.equal(await visible('risk'), 'visible');
+    await page.uncheck('#switcher input[name="risk"]');
+    assert.equal(await visible('risk'), 'none');
+    await page.check('#switcher input[name="risk"]');
+    assert.equal(await visible('risk'), 'visible');
+    // The heat map, then filtered to fires in 2024 (the test city's year).
+    assert.equal(await visible('heat'), 'none');
+    await page.check('#switcher input[name="heat"]');
+    assert.equal(await visible('heat'), 'visible');
+    await idle(page);
+    assert.ok(heat.includes(''), `unfiltered heat tiles: ${heat}`);
+    await page.selectOption('#heat-kind', 'fire');
+    await page.fill('#heat-from', '2024-01-01');
+    await page.fill('#heat-to', '2024-12-31');
+    await page.locator('#heat-to').dispatchEvent('change');
+    await idle(page);
+    const filtered = heat.filter((q) => q.includes('kind=fire') && q.includes('from=') && q.includes('to='));
+    assert.ok(filtered.length > 0, `filtered heat tiles: ${heat}`);
+    const from = Number(new URLSearchParams(filtered.at(-1)).get('from'));
+    assert.equal(from, Math.floor(new Date('2024-01-01T00:00:00').getTime() / 1000));
+    // Coverage within one minute: the uncovered cells are the API's.
+    await page.fill('#coverage-minutes', '1');
+    await page.click('#coverage-show');
+    const api = await json(server.base, '/api/v1/coverage?kind=fire_station,micro_fire_station&minutes=1');
+    assert.ok(api.uncovered.features.length > 0, 'one minute leaves cells uncovered');
+    await page.waitForFunction((n) => window.civgrid.map.getSource('uncovered').serialize().data.features.length === n, api.uncovered.features.length);
+    const shown = await page.evaluate(() => window.civgrid.map.getSource('uncovered').serialize().data.features.map((f) => f.properties.code).sort());
+    assert.deepEqual(shown, api.uncovered.features.map((f) => f.properties.code).sort());
+    // Search by grid code.
+    const grid = (await json(server.base, '/api/v1/grids')).features[5];
+    await page.fill('#search-code', grid.properties.code);
+    await page.click('#search button');
+    await page.waitForFunction(() => window.civgrid.map.getSource('found').serialize().data.features.length > 0);
+    assert.match(await page.textContent('#search-result'), new RegExp(grid.properties.code));
+    const found = await page.evaluate(() => window.civgrid.map.getSource('found').serialize().data.features.map((f) => f.properties.code));
+    assert.ok(found.includes(grid.properties.code), JSON.stringify(found));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the language switch relabels the page', async () => {
     const { page } = await openMap(chrome, server.base);
     assert.equal(await page.textContent('h1'), 'civgrid 网格化管理地图');
