@@ -3,7 +3,7 @@
 // lists the same responders as the API, with routes drawn; a hazard click
 // shows its impact; a grid edit is validated, saved, and still there after
 // a reload; the language switch relabels the page.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import { browser, centre, idle, json, openMap, startServer, TOKEN } from './harness.js';
@@ -11,11 +11,20 @@ import palette from '../../styles/risk.json' with { type: 'json' };
 
 let server;
 let chrome;
+let started;
 
-before(async () => {
-  server = await startServer();
-  chrome = await browser();
-});
+/**
+ * The server and the browser, started once by the first test that needs
+ * them. Set up inside the tests (not in a `before` hook) so that a missing
+ * Chromium or binary fails every test rather than cancelling them.
+ */
+function ready() {
+  started ??= (async () => {
+    server = await startServer();
+    chrome = await browser();
+  })();
+  return started;
+}
 
 after(async () => {
   await chrome?.close();
@@ -38,6 +47,7 @@ async function clickAt(page, lon, lat) {
 
 describe('web map', () => {
   test('loads with nothing from outside and draws tiles in the four risk colours', async () => {
+    await ready();
     const page = await chrome.newPage({ viewport: { width: 1280, height: 800 } });
     const outside = [];
     const tiles = new Map();
@@ -88,6 +98,7 @@ describe('web map', () => {
   });
 
   test('a click lists the nearest responders the API gives, with routes; the risk there', async () => {
+    await ready();
     const { page, errors } = await openMap(chrome, server.base);
     const cells = (await json(server.base, '/ogc/collections/cells/items?limit=1000')).features;
     const [lon, lat] = centre(cells[100]);
@@ -119,6 +130,7 @@ describe('web map', () => {
   });
 
   test('a click on a hazard shows its impact range', async () => {
+    await ready();
     const { page } = await openMap(chrome, server.base);
     const red = server.hazards.find((h) => h.level === 'red');
     await clickAt(page, red.lon, red.lat);
@@ -133,6 +145,7 @@ describe('web map', () => {
   });
 
   test('a grid edit is validated live, saved, and still there after a reload', async () => {
+    await ready();
     const base = server.base;
     const cells = (await json(base, '/ogc/collections/cells/items?limit=1000')).features;
     // A move the service accepts: a cell into a neighbouring grid.
@@ -222,6 +235,7 @@ describe('web map', () => {
   });
 
   test('the layer switcher, heat filters, coverage and search', async () => {
+    await ready();
     const { page, errors } = await openMap(chrome, server.base);
     const heat = [];
     page.on('request', (r) => { if (r.url().includes('/tiles/heat/')) heat.push(new URL(r.url()).search); });
@@ -268,6 +282,7 @@ describe('web map', () => {
   });
 
   test('the language switch relabels the page', async () => {
+    await ready();
     const { page } = await openMap(chrome, server.base);
     assert.equal(await page.textContent('h1'), 'civgrid 网格化管理地图');
     assert.equal(await page.textContent('#legend li[data-level="red"]'), '重大');
