@@ -115,7 +115,11 @@ export async function openMap(b, base, query = '') {
   const page = await b.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('requestfailed', (r) => errors.push(`${r.url()}: ${r.failure()?.errorText}`));
+  // Requests the page cancels itself (MapLibre drops the tiles it no
+  // longer needs, a reload drops all) are not failures.
+  page.on('requestfailed', (r) => {
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`${r.url()}: ${r.failure()?.errorText}`);
+  });
   await page.goto(`${base}/${query}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
   return { page, errors };

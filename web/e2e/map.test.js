@@ -164,12 +164,14 @@ describe('web map', () => {
           body: JSON.stringify({ op: 'move_cell', cell: cell.properties.code, to: g.properties.code, author: 'probe' }),
         });
         const body = await r.json();
-        if (r.status === 200 && !move) move = { cell, from: here.grid.code, to: g.properties.code, body };
+        // One that changes the grid's households, so that a reload can tell.
+        const after = r.status === 200 && body.grids.features.find((f) => f.properties.code === g.properties.code);
+        if (after && after.properties.households !== g.properties.households && !move) move = { cell, from: here.grid.code, to: g.properties.code, body };
         if (r.status === 422 && body.violations.length && !refused) refused = { cell, to: g.properties.code, body };
       }
       if (move && refused) break;
     }
-    assert.ok(move, 'some cell can move to another grid');
+    assert.ok(move, 'some cell with households can move to another grid');
     assert.ok(refused, 'some move is refused');
     const toBefore = (await json(base, `/api/v1/grids/${move.to}`)).properties.households;
     const expected = move.body.grids.features.find((f) => f.properties.code === move.to).properties.households;
@@ -204,7 +206,9 @@ describe('web map', () => {
     await page.waitForSelector('#validation [data-accepted="true"]');
     const preview = await page.evaluate(() => window.civgrid.map.getSource('preview').serialize().data.features.map((f) => [f.properties.code, f.properties.households]));
     assert.deepEqual(preview.sort(), move.body.grids.features.map((f) => [f.properties.code, f.properties.households]).sort());
+    assert.notEqual(expected, toBefore);
     await page.click('#save');
+    await page.waitForFunction(() => /#\d+/.test(document.getElementById('status').textContent));
     await page.waitForFunction((n) => document.getElementById('grid-households')?.textContent === String(n), expected);
     const log = (await json(base, `/api/v1/grids/edits?community=${move.cell.properties.community}`)).edits;
     const saved = log.at(-1);
