@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Router;
+use civgrid_service::state::ServeConfig;
 use civgrid_service::store;
+use civgrid_service::tiles::Palette;
 use civgrid_service::{app, AppState};
 
 use crate::common::{fresh_gpkg, get_bytes};
@@ -49,7 +51,7 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
-    assert_eq!(body, dist("index.html"), "/ is web/dist/index.html");
+    assert!(body == dist("index.html"), "/ is not web/dist/index.html");
     let html = String::from_utf8(body).expect("UTF-8");
     assert!(html.contains("<div id=\"map\">"), "the page has the map");
 
@@ -71,7 +73,13 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
         assert_eq!(headers[header::CONTENT_TYPE], content_type, "{uri}");
         assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{uri}");
         let file = uri.trim_start_matches("/web/");
-        assert_eq!(body, dist(file), "{uri} is web/dist/{file}");
+        let want = dist(file);
+        assert!(
+            body == want,
+            "{uri} ({} bytes) is not web/dist/{file} ({} bytes)",
+            body.len(),
+            want.len()
+        );
         // A strong tag; revalidating with it gives 304 and no body.
         let etag = headers[header::ETAG].to_str().expect("an ETag").to_owned();
         assert!(
@@ -85,7 +93,7 @@ async fn the_page_and_its_assets_are_served_with_their_types_and_tags() {
         // Another tag: the file again.
         let (status, _, body) = get_bytes(&app, uri, Some("\"stale\"")).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
-        assert_eq!(body, dist(file));
+        assert!(body == want, "{uri} again");
     }
     // The files differ, so do their tags.
     let tag = |h: &HeaderMap| h[header::ETAG].to_str().expect("tag").to_owned();
@@ -134,4 +142,37 @@ async fn unknown_web_files_are_problems() {
             "{uri}: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_palette_is_the_one_the_tiles_are_drawn_with() {
+    let (shipped_app, _store) = web_app().await;
+    let (status, headers, body) = get_bytes(&shipped_app, "/web/palette.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let served: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    let shipped: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../styles/risk.json"),
+        )
+        .expect("styles/risk.json"),
+    )
+    .expect("JSON");
+    assert_eq!(served, shipped, "by default, styles/risk.json");
+
+    // Another palette (`--styles`): the page is told that one.
+    let s = fresh_gpkg();
+    let store = store::open(&s.spec).await.expect("open the store");
+    let mut config = ServeConfig::default();
+    config.styles.palette = Palette::from_json(
+        r##"{"red": "#AA0000", "orange": "#BB5500", "yellow": "#CCCC00", "blue": "#0000DD80"}"##,
+    )
+    .expect("a palette");
+    let state = AppState::load_with(store, config).await.expect("load");
+    let (_, _, body) = get_bytes(&app(state), "/web/palette.json", None).await;
+    let served: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(
+        served,
+        serde_json::json!({"red": "#AA0000", "orange": "#BB5500", "yellow": "#CCCC00", "blue": "#0000DD80"})
+    );
 }

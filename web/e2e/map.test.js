@@ -238,6 +238,57 @@ describe('web map', () => {
     await page.close();
   });
 
+  test('a redrawn outline is validated live as it is drawn, as the API validates it', async () => {
+    await ready();
+    const base = server.base;
+    // The grid at the middle of the territory, so that the outline is on screen.
+    const [w, so, e, n] = (await json(base, '/tiles/cells.json')).bounds;
+    const cells = (await json(base, '/ogc/collections/cells/items?limit=1000')).features;
+    const mid = [(w + e) / 2, (so + n) / 2];
+    const start = cells.map(centre).sort((p, q) => Math.hypot(p[0] - mid[0], p[1] - mid[1]) - Math.hypot(q[0] - mid[0], q[1] - mid[1]))[0];
+    const code = (await json(base, `/api/v1/locate?lon=${start[0]}&lat=${start[1]}`)).grid.code;
+    const grid = await json(base, `/api/v1/grids/${code}`);
+    const { page, errors } = await openMap(chrome, base, '?mode=planner');
+    await page.fill('#token', TOKEN);
+    await page.fill('#author', 'e2e planner');
+    await clickAt(page, ...start);
+    await page.waitForFunction((code) => document.getElementById('grid-code')?.textContent === code, grid.properties.code);
+    await page.click('#tool-redraw');
+    // A square of about 300 m around the grid's cell, point by point.
+    const d = 0.0015;
+    const corners = [[-d, -d], [d, -d], [d, d], [-d, d]].map(([x, y]) => [start[0] + x, start[1] + y]);
+    await clickAt(page, ...corners[0]);
+    await clickAt(page, ...corners[1]);
+    const points = (n) => page.waitForFunction((k) => window.civgrid.map.getSource('drawing').serialize().data.features.filter((f) => f.geometry.type === 'Point').length === k, n);
+    await points(2);
+    assert.match(await page.textContent('#validation'), /2/, 'two points: not validated yet');
+    assert.equal(await page.$('#validation [data-accepted]'), null);
+    await clickAt(page, ...corners[2]);
+    await page.waitForSelector('#validation [data-accepted]');
+    await clickAt(page, ...corners[3]);
+    // The outline drawn is what the page validates: ask the API the same.
+    await points(4);
+    const ring = await page.evaluate(() => window.civgrid.map.getSource('drawing').serialize().data.features.find((f) => f.geometry.type === 'LineString').geometry.coordinates);
+    assert.equal(ring.length, 5);
+    const r = await fetch(`${base}/api/v1/grids/edits?dry_run=true`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ op: 'redraw', grid: grid.properties.code, geometry: { type: 'Polygon', coordinates: [ring] }, author: 'probe' }),
+    });
+    const api = await r.json();
+    await page.waitForSelector('#validation[data-vertices="4"] [data-accepted]');
+    assert.equal(await page.getAttribute('#validation [data-accepted]', 'data-accepted'), String(api.accepted));
+    const preview = await page.evaluate(() => window.civgrid.map.getSource('preview').serialize().data.features.map((f) => [f.properties.code, f.properties.households]).sort());
+    assert.deepEqual(preview, api.grids.features.map((f) => [f.properties.code, f.properties.households]).sort());
+    const violating = await page.evaluate(() => window.civgrid.map.getSource('violations').serialize().data.features.map((f) => f.properties.code).sort());
+    assert.deepEqual(violating, [...new Set(api.violations.map((v) => v.grid))].sort());
+    assert.equal(await page.isDisabled('#save'), !api.accepted);
+    // Nothing was stored.
+    assert.equal((await json(base, `/api/v1/grids/${grid.properties.code}`)).properties.households, grid.properties.households);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the layer switcher, heat filters, coverage and search', async () => {
     await ready();
     const { page, errors } = await openMap(chrome, server.base);
@@ -258,12 +309,11 @@ describe('web map', () => {
     assert.ok(heat.includes(''), `unfiltered heat tiles: ${heat}`);
     await page.selectOption('#heat-kind', 'fire');
     await page.fill('#heat-from', '2024-01-01');
+    const filtered = page.waitForRequest((r) => /\/tiles\/heat\/.*kind=fire.*from=.*to=/.test(r.url()));
     await page.fill('#heat-to', '2024-12-31');
     await page.locator('#heat-to').dispatchEvent('change');
-    await idle(page);
-    const filtered = heat.filter((q) => q.includes('kind=fire') && q.includes('from=') && q.includes('to='));
-    assert.ok(filtered.length > 0, `filtered heat tiles: ${heat}`);
-    const from = Number(new URLSearchParams(filtered.at(-1)).get('from'));
+    const query = new URL((await filtered).url()).searchParams;
+    const from = Number(query.get('from'));
     assert.equal(from, Math.floor(new Date('2024-01-01T00:00:00').getTime() / 1000));
     // Coverage within one minute: the uncovered cells are the API's.
     await page.fill('#coverage-minutes', '1');

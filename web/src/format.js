@@ -1,9 +1,29 @@
 // Numbers, times and risk levels as the panels show them.
 import { t } from './i18n.js';
-import palette from '../../styles/risk.json';
+import shipped from '../../styles/risk.json';
 
-/** The four risk levels, highest first, with their colours (styles/risk.json). */
+/** The risk colours: the shipped styles/risk.json until [`loadPalette`]. */
+const palette = { ...shipped };
+
+/** The four risk levels, highest first, with their colours. */
 export const LEVELS = ['red', 'orange', 'yellow', 'blue'].map((level) => ({ level, colour: palette[level] }));
+
+/**
+ * Takes the colours the service draws its risk tiles with (`civgrid serve
+ * --styles`), so that the legend matches the map; keeps the shipped ones if
+ * the service cannot say.
+ */
+export async function loadPalette() {
+  try {
+    const served = await fetch('/web/palette.json').then((r) => (r.ok ? r.json() : {}));
+    for (const l of LEVELS) {
+      if (/^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$/.test(served[l.level] ?? '')) {
+        palette[l.level] = served[l.level];
+        l.colour = served[l.level];
+      }
+    }
+  } catch { /* the shipped palette stays */ }
+}
 
 /** Metres: "850 m" or "1.35 km". */
 export function metres(m) {

@@ -1,9 +1,9 @@
 // The map's sources and layers over civgrid's own tiles (nothing from
 // outside), the layer switcher, the risk legend and the heat-map filters.
-// Colours: styles/risk.json (risk levels) and styles/web.json (the rest).
+// Colours: the served risk palette (styles/risk.json by default) and
+// styles/web.json (the rest).
 import { t, onLanguage } from './i18n.js';
 import { LEVELS } from './format.js';
-import palette from '../../styles/risk.json';
 import web from '../../styles/web.json';
 
 const tiles = (layer, ext, query = '') => [`${location.origin}/tiles/${layer}/{z}/{x}/{y}.${ext}${query}`];
@@ -27,7 +27,7 @@ export const OVERLAYS = ['uncovered', 'impact', 'selected', 'preview', 'violatio
 
 const facilityColour = ['match', ['get', 'kind'],
   ...Object.entries(web.facilities).filter(([k]) => k !== 'other').flat(), web.facilities.other];
-const levelColour = ['match', ['get', 'level'], ...LEVELS.flatMap((l) => [l.level, l.colour]), '#888888'];
+const levelColour = () => ['match', ['get', 'level'], ...LEVELS.flatMap((l) => [l.level, l.colour]), '#888888'];
 
 /** The MapLibre style: civgrid's base, risk, heat and vector layers, then the overlays. */
 export function style() {
@@ -62,13 +62,13 @@ export function style() {
     { id: 'found', type: 'line', source: 'found', paint: { 'line-color': web.search, 'line-width': 4, 'line-dasharray': [1, 1] } },
     { id: 'drawing-line', type: 'line', source: 'drawing', paint: { 'line-color': web.drawing, 'line-width': 2, 'line-dasharray': [3, 2] } },
     { id: 'drawing-points', type: 'circle', source: 'drawing', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 4, 'circle-color': web.drawing } },
-    { id: 'hazard-areas', type: 'fill', source: 'hazards', 'source-layer': 'hazards', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': levelColour, 'fill-opacity': 0.35, 'fill-outline-color': '#000000' } },
+    { id: 'hazard-areas', type: 'fill', source: 'hazards', 'source-layer': 'hazards', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': levelColour(), 'fill-opacity': 0.35, 'fill-outline-color': '#000000' } },
     { id: 'routes', type: 'line', source: 'routes', layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: { 'line-color': ['match', ['get', 'by'], 'time', web.route_time, web.route_distance], 'line-width': ['match', ['get', 'by'], 'time', 4, 2], 'line-dasharray': ['match', ['get', 'by'], 'time', ['literal', [1, 0]], ['literal', [2, 2]]], 'line-opacity': ['match', ['get', 'rank'], 1, 1, 0.55] } },
     { id: 'facilities', type: 'circle', source: 'facilities', 'source-layer': 'facilities',
       paint: { 'circle-color': facilityColour, 'circle-radius': ['match', ['get', 'kind'], 'fire_hydrant', 2.5, 5], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
     { id: 'hazards', type: 'circle', source: 'hazards', 'source-layer': 'hazards', filter: ['==', ['geometry-type'], 'Point'],
-      paint: { 'circle-color': levelColour, 'circle-radius': 7, 'circle-stroke-color': '#000000', 'circle-stroke-width': 2 } },
+      paint: { 'circle-color': levelColour(), 'circle-radius': 7, 'circle-stroke-color': '#000000', 'circle-stroke-width': 2 } },
     { id: 'responders', type: 'circle', source: 'responders', paint: { 'circle-radius': 8, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': web.route_time, 'circle-stroke-width': 3 } },
     { id: 'click', type: 'circle', source: 'click', paint: { 'circle-radius': 6, 'circle-color': '#000000', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
   ];
@@ -128,4 +128,3 @@ export function controls(map) {
   for (const id of ['heat-kind', 'heat-from', 'heat-to']) document.getElementById(id).addEventListener('change', heat);
 }
 
-export { palette };

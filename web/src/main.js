@@ -5,7 +5,7 @@ import { apply, language, setLanguage, t } from './i18n.js';
 import { controls, style } from './layers.js';
 import * as emergency from './emergency.js';
 import * as planner from './planner.js';
-import { status } from './format.js';
+import { loadPalette, status } from './format.js';
 
 const MODES = { emergency, planner };
 
@@ -17,8 +17,12 @@ async function start() {
   lang.addEventListener('click', () => { setLanguage(language() === 'zh' ? 'en' : 'zh'); label(); });
   status(t('status.loading'));
 
-  // The territory's extent, from the TileJSON of the unit cells.
-  const extent = await fetch('/tiles/cells.json').then((r) => r.json()).catch(() => ({}));
+  // The territory's extent, from the TileJSON of the unit cells, and the
+  // risk colours of the served tiles.
+  const [extent] = await Promise.all([
+    fetch('/tiles/cells.json').then((r) => r.json()).catch(() => ({})),
+    loadPalette(),
+  ]);
   const map = new maplibregl.Map({
     container: 'map',
     style: style(),

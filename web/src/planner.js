@@ -105,6 +105,8 @@ async function propose(map, body) {
     if (mine !== asked) return; // a later change is being validated
     state.pending = { ...body, author: author() };
     state.result = r;
+    // How many outline points the shown validation is for (a redraw).
+    $('validation').dataset.vertices = body.geometry ? body.geometry.coordinates[0].length - 1 : '';
     const bad = new Set(r.violations.map((v) => v.grid));
     setOverlay(map, 'preview', r.grids.features);
     setOverlay(map, 'violations', r.grids.features.filter((f) => bad.has(f.properties.code)));
@@ -188,6 +190,8 @@ export function cancel(map) {
   state.pending = null;
   state.result = null;
   asked++;
+  $('validation').dataset.vertices = '';
+  map.doubleClickZoom.enable();
   for (const o of ['drawing', 'preview', 'violations', 'gaps']) setOverlay(map, o, []);
   $('save').disabled = true;
   $('draw-finish').disabled = true;
@@ -200,6 +204,8 @@ function startTool(map, tool) {
   if (!state.grid) { status(t('planner.need_grid'), true); return; }
   cancel(map);
   state.tool = tool;
+  // Points of an outline may be clicked quickly: no zooming in then.
+  if (tool === 'redraw') map.doubleClickZoom.disable();
   $(TOOLS[tool]).classList.add('active');
   $('edit-cancel').disabled = false;
   $('draw-finish').disabled = tool !== 'redraw';

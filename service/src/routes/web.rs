@@ -2,6 +2,8 @@
 //! styles and the MapLibre stylesheet), built from `web/` by `npm run
 //! build` into `web/dist/` and embedded in the binary, so the service needs
 //! neither npm nor files beside it and the page needs nothing from outside.
+//! `GET /web/palette.json` is the risk palette the tiles are drawn with
+//! (`--styles`), for the page's legend and hazard colours.
 //!
 //! Every answer carries its `Content-Type`, a strong `ETag` (SHA-256 of the
 //! bytes, computed once) and `Cache-Control: no-cache` (a browser keeps the
@@ -12,12 +14,13 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use include_dir::{include_dir, Dir};
+use serde_json::json;
 
 use super::tagged;
 use crate::error::{ServiceError, ServiceResult};
@@ -33,6 +36,7 @@ pub const INDEX: &str = "index.html";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
+        .route("/web/palette.json", get(palette))
         .route("/web/{*file}", get(asset))
 }
 
@@ -86,6 +90,25 @@ fn content_type(path: &str) -> &'static str {
 
 async fn index(headers: HeaderMap) -> ServiceResult<Response> {
     serve(INDEX, &headers)
+}
+
+/// `GET /web/palette.json`: `{"red": "#E60012", "orange": …, "yellow": …,
+/// "blue": …}`, the colours of the served risk tiles.
+async fn palette(State(state): State<AppState>, headers: HeaderMap) -> ServiceResult<Response> {
+    let p = state.config.styles.palette;
+    let body = json!({
+        "red": p.red.to_hex(),
+        "orange": p.orange.to_hex(),
+        "yellow": p.yellow.to_hex(),
+        "blue": p.blue.to_hex(),
+    })
+    .to_string();
+    tagged(
+        &headers,
+        &strong_etag(body.as_bytes()),
+        "application/json",
+        body,
+    )
 }
 
 async fn asset(Path(file): Path<String>, headers: HeaderMap) -> ServiceResult<Response> {
