@@ -32,7 +32,11 @@ export async function click(map, e) {
   }
   if (state.tool === 'move') {
     const cell = map.queryRenderedFeatures(e.point, { layers: ['cells-fill'] })[0];
-    if (cell) await propose(map, { op: 'move_cell', cell: cell.properties.code, to: state.grid.properties.code });
+    if (cell && cell.properties.community !== state.grid.properties.community) {
+      status(t('planner.other_community', { cell: cell.properties.code }), true);
+    } else if (cell) {
+      await propose(map, { op: 'move_cell', cell: cell.properties.code, to: state.grid.properties.code });
+    }
     return;
   }
   if (state.tool === 'building') {
@@ -115,8 +119,10 @@ async function propose(map, body) {
     $('save').disabled = !r.accepted;
     status(t('status.ready'));
   } catch (err) {
+    if (mine !== asked) return;
     state.pending = null;
     state.result = null;
+    for (const o of ['preview', 'violations', 'gaps']) setOverlay(map, o, []);
     $('save').disabled = true;
     $('validation').innerHTML = `<p class="bad">${escape(err.message)}</p>`;
     status(t('status.error', { detail: err.message }), true);
