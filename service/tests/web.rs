@@ -16,9 +16,16 @@ use crate::common::{fresh_gpkg, get_bytes};
 
 /// The app over an empty GeoPackage store (the page needs no data).
 async fn web_app() -> (Router, crate::common::TestStore) {
+    web_app_with(ServeConfig::default()).await
+}
+
+/// The same with `config`.
+async fn web_app_with(config: ServeConfig) -> (Router, crate::common::TestStore) {
     let s = fresh_gpkg();
     let store = store::open(&s.spec).await.expect("open the store");
-    let state = AppState::load(store).await.expect("load the state");
+    let state = AppState::load_with(store, config)
+        .await
+        .expect("load the state");
     (app(state), s)
 }
 
@@ -161,15 +168,13 @@ async fn the_palette_is_the_one_the_tiles_are_drawn_with() {
     assert_eq!(served, shipped, "by default, styles/risk.json");
 
     // Another palette (`--styles`): the page is told that one.
-    let s = fresh_gpkg();
-    let store = store::open(&s.spec).await.expect("open the store");
     let mut config = ServeConfig::default();
     config.styles.palette = Palette::from_json(
         r##"{"red": "#AA0000", "orange": "#BB5500", "yellow": "#CCCC00", "blue": "#0000DD80"}"##,
     )
     .expect("a palette");
-    let state = AppState::load_with(store, config).await.expect("load");
-    let (_, _, body) = get_bytes(&app(state), "/web/palette.json", None).await;
+    let (app, _other) = web_app_with(config).await;
+    let (_, _, body) = get_bytes(&app, "/web/palette.json", None).await;
     let served: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
     assert_eq!(
         served,
