@@ -8,13 +8,17 @@ set -euo pipefail
 # inherited it would hold the pipe open and the caller would wait forever.
 exec 3>&1 1>&2
 as_postgres() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$1"; else sudo -u postgres sh -c "$1"; fi; }
-version=$(pg_lsclusters -h | awk 'NR==1{print $1}')
-cluster=$(pg_lsclusters -h | awk 'NR==1{print $2}')
-port=$(pg_lsclusters -h | awk 'NR==1{print $3}')
+# The cluster named main (Debian's default), else the first one: tests
+# make clusters of their own beside it (service/tests/faults.rs).
+line=$(pg_lsclusters -h | awk '$2=="main"' | head -1)
+[ -n "$line" ] || line=$(pg_lsclusters -h | head -1)
+version=$(echo "$line" | awk '{print $1}')
+cluster=$(echo "$line" | awk '{print $2}')
+port=$(echo "$line" | awk '{print $3}')
 if [ -z "$version" ]; then
   echo "postgis: no PostgreSQL cluster; run scripts/install-deps.sh" >&2; exit 1
 fi
-if ! pg_lsclusters -h | awk 'NR==1{print $4}' | grep -q online; then
+if ! echo "$line" | awk '{print $4}' | grep -q online; then
   pg_ctlcluster "$version" "$cluster" start </dev/null 3>&-
 fi
 for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 0.5; done

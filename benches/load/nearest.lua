@@ -18,12 +18,4 @@ function request()
   return wrk.format("GET", "/api/v1/nearest?" .. points[math.random(#points)] .. query)
 end
 
-local errors = 0
-function response(status, headers, body)
-  if status ~= 200 then
-    errors = errors + 1
-    if errors <= 3 then
-      io.stderr:write("status " .. status .. ": " .. body .. "\n")
-    end
-  end
-end
+dofile("benches/load/errors.lua")

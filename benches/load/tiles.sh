@@ -18,18 +18,14 @@ zoom=${ZOOM:-14}
 layer=${LAYER:-risk}
 command -v wrk >/dev/null || { echo "tiles.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
-cargo build --release -p civgrid-service >&2
-bin=${CARGO_TARGET_DIR:-target}/release/civgrid
+. benches/load/lib.sh
+release_binary
 store="$work/tiles.gpkg"
-if [ ! -f "$store" ]; then
-  echo "== data: synthetic ${PRESET:-city} with unit cells in $store" >&2
-  "$bin" --store "$store" synth --preset "${PRESET:-city}" >&2
-  "$bin" --store "$store" cells >&2
-fi
+synth_store "$store" "${PRESET:-city}"
 RUST_LOG=warn "$bin" --store "$store" serve --listen "127.0.0.1:$port" >&2 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+wait_up "http://127.0.0.1:$port/health"
 
 format=png; [ "$layer" = risk ] || [ "$layer" = heat ] || format=mvt
 curl -sf "http://127.0.0.1:$port/tiles/$layer.json" |

@@ -15,7 +15,7 @@ use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{HouseholdEstimate, RiskConfig};
 use clap::{Parser, Subcommand};
 
-use crate::auth::WriterToken;
+use crate::auth::{self, Access, Role, WriterToken};
 use crate::cells::{self, CellsRun};
 use crate::export::{self, ExportLayer};
 use crate::grids::{self, GridsRun};
@@ -41,6 +41,9 @@ pub struct Cli {
     /// The store: a .gpkg path (embedded GeoPackage) or a postgres:// URL (PostGIS).
     #[arg(long, global = true, env = "CIVGRID_STORE", default_value = DEFAULT_STORE)]
     pub store: String,
+    /// Log lines as JSON objects (one per line, with the span's fields), for log collectors.
+    #[arg(long, global = true, env = "CIVGRID_LOG_JSON")]
+    pub log_json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -75,28 +78,15 @@ pub enum Command {
         out: PathBuf,
     },
     /// Serve the HTTP API over an existing store.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = DEFAULT_LISTEN)]
-        listen: SocketAddr,
-        /// Bearer token of writers (POST/PUT/DELETE of facilities and hazards); without it writes are refused.
-        #[arg(long, env = "CIVGRID_WRITER_TOKEN", hide_env_values = true)]
-        writer_token: Option<String>,
-        /// Largest distance (km) of a query point or written feature from the territory's extent.
-        #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
-        max_outside_km: f64,
-        /// Grid bounds (TOML, as for `civgrid grids --config`) that validation and edits hold grids to.
+    Serve(ServeArgs),
+    /// Make a bearer token for `serve --access`: prints the token (give it to its holder; it is not kept) and the entry to add to the access file.
+    Token {
+        /// The token's name: the actor in the audit log.
         #[arg(long)]
-        grid_config: Option<PathBuf>,
-        /// Risk map weights (TOML, fields of civgrid::risk::RiskConfig; see docs/risk.md); default: the built-in ones.
-        #[arg(long)]
-        risk_config: Option<PathBuf>,
-        /// Folder of map styles (risk.json, heat.json); default: the shipped styles/.
-        #[arg(long)]
-        styles: Option<PathBuf>,
-        /// Bound of the in-memory tile cache in MiB (0: render every request).
-        #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
-        tile_cache_mb: usize,
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: TokenRole,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -110,6 +100,101 @@ pub enum Command {
         #[arg(long, default_value = demo::DATA_DIR)]
         data: PathBuf,
     },
+}
+
+/// A role of `civgrid token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenRole {
+    /// Edits household grids.
+    Planner,
+    /// Writes facilities and hazards.
+    Dispatcher,
+    /// Everything, and reads the audit log.
+    Admin,
+}
+
+impl From<TokenRole> for Role {
+    fn from(r: TokenRole) -> Self {
+        match r {
+            TokenRole::Planner => Self::Planner,
+            TokenRole::Dispatcher => Self::Dispatcher,
+            TokenRole::Admin => Self::Admin,
+        }
+    }
+}
+
+/// Arguments of `civgrid serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// An admin bearer token (named `writer` in the audit log); without it or --access writes are refused.
+    #[arg(long, env = "CIVGRID_WRITER_TOKEN", hide_env_values = true)]
+    pub writer_token: Option<String>,
+    /// Access file (TOML): tokens as SHA-256 digests with names and roles (planner, dispatcher, admin), and whether reads need a token; see `civgrid token`.
+    #[arg(long, env = "CIVGRID_ACCESS")]
+    pub access: Option<PathBuf>,
+    /// Largest request body, MiB (larger ones get 413).
+    #[arg(long, default_value_t = crate::routes::DEFAULT_BODY_LIMIT >> 20)]
+    pub max_body_mb: usize,
+    /// Largest file imported over HTTP (POST /api/v1/imports), MiB.
+    #[arg(long, default_value_t = crate::routes::DEFAULT_IMPORT_LIMIT >> 20)]
+    pub max_import_mb: usize,
+    /// Longest time a read (GET) may take, seconds (then 503); writes are not cut short.
+    #[arg(long, default_value_t = crate::routes::DEFAULT_TIMEOUT.as_secs())]
+    pub timeout_s: u64,
+    /// Largest distance (km) of a query point or written feature from the territory's extent.
+    #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
+    pub max_outside_km: f64,
+    /// Grid bounds (TOML, as for `civgrid grids --config`) that validation and edits hold grids to.
+    #[arg(long)]
+    pub grid_config: Option<PathBuf>,
+    /// Risk map weights (TOML, fields of civgrid::risk::RiskConfig; see docs/risk.md); default: the built-in ones.
+    #[arg(long)]
+    pub risk_config: Option<PathBuf>,
+    /// Folder of map styles (risk.json, heat.json); default: the shipped styles/.
+    #[arg(long)]
+    pub styles: Option<PathBuf>,
+    /// Bound of the in-memory tile cache in MiB (0: render every request).
+    #[arg(long, default_value_t = DEFAULT_CACHE_BYTES >> 20)]
+    pub tile_cache_mb: usize,
+}
+
+impl ServeArgs {
+    /// The address and the settings these arguments give.
+    ///
+    /// # Errors
+    /// A bad value, or a settings file that cannot be read.
+    pub fn config(self) -> anyhow::Result<(SocketAddr, ServeConfig)> {
+        anyhow::ensure!(
+            self.max_outside_km.is_finite() && self.max_outside_km >= 0.0,
+            "--max-outside-km must be a distance ≥ 0"
+        );
+        let writer_token = match self.writer_token {
+            Some(t) => Some(
+                WriterToken::new(&t).context("--writer-token (CIVGRID_WRITER_TOKEN) is empty")?,
+            ),
+            None => None,
+        };
+        let access = match self.access {
+            Some(path) => Access::read(&path)?,
+            None => Access::default(),
+        };
+        let config = ServeConfig {
+            writer_token,
+            access,
+            max_body_bytes: self.max_body_mb << 20,
+            max_import_bytes: self.max_import_mb << 20,
+            timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
+            max_outside_m: self.max_outside_km * 1000.0,
+            grids: grid_config(self.grid_config.as_deref())?,
+            risk: read_risk_config(self.risk_config.as_deref())?,
+            styles: read_styles(self.styles.as_deref())?,
+            tile_cache_bytes: self.tile_cache_mb << 20,
+        };
+        Ok((self.listen, config))
+    }
 }
 
 /// Arguments of `civgrid import`.
@@ -293,13 +378,17 @@ pub fn grid_config(path: Option<&Path>) -> anyhow::Result<GridConfig> {
 /// Runs the CLI; errors are printed with their causes.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     quiet_gdal();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -374,37 +463,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Workers { file, author } => name_workers(&cli.store, &file, &author).await,
         Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
-        Command::Serve {
-            listen,
-            writer_token,
-            max_outside_km,
-            grid_config: grid_file,
-            risk_config,
-            styles,
-            tile_cache_mb,
-        } => {
-            anyhow::ensure!(
-                max_outside_km.is_finite() && max_outside_km >= 0.0,
-                "--max-outside-km must be a distance ≥ 0"
-            );
-            let writer_token = match writer_token {
-                Some(t) => Some(
-                    WriterToken::new(&t)
-                        .context("--writer-token (CIVGRID_WRITER_TOKEN) is empty")?,
-                ),
-                None => None,
-            };
-            let config = ServeConfig {
-                writer_token,
-                max_outside_m: max_outside_km * 1000.0,
-                grids: grid_config(grid_file.as_deref())?,
-                risk: read_risk_config(risk_config.as_deref())?,
-                styles: read_styles(styles.as_deref())?,
-                tile_cache_bytes: tile_cache_mb << 20,
-            };
+        Command::Serve(args) => {
+            let (listen, config) = args.config()?;
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
         }
+        Command::Token { name, role } => make_token(&name, role.into()),
         Command::Demo {
             listen,
             no_serve,
@@ -645,6 +709,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let state = AppState::load_with(store, config).await?;
+    let replicated = match state.store.changes().await? {
+        Some(changes) => {
+            tokio::spawn(crate::replica::follow(state.clone(), changes));
+            "; follows other processes' writes"
+        }
+        None => "",
+    };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let first =
         reuse_port_listener(listen).with_context(|| format!("cannot listen on {listen}"))?;
@@ -655,7 +726,7 @@ pub async fn serve(
             .push(reuse_port_listener(addr).with_context(|| format!("cannot listen on {addr}"))?);
     }
     println!(
-        "civgrid serving {} ({}) at http://{addr}/ (loaded in {:.2?}; {threads} threads; Ctrl-C stops)",
+        "civgrid serving {} ({}) at http://{addr}/ (loaded in {:.2?}; {threads} threads{replicated}; Ctrl-C stops)",
         state.store.location(),
         state.engine().counts,
         started.elapsed()
@@ -729,6 +800,28 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// `civgrid token`: prints a new token and its access-file entry.
+fn make_token(name: &str, role: Role) -> anyhow::Result<()> {
+    use std::io::Read;
+    anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("reading /dev/urandom")?;
+    let token = auth::hex(&bytes);
+    println!("{token}");
+    println!(
+        "\n# add to the access file:\n[[token]]\nname = {name:?}\nrole = {:?}\nsha256 = {:?}",
+        role.name(),
+        auth::token_digest(&token)
+    );
+    eprintln!(
+        "token: made a {} token named {name:?}; it is shown once (only its digest goes in the file)",
+        role.name()
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -57,6 +57,10 @@ impl IntoResponse for ServiceError {
                 tracing::error!("{d}");
                 (StatusCode::INTERNAL_SERVER_ERROR, d.clone())
             }
+            Self::Store(e @ StoreError::Full { .. }) => {
+                tracing::error!(error = %e, "store full");
+                (StatusCode::INSUFFICIENT_STORAGE, e.to_string())
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, "store error");
                 (

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use crate::ogc;
 use crate::progress::Progress;
-use crate::store::{GridEditRecord, Store};
+use crate::store::{Actor, GridEditRecord, Store};
 
 /// What `civgrid grids` did.
 #[derive(Debug)]
@@ -144,7 +144,9 @@ pub async fn run(
         after: "{}".into(),
         reverts: None,
     };
-    store.replace_grids(&plan.grids, &entry).await?;
+    store
+        .replace_grids(&plan.grids, &entry, &Actor::cli())
+        .await?;
     Ok(GridsRun {
         stored: plan.grids.len(),
         report: plan.report,
@@ -510,6 +512,6 @@ pub async fn assign_workers(
             (after, entry)
         })
         .collect();
-    store.write_grid_edits(&edits).await?;
+    store.write_grid_edits(&edits, &Actor::cli()).await?;
     Ok(edits.iter().map(|(g, _)| g.len()).sum())
 }

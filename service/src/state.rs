@@ -7,8 +7,9 @@ use civgrid::cells::{Adjacency, Cell};
 use civgrid::grids::{Grid, GridConfig};
 use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
-use crate::auth::WriterToken;
+use crate::auth::{Access, WriterToken};
 use crate::grids::GridState;
+use crate::metrics::Metrics;
 use crate::ogc::{self, Collection};
 use crate::responders::{ResponderError, Responders, DEFAULT_MAX_OUTSIDE_M};
 use crate::risk::RiskState;
@@ -115,8 +116,17 @@ pub enum LoadError {
 /// Settings of `civgrid serve`.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// The bearer token of writers; `None`: writes are refused.
+    /// An admin token (`--writer-token`), named `writer`.
     pub writer_token: Option<WriterToken>,
+    /// Tokens with roles, and whether reads need one (`--access FILE`).
+    /// Without any token every write is refused.
+    pub access: Access,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Largest file imported over HTTP, bytes.
+    pub max_import_bytes: usize,
+    /// Longest time a read (GET) may take.
+    pub timeout: std::time::Duration,
     /// Largest distance of a query point or a written feature from the
     /// territory, metres (see [`crate::responders`]).
     pub max_outside_m: f64,
@@ -136,6 +146,10 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             writer_token: None,
+            access: Access::default(),
+            max_body_bytes: crate::routes::DEFAULT_BODY_LIMIT,
+            max_import_bytes: crate::routes::DEFAULT_IMPORT_LIMIT,
+            timeout: crate::routes::DEFAULT_TIMEOUT,
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
             grids: GridConfig::default(),
             risk: RiskConfig::default(),
@@ -158,6 +172,8 @@ pub struct AppState {
     pub writes: Arc<tokio::sync::Mutex<()>>,
     /// Tile renderers and cache.
     pub tiles: Arc<Tiles>,
+    /// Request counts and latencies.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -168,32 +184,40 @@ impl AppState {
 
     /// Loads the territory from `store` and builds the engine with `config`.
     pub async fn load_with(store: Arc<dyn Store>, config: ServeConfig) -> Result<Self, LoadError> {
-        let territory = store.load().await?;
-        let (cells, adjacency) = store.load_cells().await?;
-        let grids = store.load_grids().await?;
-        let (grid_config, risk_config) = (config.grids.clone(), config.risk.clone());
         let cache_bytes = config.tile_cache_bytes;
-        let (engine, tiles) = tokio::task::spawn_blocking(move || {
-            let engine = Engine::new(
-                &territory,
-                cells,
-                adjacency,
-                grids,
-                grid_config,
-                risk_config,
-            )?;
-            let tiles = Tiles::new(&engine.cells, &territory, cache_bytes);
-            Ok::<_, ResponderError>((engine, tiles))
+        let (engine, tiles) = build(&store, &config, move |engine, territory| {
+            let tiles = Tiles::new(&engine.cells, territory, cache_bytes);
+            (engine, tiles)
         })
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        .await?;
         Ok(Self {
             tiles: Arc::new(tiles),
             engine: Arc::new(RwLock::new(engine)),
             store,
             config: Arc::new(config),
             writes: Arc::new(tokio::sync::Mutex::new(())),
+            metrics: Arc::new(Metrics::default()),
         })
+    }
+
+    /// Loads everything again from the store (another process changed it
+    /// wholesale: an import, new cells, a new plan) and swaps it in, tiles
+    /// included. Requests go on being answered from the old state until
+    /// the new one is built.
+    ///
+    /// # Errors
+    /// [`LoadError`] when the store cannot be read or the engine built;
+    /// the old state stays.
+    pub async fn reload(&self) -> Result<(), LoadError> {
+        let (lock, tiles) = (self.engine.clone(), self.tiles.clone());
+        build(&self.store, &self.config, move |engine, territory| {
+            let mut current = lock
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *current = engine;
+            tiles.reload(&current.cells, territory);
+        })
+        .await
     }
 
     /// The same state with other settings (the grid bounds of the state's
@@ -237,4 +261,31 @@ impl AppState {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Reads the store, builds the engine with `config` (on a blocking
+/// thread: road graphs take seconds for a city) and hands it, with the
+/// territory it was built from, to `finish` there.
+async fn build<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    config: &ServeConfig,
+    finish: impl FnOnce(Engine, &Territory) -> T + Send + 'static,
+) -> Result<T, LoadError> {
+    let territory = store.load().await?;
+    let (cells, adjacency) = store.load_cells().await?;
+    let grids = store.load_grids().await?;
+    let (grid_config, risk_config) = (config.grids.clone(), config.risk.clone());
+    tokio::task::spawn_blocking(move || {
+        let engine = Engine::new(
+            &territory,
+            cells,
+            adjacency,
+            grids,
+            grid_config,
+            risk_config,
+        )?;
+        Ok(finish(engine, &territory))
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }

@@ -9,7 +9,7 @@
 //! always one rendered from the current data: a tile rendered before a
 //! write is cached before the write's invalidation runs, and dropped by it.
 
-use std::fmt::Write as _;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::body::Bytes;
 use civgrid::cells::{Cell, CellCode};
@@ -401,12 +401,7 @@ impl Tile {
 /// SHA-256, in hex.
 pub fn strong_etag(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
-    let mut etag = String::from("\"");
-    for b in &digest[..12] {
-        let _ = write!(etag, "{b:02x}");
-    }
-    etag.push('"');
-    etag
+    format!("\"{}\"", crate::auth::hex(&digest[..12]))
 }
 
 type CellEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -416,6 +411,13 @@ type CellEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 pub struct Tiles {
     /// Encoded tiles.
     pub cache: TileCache<Tile>,
+    data: RwLock<Arc<TileData>>,
+}
+
+/// What tiles are drawn from besides the engine: the cells' boxes (in the
+/// engine's order), the base map and the incidents.
+#[derive(Debug)]
+struct TileData {
     cells: RTree<CellEntry>,
     base: Base,
     incidents: Vec<Incident>,
@@ -432,11 +434,8 @@ pub fn bounds(r: Rect<f64>) -> LonLatBounds {
     }
 }
 
-impl Tiles {
-    /// Indexes the engine's cells (in its order), and the roads, buildings,
-    /// water and incidents of `territory` (they are not edited while
-    /// serving), for rendering.
-    pub fn new(cells: &[Cell], territory: &Territory, cache_bytes: usize) -> Self {
+impl TileData {
+    fn new(cells: &[Cell], territory: &Territory) -> Self {
         let incidents = territory.incidents.clone();
         let incident_index = RTree::bulk_load(
             incidents
@@ -457,16 +456,43 @@ impl Tiles {
             })
             .collect();
         Self {
-            cache: TileCache::new(cache_bytes),
             cells: RTree::bulk_load(entries),
             base: Base::new(territory),
             incidents,
             incident_index,
         }
     }
+}
+
+impl Tiles {
+    /// Indexes the engine's cells (in its order), and the roads, buildings,
+    /// water and incidents of `territory` (not edited through the API; a
+    /// reload replaces them, see [`Tiles::reload`]), for rendering.
+    pub fn new(cells: &[Cell], territory: &Territory, cache_bytes: usize) -> Self {
+        Self {
+            cache: TileCache::new(cache_bytes),
+            data: RwLock::new(Arc::new(TileData::new(cells, territory))),
+        }
+    }
+
+    /// Indexes a reloaded engine's cells and territory, and drops every
+    /// cached tile. Call it with the engine write-locked (module docs).
+    pub fn reload(&self, cells: &[Cell], territory: &Territory) {
+        let data = Arc::new(TileData::new(cells, territory));
+        *self.data.write().unwrap_or_else(PoisonError::into_inner) = data;
+        self.cache.clear();
+    }
+
+    fn data(&self) -> Arc<TileData> {
+        self.data
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 
     /// The tile of `key`: from the cache, or rendered by `render` and
-    /// cached. Call it with the engine read-locked (module docs).
+    /// cached. Call it with the engine read-locked (module docs), after a
+    /// counted lookup of the cache: this second look is not counted.
     ///
     /// # Errors
     /// [`TileError`] when the tile cannot be drawn or encoded.
@@ -475,7 +501,7 @@ impl Tiles {
         key: TileKey,
         render: impl FnOnce() -> Result<Vec<u8>, TileError>,
     ) -> Result<Tile, TileError> {
-        if let Some(t) = self.cache.get(&key) {
+        if let Some(t) = self.cache.peek(&key) {
             return Ok(t);
         }
         let tile = Tile::new(render()?);
@@ -536,11 +562,12 @@ impl Tiles {
                 .and_then(|c| c.as_str())
                 .is_some_and(|c| MAJOR_ROADS.contains(&c.trim_end_matches("_link")))
         };
-        let roads = layer(&self.base.roads, &|f| {
+        let data = self.data();
+        let roads = layer(&data.base.roads, &|f| {
             coord.z >= MINOR_ROADS_ZOOM || major(f)
         });
-        let water = layer(&self.base.water, &|_| true);
-        let buildings = layer(&self.base.buildings, &|_| coord.z >= BUILDINGS_ZOOM);
+        let water = layer(&data.base.water, &|_| true);
+        let buildings = layer(&data.base.buildings, &|_| coord.z >= BUILDINGS_ZOOM);
         encode_tile(&[water, roads, buildings])
     }
 
@@ -562,13 +589,14 @@ impl Tiles {
         let h = effective_bandwidth_m(coord, TILE_PX, style.bandwidth_m);
         let (dx, dy) = bandwidth_margin_deg(coord, h);
         let b = coord.bounds();
+        let data = self.data();
         let points: Vec<WeightedPoint> = match filter.source {
             HeatSource::Incidents => {
                 let envelope =
                     AABB::from_corners([b.west - dx, b.south - dy], [b.east + dx, b.north + dy]);
-                self.incident_index
+                data.incident_index
                     .locate_in_envelope(&envelope)
-                    .map(|e| &self.incidents[e.data])
+                    .map(|e| &data.incidents[e.data])
                     .filter(|i| filter.accepts(i))
                     .map(|i| WeightedPoint {
                         at: i.location.0,
@@ -628,7 +656,7 @@ impl Tiles {
         let b = coord.bounds();
         let envelope = AABB::from_corners([b.west, b.south], [b.east, b.north]);
         let mut by_level: [Vec<usize>; 4] = Default::default();
-        for e in self.cells.locate_in_envelope_intersecting(&envelope) {
+        for e in self.data().cells.locate_in_envelope_intersecting(&envelope) {
             if let Some(r) = engine.risk.map.cells.get(e.data) {
                 by_level[r.level as usize].push(e.data);
             }

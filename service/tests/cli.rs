@@ -6,15 +6,7 @@ use std::process::{Command, Output};
 
 use crate::common::{gdal_tool, ogrinfo_counts};
 
-fn civgrid(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the civgrid binary runs")
-}
+use crate::common::process::{self, civgrid};
 
 fn stdout_ok(out: &Output, what: &str) -> String {
     assert!(
@@ -235,47 +227,66 @@ fn workers_from_a_table(store: &Path, grids_geojson: &Path) {
 /// its threads' sockets (several connections), and stops cleanly on SIGTERM.
 #[test]
 fn serve_answers_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::Read;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = dir.path().join("served.gpkg");
     stdout_ok(&civgrid(&store, &["synth", "--preset", "test"]), "synth");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_civgrid"))
-        .arg("--store")
-        .arg(&store)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    out.read_line(&mut line).expect("the serving line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("a URL in {line:?}"))
-        .to_owned();
+    let mut served = process::serve(&store, &[]);
     for _ in 0..16 {
-        let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
-        write!(
-            conn,
-            "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .expect("send");
-        let mut answer = String::new();
-        conn.read_to_string(&mut answer).expect("answer");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let (status, _) = process::http(&served.addr, "GET", "/health", "", None);
+        assert_eq!(status, 200);
     }
-    let pid = child.id().to_string();
+    let pid = served.child.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = child.wait().expect("exits");
+    let status = served.child.wait().expect("exits");
     let mut rest = String::new();
-    out.read_to_string(&mut rest).expect("the rest");
+    served.out.read_to_string(&mut rest).expect("the rest");
     assert!(status.success(), "{status}: {rest}");
     assert!(rest.contains("civgrid stopped"), "{rest}");
+}
+
+/// `--log-json`: every log line is one JSON object with a level, a target
+/// and the event's fields; `civgrid token` prints a token whose digest is
+/// the entry it prints, and that entry is a valid access file.
+#[test]
+fn json_logs_and_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("logs.gpkg");
+    stdout_ok(&civgrid(&store, &["synth", "--preset", "test"]), "synth");
+    let out = Command::new(env!("CARGO_BIN_EXE_civgrid"))
+        .arg("--store")
+        .arg(&store)
+        .args(["--log-json", "cells"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(lines
+        .iter()
+        .all(|l| l["level"].is_string() && l["fields"]["message"].is_string()));
+
+    let out = civgrid(
+        &store,
+        &["token", "--name", "西湖区规划", "--role", "planner"],
+    );
+    let text = stdout_ok(&out, "token");
+    let token = text.lines().next().expect("the token");
+    assert_eq!(token.len(), 64, "{text}");
+    let entry = text
+        .split("# add to the access file:")
+        .nth(1)
+        .expect("an entry");
+    let access = civgrid_service::auth::Access::parse(entry, "entry").expect("a valid entry");
+    assert_eq!(access.len(), 1);
+    assert!(entry.contains(&civgrid_service::auth::token_digest(token)));
+    assert!(entry.contains("role = \"planner\""));
 }

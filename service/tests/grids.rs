@@ -515,7 +515,7 @@ async fn edits_refused_stored_logged_and_reverted_on_both_stores() {
         // Bad edits are named.
         for (body, needle) in [
             (
-                json!({"op": "merge", "keep": a.code.to_string(), "absorb": b.code.to_string()}),
+                json!({"op": "merge", "keep": a.code.to_string(), "absorb": b.code.to_string(), "author": 7}),
                 "author",
             ),
             (json!({"op": "fold", "author": "x"}), "fold"),

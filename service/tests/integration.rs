@@ -1,12 +1,22 @@
 //! civgrid-service integration tests: real stores, real GDAL, HTTP end to end.
-#![allow(clippy::too_many_lines, clippy::many_single_char_names)]
+#![allow(
+    clippy::too_many_lines,
+    clippy::many_single_char_names,
+    clippy::float_cmp
+)]
 
+mod access;
 mod cells;
 mod cli;
 mod common;
+mod faults;
+mod fuzz_corpus;
 mod grids;
 mod http;
 mod import;
+mod ogc;
+mod openapi;
+mod replicas;
 mod responders;
 mod risk;
 mod store_suite;

@@ -10,7 +10,7 @@
 //! lock).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use crate::{LonLatBounds, TileCoord};
@@ -43,6 +43,27 @@ struct Inner<V> {
 pub struct TileCache<V> {
     inner: RwLock<Inner<V>>,
     capacity: AtomicUsize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evicted: AtomicU64,
+    invalidated: AtomicU64,
+}
+
+/// What a cache has done since it was made (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Lookups that found a tile.
+    pub hits: u64,
+    /// Lookups that found none.
+    pub misses: u64,
+    /// Tiles dropped to stay within the bound.
+    pub evicted: u64,
+    /// Tiles dropped by invalidation (writes) or clearing.
+    pub invalidated: u64,
+    /// Tiles cached now.
+    pub entries: usize,
+    /// Their weight (bytes) now.
+    pub bytes: usize,
 }
 
 impl<V: Clone> TileCache<V> {
@@ -57,6 +78,23 @@ impl<V: Clone> TileCache<V> {
                 serial: 0,
             }),
             capacity: AtomicUsize::new(capacity),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+            invalidated: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts of hits, misses and drops, and the cache's size now.
+    pub fn stats(&self) -> CacheStats {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evicted: self.evicted.load(Ordering::Relaxed),
+            invalidated: self.invalidated.load(Ordering::Relaxed),
+            entries: inner.map.len(),
+            bytes: inner.weight,
         }
     }
 
@@ -65,11 +103,26 @@ impl<V: Clone> TileCache<V> {
     pub fn set_capacity(&self, capacity: usize) {
         self.capacity.store(capacity, Ordering::Relaxed);
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        evict(&mut inner, capacity);
+        let n = evict(&mut inner, capacity);
+        self.evicted.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The cached value of `key`.
     pub fn get(&self, key: &TileKey) -> Option<V> {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let found = inner.map.get(key).map(|e| e.value.clone());
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// The cached value of `key`, not counted as a hit or a miss (a second
+    /// look by a caller that has already counted its lookup).
+    pub fn peek(&self, key: &TileKey) -> Option<V> {
         let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
         inner.map.get(key).map(|e| e.value.clone())
     }
@@ -97,7 +150,8 @@ impl<V: Clone> TileCache<V> {
         }
         inner.weight += weight;
         inner.order.push_back((key, serial));
-        evict(&mut inner, capacity);
+        let n = evict(&mut inner, capacity);
+        self.evicted.fetch_add(n, Ordering::Relaxed);
         if inner.order.len() > 2 * inner.map.len() + 64 {
             let Inner { map, order, .. } = &mut *inner;
             order.retain(|(k, s)| map.get(k).is_some_and(|e| e.serial == *s));
@@ -130,7 +184,10 @@ impl<V: Clone> TileCache<V> {
             keep
         });
         inner.weight -= freed;
-        before - inner.map.len()
+        let dropped = before - inner.map.len();
+        self.invalidated
+            .fetch_add(dropped as u64, Ordering::Relaxed);
+        dropped
     }
 
     /// Tiles cached.
@@ -148,8 +205,9 @@ impl<V: Clone> TileCache<V> {
     }
 }
 
-/// Evicts the oldest entries while over `capacity`.
-fn evict<V>(inner: &mut Inner<V>, capacity: usize) {
+/// Evicts the oldest entries while over `capacity`; returns how many.
+fn evict<V>(inner: &mut Inner<V>, capacity: usize) -> u64 {
+    let mut evicted = 0;
     while inner.weight > capacity {
         let Some((k, s)) = inner.order.pop_front() else {
             break;
@@ -157,9 +215,11 @@ fn evict<V>(inner: &mut Inner<V>, capacity: usize) {
         if inner.map.get(&k).is_some_and(|e| e.serial == s) {
             if let Some(e) = inner.map.remove(&k) {
                 inner.weight -= e.weight;
+                evicted += 1;
             }
         }
     }
+    evicted
 }
 
 impl<V> std::fmt::Debug for TileCache<V> {
@@ -201,6 +261,20 @@ mod tests {
         c.set_capacity(0);
         c.insert(key(3, 0, 0), "x", 1);
         assert!(c.is_empty());
+        // Lookups: hits a2, c, c; misses b, huge. Evictions:
+        // b (by c), a2 (by set_capacity(4)), c (by set_capacity(0)).
+        let stats = c.stats();
+        assert_eq!((stats.hits, stats.misses), (3, 2), "{stats:?}");
+        assert_eq!((stats.evicted, stats.invalidated), (3, 0), "{stats:?}");
+        assert_eq!((stats.entries, stats.bytes), (0, 0));
+        c.insert(key(3, 0, 0), "y", 0);
+        assert_eq!(c.peek(&key(3, 0, 0)), Some("y"));
+        assert_eq!(c.peek(&key(3, 0, 1)), None);
+        assert_eq!(
+            (c.stats().hits, c.stats().misses),
+            (3, 2),
+            "peeks are not counted"
+        );
     }
 
     #[test]
@@ -228,7 +302,9 @@ mod tests {
         assert_eq!(c.get(&keys[1]), Some(1));
         assert_eq!(c.get(&keys[4]), Some(4));
         assert_eq!(c.len(), 2);
+        assert_eq!(c.stats().bytes, 2);
         c.clear();
         assert!(c.is_empty());
+        assert_eq!(c.stats().invalidated, 5);
     }
 }

@@ -21,7 +21,7 @@ mod heat;
 mod mvt;
 mod raster;
 
-pub use cache::{TileCache, TileKey};
+pub use cache::{CacheStats, TileCache, TileKey};
 pub use coord::{LonLatBounds, TileCoord, MAX_ZOOM};
 pub use error::TileError;
 pub use heat::{

@@ -23,17 +23,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
-use geo::{BoundingRect, Centroid, CoordsIter, Validation};
+use geo::{BoundingRect, Centroid, Validation};
 use geo_types::{Geometry, MultiPolygon, Point, Rect};
 use serde_json::{Map, Value};
 
-use crate::auth::Writer;
+use super::params;
+use crate::auth::{Dispatch, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::import::{self, FeatureProblem, Fields};
 use crate::ogc;
 use crate::responders::ResponderError;
 use crate::state::{AppState, Engine};
-use crate::store::{self, Layer};
+use crate::store::{self, AuditRecord, Layer};
 use crate::tiles;
 
 pub fn routes() -> Router<AppState> {
@@ -244,17 +245,7 @@ fn parse_body<T: Writable>(body: &[u8]) -> ServiceResult<(T, Option<String>)> {
     let geometry = f
         .geometry
         .ok_or_else(|| ServiceError::BadRequest("geometry: the Feature has no geometry".into()))?;
-    let geometry: Geometry<f64> = Geometry::try_from(&geometry.value)
-        .map_err(|e| ServiceError::BadRequest(format!("geometry: {e}")))?;
-    if let Some(c) = geometry
-        .coords_iter()
-        .find(|c| !((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)))
-    {
-        return Err(ServiceError::BadRequest(format!(
-            "geometry: ({}, {}) is not a longitude in -180..180 and a latitude in -90..90",
-            c.x, c.y
-        )));
-    }
+    let geometry = params::geometry(&geometry.value).map_err(ServiceError::BadRequest)?;
     let properties = f.properties.unwrap_or_default();
     if let Some(unknown) = properties
         .keys()
@@ -345,15 +336,83 @@ fn apply<T: Writable>(
     Ok(())
 }
 
+/// The audit entry of `action` on a feature by `writer`: the engine's copy
+/// of feature `id` before (read under the writes' lock, so it is the
+/// stored one) and `after`.
+fn audit<T: Writable>(
+    writer: &Writer<Dispatch>,
+    state: &AppState,
+    action: &str,
+    id: Option<i64>,
+    after: Option<&T>,
+) -> AuditRecord {
+    let json = |x: &T| x.feature().to_json().to_string();
+    AuditRecord {
+        feature_id: id,
+        before: id.and_then(|id| T::find(&state.engine(), id).map(json)),
+        after: after.map(json),
+        ..AuditRecord::now(&writer.actor(), action, T::LAYER.table())
+    }
+}
+
+/// Applies another process's stored write of feature `id` of `layer`
+/// (`stored`: the row now, or `None` when it is gone) to the engine, like
+/// a write of this process: indexes, risk, collection and tiles.
+///
+/// # Errors
+/// [`ServiceError`] when the feature cannot be placed or indexed.
+pub(crate) fn follow(
+    state: &AppState,
+    layer: Layer,
+    id: i64,
+    stored: Option<store::Feature>,
+) -> ServiceResult<()> {
+    match (layer, stored) {
+        (_, Some(store::Feature::Facility(f))) => follow_one(state, id, Some(f)),
+        (_, Some(store::Feature::Hazard(h))) => follow_one(state, id, Some(h)),
+        (Layer::Facilities, None) => follow_one::<Facility>(state, id, None),
+        (Layer::Hazards, None) => follow_one::<Hazard>(state, id, None),
+        (other, None) => Err(ServiceError::Internal(format!(
+            "the {} layer is not followed feature by feature",
+            other.table()
+        ))),
+    }
+}
+
+fn follow_one<T: Writable>(state: &AppState, id: i64, item: Option<T>) -> ServiceResult<()> {
+    let Some(item) = item else {
+        return apply::<T>(state, "deleted by another process", id, None, |engine| {
+            if T::take(engine, id)?.is_some() {
+                *T::count(&mut engine.counts) -= 1;
+            }
+            Ok(())
+        });
+    };
+    let region = region_of(state, &item)?;
+    apply::<T>(
+        state,
+        "written by another process",
+        id,
+        Some(&item),
+        |engine| {
+            if T::put(engine, region, item.clone())?.is_none() {
+                *T::count(&mut engine.counts) += 1;
+            }
+            Ok(())
+        },
+    )
+}
+
 async fn create<T: Writable>(
-    _: Writer,
+    writer: Writer<Dispatch>,
     State(state): State<AppState>,
     body: Bytes,
 ) -> ServiceResult<Response> {
     let (mut item, _) = parse_body::<T>(&body)?;
     let _order = state.writes.lock().await;
     let region = region_of(&state, &item)?;
-    let id = state.store.insert(&item.stored()).await?;
+    let record = audit(&writer, &state, "create", None, Some(&item));
+    let id = state.store.insert(&item.stored(), &record).await?;
     item.set_id(id);
     apply::<T>(&state, "stored", id, Some(&item), |engine| {
         *T::count(&mut engine.counts) += 1;
@@ -378,7 +437,7 @@ async fn read<T: Writable>(
 }
 
 async fn replace<T: Writable>(
-    _: Writer,
+    writer: Writer<Dispatch>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -394,7 +453,8 @@ async fn replace<T: Writable>(
     item.set_id(id);
     let _order = state.writes.lock().await;
     let region = region_of(&state, &item)?;
-    if !state.store.update(&item.stored()).await? {
+    let record = audit(&writer, &state, "update", Some(id), Some(&item));
+    if !state.store.update(&item.stored(), &record).await? {
         return Err(ServiceError::NotFound(format!(
             "no {} with id {id}",
             T::NOUN
@@ -407,13 +467,14 @@ async fn replace<T: Writable>(
 }
 
 async fn remove<T: Writable>(
-    _: Writer,
+    writer: Writer<Dispatch>,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ServiceResult<Response> {
     let id = parse_id::<T>(&id)?;
     let _order = state.writes.lock().await;
-    if !state.store.delete(T::LAYER, id).await? {
+    let record = audit::<T>(&writer, &state, "delete", Some(id), None);
+    if !state.store.delete(T::LAYER, id, &record).await? {
         return Err(ServiceError::NotFound(format!(
             "no {} with id {id}",
             T::NOUN

@@ -38,7 +38,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::params;
-use crate::auth::Writer;
+use crate::auth::{Planning, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::grids::{self as service_grids, feature_collection};
 use crate::ogc;
@@ -244,7 +244,7 @@ fn polygon_of(g: Option<&Value>) -> Result<MultiPolygon<f64>, String> {
     let g = g.filter(|g| !g.is_null()).ok_or("no geometry")?;
     let g: geojson::Geometry =
         serde_json::from_value(g.clone()).map_err(|e| format!("geometry: {e}"))?;
-    match Geometry::<f64>::try_from(g).map_err(|e| format!("geometry: {e}"))? {
+    match params::geometry(&g.value)? {
         Geometry::Polygon(p) => Ok(MultiPolygon::new(vec![p])),
         Geometry::MultiPolygon(m) => Ok(m),
         _ => Err("geometry must be a Polygon or MultiPolygon".into()),
@@ -264,13 +264,14 @@ fn validation_json(v: &Validation) -> Value {
     out
 }
 
-/// The edit a request body describes, its community and its author.
+/// The edit a request body describes, its community and its author, if it
+/// names one (otherwise the edit is the token's).
 ///
 /// Fields: `move_cell`: `cell`, `to`; `move_building`: `building` (id),
 /// `to`; `redraw`: `grid`, `geometry` (GeoJSON); `merge`: `keep`,
 /// `absorb`; `split`: `grid`, `geometry` (the part to carve out);
 /// `assign`: `grid`, `worker` and `leader` (`{name, phone}` or null).
-pub fn parse_edit(body: &Value) -> Result<(Edit, AdminCode, String), String> {
+pub fn parse_edit(body: &Value) -> Result<(Edit, AdminCode, Option<String>), String> {
     let text = |k: &str| {
         body.get(k)
             .and_then(Value::as_str)
@@ -286,10 +287,11 @@ pub fn parse_edit(body: &Value) -> Result<(Edit, AdminCode, String), String> {
                 .map_err(|e| format!("{k}: {e}")),
         }
     };
-    let author = text("author")?.trim().to_owned();
-    if author.is_empty() {
-        return Err("author: say who makes the edit".into());
-    }
+    let author = match body.get("author") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(a)) if !a.trim().is_empty() => Some(a.trim().to_owned()),
+        Some(_) => return Err("author: a name, or leave it out to sign with the token's".into()),
+    };
     let op = text("op")?;
     let edit = match op {
         "move_cell" => Edit::MoveCell {
@@ -352,7 +354,7 @@ fn outcome_json(o: &EditOutcome) -> Value {
 
 /// `POST /grids/edits`.
 async fn edit(
-    _writer: Writer,
+    writer: Writer<Planning>,
     State(state): State<AppState>,
     Query(q): Query<CommunityParam>,
     body: Bytes,
@@ -361,6 +363,7 @@ async fn edit(
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| ServiceError::BadRequest(format!("body is not JSON: {e}")))?;
     let (edit, community, author) = parse_edit(&body).map_err(ServiceError::BadRequest)?;
+    let author = author.unwrap_or_else(|| writer.caller.name.clone());
     let today = chrono::Local::now().date_naive();
     let _order = state.writes.lock().await;
     let outcome = {
@@ -392,7 +395,10 @@ async fn edit(
         &outcome.after,
         None,
     );
-    let id = state.store.write_grid_edit(&outcome.after, &record).await?;
+    let id = state
+        .store
+        .write_grid_edit(&outcome.after, &record, &writer.actor())
+        .await?;
     reindex(&state, &outcome.after);
     answer["stored"] = json!(true);
     answer["edit"] = json!(id);
@@ -401,7 +407,7 @@ async fn edit(
 
 /// Puts stored grid rows into the engine and drops the cached tiles over
 /// them (under the write lock: see [`crate::tiles`]).
-fn reindex(state: &AppState, rows: &[Grid]) {
+pub(crate) fn reindex(state: &AppState, rows: &[Grid]) {
     let mut engine = state.engine_mut();
     engine.grids.update(rows);
     engine.collections.grids = ogc::grids(engine.grids.index.grids());
@@ -448,7 +454,7 @@ async fn log(
 
 /// `POST /grids/edits/{id}/revert`.
 async fn revert(
-    _writer: Writer,
+    writer: Writer<Planning>,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     body: Bytes,
@@ -462,7 +468,7 @@ async fn revert(
     let author = request
         .get("author")
         .and_then(Value::as_str)
-        .unwrap_or("writer")
+        .unwrap_or(&writer.caller.name)
         .to_owned();
     let today = chrono::Local::now().date_naive();
     let _order = state.writes.lock().await;
@@ -494,7 +500,10 @@ async fn revert(
         &rows,
         Some(id),
     );
-    let new_id = state.store.write_grid_edit(&rows, &record).await?;
+    let new_id = state
+        .store
+        .write_grid_edit(&rows, &record, &writer.actor())
+        .await?;
     reindex(&state, &rows);
     Ok((
         StatusCode::CREATED,

@@ -2,7 +2,8 @@
 //! the parameter and say what is expected.
 
 use civgrid::{Datum, FacilityKind};
-use geo_types::{Coord, Point};
+use geo::CoordsIter;
+use geo_types::{Coord, Geometry, Point};
 
 use crate::error::ServiceError;
 
@@ -93,4 +94,64 @@ pub fn flag(name: &str, value: Option<&str>) -> Result<bool, ServiceError> {
             "parameter {name} = {other:?} is not true or false"
         ))),
     }
+}
+
+/// Most vertices one geometry of a request may have: far more than any
+/// grid outline or hazard area, and few enough that checking and indexing
+/// it stays quick.
+pub const MAX_VERTICES: usize = 100_000;
+
+/// The positions of a GeoJSON geometry, visited before anything is built.
+fn positions<'a>(value: &'a geojson::GeometryValue, out: &mut Vec<&'a geojson::Position>) {
+    use geojson::GeometryValue as V;
+    match value {
+        V::Point { coordinates } => out.push(coordinates),
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => out.extend(coordinates),
+        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
+            out.extend(coordinates.iter().flatten());
+        }
+        V::MultiPolygon { coordinates } => out.extend(coordinates.iter().flatten().flatten()),
+        V::GeometryCollection { geometries } => {
+            for g in geometries {
+                positions(&g.value, out);
+            }
+        }
+    }
+}
+
+/// A request's GeoJSON geometry as geo-types: refused, saying why, when it
+/// has more than [`MAX_VERTICES`] vertices, a position without two
+/// numbers, or a coordinate that is not a longitude and a latitude.
+pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String> {
+    let mut all = Vec::new();
+    positions(value, &mut all);
+    let n = all.len();
+    if n > MAX_VERTICES {
+        return Err(format!(
+            "geometry: {n} vertices; at most {MAX_VERTICES} are taken (simplify it, or split it)"
+        ));
+    }
+    // geojson's conversion indexes [0] and [1] (it panics on a shorter
+    // position): found by the fuzz target grid_validate.
+    if let Some((i, p)) = all
+        .iter()
+        .enumerate()
+        .find(|(_, p)| !(2..=3).contains(&p.len()))
+    {
+        return Err(format!(
+            "geometry: position {i} is {:?}; a position is [longitude, latitude]",
+            &p[..]
+        ));
+    }
+    let g = Geometry::try_from(value).map_err(|e| format!("geometry: {e}"))?;
+    if let Some(c) = g
+        .coords_iter()
+        .find(|c| !((-180.0..=180.0).contains(&c.x) && (-90.0..=90.0).contains(&c.y)))
+    {
+        return Err(format!(
+            "geometry: ({}, {}) is not a longitude in -180..180 and a latitude in -90..90",
+            c.x, c.y
+        ));
+    }
+    Ok(g)
 }

@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::schema::{self, ColumnType, Table, Value, ROWS_PER_INSERT};
-use super::{Backend, StoreError, StoreResult, Write, Written};
+use super::{Backend, PlanStopped, StoreError, StoreResult, Write, Written};
 
 /// EPSG code of CGCS2000, the stored CRS.
 const SRS_ID: i32 = 4490;
@@ -65,10 +65,7 @@ impl GpkgStore {
     }
 
     fn db(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-        |source| StoreError::Database {
-            store: self.location.clone(),
-            source,
-        }
+        |source| StoreError::database(&self.location, source)
     }
 
     /// Inserts `rows` into `table` in statements of [`ROWS_PER_INSERT`] rows
@@ -221,7 +218,18 @@ impl Backend for GpkgStore {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
         let mut done = Vec::with_capacity(plan.len());
         for step in &plan {
-            done.push(match step {
+            let step = match step.resolve(&done) {
+                Ok(Some(step)) => step,
+                Ok(None) => {
+                    done.push(Written::default());
+                    continue;
+                }
+                Err(PlanStopped) => {
+                    tx.rollback().await.map_err(self.db())?;
+                    return Ok(done);
+                }
+            };
+            done.push(match &*step {
                 Write::Delete(table, filter) => {
                     let (sql, value) = filter.delete_sql(table, ID, "?");
                     let mut q = sqlx::query(&sql);
@@ -250,17 +258,27 @@ impl Backend for GpkgStore {
                         .rows_affected();
                     Written { rows, id: None }
                 }
+                // Resolved into an insert, or run as nothing, above.
+                Write::InsertLinked { .. } | Write::RequireRows(_) => {
+                    unreachable!("Write::resolve leaves no linked or conditional step")
+                }
             });
         }
         tx.commit().await.map_err(self.db())?;
         Ok(done)
     }
 
-    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>> {
-        let rows = sqlx::query(&table.select_sql(ID, |name, _| name.to_owned()))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.db())?;
+    async fn select(
+        &self,
+        table: &'static Table,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        let sql = table.select_sql(ID, |name, _| name.to_owned(), only.map(|_| "?"));
+        let mut query = sqlx::query(&sql);
+        if let Some(id) = only {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(self.db())?;
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get(0).map_err(self.db())?;

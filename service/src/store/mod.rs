@@ -19,7 +19,7 @@ use civgrid::{Facility, Hazard, LayerCounts, Territory};
 
 pub use gpkg::GpkgStore;
 pub use postgis::PostgisStore;
-pub use schema::{GridEditRecord, Layer};
+pub use schema::{Actor, AuditRecord, GridEditRecord, Layer};
 use schema::{Table, Value};
 
 /// Default embedded store file.
@@ -40,6 +40,12 @@ pub enum StoreError {
         /// The driver's error.
         #[source]
         source: sqlx::Error,
+    },
+    /// The disk under the store is full; the write was rolled back.
+    #[error("{store}: the disk is full: free space and run again; nothing was written (every write is one transaction)")]
+    Full {
+        /// Which store.
+        store: String,
     },
     /// A schema migration failed.
     #[error("{store}: schema migration failed: {source}")]
@@ -76,6 +82,28 @@ pub enum StoreError {
 
 /// Result of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// The error of a database call on `store`: [`StoreError::Full`] when
+    /// the database says its disk is full (SQLite's SQLITE_FULL,
+    /// PostgreSQL's 53100), else [`StoreError::Database`].
+    pub(crate) fn database(store: &str, source: sqlx::Error) -> Self {
+        let full = source
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|c| c == "13" || c == "53100");
+        if full {
+            Self::Full {
+                store: store.to_owned(),
+            }
+        } else {
+            Self::Database {
+                store: store.to_owned(),
+                source,
+            }
+        }
+    }
+}
 
 /// A batch of features from one source file, written in one transaction.
 #[derive(Debug, Clone, Default)]
@@ -139,8 +167,16 @@ pub trait Store: Send + Sync {
     /// Where the store is, for messages (a path, or a URL without password).
     fn location(&self) -> &str;
 
-    /// Writes every batch in one transaction: all of them or nothing.
-    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome>;
+    /// Writes every batch in one transaction: all of them or nothing; the
+    /// audit log names the command line's user.
+    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome> {
+        self.import_as(batches, &Actor::cli()).await
+    }
+
+    /// Writes every batch, and the audit entry naming `actor`, in one
+    /// transaction: all of them or nothing.
+    async fn import_as(&self, batches: &[ImportBatch], actor: &Actor)
+        -> StoreResult<ImportOutcome>;
 
     /// Reads the whole territory (features carry their store ids).
     async fn load(&self) -> StoreResult<Territory>;
@@ -148,14 +184,28 @@ pub trait Store: Send + Sync {
     /// Feature counts per layer.
     async fn counts(&self) -> StoreResult<LayerCounts>;
 
-    /// Stores a new feature (its id is ignored) and returns its id.
-    async fn insert(&self, feature: &Feature) -> StoreResult<i64>;
+    /// Stores a new feature (its id is ignored) and `audit` (given the new
+    /// id) in one transaction, and returns the id.
+    async fn insert(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<i64>;
 
-    /// Rewrites the stored feature with the same id; `false` if there is none.
-    async fn update(&self, feature: &Feature) -> StoreResult<bool>;
+    /// Rewrites the stored feature with the same id and adds `audit`, in
+    /// one transaction; `false` (and nothing written) if there is none.
+    async fn update(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<bool>;
 
-    /// Deletes feature `id` of `layer`; `false` if there is none.
-    async fn delete(&self, layer: Layer, id: i64) -> StoreResult<bool>;
+    /// Deletes feature `id` of `layer` and adds `audit`, in one
+    /// transaction; `false` (and nothing written) if there is none.
+    async fn delete(&self, layer: Layer, id: i64, audit: &AuditRecord) -> StoreResult<bool>;
+
+    /// The audit log, oldest first.
+    async fn load_audit(&self) -> StoreResult<Vec<AuditRecord>>;
+
+    /// The stored facility or hazard `id` of `layer`, if there is one.
+    async fn load_feature(&self, layer: Layer, id: i64) -> StoreResult<Option<Feature>>;
+
+    /// The writes of other processes, as they commit: PostGIS announces
+    /// them with NOTIFY; `None` for a store only one process writes (a
+    /// GeoPackage file).
+    async fn changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>>;
 
     /// Replaces every cell (active and retired) and the adjacency of the
     /// active ones, in one transaction.
@@ -165,27 +215,122 @@ pub trait Store: Send + Sync {
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)>;
 
     /// Replaces every grid (active and retired) and adds `log` (the plan's
-    /// entry) to the edit log, in one transaction. The log is kept: it
-    /// records what planners did, whatever came after.
-    async fn replace_grids(&self, grids: &[Grid], log: &GridEditRecord) -> StoreResult<()>;
+    /// entry) to the edit log and to the audit log as `actor`'s, in one
+    /// transaction. The log is kept: it records what planners did,
+    /// whatever came after.
+    async fn replace_grids(
+        &self,
+        grids: &[Grid],
+        log: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<()>;
 
     /// Every stored grid, active and retired, by code.
     async fn load_grids(&self) -> StoreResult<Vec<Grid>>;
 
     /// Stores a planner edit in one transaction: the rows of `grids`
-    /// replace the stored rows with their codes, and `edit` joins the log.
-    /// Returns the edit's id.
-    async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64>;
+    /// replace the stored rows with their codes, and `edit` joins the edit
+    /// log and the audit log as `actor`'s. Returns the edit's id.
+    async fn write_grid_edit(
+        &self,
+        grids: &[Grid],
+        edit: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<i64>;
 
-    /// Several edits (each: the rows it writes and its log entry) in one
-    /// transaction; returns their ids in order.
+    /// Several edits (each: the rows it writes and its log entry) by
+    /// `actor` in one transaction; returns their ids in order.
     async fn write_grid_edits(
         &self,
         edits: &[(Vec<Grid>, GridEditRecord)],
+        actor: &Actor,
     ) -> StoreResult<Vec<i64>>;
 
     /// The edit log, oldest first.
     async fn load_grid_edits(&self) -> StoreResult<Vec<GridEditRecord>>;
+}
+
+/// A write another process committed: which features of a layer changed
+/// (facilities and hazards by id, grids by code), or that any may have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    /// The writing process (skipped by itself).
+    pub origin: String,
+    /// The layer's table (`facilities`, `hazards`, `grids`, `cells`, …).
+    pub layer: String,
+    /// Ids of changed facilities or hazards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<i64>,
+    /// Codes of changed grids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<String>,
+    /// Anything in the layer may have changed (an import, a new plan, or
+    /// notifications missed while the connection was down): reload it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+}
+
+/// Tables whose writes other processes need not follow (logs).
+const UNFOLLOWED: [&str; 2] = ["audit", "grid_edits"];
+
+/// The changes a committed plan made, one per layer, announced by `origin`.
+pub(crate) fn changes_of(plan: &[Write], done: &[Written], origin: &str) -> Vec<Change> {
+    let mut by_layer: Vec<Change> = Vec::new();
+    for (step, written) in plan.iter().zip(done) {
+        let (table, ids, codes, all): (&Table, Vec<i64>, Vec<String>, bool) = match step {
+            Write::Insert(t, rows) => {
+                let code_at = t.columns.iter().position(|c| c.name == "code");
+                let codes: Vec<String> = match code_at {
+                    Some(k) if t.name == schema::GRIDS.name => rows
+                        .iter()
+                        .filter_map(|r| match &r[k] {
+                            Value::Text(c) => Some(c.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let one = (rows.len() == 1).then_some(written.id).flatten();
+                let all = codes.is_empty() && one.is_none();
+                (t, one.into_iter().collect(), codes, all)
+            }
+            Write::Update(t, id, _) | Write::Delete(t, Filter::Id(id)) => {
+                (t, vec![*id], Vec::new(), false)
+            }
+            Write::Delete(t, Filter::Eq("code", Value::Text(code))) => {
+                (t, Vec::new(), vec![code.clone()], false)
+            }
+            Write::Delete(t, _) => (t, Vec::new(), Vec::new(), written.rows > 0),
+            Write::InsertLinked { .. } | Write::RequireRows(_) => continue,
+        };
+        if UNFOLLOWED.contains(&table.name) || (ids.is_empty() && codes.is_empty() && !all) {
+            continue;
+        }
+        let i = by_layer
+            .iter()
+            .position(|c| c.layer == table.name)
+            .unwrap_or_else(|| {
+                by_layer.push(Change {
+                    origin: origin.to_owned(),
+                    layer: table.name.to_owned(),
+                    ..Change::default()
+                });
+                by_layer.len() - 1
+            });
+        let c = &mut by_layer[i];
+        c.ids.extend(ids);
+        c.codes.extend(codes);
+        c.all |= all;
+    }
+    for c in &mut by_layer {
+        if c.all {
+            c.ids.clear();
+            c.codes.clear();
+        }
+        c.codes.sort();
+        c.codes.dedup();
+    }
+    by_layer
 }
 
 /// Which rows a [`Write::Delete`] removes.
@@ -231,7 +376,62 @@ pub(crate) enum Write {
     Insert(&'static Table, Vec<Vec<Value>>),
     /// Rewrite row `id` (every column but `source`).
     Update(&'static Table, i64, Vec<Value>),
+    /// Insert one row whose column `column` takes the id that step `step`
+    /// of the same plan returned (an audit entry of a new feature).
+    InsertLinked {
+        /// The table.
+        table: &'static Table,
+        /// The row; its value at `column` is replaced.
+        row: Vec<Value>,
+        /// Which column takes the id.
+        column: usize,
+        /// Which earlier step's id.
+        step: usize,
+    },
+    /// Stop the plan, writing nothing, when step `step` touched no row (an
+    /// update or a delete of a feature that is not there).
+    RequireRows(usize),
 }
+
+impl Write {
+    /// This step with what it needs from earlier steps (`done`) filled in:
+    /// an [`Write::InsertLinked`] becomes an insert; `None` for a
+    /// [`Write::RequireRows`] that is met (nothing to run).
+    ///
+    /// # Errors
+    /// [`PlanStopped`] when a [`Write::RequireRows`] is not met.
+    pub(crate) fn resolve(
+        &self,
+        done: &[Written],
+    ) -> Result<Option<std::borrow::Cow<'_, Write>>, PlanStopped> {
+        use std::borrow::Cow;
+        match self {
+            Self::InsertLinked {
+                table,
+                row,
+                column,
+                step,
+            } => {
+                let mut row = row.clone();
+                row[*column] = done
+                    .get(*step)
+                    .and_then(|w| w.id)
+                    .map_or(Value::Null, Value::Int);
+                Ok(Some(Cow::Owned(Self::Insert(table, vec![row]))))
+            }
+            Self::RequireRows(step) => match done.get(*step) {
+                Some(w) if w.rows > 0 => Ok(None),
+                _ => Err(PlanStopped),
+            },
+            other => Ok(Some(Cow::Borrowed(other))),
+        }
+    }
+}
+
+/// A plan stopped by a [`Write::RequireRows`]: its transaction is rolled
+/// back, and the backend answers the steps done so far with no rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlanStopped;
 
 /// What one [`Write`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -252,11 +452,21 @@ pub(crate) trait Backend: Send + Sync {
     /// Runs `plan` in one transaction: all steps or none.
     async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>>;
 
-    /// Every row of `table` as (id, values in column order), by id.
-    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>>;
+    /// Every row of `table` (or only row `only`) as (id, values in column
+    /// order), by id.
+    async fn select(
+        &self,
+        table: &'static Table,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<Value>)>>;
 
     /// Rows in `table`.
     async fn count(&self, table: &'static Table) -> StoreResult<u64>;
+
+    /// Other processes' changes, for a database several processes write.
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -265,7 +475,11 @@ impl<B: Backend> Store for B {
         Backend::location(self)
     }
 
-    async fn import(&self, batches: &[ImportBatch]) -> StoreResult<ImportOutcome> {
+    async fn import_as(
+        &self,
+        batches: &[ImportBatch],
+        actor: &Actor,
+    ) -> StoreResult<ImportOutcome> {
         let mut plan = Vec::new();
         let mut written = LayerCounts::default();
         for batch in batches {
@@ -283,6 +497,15 @@ impl<B: Backend> Store for B {
                 }
             }
         }
+        let sources: Vec<&str> = batches.iter().map(|b| b.source.as_str()).collect();
+        let audit = AuditRecord {
+            after: Some(serde_json::json!({"sources": sources, "written": written}).to_string()),
+            ..AuditRecord::now(actor, "import", "*")
+        };
+        plan.push(Write::Insert(
+            &schema::AUDIT,
+            vec![schema::audit_row(&audit)],
+        ));
         let done = self.write(plan.clone()).await?;
         let replaced = plan
             .iter()
@@ -296,7 +519,7 @@ impl<B: Backend> Store for B {
     async fn load(&self) -> StoreResult<Territory> {
         let mut t = Territory::default();
         for layer in Layer::ALL {
-            for (id, values) in self.select(layer.def()).await? {
+            for (id, values) in self.select(layer.def(), None).await? {
                 schema::decode(layer, id, values, &mut t)?;
             }
         }
@@ -311,10 +534,18 @@ impl<B: Backend> Store for B {
         Ok(counts)
     }
 
-    async fn insert(&self, feature: &Feature) -> StoreResult<i64> {
+    async fn insert(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<i64> {
         let table = feature.layer().def();
         let done = self
-            .write(vec![Write::Insert(table, vec![feature.row(API_SOURCE)])])
+            .write(vec![
+                Write::Insert(table, vec![feature.row(API_SOURCE)]),
+                Write::InsertLinked {
+                    table: &schema::AUDIT,
+                    row: schema::audit_row(audit),
+                    column: schema::AUDIT_FEATURE_ID,
+                    step: 0,
+                },
+            ])
             .await?;
         done.first()
             .and_then(|w| w.id)
@@ -326,23 +557,47 @@ impl<B: Backend> Store for B {
             })
     }
 
-    async fn update(&self, feature: &Feature) -> StoreResult<bool> {
+    async fn update(&self, feature: &Feature, audit: &AuditRecord) -> StoreResult<bool> {
         let table = feature.layer().def();
         let done = self
-            .write(vec![Write::Update(
-                table,
-                feature.id(),
-                feature.row(API_SOURCE),
-            )])
+            .write(vec![
+                Write::Update(table, feature.id(), feature.row(API_SOURCE)),
+                Write::RequireRows(0),
+                Write::Insert(&schema::AUDIT, vec![schema::audit_row(audit)]),
+            ])
             .await?;
         Ok(done.first().is_some_and(|w| w.rows > 0))
     }
 
-    async fn delete(&self, layer: Layer, id: i64) -> StoreResult<bool> {
+    async fn delete(&self, layer: Layer, id: i64, audit: &AuditRecord) -> StoreResult<bool> {
         let done = self
-            .write(vec![Write::Delete(layer.def(), Filter::Id(id))])
+            .write(vec![
+                Write::Delete(layer.def(), Filter::Id(id)),
+                Write::RequireRows(0),
+                Write::Insert(&schema::AUDIT, vec![schema::audit_row(audit)]),
+            ])
             .await?;
         Ok(done.first().is_some_and(|w| w.rows > 0))
+    }
+
+    async fn load_audit(&self) -> StoreResult<Vec<AuditRecord>> {
+        read_all(self, &schema::AUDIT, schema::decode_audit).await
+    }
+
+    async fn load_feature(&self, layer: Layer, id: i64) -> StoreResult<Option<Feature>> {
+        let mut t = Territory::default();
+        for (id, values) in self.select(layer.def(), Some(id)).await? {
+            schema::decode(layer, id, values, &mut t)?;
+        }
+        Ok(match layer {
+            Layer::Facilities => t.facilities.pop().map(Feature::Facility),
+            Layer::Hazards => t.hazards.pop().map(Feature::Hazard),
+            _ => None,
+        })
+    }
+
+    async fn changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        self.listen().await
     }
 
     async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()> {
@@ -373,7 +628,12 @@ impl<B: Backend> Store for B {
         Ok((cells, adjacency))
     }
 
-    async fn replace_grids(&self, grids: &[Grid], log: &GridEditRecord) -> StoreResult<()> {
+    async fn replace_grids(
+        &self,
+        grids: &[Grid],
+        log: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<()> {
         let mut plan = vec![Write::Delete(&schema::GRIDS, Filter::All)];
         if !grids.is_empty() {
             plan.push(Write::Insert(
@@ -385,6 +645,7 @@ impl<B: Backend> Store for B {
             &schema::GRID_EDITS,
             vec![schema::grid_edit_row(log)],
         ));
+        plan.push(grid_audit(log, actor));
         self.write(plan).await?;
         Ok(())
     }
@@ -395,9 +656,14 @@ impl<B: Backend> Store for B {
         Ok(grids)
     }
 
-    async fn write_grid_edit(&self, grids: &[Grid], edit: &GridEditRecord) -> StoreResult<i64> {
+    async fn write_grid_edit(
+        &self,
+        grids: &[Grid],
+        edit: &GridEditRecord,
+        actor: &Actor,
+    ) -> StoreResult<i64> {
         let ids = self
-            .write_grid_edits(&[(grids.to_vec(), edit.clone())])
+            .write_grid_edits(&[(grids.to_vec(), edit.clone())], actor)
             .await?;
         Ok(ids.first().copied().unwrap_or_default())
     }
@@ -405,6 +671,7 @@ impl<B: Backend> Store for B {
     async fn write_grid_edits(
         &self,
         edits: &[(Vec<Grid>, GridEditRecord)],
+        actor: &Actor,
     ) -> StoreResult<Vec<i64>> {
         let mut plan: Vec<Write> = Vec::new();
         let mut log_steps = Vec::new();
@@ -426,6 +693,7 @@ impl<B: Backend> Store for B {
                 &schema::GRID_EDITS,
                 vec![schema::grid_edit_row(edit)],
             ));
+            plan.push(grid_audit(edit, actor));
         }
         let done = self.write(plan).await?;
         log_steps
@@ -448,6 +716,19 @@ impl<B: Backend> Store for B {
     }
 }
 
+/// The audit entry of a grid edit or plan (`grids:OP`, the community,
+/// the touched grids before and after).
+fn grid_audit(edit: &GridEditRecord, actor: &Actor) -> Write {
+    let record = AuditRecord {
+        at: edit.at,
+        community: Some(edit.community.clone()),
+        before: Some(edit.before.clone()),
+        after: Some(edit.after.clone()),
+        ..AuditRecord::now(actor, &format!("grids:{}", edit.op), "grids")
+    };
+    Write::Insert(&schema::AUDIT, vec![schema::audit_row(&record)])
+}
+
 /// Reads every row of `table` through `decode`.
 async fn read_all<B: Backend + ?Sized, T>(
     backend: &B,
@@ -455,7 +736,7 @@ async fn read_all<B: Backend + ?Sized, T>(
     decode: fn(i64, Vec<Value>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     backend
-        .select(table)
+        .select(table, None)
         .await?
         .into_iter()
         .map(|(id, values)| decode(id, values))

@@ -4,18 +4,37 @@
 use async_trait::async_trait;
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
-use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow, Postgres,
+};
 use sqlx::query::Query;
 use sqlx::Row;
 
 use super::schema::{ColumnType, Table, Value, ROWS_PER_INSERT};
-use super::{Backend, StoreError, StoreResult, Write, Written};
+use super::{changes_of, Backend, Change, PlanStopped, StoreError, StoreResult, Write, Written};
+
+/// How long a request waits for a connection before it is refused (503):
+/// short, so that requests fail fast while the database is down.
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The longest a statement may run (a write cannot hang on a stuck
+/// database; the longest real statement, a county import, takes seconds).
+const STATEMENT_TIMEOUT: &str = "120s";
+
+/// The channel on which writes are announced to other processes.
+pub const CHANNEL: &str = "civgrid_changes";
+
+/// Largest NOTIFY payload sent; PostgreSQL's limit is 8,000 bytes. A
+/// larger change is announced as "anything in the layer".
+const MAX_PAYLOAD: usize = 7000;
 
 /// A PostGIS store.
 #[derive(Debug)]
 pub struct PostgisStore {
     location: String,
     pool: PgPool,
+    /// This process's name in the changes it announces.
+    origin: String,
 }
 
 /// The URL without its password, for messages.
@@ -37,8 +56,12 @@ impl PostgisStore {
         let location = redact(url);
         let pool = PgPoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(std::time::Duration::from_secs(5))
-            .connect(url)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(
+                url.parse::<PgConnectOptions>()
+                    .map_err(|source| StoreError::database(&location, source))?
+                    .options([("statement_timeout", STATEMENT_TIMEOUT)]),
+            )
             .await
             .map_err(|source| StoreError::Database {
                 store: location.clone(),
@@ -51,14 +74,39 @@ impl PostgisStore {
                 store: location.clone(),
                 source,
             })?;
-        Ok(Self { location, pool })
+        let origin = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        );
+        Ok(Self {
+            location,
+            pool,
+            origin,
+        })
+    }
+
+    /// The payloads announcing what `plan` did (`done`).
+    fn announcements(&self, plan: &[Write], done: &[Written]) -> Vec<String> {
+        changes_of(plan, done, &self.origin)
+            .into_iter()
+            .map(|mut c| {
+                let text = serde_json::to_string(&c).unwrap_or_default();
+                if text.len() <= MAX_PAYLOAD {
+                    return text;
+                }
+                c.all = true;
+                c.ids.clear();
+                c.codes.clear();
+                serde_json::to_string(&c).unwrap_or_default()
+            })
+            .collect()
     }
 
     fn db(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-        |source| StoreError::Database {
-            store: self.location.clone(),
-            source,
-        }
+        |source| StoreError::database(&self.location, source)
     }
 }
 
@@ -185,7 +233,18 @@ impl Backend for PostgisStore {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
         let mut done = Vec::with_capacity(plan.len());
         for step in &plan {
-            done.push(match step {
+            let step = match step.resolve(&done) {
+                Ok(Some(step)) => step,
+                Ok(None) => {
+                    done.push(Written::default());
+                    continue;
+                }
+                Err(PlanStopped) => {
+                    tx.rollback().await.map_err(self.db())?;
+                    return Ok(done);
+                }
+            };
+            done.push(match &*step {
                 Write::Delete(table, filter) => {
                     let (sql, value) = filter.delete_sql(table, ID, "$1");
                     let mut q = sqlx::query(&sql);
@@ -243,17 +302,36 @@ impl Backend for PostgisStore {
                         .rows_affected();
                     Written { rows, id: None }
                 }
+                // Resolved into an insert, or run as nothing, above.
+                Write::InsertLinked { .. } | Write::RequireRows(_) => {
+                    unreachable!("Write::resolve leaves no linked or conditional step")
+                }
             });
+        }
+        // Delivered to listeners when (and only if) the transaction commits.
+        for payload in self.announcements(&plan, &done) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.db())?;
         }
         tx.commit().await.map_err(self.db())?;
         Ok(done)
     }
 
-    async fn select(&self, table: &'static Table) -> StoreResult<Vec<(i64, Vec<Value>)>> {
-        let rows = sqlx::query(&table.select_sql(ID, select_expr))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.db())?;
+    async fn select(
+        &self,
+        table: &'static Table,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        let sql = table.select_sql(ID, select_expr, only.map(|_| "$1"));
+        let mut query = sqlx::query(&sql);
+        if let Some(id) = only {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(self.db())?;
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get(0).map_err(self.db())?;
@@ -274,6 +352,64 @@ impl Backend for PostgisStore {
             .await
             .map_err(self.db())?;
         Ok(n as u64)
+    }
+
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(self.db())?;
+        listener.listen(CHANNEL).await.map_err(self.db())?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let (origin, location) = (self.origin.clone(), self.location.clone());
+        tokio::spawn(async move {
+            // Set when announcements may have been missed (the connection
+            // dropped): once the listener is connected again, everything
+            // is announced as changed.
+            let mut missed = false;
+            loop {
+                let heard = tokio::time::timeout(
+                    std::time::Duration::from_millis(500),
+                    listener.try_recv(),
+                )
+                .await;
+                let change = match heard {
+                    // Listening on a live connection (try_recv reconnects
+                    // first, and fails when it cannot).
+                    Err(_) if missed => {
+                        missed = false;
+                        Change {
+                            layer: "*".into(),
+                            all: true,
+                            ..Change::default()
+                        }
+                    }
+                    Err(_) => continue,
+                    Ok(Ok(Some(n))) => match serde_json::from_str::<Change>(n.payload()) {
+                        Ok(c) if c.origin == origin => continue,
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(payload = n.payload(), error = %e, "{location}: an announcement that is not a change");
+                            continue;
+                        }
+                    },
+                    Ok(Ok(None)) => {
+                        tracing::warn!("{location}: lost the connection that hears other processes' writes; reloading once it is back");
+                        missed = true;
+                        continue;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "{location}: cannot hear other processes' writes; retrying");
+                        missed = true;
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if tx.send(change).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(rx))
     }
 }
 

@@ -199,10 +199,16 @@ impl Table {
     }
 
     /// `SELECT id, columns… ORDER BY id`; `expr(name, ty)` reads one column.
-    pub fn select_sql(&self, id: &str, expr: impl Fn(&str, ColumnType) -> String) -> String {
+    pub fn select_sql(
+        &self,
+        id: &str,
+        expr: impl Fn(&str, ColumnType) -> String,
+        only: Option<&str>,
+    ) -> String {
         let cols: Vec<_> = self.columns.iter().map(|c| expr(c.name, c.ty)).collect();
+        let filter = only.map_or_else(String::new, |p| format!(" WHERE {id} = {p}"));
         format!(
-            "SELECT {id}, {} FROM {} ORDER BY {id}",
+            "SELECT {id}, {} FROM {}{filter} ORDER BY {id}",
             cols.join(", "),
             self.name
         )
@@ -291,6 +297,26 @@ pub static GRID_EDITS: Table = table(
         col("reverts", Int),
     ],
 );
+
+/// The audit log: every write through the API or the CLI, with who made
+/// it, when, and the feature before and after (migration 0006).
+pub static AUDIT: Table = table(
+    "audit",
+    &[
+        col("at", Time),
+        col("actor", Text),
+        col("role", Text),
+        col("action", Text),
+        col("layer", Text),
+        col("feature_id", Int),
+        col("community", Text),
+        col("before", Text),
+        col("after", Text),
+    ],
+);
+
+/// The column of [`AUDIT`] that names the written feature's id.
+pub const AUDIT_FEATURE_ID: usize = 5;
 
 /// A layer of the territory model: one table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -627,6 +653,14 @@ impl RowReader<'_> {
         }
     }
 
+    fn opt_int(&mut self) -> Result<Option<i64>, StoreError> {
+        match self.next() {
+            (_, Value::Null) => Ok(None),
+            (_, Value::Int(i)) => Ok(Some(i)),
+            (c, v) => Err(self.corrupt(c, format!("expected an integer, found {v:?}"))),
+        }
+    }
+
     fn opt_real(&mut self) -> Result<Option<f64>, StoreError> {
         match self.next() {
             (_, Value::Null) => Ok(None),
@@ -948,11 +982,102 @@ pub fn decode_grid_edit(id: i64, values: Vec<Value>) -> Result<GridEditRecord, S
         request: r.text()?,
         before: r.text()?,
         after: r.text()?,
-        reverts: match r.next() {
-            (_, Value::Null) => None,
-            (_, Value::Int(i)) => Some(i),
-            (c, v) => return Err(r.corrupt(c, format!("expected an integer, found {v:?}"))),
+        reverts: r.opt_int()?,
+    })
+}
+
+/// Who writes: a token's name and role, or the CLI's user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Actor {
+    /// The token's name (`cli:USER` on the command line).
+    pub name: String,
+    /// Its role (`planner`, `dispatcher`, `admin`, or `cli`).
+    pub role: String,
+}
+
+impl Actor {
+    /// The user running a CLI command (`$USER`).
+    pub fn cli() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Self {
+            name: format!("cli:{user}"),
+            role: "cli".into(),
+        }
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditRecord {
+    /// Store id (0 before it is stored).
+    pub id: i64,
+    /// When, seconds since the epoch.
+    pub at: i64,
+    /// Who.
+    pub actor: Actor,
+    /// What: `create`, `update`, `delete`, `grids:OP`, `plan`.
+    pub action: String,
+    /// The layer written (`facilities`, `hazards`, `grids`).
+    pub layer: String,
+    /// The feature's id, for facilities and hazards.
+    pub feature_id: Option<i64>,
+    /// The community, for grids.
+    pub community: Option<String>,
+    /// The feature(s) before (GeoJSON), `None` for a creation.
+    pub before: Option<String>,
+    /// The feature(s) after (GeoJSON), `None` for a deletion.
+    pub after: Option<String>,
+}
+
+impl AuditRecord {
+    /// A record of `action` on `layer` by `actor`, now.
+    pub fn now(actor: &Actor, action: &str, layer: &str) -> Self {
+        Self {
+            id: 0,
+            at: chrono::Utc::now().timestamp(),
+            actor: actor.clone(),
+            action: action.to_owned(),
+            layer: layer.to_owned(),
+            feature_id: None,
+            community: None,
+            before: None,
+            after: None,
+        }
+    }
+}
+
+/// The row of one audit entry.
+pub fn audit_row(a: &AuditRecord) -> Vec<Value> {
+    let text = |s: &Option<String>| s.as_deref().map_or(Value::Null, Value::from);
+    vec![
+        Value::Time(a.at),
+        a.actor.name.as_str().into(),
+        a.actor.role.as_str().into(),
+        a.action.as_str().into(),
+        a.layer.as_str().into(),
+        a.feature_id.map_or(Value::Null, Value::Int),
+        text(&a.community),
+        text(&a.before),
+        text(&a.after),
+    ]
+}
+
+/// Decodes one stored row of [`AUDIT`].
+pub fn decode_audit(id: i64, values: Vec<Value>) -> Result<AuditRecord, StoreError> {
+    let mut r = reader(&AUDIT, id, values);
+    Ok(AuditRecord {
+        id,
+        at: r.time()?,
+        actor: Actor {
+            name: r.text()?,
+            role: r.text()?,
         },
+        action: r.text()?,
+        layer: r.text()?,
+        feature_id: r.opt_int()?,
+        community: r.opt_text()?,
+        before: r.opt_text()?,
+        after: r.opt_text()?,
     })
 }
 

@@ -17,6 +17,8 @@ use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
 use serde_json::{json, Value};
 use sqlx::{Connection, PgConnection};
 
+pub mod process;
+
 // ---------------------------------------------------------------------------
 // Stores
 // ---------------------------------------------------------------------------
@@ -57,6 +59,31 @@ impl TestStore {
             Backend::Postgis => fresh_postgis().await,
         }
     }
+}
+
+/// A fresh store of `backend` holding the synthetic test city (imported
+/// as source `synthetic`), and the city as generated.
+pub async fn test_city_store(
+    backend: Backend,
+) -> (
+    TestStore,
+    std::sync::Arc<dyn civgrid_service::store::Store>,
+    Territory,
+) {
+    let holder = TestStore::new(backend).await;
+    let city =
+        civgrid::synth::synthesize(&civgrid::synth::SynthConfig::test()).expect("the test city");
+    let store = civgrid_service::store::open(&holder.spec)
+        .await
+        .expect("open the store");
+    store
+        .import(&[civgrid_service::store::ImportBatch {
+            source: "synthetic".into(),
+            territory: city.clone(),
+        }])
+        .await
+        .expect("import the test city");
+    (holder, store, city)
 }
 
 /// A fresh GeoPackage path (the file does not exist yet) in its own tempdir.

@@ -1,0 +1,77 @@
+//! Replicas: several `civgrid serve` processes over one PostGIS. Each
+//! follows the others' writes, announced by the store (NOTIFY on commit),
+//! and applies them as it applies its own: a facility or hazard by id, a
+//! grid by code, anything wholesale (an import, new cells, a new plan, or
+//! announcements missed while the connection was down) by reloading the
+//! whole state. The tiles a change touches are dropped either way.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::Receiver;
+
+use crate::error::ServiceError;
+use crate::routes::{features, grids};
+use crate::state::AppState;
+use crate::store::{Change, Layer};
+
+/// Pause between attempts at a reload that failed (the store is down).
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Applies every change heard on `changes` to `state`, until the store
+/// stops announcing. Failures are logged and retried; they never stop it.
+pub async fn follow(state: AppState, mut changes: Receiver<Change>) {
+    while let Some(change) = changes.recv().await {
+        let start = Instant::now();
+        loop {
+            match apply(&state, &change).await {
+                Ok(()) => {
+                    tracing::info!(
+                        layer = change.layer,
+                        ids = change.ids.len(),
+                        codes = change.codes.len(),
+                        all = change.all,
+                        took_ms = start.elapsed().as_millis(),
+                        "followed a write of another process"
+                    );
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(layer = change.layer, error = %e, "cannot follow a write of another process; retrying");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+    }
+}
+
+/// Applies one change, in order with this process's own writes.
+async fn apply(state: &AppState, change: &Change) -> Result<(), ServiceError> {
+    let _order = state.writes.lock().await;
+    let layer = match change.layer.as_str() {
+        "facilities" => Some(Layer::Facilities),
+        "hazards" => Some(Layer::Hazards),
+        _ => None,
+    };
+    match layer {
+        Some(layer) if !change.all => {
+            for &id in &change.ids {
+                let stored = state.store.load_feature(layer, id).await?;
+                features::follow(state, layer, id, stored)?;
+            }
+            Ok(())
+        }
+        None if change.layer == "grids" && !change.all => {
+            let stored = state.store.load_grids().await?;
+            let rows: Vec<_> = stored
+                .into_iter()
+                .filter(|g| change.codes.contains(&g.code.to_string()))
+                .collect();
+            grids::reindex(state, &rows);
+            Ok(())
+        }
+        _ => state
+            .reload()
+            .await
+            .map_err(|e| ServiceError::Internal(format!("reload: {e}"))),
+    }
+}

@@ -1,0 +1,107 @@
+//! `POST /api/v1/imports?name=FILE[&repair=true]`: an import over HTTP,
+//! for admins. The body is the file (any format GDAL reads from one file:
+//! GeoJSON, GeoPackage, a zipped Shapefile as `.shp.zip`, OSM PBF…); it is
+//! read and checked whole like `civgrid import FILE`, written with its
+//! audit entry in one transaction, and the service then reloads its state
+//! (other replicas follow).
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::params;
+use crate::auth::{Administration, Writer};
+use crate::error::{ServiceError, ServiceResult};
+use crate::import::{self, ImportOptions};
+use crate::state::AppState;
+
+/// Largest file by default: 256 MiB.
+pub const DEFAULT_IMPORT_LIMIT: usize = 256 << 20;
+
+pub fn routes(limit: usize) -> Router<AppState> {
+    Router::new().route(
+        "/imports",
+        post(import_file).layer(DefaultBodyLimit::max(limit)),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct ImportQuery {
+    name: Option<String>,
+    repair: Option<String>,
+}
+
+async fn import_file(
+    writer: Writer<Administration>,
+    State(state): State<AppState>,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> ServiceResult<(StatusCode, Json<Value>)> {
+    let name = q.name.unwrap_or_default();
+    let plain = !name.is_empty()
+        && name.contains('.')
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._- ".contains(c));
+    if !plain {
+        return Err(ServiceError::BadRequest(format!(
+            "name: the file's name with its extension (e.g. roads.geojson), letters, digits, '.', '_', '-' only; found {name:?}"
+        )));
+    }
+    if body.is_empty() {
+        return Err(ServiceError::BadRequest(
+            "the body is empty: send the file".into(),
+        ));
+    }
+    let opts = ImportOptions {
+        repair: params::flag("repair", q.repair.as_deref())?,
+        ..ImportOptions::default()
+    };
+    let file = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir()
+            .map_err(|e| ServiceError::Internal(format!("a temporary folder: {e}")))?;
+        // GDAL opens a zipped file through /vsizip/.
+        let path = dir.path().join(&name);
+        std::fs::write(&path, &body)
+            .map_err(|e| ServiceError::Internal(format!("staging the file: {e}")))?;
+        let source = if name.to_ascii_lowercase().ends_with(".zip") {
+            std::path::PathBuf::from(format!("/vsizip/{}", path.display()))
+        } else {
+            path
+        };
+        let staged = format!("{}/", dir.path().display());
+        let mut read = import::read_file(&source, &opts).map_err(|e| {
+            let message = e.to_string().replace("/vsizip/", "").replace(&staged, "");
+            ServiceError::BadRequest(message)
+        })?;
+        read.batch.source.clone_from(&name);
+        Ok::<_, ServiceError>(read)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("the import worker failed: {e}")))??;
+    let _order = state.writes.lock().await;
+    let outcome = state
+        .store
+        .import_as(std::slice::from_ref(&file.batch), &writer.actor())
+        .await?;
+    state.reload().await.map_err(|e| {
+        ServiceError::Internal(format!(
+            "imported, but the state could not be reloaded ({e}); restart the server"
+        ))
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "source": file.batch.source,
+            "written": outcome.written,
+            "replaced": outcome.replaced,
+            "repairs": file.notes.iter().map(|n| format!("{}: {}", n.at, n.what)).collect::<Vec<_>>(),
+            "skipped": file.skipped,
+        })),
+    ))
+}
