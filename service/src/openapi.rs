@@ -90,6 +90,8 @@ pub enum Body {
     Text,
     /// A file's bytes.
     File,
+    /// An HTML page.
+    Html,
 }
 
 /// One operation.
@@ -188,6 +190,11 @@ impl Operation {
 pub const OPERATIONS: &[Operation] = &[
     op("get", "/health", "service", "Liveness, the store and feature counts", &[]).open(),
     op("get", "/openapi.json", "service", "This document", &[]).open(),
+    op("get", "/", "web", "The web map (HTML page; its files under /web/)", &[]).open().answers(200, Some(Body::Html)),
+    op("get", "/web/palette.json", "web", "The risk palette the tiles are drawn with, for the web map's legend", &[]).open(),
+    op("get", "/web/{file}", "web", "A file of the web map: app.js, app.css, maplibre-gl.css (text/javascript, text/css)", &[
+        p("file", "the file", "app.js"),
+    ]).open().answers(200, Some(Body::File)),
     op("get", "/metrics", "service", "Prometheus metrics: requests and latency per route, tile cache", &[])
         .answers(200, Some(Body::Text)),
     op("get", "/api/v1/locate", "places", "The district, subdistrict, community, unit cell and household grid (with its worker) holding a point", &[LON, LAT, DATUM]),
@@ -315,6 +322,7 @@ fn media(body: Body) -> (&'static str, Value) {
             "application/octet-stream",
             json!({"type": "string", "format": "binary"}),
         ),
+        Body::Html => ("text/html", json!({"type": "string"})),
     }
 }
 

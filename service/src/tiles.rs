@@ -390,13 +390,18 @@ pub struct Tile {
 impl Tile {
     /// A tile of encoded bytes, with its tag.
     pub fn new(bytes: Vec<u8>) -> Self {
-        let digest = Sha256::digest(&bytes);
-        let etag = format!("\"{}\"", crate::auth::hex(&digest[..12]));
         Self {
+            etag: strong_etag(&bytes),
             bytes: bytes.into(),
-            etag,
         }
     }
+}
+
+/// A strong entity tag (quoted) for `bytes`: the first 96 bits of their
+/// SHA-256, in hex.
+pub fn strong_etag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    format!("\"{}\"", crate::auth::hex(&digest[..12]))
 }
 
 type CellEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;

@@ -21,3 +21,4 @@ mod replicas;
 mod responders;
 mod risk;
 mod store_suite;
+mod web;

@@ -25,7 +25,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/routes");
     let prefix = |file: &str| match file {
         "ogc.rs" => "/ogc",
-        "tiles.rs" | "health.rs" | "mod.rs" => "",
+        "tiles.rs" | "health.rs" | "mod.rs" | "web.rs" => "",
         _ => "/api/v1",
     };
     let mut out = BTreeSet::new();
@@ -47,7 +47,8 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
             let body = &chunk[..end];
             let full = match (prefix(&file), literal) {
                 ("/ogc", "/") => "/ogc".to_owned(),
-                (p, l) => format!("{p}{l}"),
+                // A catch-all `{*name}` is the path parameter `{name}`.
+                (p, l) => format!("{p}{l}").replace("{*", "{"),
             };
             for method in ["get", "post", "put", "delete"] {
                 if body.contains(&format!("{method}(")) {

@@ -22,11 +22,11 @@ use civgrid_tiles::Rgba;
 use civgrid_tiles::{TileCoord, TileKey};
 use geo::{BoundingRect, Contains, Distance, Haversine, InteriorPoint, Intersects};
 use geo_types::{Coord, Geometry, Point, Rect};
-use http_body_util::BodyExt;
 use serde_json::json;
 use tower::ServiceExt;
 
 use crate::cells::{active_cells, store_with};
+use crate::common::get_bytes;
 use crate::common::{both_stores, ogrinfo_counts, ogrinfo_scalar, rect, Backend, TestStore};
 use crate::http::{get, problem};
 
@@ -88,26 +88,6 @@ async fn fixture(backend: Backend) -> Fixture {
         bbox,
         holder: s,
     }
-}
-
-/// `GET` of a binary body: status, headers, bytes.
-async fn get_bytes(
-    app: &Router,
-    uri: &str,
-    etag: Option<&str>,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut req = Request::builder().uri(uri);
-    if let Some(t) = etag {
-        req = req.header(header::IF_NONE_MATCH, t);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::empty()).expect("a request"))
-        .await
-        .expect("the app answers");
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
-    (status, headers, bytes.to_vec())
 }
 
 /// A decoded RGBA tile.

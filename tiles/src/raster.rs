@@ -50,6 +50,25 @@ impl Rgba {
         }
         Ok(Self(out))
     }
+
+    /// `#RRGGBB` (upper case) for an opaque colour, else `#RRGGBBAA`: what
+    /// [`Rgba::from_hex`] reads back.
+    ///
+    /// # Example
+    /// ```
+    /// use civgrid_tiles::Rgba;
+    /// assert_eq!(Rgba([0xE6, 0x00, 0x12, 0xFF]).to_hex(), "#E60012");
+    /// assert_eq!(Rgba([0xFF, 0xFF, 0xB2, 0x00]).to_hex(), "#FFFFB200");
+    /// ```
+    #[must_use]
+    pub fn to_hex(self) -> String {
+        let [r, g, b, a] = self.0;
+        if a == 0xFF {
+            format!("#{r:02X}{g:02X}{b:02X}")
+        } else {
+            format!("#{r:02X}{g:02X}{b:02X}{a:02X}")
+        }
+    }
 }
 
 /// Largest canvas side, pixels.

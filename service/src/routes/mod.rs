@@ -18,18 +18,19 @@ mod ogc;
 pub mod params;
 mod risk;
 mod tiles;
+mod web;
 
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
-use crate::error::problem;
+use crate::error::{problem, ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::{auth, metrics};
 
@@ -66,6 +67,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .route("/openapi.json", get(openapi))
+        // The page and its files hold no data: open like /health.
+        .merge(web::routes())
         .merge(reads)
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "no such endpoint; see /health") })
         .layer(middleware::from_fn_with_state(
@@ -151,4 +154,43 @@ async fn problem_bodies(State(limit): State<usize>, request: Request, next: Next
         }
     }
     answer
+}
+
+/// An answer that a client may keep and revalidate: `body` with its
+/// `Content-Type`, the strong `etag` (quoted) and `Cache-Control:
+/// no-cache`; 304 without a body when `If-None-Match` names the tag (or `*`).
+fn tagged(
+    headers: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: impl IntoResponse,
+) -> ServiceResult<Response> {
+    let tag = HeaderValue::from_str(etag)
+        .map_err(|e| ServiceError::Internal(format!("bad ETag: {e}")))?;
+    let cache_control = HeaderValue::from_static("no-cache");
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == etag
+        });
+    if matches {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, tag), (header::CACHE_CONTROL, cache_control)],
+        )
+            .into_response());
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::ETAG, tag),
+            (header::CACHE_CONTROL, cache_control),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -14,7 +14,7 @@
 //! is not served in → 404.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,6 +22,7 @@ use civgrid_tiles::{TileCoord, TileKey};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::tagged;
 use crate::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
 use crate::tiles::{HeatSource, IncidentFilter, Tile, Tiles, VectorLayer};
@@ -293,37 +294,7 @@ async fn tile(
         .map_err(|e| ServiceError::Internal(format!("tile rendering stopped: {e}")))?
         .map_err(|e| ServiceError::Internal(format!("tile rendering failed: {e}")))?,
     };
-    let etag = HeaderValue::from_str(&tile.etag)
-        .map_err(|e| ServiceError::Internal(format!("bad ETag: {e}")))?;
-    let cache_control = HeaderValue::from_static("no-cache");
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/") == tile.etag
-        });
-    if matches {
-        return Ok((
-            StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)],
-        )
-            .into_response());
-    }
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(r.layer.content_type()),
-            ),
-            (header::ETAG, etag),
-            (header::CACHE_CONTROL, cache_control),
-        ],
-        tile.bytes,
-    )
-        .into_response())
+    tagged(&headers, &tile.etag, r.layer.content_type(), tile.bytes)
 }
 
 /// `GET /tiles/{layer}.json`: TileJSON 3.0.0 with absolute tile URLs from

@@ -1053,3 +1053,25 @@ pub fn ogrinfo_scalar(path: &Path, dialect: &str, sql: &str) -> i64 {
 pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data")
 }
+
+/// `GET` of a binary body: status, headers, bytes.
+pub async fn get_bytes(
+    app: &axum::Router,
+    uri: &str,
+    etag: Option<&str>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().uri(uri);
+    if let Some(t) = etag {
+        req = req.header(axum::http::header::IF_NONE_MATCH, t);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(axum::body::Body::empty()).expect("a request"))
+        .await
+        .expect("the app answers");
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let bytes = resp.into_body().collect().await.expect("a body").to_bytes();
+    (status, headers, bytes.to_vec())
+}

@@ -1,0 +1,352 @@
+// The web map in a real headless Chromium over a real civgrid server:
+// the page loads offline and draws tiles in the four risk colours; a click
+// lists the same responders as the API, with routes drawn; a hazard click
+// shows its impact; a grid edit is validated, saved, and still there after
+// a reload; the language switch relabels the page.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PNG } from 'pngjs';
+import { browser, centre, idle, json, openMap, startServer, TOKEN } from './harness.js';
+import palette from '../../styles/risk.json' with { type: 'json' };
+
+let server;
+let chrome;
+let started;
+
+/**
+ * The server and the browser, started once by the first test that needs
+ * them. Set up inside the tests (not in a `before` hook) so that a missing
+ * Chromium or binary fails every test rather than cancelling them.
+ */
+function ready() {
+  started ??= (async () => {
+    server = await startServer();
+    chrome = await browser();
+  })();
+  return started;
+}
+
+after(async () => {
+  await chrome?.close();
+  await server?.stop();
+});
+
+const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+
+/** Page coordinates of a lon/lat on the map. */
+async function at(page, lon, lat) {
+  const box = await page.locator('#map').boundingBox();
+  const p = await page.evaluate(([x, y]) => window.civgrid.map.project([x, y]), [lon, lat]);
+  return { x: box.x + p.x, y: box.y + p.y };
+}
+
+async function clickAt(page, lon, lat) {
+  const { x, y } = await at(page, lon, lat);
+  await page.mouse.click(x, y);
+}
+
+describe('web map', () => {
+  test('loads with nothing from outside and draws tiles in the four risk colours', async () => {
+    await ready();
+    const page = await chrome.newPage({ viewport: { width: 1280, height: 800 } });
+    const outside = [];
+    const tiles = new Map();
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(server.base) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+      outside.push(url);
+      return route.abort();
+    });
+    page.on('response', (r) => {
+      const m = r.url().match(/\/tiles\/(\w+)\//);
+      if (m && r.status() === 200) tiles.set(m[1], (tiles.get(m[1]) ?? 0) + 1);
+    });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const started = Date.now();
+    await page.goto(server.base);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    await idle(page);
+    console.log(`# page ready with tiles drawn in ${Date.now() - started} ms`);
+    assert.deepEqual(outside, [], 'no request leaves the service');
+    assert.deepEqual(errors, [], 'no script error');
+    for (const layer of ['base', 'risk', 'cells', 'grids', 'facilities', 'hazards']) {
+      assert.ok(tiles.get(layer) > 0, `${layer} tiles loaded: ${JSON.stringify([...tiles])}`);
+    }
+    // The map only (the legend is in the side panel, outside it).
+    const png = PNG.sync.read(await page.locator('#map').screenshot());
+    const counts = Object.fromEntries(Object.keys(palette).map((k) => [k, 0]));
+    const colours = new Set();
+    const targets = Object.entries(palette).map(([k, hex]) => [k, rgb(hex)]);
+    for (let i = 0; i < png.data.length; i += 4) {
+      const [r, g, b] = [png.data[i], png.data[i + 1], png.data[i + 2]];
+      colours.add((r << 16) | (g << 8) | b);
+      for (const [k, [tr, tg, tb]] of targets) {
+        if (Math.abs(r - tr) <= 3 && Math.abs(g - tg) <= 3 && Math.abs(b - tb) <= 3) counts[k] += 1;
+      }
+    }
+    const pixels = png.width * png.height;
+    console.log(`# ${png.width}×${png.height} map: ${colours.size} colours; risk pixels ${JSON.stringify(counts)}`);
+    assert.ok(colours.size > 50, `not blank: ${colours.size} colours`);
+    for (const [k, n] of Object.entries(counts)) {
+      assert.ok(n > 200, `${k} ${palette[k]}: ${n} of ${pixels} pixels`);
+    }
+    // The legend shows the same four colours, named.
+    const legend = await page.$$eval('#legend li', (lis) => lis.map((li) => [li.dataset.level, getComputedStyle(li.querySelector('.swatch')).backgroundColor]));
+    assert.deepEqual(legend, Object.entries(palette).map(([k, hex]) => [k, `rgb(${rgb(hex).join(', ')})`]));
+    await page.close();
+  });
+
+  test('a click lists the nearest responders the API gives, with routes; the risk there', async () => {
+    await ready();
+    const { page, errors } = await openMap(chrome, server.base);
+    const cells = (await json(server.base, '/ogc/collections/cells/items?limit=1000')).features;
+    const [lon, lat] = centre(cells[100]);
+    await clickAt(page, lon, lat);
+    await page.waitForSelector('#responders-time li[data-id]');
+    await page.waitForSelector('#risk-level');
+    const click = await page.evaluate(() => window.civgrid.lastClick);
+    assert.ok(Math.abs(click.lon - lon) < 1e-4 && Math.abs(click.lat - lat) < 1e-4, JSON.stringify(click));
+    const q = `lon=${click.lon}&lat=${click.lat}&kind=${click.kinds}`;
+    const byTime = await json(server.base, `/api/v1/nearest?${q}&by=time&k=5`);
+    const byDistance = await json(server.base, `/api/v1/nearest?${q}&by=distance&k=5`);
+    const ids = (sel) => page.$$eval(`${sel} li[data-id]`, (lis) => lis.map((li) => Number(li.dataset.id)));
+    assert.ok(byTime.nearest.length >= 2, 'the city has several fire responders');
+    assert.deepEqual(await ids('#responders-time'), byTime.nearest.map((n) => n.facility.id));
+    assert.deepEqual(await ids('#responders-distance'), byDistance.nearest.map((n) => n.facility.id));
+    // Routes drawn: the road routes of the answer, and straight lines.
+    const routes = await page.evaluate(() => window.civgrid.map.getSource('routes').serialize().data.features);
+    const timeRoutes = routes.filter((f) => f.properties.by === 'time');
+    assert.deepEqual(timeRoutes.map((f) => f.properties.id), byTime.nearest.map((n) => n.facility.id));
+    timeRoutes.forEach((f, i) => assert.deepEqual(f.geometry.coordinates, byTime.nearest[i].route.coordinates));
+    assert.ok(timeRoutes.every((f) => f.geometry.coordinates.length >= 2));
+    assert.equal(routes.filter((f) => f.properties.by === 'distance').length, byDistance.nearest.length);
+    // Risk detail: level and score of the API.
+    const risk = await json(server.base, `/api/v1/risk?lon=${click.lon}&lat=${click.lat}`);
+    assert.equal(await page.getAttribute('#risk-level', 'data-level'), risk.level);
+    assert.equal(Number(await page.textContent('#risk-score')), Number(risk.score.toFixed(3)));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a click on a hazard shows its impact range', async () => {
+    await ready();
+    const { page } = await openMap(chrome, server.base);
+    const red = server.hazards.find((h) => h.level === 'red');
+    await clickAt(page, red.lon, red.lat);
+    await page.waitForSelector('#impact-summary');
+    const hazards = (await json(server.base, '/ogc/collections/hazards/items?limit=100')).features;
+    const mine = hazards.find((f) => f.properties.name === 'e2e red');
+    const impact = await json(server.base, `/api/v1/hazards/${mine.id}/impact`);
+    assert.equal(Number(await page.getAttribute('#impact-summary', 'data-cells')), impact.cells.length);
+    const filter = await page.evaluate(() => window.civgrid.map.getFilter('impact'));
+    assert.deepEqual(filter[2][1].slice().sort(), impact.cells.map((c) => c.code).sort());
+    await page.close();
+  });
+
+  test('a grid edit is validated live, saved, and still there after a reload', async () => {
+    await ready();
+    const base = server.base;
+    const cells = (await json(base, '/ogc/collections/cells/items?limit=1000')).features;
+    // A move the service accepts: a cell into a neighbouring grid.
+    const where = async (cell) => json(base, `/api/v1/locate?lon=${centre(cell)[0]}&lat=${centre(cell)[1]}`);
+    let move = null;
+    let refused = null;
+    for (const cell of cells.slice(0, 120)) {
+      const here = await where(cell);
+      if (here.cell.code !== cell.properties.code) continue;
+      const grids = (await json(base, `/api/v1/grids?community=${cell.properties.community}`)).features;
+      for (const g of grids) {
+        if (g.properties.code === here.grid.code) continue;
+        const r = await fetch(`${base}/api/v1/grids/edits?dry_run=true`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ op: 'move_cell', cell: cell.properties.code, to: g.properties.code, author: 'probe' }),
+        });
+        const body = await r.json();
+        // One that changes the grid's households, so that a reload can tell.
+        const after = r.status === 200 && body.grids.features.find((f) => f.properties.code === g.properties.code);
+        if (after && after.properties.households !== g.properties.households && !move) move = { cell, from: here.grid.code, to: g.properties.code, body };
+        if (r.status === 422 && body.violations.length && !refused) refused = { cell, to: g.properties.code, body };
+      }
+      if (move && refused) break;
+    }
+    assert.ok(move, 'some cell with households can move to another grid');
+    assert.ok(refused, 'some move is refused');
+    const toBefore = (await json(base, `/api/v1/grids/${move.to}`)).properties.households;
+    const expected = move.body.grids.features.find((f) => f.properties.code === move.to).properties.households;
+    // A cell of the target grid to click on (its centre lies in the grid).
+    const inside = async (code) => {
+      for (const c of cells) if (c !== move.cell && (await where(c)).grid?.code === code) return centre(c);
+      throw new Error(`no cell of ${code}`);
+    };
+
+    const { page, errors } = await openMap(chrome, base, '?mode=planner');
+    await page.fill('#token', TOKEN);
+    await page.fill('#author', 'e2e planner');
+    // A refused move first: its violations are listed and drawn.
+    const [rx, ry] = await inside(refused.to);
+    await clickAt(page, rx, ry);
+    await page.waitForFunction((code) => document.getElementById('grid-code')?.textContent === code, refused.to);
+    await page.click('#tool-move');
+    await clickAt(page, ...centre(refused.cell));
+    await page.waitForSelector('#validation [data-accepted="false"]');
+    assert.equal(await page.isDisabled('#save'), true, 'a refused edit cannot be saved');
+    const drawn = await page.evaluate(() => window.civgrid.map.getSource('violations').serialize().data.features.map((f) => f.properties.code));
+    assert.deepEqual(drawn.sort(), [...new Set(refused.body.violations.map((v) => v.grid))].sort());
+    await page.click('#edit-cancel');
+
+    // The accepted move: validated, then saved.
+    const [tx, ty] = await inside(move.to);
+    await clickAt(page, tx, ty);
+    await page.waitForFunction((code) => document.getElementById('grid-code')?.textContent === code, move.to);
+    assert.equal(Number(await page.textContent('#grid-households')), toBefore);
+    await page.click('#tool-move');
+    await clickAt(page, ...centre(move.cell));
+    await page.waitForSelector('#validation [data-accepted="true"]');
+    const preview = await page.evaluate(() => window.civgrid.map.getSource('preview').serialize().data.features.map((f) => [f.properties.code, f.properties.households]));
+    assert.deepEqual(preview.sort(), move.body.grids.features.map((f) => [f.properties.code, f.properties.households]).sort());
+    assert.notEqual(expected, toBefore);
+    await page.click('#save');
+    await page.waitForFunction(() => /#\d+/.test(document.getElementById('status').textContent));
+    await page.waitForFunction((n) => document.getElementById('grid-households')?.textContent === String(n), expected);
+    const log = (await json(base, `/api/v1/grids/edits?community=${move.cell.properties.community}`)).edits;
+    const saved = log.at(-1);
+    assert.equal(saved.op, 'move_cell');
+    assert.equal(saved.author, 'e2e planner');
+    assert.deepEqual(saved.request.cell, move.cell.properties.code);
+    await page.waitForSelector(`#history li[data-id="${saved.id}"]`);
+
+    // After a reload the grid holds the moved cell.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await idle(page);
+    await clickAt(page, tx, ty);
+    await page.waitForFunction((code) => document.getElementById('grid-code')?.textContent === code, move.to);
+    const api = (await json(base, `/api/v1/grids/${move.to}`)).properties.households;
+    assert.equal(api, expected);
+    assert.equal(Number(await page.textContent('#grid-households')), api);
+    const located = await json(base, `/api/v1/locate?lon=${centre(move.cell)[0]}&lat=${centre(move.cell)[1]}`);
+    assert.equal(located.grid.code, move.to, 'the cell is in its new grid');
+
+    // Undo from the history restores the grid.
+    await page.fill('#token', TOKEN);
+    await page.click(`#history button[data-undo="${saved.id}"]`);
+    await page.waitForFunction((n) => document.getElementById('grid-households')?.textContent === String(n), toBefore);
+    assert.equal((await json(base, `/api/v1/grids/${move.to}`)).properties.households, toBefore);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a redrawn outline is validated live as it is drawn, as the API validates it', async () => {
+    await ready();
+    const base = server.base;
+    // The grid at the middle of the territory, so that the outline is on screen.
+    const [w, so, e, n] = (await json(base, '/tiles/cells.json')).bounds;
+    const cells = (await json(base, '/ogc/collections/cells/items?limit=1000')).features;
+    const mid = [(w + e) / 2, (so + n) / 2];
+    const start = cells.map(centre).sort((p, q) => Math.hypot(p[0] - mid[0], p[1] - mid[1]) - Math.hypot(q[0] - mid[0], q[1] - mid[1]))[0];
+    const code = (await json(base, `/api/v1/locate?lon=${start[0]}&lat=${start[1]}`)).grid.code;
+    const grid = await json(base, `/api/v1/grids/${code}`);
+    const { page, errors } = await openMap(chrome, base, '?mode=planner');
+    await page.fill('#token', TOKEN);
+    await page.fill('#author', 'e2e planner');
+    await clickAt(page, ...start);
+    await page.waitForFunction((code) => document.getElementById('grid-code')?.textContent === code, grid.properties.code);
+    await page.click('#tool-redraw');
+    // A square of about 300 m around the grid's cell, point by point.
+    const d = 0.0015;
+    const corners = [[-d, -d], [d, -d], [d, d], [-d, d]].map(([x, y]) => [start[0] + x, start[1] + y]);
+    await clickAt(page, ...corners[0]);
+    await clickAt(page, ...corners[1]);
+    const points = (n) => page.waitForFunction((k) => window.civgrid.map.getSource('drawing').serialize().data.features.filter((f) => f.geometry.type === 'Point').length === k, n);
+    await points(2);
+    assert.match(await page.textContent('#validation'), /2/, 'two points: not validated yet');
+    assert.equal(await page.$('#validation [data-accepted]'), null);
+    await clickAt(page, ...corners[2]);
+    await page.waitForSelector('#validation [data-accepted]');
+    await clickAt(page, ...corners[3]);
+    // The outline drawn is what the page validates: ask the API the same.
+    await points(4);
+    const ring = await page.evaluate(() => window.civgrid.map.getSource('drawing').serialize().data.features.find((f) => f.geometry.type === 'LineString').geometry.coordinates);
+    assert.equal(ring.length, 5);
+    const r = await fetch(`${base}/api/v1/grids/edits?dry_run=true`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ op: 'redraw', grid: grid.properties.code, geometry: { type: 'Polygon', coordinates: [ring] }, author: 'probe' }),
+    });
+    const api = await r.json();
+    await page.waitForSelector('#validation[data-vertices="4"] [data-accepted]');
+    assert.equal(await page.getAttribute('#validation [data-accepted]', 'data-accepted'), String(api.accepted));
+    const preview = await page.evaluate(() => window.civgrid.map.getSource('preview').serialize().data.features.map((f) => [f.properties.code, f.properties.households]).sort());
+    assert.deepEqual(preview, api.grids.features.map((f) => [f.properties.code, f.properties.households]).sort());
+    const violating = await page.evaluate(() => window.civgrid.map.getSource('violations').serialize().data.features.map((f) => f.properties.code).sort());
+    assert.deepEqual(violating, [...new Set(api.violations.map((v) => v.grid))].sort());
+    assert.equal(await page.isDisabled('#save'), !api.accepted);
+    // Nothing was stored.
+    assert.equal((await json(base, `/api/v1/grids/${grid.properties.code}`)).properties.households, grid.properties.households);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the layer switcher, heat filters, coverage and search', async () => {
+    await ready();
+    const { page, errors } = await openMap(chrome, server.base);
+    const heat = [];
+    page.on('request', (r) => { if (r.url().includes('/tiles/heat/')) heat.push(new URL(r.url()).search); });
+    const visible = (id) => page.evaluate((l) => window.civgrid.map.getLayoutProperty(l, 'visibility') ?? 'visible', id);
+    // Risk off and on again.
+    assert.equal(await visible('risk'), 'visible');
+    await page.uncheck('#switcher input[name="risk"]');
+    assert.equal(await visible('risk'), 'none');
+    await page.check('#switcher input[name="risk"]');
+    assert.equal(await visible('risk'), 'visible');
+    // The heat map, then filtered to fires in 2024 (the test city's year).
+    assert.equal(await visible('heat'), 'none');
+    await page.check('#switcher input[name="heat"]');
+    assert.equal(await visible('heat'), 'visible');
+    await idle(page);
+    assert.ok(heat.includes(''), `unfiltered heat tiles: ${heat}`);
+    await page.selectOption('#heat-kind', 'fire');
+    await page.fill('#heat-from', '2024-01-01');
+    const filtered = page.waitForRequest((r) => /\/tiles\/heat\/.*kind=fire.*from=.*to=/.test(r.url()));
+    await page.fill('#heat-to', '2024-12-31');
+    await page.locator('#heat-to').dispatchEvent('change');
+    const query = new URL((await filtered).url()).searchParams;
+    const from = Number(query.get('from'));
+    assert.equal(from, Math.floor(new Date('2024-01-01T00:00:00').getTime() / 1000));
+    // Coverage within one minute: the uncovered cells are the API's.
+    await page.fill('#coverage-minutes', '1');
+    await page.click('#coverage-show');
+    const api = await json(server.base, '/api/v1/coverage?kind=fire_station,micro_fire_station&minutes=1');
+    assert.ok(api.uncovered.features.length > 0, 'one minute leaves cells uncovered');
+    await page.waitForFunction((n) => window.civgrid.map.getSource('uncovered').serialize().data.features.length === n, api.uncovered.features.length);
+    const shown = await page.evaluate(() => window.civgrid.map.getSource('uncovered').serialize().data.features.map((f) => f.properties.code).sort());
+    assert.deepEqual(shown, api.uncovered.features.map((f) => f.properties.code).sort());
+    // Search by grid code.
+    const grid = (await json(server.base, '/api/v1/grids')).features[5];
+    await page.fill('#search-code', grid.properties.code);
+    await page.click('#search button');
+    await page.waitForFunction(() => window.civgrid.map.getSource('found').serialize().data.features.length > 0);
+    assert.match(await page.textContent('#search-result'), new RegExp(grid.properties.code));
+    const found = await page.evaluate(() => window.civgrid.map.getSource('found').serialize().data.features.map((f) => f.properties.code));
+    assert.ok(found.includes(grid.properties.code), JSON.stringify(found));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the language switch relabels the page', async () => {
+    await ready();
+    const { page } = await openMap(chrome, server.base);
+    assert.equal(await page.textContent('h1'), 'civgrid 网格化管理地图');
+    assert.equal(await page.textContent('#legend li[data-level="red"]'), '重大');
+    await page.click('#lang');
+    assert.equal(await page.textContent('h1'), 'civgrid grid governance map');
+    assert.equal(await page.textContent('#legend li[data-level="red"]'), 'Major');
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.textContent('h1'), 'civgrid grid governance map', 'the choice is kept');
+    await page.close();
+  });
+});

@@ -1,0 +1,130 @@
+// The map's sources and layers over civgrid's own tiles (nothing from
+// outside), the layer switcher, the risk legend and the heat-map filters.
+// Colours: the served risk palette (styles/risk.json by default) and
+// styles/web.json (the rest).
+import { t, onLanguage } from './i18n.js';
+import { LEVELS } from './format.js';
+import web from '../../styles/web.json';
+
+const tiles = (layer, ext, query = '') => [`${location.origin}/tiles/${layer}/{z}/{x}/{y}.${ext}${query}`];
+const vector = (layer) => ({ type: 'vector', tiles: tiles(layer, 'mvt'), minzoom: 0, maxzoom: 22 });
+const empty = () => ({ type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+
+/** Layer groups of the switcher: the MapLibre layers each one shows. */
+export const GROUPS = {
+  base: ['water', 'roads-casing', 'roads', 'buildings'],
+  risk: ['risk'],
+  heat: ['heat'],
+  cells: ['cells', 'cells-fill'],
+  grids: ['grids-fill', 'grids'],
+  facilities: ['facilities'],
+  hazards: ['hazard-areas', 'hazards'],
+};
+const VISIBLE = new Set(['base', 'risk', 'cells', 'grids', 'facilities', 'hazards']);
+
+/** Overlays drawn by the modes (GeoJSON sources of the same name). */
+export const OVERLAYS = ['uncovered', 'impact', 'selected', 'preview', 'violations', 'gaps', 'drawing', 'routes', 'click', 'responders', 'found'];
+
+const facilityColour = ['match', ['get', 'kind'],
+  ...Object.entries(web.facilities).filter(([k]) => k !== 'other').flat(), web.facilities.other];
+const levelColour = () => ['match', ['get', 'level'], ...LEVELS.flatMap((l) => [l.level, l.colour]), '#888888'];
+
+/** The MapLibre style: civgrid's base, risk, heat and vector layers, then the overlays. */
+export function style() {
+  const sources = {
+    base: vector('base'),
+    cells: vector('cells'),
+    grids: vector('grids'),
+    facilities: vector('facilities'),
+    hazards: vector('hazards'),
+    risk: { type: 'raster', tiles: tiles('risk', 'png'), tileSize: 256, minzoom: 0, maxzoom: 22 },
+    heat: { type: 'raster', tiles: tiles('heat', 'png'), tileSize: 256, minzoom: 0, maxzoom: 22 },
+  };
+  for (const o of OVERLAYS) sources[o] = empty();
+  const layers = [
+    { id: 'background', type: 'background', paint: { 'background-color': web.background } },
+    { id: 'water', type: 'fill', source: 'base', 'source-layer': 'water', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': web.water } },
+    { id: 'risk', type: 'raster', source: 'risk', paint: { 'raster-opacity': 1, 'raster-resampling': 'nearest', 'raster-fade-duration': 0 } },
+    { id: 'heat', type: 'raster', source: 'heat', layout: { visibility: 'none' }, paint: { 'raster-opacity': 0.85, 'raster-fade-duration': 0 } },
+    { id: 'roads-casing', type: 'line', source: 'base', 'source-layer': 'roads', paint: { 'line-color': web.roads.casing, 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 1, 17, 9] } },
+    { id: 'roads', type: 'line', source: 'base', 'source-layer': 'roads', paint: { 'line-color': web.roads.major, 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.5, 17, 7] } },
+    { id: 'buildings', type: 'fill', source: 'base', 'source-layer': 'buildings', paint: { 'fill-color': web.buildings.fill, 'fill-outline-color': web.buildings.outline } },
+    { id: 'uncovered', type: 'fill', source: 'uncovered', paint: { 'fill-color': web.uncovered, 'fill-opacity': 0.55 } },
+    { id: 'impact', type: 'fill', source: 'cells', 'source-layer': 'cells', filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'fill-color': web.impact, 'fill-opacity': 0.45 } },
+    { id: 'cells-fill', type: 'fill', source: 'cells', 'source-layer': 'cells', minzoom: 13, paint: { 'fill-color': '#000000', 'fill-opacity': 0 } },
+    { id: 'cells', type: 'line', source: 'cells', 'source-layer': 'cells', minzoom: 13, paint: { 'line-color': web.cells, 'line-width': 0.6, 'line-opacity': 0.7 } },
+    { id: 'grids-fill', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: { 'fill-color': web.grids, 'fill-opacity': 0 } },
+    { id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': web.grids, 'line-width': 2.2 } },
+    { id: 'selected', type: 'line', source: 'selected', paint: { 'line-color': web.selected, 'line-width': 4 } },
+    { id: 'preview', type: 'line', source: 'preview', paint: { 'line-color': web.preview, 'line-width': 2.5, 'line-dasharray': [2, 1] } },
+    { id: 'violations', type: 'fill', source: 'violations', paint: { 'fill-color': web.violation, 'fill-opacity': 0.45 } },
+    { id: 'gaps', type: 'fill', source: 'gaps', paint: { 'fill-color': web.violation, 'fill-opacity': 0.8 } },
+    { id: 'found', type: 'line', source: 'found', paint: { 'line-color': web.search, 'line-width': 4, 'line-dasharray': [1, 1] } },
+    { id: 'drawing-line', type: 'line', source: 'drawing', paint: { 'line-color': web.drawing, 'line-width': 2, 'line-dasharray': [3, 2] } },
+    { id: 'drawing-points', type: 'circle', source: 'drawing', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 4, 'circle-color': web.drawing } },
+    { id: 'hazard-areas', type: 'fill', source: 'hazards', 'source-layer': 'hazards', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': levelColour(), 'fill-opacity': 0.35, 'fill-outline-color': '#000000' } },
+    { id: 'routes', type: 'line', source: 'routes', layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': ['match', ['get', 'by'], 'time', web.route_time, web.route_distance], 'line-width': ['match', ['get', 'by'], 'time', 4, 2], 'line-dasharray': ['match', ['get', 'by'], 'time', ['literal', [1, 0]], ['literal', [2, 2]]], 'line-opacity': ['match', ['get', 'rank'], 1, 1, 0.55] } },
+    { id: 'facilities', type: 'circle', source: 'facilities', 'source-layer': 'facilities',
+      paint: { 'circle-color': facilityColour, 'circle-radius': ['match', ['get', 'kind'], 'fire_hydrant', 2.5, 5], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
+    { id: 'hazards', type: 'circle', source: 'hazards', 'source-layer': 'hazards', filter: ['==', ['geometry-type'], 'Point'],
+      paint: { 'circle-color': levelColour(), 'circle-radius': 7, 'circle-stroke-color': '#000000', 'circle-stroke-width': 2 } },
+    { id: 'responders', type: 'circle', source: 'responders', paint: { 'circle-radius': 8, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': web.route_time, 'circle-stroke-width': 3 } },
+    { id: 'click', type: 'circle', source: 'click', paint: { 'circle-radius': 6, 'circle-color': '#000000', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
+  ];
+  return { version: 8, sources, layers };
+}
+
+/** Replaces an overlay's features. */
+export function setOverlay(map, name, features) {
+  map.getSource(name).setData({ type: 'FeatureCollection', features });
+}
+
+/** Reloads a vector source's tiles (after an edit changed them). */
+export function refresh(map, source) {
+  const s = map.getSource(source);
+  s.setTiles([`${location.origin}/tiles/${source}/{z}/{x}/{y}.mvt?v=${Date.now()}`]);
+}
+
+/** The layer switcher (checkboxes), the legend and the heat filters. */
+export function controls(map) {
+  const switcher = document.getElementById('switcher');
+  const draw = () => {
+    switcher.innerHTML = '';
+    for (const [group, ids] of Object.entries(GROUPS)) {
+      const label = document.createElement('label');
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.name = group;
+      box.checked = map.getLayoutProperty(ids[0], 'visibility') !== 'none';
+      box.addEventListener('change', () => {
+        for (const id of ids) map.setLayoutProperty(id, 'visibility', box.checked ? 'visible' : 'none');
+        if (group === 'heat') document.getElementById('heat-controls').disabled = !box.checked;
+      });
+      label.append(box, ` ${t(`layer.${group}`)}`);
+      switcher.append(label);
+    }
+    document.getElementById('legend').innerHTML = LEVELS.map(({ level, colour }) =>
+      `<li data-level="${level}"><span class="swatch" style="background:${colour}"></span>${t(`level.${level}`)}</li>`).join('');
+  };
+  for (const [group, ids] of Object.entries(GROUPS)) {
+    if (!VISIBLE.has(group)) for (const id of ids) map.setLayoutProperty(id, 'visibility', 'none');
+  }
+  draw();
+  onLanguage(draw);
+  document.getElementById('heat-controls').disabled = true;
+  const heat = () => {
+    const params = new URLSearchParams();
+    const kind = document.getElementById('heat-kind').value;
+    const from = document.getElementById('heat-from').value;
+    const to = document.getElementById('heat-to').value;
+    if (kind) params.set('kind', kind);
+    // Dates are local days: from the start of `from` to the end of `to`.
+    if (from) params.set('from', String(Math.floor(new Date(`${from}T00:00:00`).getTime() / 1000)));
+    if (to) params.set('to', String(Math.floor(new Date(`${to}T23:59:59`).getTime() / 1000)));
+    const q = params.toString();
+    map.getSource('heat').setTiles(tiles('heat', 'png', q ? `?${q}` : ''));
+  };
+  for (const id of ['heat-kind', 'heat-from', 'heat-to']) document.getElementById(id).addEventListener('change', heat);
+}
+
