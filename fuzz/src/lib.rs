@@ -48,10 +48,10 @@ fn harness() -> &'static Harness {
                 .await
                 .expect("import");
             let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("a day");
-            civgrid_service::cells::run(&store, Default::default(), today)
+            civgrid_service::cells::run(&store, civgrid::cells::CellConfig::default(), today)
                 .await
                 .expect("cells");
-            civgrid_service::grids::run(&store, Default::default(), today, true)
+            civgrid_service::grids::run(&store, civgrid::grids::GridConfig::default(), today, true)
                 .await
                 .expect("grids");
             let state = AppState::load(store).await.expect("load");

@@ -220,7 +220,7 @@ fn postgis_restarted_under_load_fails_fast_and_recovers() {
         reads.len(),
         writes.len(),
         refused.len(),
-        back - up_at
+        back.saturating_sub(up_at)
     );
     // Nothing acknowledged is lost: every 201 is in the store.
     let acknowledged = writes.iter().filter(|s| s.status == 201).count();
@@ -313,6 +313,15 @@ fn an_import_killed_midway_leaves_all_or_nothing_on_both_stores() {
     }
 }
 
+/// A mount point, unmounted when dropped.
+struct Unmount(String);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = run("umount", &[&self.0]);
+    }
+}
+
 #[test]
 fn a_full_disk_under_a_geopackage_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -323,12 +332,6 @@ fn a_full_disk_under_a_geopackage_is_a_clear_error() {
         &run("mount", &["-t", "tmpfs", "-o", "size=3m", "tmpfs", m]),
         "mount a 3 MiB tmpfs (the fault tests run as root, like CI)",
     );
-    struct Unmount(String);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = run("umount", &[&self.0]);
-        }
-    }
     let _unmount = Unmount(m.to_owned());
     let spec = mount.join("full.gpkg");
     let spec = spec.to_str().expect("utf-8");

@@ -48,10 +48,10 @@ fn read_with_gdal(addr: &str, collection: &str, key: &str, extra: &[&str]) -> BT
 #[tokio::test]
 async fn gdal_pages_through_every_collection_and_filters_by_bbox() {
     let (_holder, store, _) = test_city_store(Backend::Postgis).await;
-    civgrid_service::cells::run(&store, Default::default(), day())
+    civgrid_service::cells::run(&store, civgrid::cells::CellConfig::default(), day())
         .await
         .expect("cells");
-    civgrid_service::grids::run(&store, Default::default(), day(), true)
+    civgrid_service::grids::run(&store, civgrid::grids::GridConfig::default(), day(), true)
         .await
         .expect("grids");
     let city = store.load().await.expect("load");

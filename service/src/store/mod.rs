@@ -90,7 +90,7 @@ impl StoreError {
     pub(crate) fn database(store: &str, source: sqlx::Error) -> Self {
         let full = source
             .as_database_error()
-            .and_then(|e| e.code())
+            .and_then(sqlx::error::DatabaseError::code)
             .is_some_and(|c| c == "13" || c == "53100");
         if full {
             Self::Full {
