@@ -59,7 +59,9 @@ impl Series {
 
 /// The service's metrics.
 pub struct Metrics {
-    series: RwLock<HashMap<(String, String), Arc<Series>>>,
+    /// By route pattern, then method: a request's series is found from
+    /// borrowed strings, without allocating.
+    series: RwLock<HashMap<String, Vec<(String, Arc<Series>)>>>,
     started: Instant,
 }
 
@@ -82,59 +84,69 @@ impl Metrics {
     /// Counts one answered request of `method` on `route` (a route
     /// pattern, or `unmatched`).
     pub fn record(&self, method: &str, route: &str, status: StatusCode, took: Duration) {
-        let key = (method.to_owned(), route.to_owned());
-        let found = self
-            .series
+        if let Some(series) = self.find(method, route) {
+            series.record(status, took);
+            return;
+        }
+        let mut all = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        let methods = all.entry(route.to_owned()).or_default();
+        let at = methods
+            .iter()
+            .position(|(m, _)| m == method)
+            .unwrap_or_else(|| {
+                methods.push((method.to_owned(), Arc::default()));
+                methods.len() - 1
+            });
+        methods[at].1.record(status, took);
+    }
+
+    fn find(&self, method: &str, route: &str) -> Option<Arc<Series>> {
+        self.series
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
-        let series = found.unwrap_or_else(|| {
-            self.series
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(key)
-                .or_default()
-                .clone()
-        });
-        series.record(status, took);
+            .get(route)?
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, s)| s.clone())
     }
 
     /// Requests counted for `method` on `route`.
     pub fn requests(&self, method: &str, route: &str) -> u64 {
-        self.series
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(method.to_owned(), route.to_owned()))
-            .map_or(0, |s| s.count())
+        self.find(method, route).map_or(0, |s| s.count())
     }
 
     /// The Prometheus text exposition (format 0.0.4) of every series and
     /// of the tile cache's `cache` figures.
     pub fn render(&self, cache: CacheStats) -> String {
         let mut out = String::new();
-        let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
-        let mut keys: Vec<_> = series.keys().collect();
-        keys.sort();
+        let all = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        let mut series: Vec<(&str, &str, &Series)> = all
+            .iter()
+            .flat_map(|(route, methods)| {
+                methods
+                    .iter()
+                    .map(move |(m, s)| (m.as_str(), route.as_str(), &**s))
+            })
+            .collect();
+        series.sort_by_key(|&(m, r, _)| (r, m));
         out.push_str("# HELP civgrid_http_requests_total HTTP requests answered, by route and status class.\n# TYPE civgrid_http_requests_total counter\n");
-        for k in &keys {
-            for (i, c) in series[*k].by_class.iter().enumerate() {
+        for &(method, route, s) in &series {
+            for (i, c) in s.by_class.iter().enumerate() {
                 let n = c.load(Ordering::Relaxed);
                 if n > 0 {
                     let _ = writeln!(
                         out,
                         "civgrid_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{}xx\"}} {n}",
-                        k.0,
-                        escape(&k.1),
+                        method,
+                        escape(route),
                         i + 1
                     );
                 }
             }
         }
         out.push_str("# HELP civgrid_http_request_duration_seconds Time to answer an HTTP request, by route.\n# TYPE civgrid_http_request_duration_seconds histogram\n");
-        for k in &keys {
-            let s = &series[*k];
-            let labels = format!("method=\"{}\",route=\"{}\"", k.0, escape(&k.1));
+        for &(method, route, s) in &series {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
             let mut cumulative = 0;
             for (bound, n) in BUCKETS.iter().zip(&s.buckets) {
                 cumulative += n.load(Ordering::Relaxed);
@@ -214,15 +226,17 @@ fn escape(s: &str) -> String {
 /// Middleware counting every request under its route pattern.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // Both clones are cheap: standard methods carry no allocation, and a
+    // matched path is a shared string.
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    state
-        .metrics
-        .record(&method, &route, response.status(), start.elapsed());
+    state.metrics.record(
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        response.status(),
+        start.elapsed(),
+    );
     response
 }
 
