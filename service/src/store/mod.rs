@@ -289,8 +289,9 @@ pub struct Change {
     pub all: bool,
 }
 
-/// Tables whose writes other processes need not follow (logs).
-const UNFOLLOWED: [&str; 2] = ["audit", "grid_edits"];
+/// Tables whose writes other processes need not follow: logs, and care
+/// counts (read from the store on every request, never held in memory).
+const UNFOLLOWED: [&str; 3] = ["audit", "grid_edits", "care_counts"];
 
 /// The changes a committed plan made, one per layer, announced by `origin`.
 pub(crate) fn changes_of(plan: &[Write], done: &[Written], origin: &str) -> Vec<Change> {
@@ -831,4 +832,74 @@ fn add_count(counts: &mut LayerCounts, layer: Layer, n: usize) {
         Layer::Incidents => &mut counts.incidents,
     };
     *slot += n;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema::{self, Value};
+    use super::{changes_of, Filter, Layer, Write, Written};
+
+    fn row(table: &schema::Table, code: &str) -> Vec<Value> {
+        table
+            .columns
+            .iter()
+            .map(|c| {
+                if c.name == "code" {
+                    Value::Text(code.into())
+                } else {
+                    Value::Null
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn changes_name_features_by_id_grids_by_code_and_skip_logs() {
+        let facilities = Layer::Facilities.def();
+        let plan = vec![
+            Write::Insert(facilities, vec![row(facilities, "")]),
+            Write::Update(Layer::Hazards.def(), 9, Vec::new()),
+            Write::Delete(
+                &schema::GRIDS,
+                Filter::Eq("code", Value::Text("330106001001002".into())),
+            ),
+            Write::Insert(
+                &schema::GRIDS,
+                vec![
+                    row(&schema::GRIDS, "330106001001002"),
+                    row(&schema::GRIDS, "330106001001005"),
+                ],
+            ),
+            Write::Insert(&schema::AUDIT, vec![row(&schema::AUDIT, "")]),
+            Write::Delete(&schema::CARE_COUNTS, Filter::All),
+            Write::Delete(Layer::Roads.def(), Filter::Eq("source", "a.osm".into())),
+        ];
+        let mut done = vec![Written::default(); plan.len()];
+        done[0] = Written {
+            rows: 1,
+            id: Some(5),
+        };
+        done[5].rows = 3;
+        done[6].rows = 2;
+        let changes = changes_of(&plan, &done, "me");
+        let summary: Vec<_> = changes
+            .iter()
+            .map(|c| (c.layer.as_str(), c.ids.clone(), c.codes.clone(), c.all))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("facilities", vec![5], vec![], false),
+                ("hazards", vec![9], vec![], false),
+                (
+                    "grids",
+                    vec![],
+                    vec!["330106001001002".to_owned(), "330106001001005".to_owned()],
+                    false
+                ),
+                ("roads", vec![], vec![], true),
+            ]
+        );
+        assert!(changes.iter().all(|c| c.origin == "me"));
+    }
 }
