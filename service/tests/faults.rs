@@ -197,8 +197,12 @@ fn postgis_restarted_under_load_fails_fast_and_recovers() {
     assert!(!refused.is_empty(), "no write fell in the outage");
     for s in &refused {
         assert_eq!(s.status, 503, "{s:?}");
+        let problem: serde_json::Value = serde_json::from_str(&s.body).expect("a problem");
+        assert_eq!(problem["status"], 503, "{s:?}");
         assert!(
-            s.body.contains("problem") || s.body.contains("detail"),
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("store is not available")),
             "{s:?}"
         );
         assert!(
