@@ -12,6 +12,7 @@
 //!   BD-09 conversions.
 //! - [`assign`]: case assignment: the class taxonomy (部件/事件), working calendars, deadlines and escalation.
 //! - [`cells`]: unit cells (万米单元网格) with standard codes, adjacency and an H3 view.
+//! - [`components`]: components (部件) with 16-digit codes, tied to the unit cell holding them.
 //! - [`grids`]: household grids (全科网格): plans within household bounds, validation and planner edits.
 //! - [`hotspots`]: incidents counted per cell or grid and class in a time window, top places by count or growth.
 //! - [`locate`]: which district, subdistrict, community and unit cell hold a point.
@@ -26,6 +27,7 @@
 
 pub mod assign;
 pub mod cells;
+pub mod components;
 pub mod crs;
 pub mod extent;
 pub mod grids;

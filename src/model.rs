@@ -615,6 +615,12 @@ pub struct Territory {
     pub barriers: Vec<Barrier>,
     /// Incidents.
     pub incidents: Vec<Incident>,
+    /// Components (部件): manhole covers, lamps, hydrants…
+    #[serde(default)]
+    pub components: Vec<crate::components::Component>,
+    /// Zones of the overlay layers (police beats, school-safety zones…).
+    #[serde(default)]
+    pub zones: Vec<crate::zones::ZoneFeature>,
 }
 
 /// Feature counts per layer, as reported after an import or a load.
@@ -639,6 +645,12 @@ pub struct LayerCounts {
     pub barriers: usize,
     /// Incidents.
     pub incidents: usize,
+    /// Components.
+    #[serde(default)]
+    pub components: usize,
+    /// Zones of overlay layers.
+    #[serde(default)]
+    pub zones: usize,
 }
 
 impl LayerCounts {
@@ -654,6 +666,8 @@ impl LayerCounts {
             + self.roads
             + self.barriers
             + self.incidents
+            + self.components
+            + self.zones
     }
 }
 
@@ -661,7 +675,7 @@ impl fmt::Display for LayerCounts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} districts, {} subdistricts, {} communities, {} buildings, {} facilities, {} hazards, {} roads, {} barriers, {} incidents",
+            "{} districts, {} subdistricts, {} communities, {} buildings, {} facilities, {} hazards, {} roads, {} barriers, {} incidents, {} components, {} zones",
             self.districts,
             self.subdistricts,
             self.communities,
@@ -670,7 +684,9 @@ impl fmt::Display for LayerCounts {
             self.hazards,
             self.roads,
             self.barriers,
-            self.incidents
+            self.incidents,
+            self.components,
+            self.zones
         )
     }
 }
@@ -702,6 +718,8 @@ impl Territory {
             roads: self.roads.len(),
             barriers: self.barriers.len(),
             incidents: self.incidents.len(),
+            components: self.components.len(),
+            zones: self.zones.len(),
         }
     }
 
@@ -726,6 +744,8 @@ impl Territory {
         self.roads.extend(other.roads);
         self.barriers.extend(other.barriers);
         self.incidents.extend(other.incidents);
+        self.components.extend(other.components);
+        self.zones.extend(other.zones);
     }
 }
 

@@ -32,6 +32,24 @@ pub struct Zone {
     pub geometry: MultiPolygon<f64>,
 }
 
+/// A zone as imported and stored: one feature of an overlay layer.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ZoneFeature {
+    /// Store id (0 before it is stored).
+    pub id: i64,
+    /// The layer (`police_beats`, `school_safety`…).
+    pub layer: String,
+    /// Its code within the layer.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+    /// Whether its layer claims to tile the territory (the same for every
+    /// zone of a layer).
+    pub complete: bool,
+    /// Its area, lon/lat (CGCS2000).
+    pub geometry: MultiPolygon<f64>,
+}
+
 /// A zone in a [`Zones::locate`] answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ZoneRef {
@@ -219,6 +237,30 @@ pub struct Zones {
 }
 
 impl Zones {
+    /// The layers of stored zones, grouped by layer name; a layer is
+    /// complete when its zones claim it (the import keeps the claims of a
+    /// layer's zones the same).
+    #[must_use]
+    pub fn from_features(features: &[ZoneFeature]) -> Self {
+        let mut by_layer: std::collections::BTreeMap<&str, (bool, Vec<Zone>)> =
+            std::collections::BTreeMap::new();
+        for f in features {
+            let (complete, zones) = by_layer.entry(&f.layer).or_default();
+            *complete |= f.complete;
+            zones.push(Zone {
+                code: f.code.clone(),
+                name: f.name.clone(),
+                geometry: f.geometry.clone(),
+            });
+        }
+        Self::new(
+            by_layer
+                .into_iter()
+                .map(|(name, (complete, zones))| ZoneLayer::new(name, complete, zones))
+                .collect(),
+        )
+    }
+
     /// The layers, sorted by name.
     #[must_use]
     pub fn new(mut layers: Vec<ZoneLayer>) -> Self {

@@ -140,3 +140,41 @@ fn locate_returns_every_zone_holding_the_point() {
     let got: Vec<String> = zones.locate(p).into_iter().map(|z| z.code).collect();
     assert_eq!(got, vec!["A", "B", "X"]);
 }
+
+#[test]
+fn stored_features_group_into_layers() {
+    let feature = |layer: &str, code: &str, complete: bool, g: MultiPolygon<f64>| ZoneFeature {
+        id: 0,
+        layer: layer.into(),
+        code: code.into(),
+        name: code.into(),
+        complete,
+        geometry: g,
+    };
+    let zones = Zones::from_features(&[
+        feature("school_safety", "S1", false, rect_m(0.0, 0.0, 300.0, 300.0)),
+        feature(
+            "police_beats",
+            "B",
+            true,
+            rect_m(500.0, 0.0, 1000.0, 1000.0),
+        ),
+        feature("police_beats", "A", true, rect_m(0.0, 0.0, 500.0, 1000.0)),
+    ]);
+    let layers: Vec<_> = zones
+        .layers()
+        .iter()
+        .map(|l| (l.name.as_str(), l.complete, l.zones().len()))
+        .collect();
+    assert_eq!(
+        layers,
+        [("police_beats", true, 2), ("school_safety", false, 1)]
+    );
+    let at = rect_m(100.0, 100.0, 101.0, 101.0).0[0].exterior().0[0];
+    let found: Vec<_> = zones
+        .locate(at.into())
+        .into_iter()
+        .map(|z| format!("{}:{}", z.layer, z.code))
+        .collect();
+    assert_eq!(found, ["police_beats:A", "school_safety:S1"]);
+}
