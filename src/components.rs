@@ -285,6 +285,76 @@ pub fn tie(components: &mut [Component], locator: &Locator) -> Vec<usize> {
     changed
 }
 
+/// Why a component cannot be placed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceError {
+    /// Its geometry is empty.
+    #[error("the geometry is empty")]
+    Empty,
+    /// No district holds its anchor.
+    #[error("({lon}, {lat}) is outside every district: a component's code starts with its district's")]
+    Outside {
+        /// Longitude of the anchor.
+        lon: String,
+        /// Latitude of the anchor.
+        lat: String,
+    },
+    /// Its code names another district than the one holding it.
+    #[error("the code {code} starts with district {}, but the component lies in district {district}", code.district())]
+    WrongDistrict {
+        /// The code given.
+        code: ComponentCode,
+        /// The district holding the component.
+        district: AdminCode,
+    },
+    /// No serial is left.
+    #[error(transparent)]
+    Exhausted(#[from] SerialsExhausted),
+}
+
+impl PlaceError {
+    /// The field at fault: `geometry`, `code` or `class`.
+    #[must_use]
+    pub const fn field(&self) -> &'static str {
+        match self {
+            Self::Empty | Self::Outside { .. } => "geometry",
+            Self::WrongDistrict { .. } => "code",
+            Self::Exhausted(_) => "class",
+        }
+    }
+}
+
+/// The code and cell of a component of `class` at `geometry`: `code` when
+/// given (it must start with the district holding the component), else
+/// the next serial of that district and class; the cell is the active
+/// cell of `locator` holding the anchor.
+///
+/// # Errors
+/// [`PlaceError`] when no district holds it, the given code names another
+/// district, or the serials are used up.
+pub fn place(
+    locator: &Locator,
+    serials: &mut Serials,
+    code: Option<ComponentCode>,
+    class: &str,
+    geometry: &Geometry<f64>,
+) -> Result<(ComponentCode, Option<CellCode>), PlaceError> {
+    let p = anchor(geometry).ok_or(PlaceError::Empty)?;
+    let loc = locator.locate(p);
+    let district = loc.district.map(|d| d.code).ok_or_else(|| PlaceError::Outside {
+        lon: format!("{:.6}", p.x()),
+        lat: format!("{:.6}", p.y()),
+    })?;
+    let code = match code {
+        Some(c) if c.district() != district => {
+            return Err(PlaceError::WrongDistrict { code: c, district })
+        }
+        Some(c) => c,
+        None => serials.next(district, class)?,
+    };
+    Ok((code, loc.cell.map(|c| c.code)))
+}
+
 /// Hands out serials: the next one of each district and class after the
 /// largest in use.
 #[derive(Debug, Clone, Default)]
@@ -349,6 +419,14 @@ pub struct ClassCounts {
     pub classes: BTreeMap<String, usize>,
 }
 
+impl ClassCounts {
+    /// Counts one more component.
+    pub fn add(&mut self, c: &Component) {
+        self.total += 1;
+        *self.classes.entry(c.code.class()).or_default() += 1;
+    }
+}
+
 /// Counts `components` per `key` (components without a key are left out),
 /// by class, keys in order.
 pub fn count_by<'a, K: Ord>(
@@ -358,9 +436,7 @@ pub fn count_by<'a, K: Ord>(
     let mut out: BTreeMap<K, ClassCounts> = BTreeMap::new();
     for c in components {
         if let Some(k) = key(c) {
-            let e = out.entry(k).or_default();
-            e.total += 1;
-            *e.classes.entry(c.code.class()).or_default() += 1;
+            out.entry(k).or_default().add(c);
         }
     }
     out
@@ -369,3 +445,69 @@ pub fn count_by<'a, K: Ord>(
 #[cfg(test)]
 #[path = "components_tests.rs"]
 mod tests;
+
+/// The components of a territory, by code and by store id, kept tied to
+/// the active cells.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentIndex {
+    by_code: BTreeMap<ComponentCode, Component>,
+    codes: HashMap<i64, ComponentCode>,
+}
+
+impl ComponentIndex {
+    /// The index of `components`, each tied to its cell by `locator`;
+    /// also returns how many had another cell than the one they carried.
+    #[must_use]
+    pub fn new(mut components: Vec<Component>, locator: &Locator) -> (Self, usize) {
+        let moved = tie(&mut components, locator).len();
+        let mut index = Self::default();
+        for c in components {
+            index.put(c);
+        }
+        (index, moved)
+    }
+
+    /// Every component, by code.
+    pub fn iter(&self) -> impl Iterator<Item = &Component> {
+        self.by_code.values()
+    }
+
+    /// How many there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.by_code.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
+    }
+
+    /// The component with this code.
+    #[must_use]
+    pub fn get(&self, code: ComponentCode) -> Option<&Component> {
+        self.by_code.get(&code)
+    }
+
+    /// The component with this store id.
+    #[must_use]
+    pub fn by_id(&self, id: i64) -> Option<&Component> {
+        self.codes.get(&id).and_then(|c| self.by_code.get(c))
+    }
+
+    /// Adds `c`, replacing the component with its store id (a move or a
+    /// change of code); returns the one replaced.
+    pub fn put(&mut self, c: Component) -> Option<Component> {
+        let old = self.remove(c.id);
+        self.codes.insert(c.id, c.code);
+        self.by_code.insert(c.code, c);
+        old
+    }
+
+    /// Removes the component with this store id.
+    pub fn remove(&mut self, id: i64) -> Option<Component> {
+        let code = self.codes.remove(&id)?;
+        self.by_code.remove(&code)
+    }
+}

@@ -186,3 +186,26 @@ fn counts_per_key_and_class() {
     assert_eq!(by_class["0117"].total, 2);
     assert_eq!(by_class.values().map(|c| c.total).sum::<usize>(), 4);
 }
+
+#[test]
+fn the_index_ties_on_build_and_replaces_by_store_id() {
+    let mut a = component("3301060101000001", point!(x: 0.5, y: 0.5).into());
+    a.id = 7;
+    let mut b = component("3301060117000001", point!(x: 1.5, y: 0.5).into());
+    b.id = 8;
+    b.cell = Some("330106001001001".parse().unwrap()); // stale: it lies east
+    let (mut index, moved) = ComponentIndex::new(vec![b, a], &locator());
+    assert_eq!(moved, 2);
+    let codes: Vec<_> = index.iter().map(|c| c.code.to_string()).collect();
+    assert_eq!(codes, ["3301060101000001", "3301060117000001"]);
+    assert_eq!(index.by_id(8).unwrap().cell.unwrap().to_string(), "330106001001002");
+    // A change of code keeps one entry per store id.
+    let mut renamed = index.by_id(7).unwrap().clone();
+    renamed.code = "3301060101000009".parse().unwrap();
+    assert!(index.put(renamed).is_some());
+    assert_eq!(index.len(), 2);
+    assert!(index.get("3301060101000001".parse().unwrap()).is_none());
+    assert_eq!(index.remove(8).unwrap().id, 8);
+    assert_eq!(index.len(), 1);
+    assert!(index.remove(8).is_none());
+}

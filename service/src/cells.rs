@@ -1,12 +1,14 @@
 //! `civgrid cells`: (re)generates the unit cells (万米单元网格) of every
 //! community from the stored territory and stores them with their history
-//! and adjacency, in one transaction.
+//! and adjacency, and the components' new cells, in one transaction.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use civgrid::cells::{partition_with_progress, CellConfig, CellReport, Partition};
+use civgrid::components::{tie, Component};
+use civgrid::Locator;
 
 use crate::progress::Progress;
 use crate::store::{Store, StoreResult};
@@ -20,6 +22,8 @@ pub struct CellsRun {
     pub stored: usize,
     /// Adjacent pairs stored.
     pub adjacency: usize,
+    /// Components whose unit cell changed with the new cells.
+    pub retied: usize,
     /// Time spent partitioning.
     pub partition_time: Duration,
     /// Time spent in all.
@@ -47,7 +51,8 @@ pub async fn run(
         previous.len()
     );
     let partition_started = Instant::now();
-    let partition: Partition = tokio::task::spawn_blocking(move || {
+    let (partition, retied): (Partition, Vec<Component>) = tokio::task::spawn_blocking(move || {
+        let mut territory = territory;
         let total = territory.communities.len() as u64;
         let progress = Mutex::new(Progress::new("cells", Some(total)));
         let p = partition_with_progress(&territory, &previous, today, &config, &|_, _| {
@@ -58,17 +63,26 @@ pub async fn run(
         if let Ok(progress) = progress.into_inner() {
             progress.finish();
         }
-        p
+        // Components follow the new cells.
+        let active: Vec<_> = p.cells.iter().filter(|c| c.end.is_none()).cloned().collect();
+        let locator = Locator::new(&territory).with_cells(&active);
+        let moved = tie(&mut territory.components, &locator);
+        let retied = moved
+            .into_iter()
+            .map(|i| territory.components[i].clone())
+            .collect();
+        (p, retied)
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let partition_time = partition_started.elapsed();
     store
-        .replace_cells(&partition.cells, &partition.adjacency)
+        .replace_cells(&partition.cells, &partition.adjacency, &retied)
         .await?;
     Ok(CellsRun {
         stored: partition.cells.len(),
         adjacency: partition.adjacency.len(),
+        retied: retied.len(),
         report: partition.report,
         partition_time,
         total_time: started.elapsed(),

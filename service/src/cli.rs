@@ -631,11 +631,12 @@ pub(crate) fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> 
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!(
-        "cells: {} -> {} cells (with history) and {} adjacent pairs stored in {} in {:.2?} (partition {:.2?}){}",
+        "cells: {} -> {} cells (with history) and {} adjacent pairs stored in {}, {} components moved to new cells, in {:.2?} (partition {:.2?}){}",
         run.report,
         run.stored,
         run.adjacency,
         store,
+        run.retied,
         run.total_time,
         run.partition_time,
         json.map(|p| format!("; report in {}", p.display()))
@@ -723,10 +724,9 @@ pub async fn import_files(
         repairs += f.notes.len();
         skipped += f.skipped;
     }
-    let mut batches: Vec<ImportBatch> = files.into_iter().map(|f| f.batch).collect();
-    let sources = batches.len() + extra.len();
-    batches.extend(extra);
+    let sources = files.len() + extra.len();
     let store = store::open(store_spec).await?;
+    let batches = import::place(store.as_ref(), files, extra).await?;
     let outcome = store.import(&batches).await?;
     println!(
         "imported {sources} source(s) into {} in {:.2?}: {} ({} replaced from earlier imports; {repairs} repairs/tidyings, {skipped} features skipped)",

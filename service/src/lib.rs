@@ -27,6 +27,7 @@ pub mod routes;
 pub mod state;
 pub mod store;
 pub mod tiles;
+pub mod zones;
 
 pub use routes::app;
 pub use state::{AppState, Engine};

@@ -186,6 +186,9 @@ impl Operation {
     }
 }
 
+/// A component's 16-digit code in the path.
+const CODE16: Param = p("code", "the component's 16-digit code", "3390010117000001");
+
 /// Every operation of the API.
 pub const OPERATIONS: &[Operation] = &[
     op("get", "/health", "service", "Liveness, the store and feature counts", &[]).open(),
@@ -197,7 +200,30 @@ pub const OPERATIONS: &[Operation] = &[
     ]).open().answers(200, Some(Body::File)),
     op("get", "/metrics", "service", "Prometheus metrics: requests and latency per route, tile cache", &[])
         .answers(200, Some(Body::Text)),
-    op("get", "/api/v1/locate", "places", "The district, subdistrict, community, unit cell and household grid (with its worker) holding a point", &[LON, LAT, DATUM]),
+    op("get", "/api/v1/locate", "places", "The district, subdistrict, community, unit cell, household grid (with its worker) and every overlay zone holding a point", &[LON, LAT, DATUM]),
+    op("get", "/api/v1/zones", "places", "Overlay layers (police beats, fire districts, school-safety zones…) with their validation: codes used twice and, for complete layers, gaps and overlaps in m²", &[]),
+    op("get", "/api/v1/zones/{layer}", "places", "The zones of one overlay layer", &[
+        p("layer", "the layer's name", "police_beats"),
+    ]).answers(200, Some(Body::Features)),
+    op("get", "/api/v1/components", "components", "Components (部件), by 16-digit code", &[
+        q("cell", "string", false, "only those in this unit cell", "339001001001001"),
+        q("grid", "string", false, "only those in this household grid", "339001001001002"),
+        q("class", "string", false, "only this 4-digit class", "0117"),
+        q("state", "string", false, "only this state (good, damaged, missing, occupied, retired)", "damaged"),
+        q("limit", "integer", false, "how many features (1–10000, default 1000)", "100"),
+    ]).answers(200, Some(Body::Features)),
+    op("get", "/api/v1/components/counts", "components", "Components counted per unit cell, household grid, class or state, each with its count per class", &[
+        q("by", "string", false, "cell, grid, class (default) or state", "grid"),
+        q("class", "string", false, "only this 4-digit class", "0117"),
+        q("state", "string", false, "only this state", "damaged"),
+    ]),
+    op("post", "/api/v1/components", "components", "Store a component; its code is numbered in its district and class when not given, its cell computed", &[])
+        .body(Body::Feature).answers(201, Some(Body::Feature)).role("planner"),
+    op("get", "/api/v1/components/{code}", "components", "One component, with its cell and grid", &[CODE16]).answers(200, Some(Body::Feature)),
+    op("put", "/api/v1/components/{code}", "components", "Replace or move a component; its cell follows", &[CODE16])
+        .body(Body::Feature).answers(200, Some(Body::Feature)).role("planner"),
+    op("delete", "/api/v1/components/{code}", "components", "Delete a component", &[CODE16])
+        .answers(204, None).role("planner"),
     op("post", "/api/v1/assign", "places", "Case assignment: for a point and a 4-digit class code, the cell, grid, worker and leader, department, deadline on the working calendar, escalation level and nearest responders (stores nothing; see docs/assign.md)", &[])
         .body(Body::Json),
     op("get", "/api/v1/hotspots", "places", "Cells or grids with the most incidents in a time window, or the largest growth over the window before", &[

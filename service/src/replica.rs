@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Receiver;
 
 use crate::error::ServiceError;
-use crate::routes::{features, grids};
+use crate::routes::{components, features, grids};
 use crate::state::AppState;
 use crate::store::{Change, Layer};
 
@@ -57,6 +57,16 @@ async fn apply(state: &AppState, change: &Change) -> Result<(), ServiceError> {
             for &id in &change.ids {
                 let stored = state.store.load_feature(layer, id).await?;
                 features::follow(state, layer, id, stored)?;
+            }
+            Ok(())
+        }
+        None if change.layer == "components" && !change.all => {
+            for &id in &change.ids {
+                let stored = match state.store.load_feature(Layer::Components, id).await? {
+                    Some(crate::store::Feature::Component(c)) => Some(c),
+                    _ => None,
+                };
+                components::follow(state, id, stored);
             }
             Ok(())
         }

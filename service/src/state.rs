@@ -4,6 +4,7 @@
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use civgrid::cells::{Adjacency, Cell, CellCode};
+use civgrid::components::ComponentIndex;
 use civgrid::grids::{Grid, GridConfig};
 use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
@@ -16,6 +17,7 @@ use crate::responders::{ResponderError, Responders, DEFAULT_MAX_OUTSIDE_M};
 use crate::risk::RiskState;
 use crate::store::{Store, StoreError};
 use crate::tiles::{Styles, Tiles, DEFAULT_CACHE_BYTES};
+use crate::zones::ZoneState;
 
 /// In-memory indexes over the stored territory.
 #[derive(Debug)]
@@ -38,6 +40,10 @@ pub struct Engine {
     pub risk: RiskState,
     /// Incidents with the cell and grid holding them, for hot spots.
     pub incidents: Vec<PlacedIncident>,
+    /// Components (部件), tied to the active cells.
+    pub components: ComponentIndex,
+    /// Overlay zones and their validation reports.
+    pub zones: ZoneState,
 }
 
 /// An incident with the active cell and grid holding it (found once, when
@@ -110,7 +116,16 @@ impl Engine {
                 grid: grids.index.locate(i.location).map(|g| g.code),
             })
             .collect();
+        let (components, moved) = ComponentIndex::new(territory.components.clone(), &locator);
+        if moved > 0 {
+            tracing::warn!(
+                moved,
+                "components whose stored cell is not the active cell holding them (run `civgrid cells` again to store the new ones)"
+            );
+        }
         Ok(Self {
+            components,
+            zones: ZoneState::new(territory),
             incidents,
             locator,
             counts: territory.counts(),

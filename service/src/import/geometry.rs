@@ -236,6 +236,32 @@ impl GeometryReader<'_> {
         }
     }
 
+    /// A point, a line (a MultiLineString when it has several parts) or an
+    /// area, as the feature has it (components).
+    pub fn any(&self, g: &GdalGeometry) -> Result<Cleaned<Geometry<f64>>, FeatureProblem> {
+        match flat(g) {
+            T::wkbPoint => self.point_or_area(g),
+            T::wkbLineString | T::wkbMultiLineString => {
+                let lines = self.lines(g)?;
+                let mut parts = lines.geometry;
+                let geometry = if parts.len() == 1 {
+                    parts.swap_remove(0).into()
+                } else {
+                    geo_types::MultiLineString::new(parts).into()
+                };
+                Ok(Cleaned {
+                    geometry,
+                    notes: lines.notes,
+                })
+            }
+            T::wkbPolygon | T::wkbMultiPolygon => self.point_or_area(g),
+            _ => Err(FeatureProblem::WrongGeometry {
+                expected: "Point, LineString or Polygon",
+                found: type_name(g),
+            }),
+        }
+    }
+
     /// A linear feature as its parts (a MultiLineString gives several).
     pub fn lines(&self, g: &GdalGeometry) -> Result<Cleaned<Vec<LineString<f64>>>, FeatureProblem> {
         let projected = self.reproject(g)?;

@@ -4,7 +4,8 @@
 //! ```toml
 //! [layers."Fire stations 2024"]   # the source layer's name
 //! target = "facilities"           # districts, subdistricts, communities, buildings,
-//!                                 # facilities, hazards, roads or incidents
+//!                                 # facilities, hazards, roads, barriers, incidents,
+//!                                 # components or zones
 //! datum = "gcj02"                 # optional: coordinates are GCJ-02 (or bd09)
 //! [layers."Fire stations 2024".fields]
 //! name = "NAME_CN"                # model field = source field
@@ -37,11 +38,15 @@ pub enum Target {
     Barriers,
     /// `incidents`.
     Incidents,
+    /// `components` (部件): points, lines or areas with a 16-digit code.
+    Components,
+    /// `zones` of an overlay layer (police beats, school-safety zones…).
+    Zones,
 }
 
 impl Target {
     /// Every target with its conventional layer name.
-    pub const NAMED: [(&'static str, Self); 9] = [
+    pub const NAMED: [(&'static str, Self); 11] = [
         ("districts", Self::Admin(AdminLevel::District)),
         ("subdistricts", Self::Admin(AdminLevel::Subdistrict)),
         ("communities", Self::Admin(AdminLevel::Community)),
@@ -51,7 +56,14 @@ impl Target {
         ("roads", Self::Roads),
         ("barriers", Self::Barriers),
         ("incidents", Self::Incidents),
+        ("components", Self::Components),
+        ("zones", Self::Zones),
     ];
+
+    /// The conventional names, for messages (`districts, subdistricts, …`).
+    pub fn names() -> String {
+        Self::NAMED.map(|(n, _)| n).join(", ")
+    }
 
     /// The target whose conventional name is `name`, exactly.
     pub fn from_name(name: &str) -> Option<Self> {
@@ -82,7 +94,8 @@ impl<'de> Deserialize<'de> for Target {
         let s = String::deserialize(d)?;
         Self::from_name(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "unknown target {s:?} (expected districts, subdistricts, communities, buildings, facilities, hazards, roads or incidents)"
+                "unknown target {s:?} (expected one of {})",
+                Self::names()
             ))
         })
     }

@@ -8,6 +8,7 @@
 mod attributes;
 mod geometry;
 pub mod mapping;
+pub mod placement;
 mod records;
 
 use std::fmt;
@@ -25,7 +26,8 @@ use attributes::Attributes;
 pub use attributes::Fields;
 use geometry::GeometryReader;
 pub use mapping::{Mapping, MappingError, Target};
-pub use records::{facility, hazard};
+pub use placement::{place, ComponentDraft, Placement, PlacementError};
+pub use records::{component_draft, facility, hazard};
 use records::{OsmClass, RecordContext};
 
 /// How to import.
@@ -162,7 +164,7 @@ pub enum ImportError {
         reason: String,
     },
     /// No layer of the file maps to the model.
-    #[error("{file}: no layer maps to the model (layers: {layers}); name layers districts, subdistricts, communities, buildings, facilities, hazards, roads or incidents, or give a mapping file", file = .file.display(), layers = .layers.join(", "))]
+    #[error("{file}: no layer maps to the model (layers: {layers}); name layers {names}, or give a mapping file", file = .file.display(), layers = .layers.join(", "), names = Target::names())]
     NothingToImport {
         /// The file.
         file: PathBuf,
@@ -224,6 +226,8 @@ pub struct ImportedFile {
     /// Features of mapped layers that civgrid does not keep (OSM benches,
     /// footpaths…), and features of unmapped layers.
     pub skipped: usize,
+    /// Components read, placed by [`place`] before the batch is written.
+    pub drafts: Vec<ComponentDraft>,
 }
 
 /// CGCS2000 (EPSG:4490) in lon/lat axis order.
@@ -256,6 +260,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
         },
         notes: Vec::new(),
         skipped: 0,
+        drafts: Vec::new(),
     };
     let mut layer_names = Vec::new();
     let mut mapped_any = false;
@@ -311,6 +316,8 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
             },
             estimate: opts.estimate,
             projections: std::collections::BTreeMap::new(),
+            layer: name.clone(),
+            drafts: Vec::new(),
         };
         let total = layer.try_feature_count();
         let mut progress = Progress::new(&format!("{}:{name}", out.batch.source), total);
@@ -358,6 +365,10 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                 Some(notes) => out
                     .notes
                     .extend(notes.into_iter().map(|what| Note { at: at(), what })),
+            }
+            for mut draft in ctx.drafts.drain(..) {
+                draft.at = Some(at());
+                out.drafts.push(draft);
             }
         }
         progress.finish();

@@ -8,6 +8,8 @@ use civgrid::{
     FacilityKind, Hazard, HazardGeometry, HouseholdEstimate, Incident, LocalProjection, Oneway,
     RiskLevel, Road, Territory,
 };
+use civgrid::components::{is_class_code, ComponentCode, ComponentState};
+use civgrid::zones::ZoneFeature;
 use gdal::vector::Geometry as GdalGeometry;
 use geo::{Area, Centroid};
 use geo_types::{Geometry, Point};
@@ -15,6 +17,7 @@ use geo_types::{Geometry, Point};
 use super::attributes::{Attributes, Fields};
 use super::geometry::GeometryReader;
 use super::mapping::Target;
+use super::placement::ComponentDraft;
 use super::FeatureProblem;
 
 /// Road classes that carry vehicles (OSM highway values); others (footway,
@@ -48,6 +51,12 @@ pub struct RecordContext<'a> {
     /// central meridian), set up on the zone's first building: a file may
     /// hold buildings of distant cities.
     pub projections: BTreeMap<i64, LocalProjection>,
+    /// The source layer's name: the overlay layer of zones without a
+    /// `layer` field.
+    pub layer: String,
+    /// Components read from the layer, placed once the whole import is read
+    /// (their codes and cells depend on the store).
+    pub drafts: Vec<ComponentDraft>,
 }
 
 impl RecordContext<'_> {
@@ -192,6 +201,89 @@ pub fn add_feature(
             });
             Ok(p.notes)
         }
+        Target::Components => {
+            let geometry = gr.any(g)?;
+            ctx.drafts.push(component_draft(attrs, geometry.geometry)?);
+            Ok(geometry.notes)
+        }
+        Target::Zones => {
+            let code = attrs.required("code")?;
+            let complete = match attrs.get("complete") {
+                Some(v) => parse_flag(&v).ok_or_else(|| FeatureProblem::BadField {
+                    field: "complete",
+                    value: v.clone(),
+                    reason: "expected true or false (1/0, yes/no, 是/否)".into(),
+                })?,
+                None => false,
+            };
+            let area = gr.polygons(g)?;
+            out.zones.push(ZoneFeature {
+                id: 0,
+                layer: attrs.get("layer").unwrap_or_else(|| ctx.layer.clone()),
+                name: attrs.get("name").unwrap_or_default(),
+                code,
+                complete,
+                geometry: area.geometry,
+            });
+            Ok(area.notes)
+        }
+    }
+}
+
+/// A component's fields: a 16-digit `code` or a 4-digit `class` (or both,
+/// agreeing), `owner` (required), `maintainer` (default: the owner),
+/// `state` (default: good) and `name`, at `geometry`.
+///
+/// # Errors
+/// [`FeatureProblem`] naming the missing or bad field.
+pub fn component_draft(
+    attrs: &impl Fields,
+    geometry: Geometry<f64>,
+) -> Result<ComponentDraft, FeatureProblem> {
+    let code: Option<ComponentCode> = attrs.parsed("code")?;
+    let class = attrs.get("class");
+    if let Some(c) = class.as_deref().filter(|c| !is_class_code(c)) {
+        return Err(FeatureProblem::BadField {
+            field: "class",
+            value: c.to_owned(),
+            reason: "a class code has 4 digits: major (01-99) and minor (01-99)".into(),
+        });
+    }
+    let class = match (code, class) {
+        (None, None) => {
+            return Err(FeatureProblem::MissingField {
+                field: "code (16 digits) or class (4 digits)",
+            })
+        }
+        (Some(code), Some(class)) if code.class() != class => {
+            return Err(FeatureProblem::BadField {
+                field: "class",
+                value: class,
+                reason: format!("the code {code} is of class {}", code.class()),
+            })
+        }
+        (Some(code), _) => code.class(),
+        (None, Some(class)) => class,
+    };
+    let owner = attrs.required("owner")?;
+    Ok(ComponentDraft {
+        at: None,
+        code,
+        class,
+        name: attrs.get("name").unwrap_or_default(),
+        maintainer: attrs.get("maintainer").unwrap_or_else(|| owner.clone()),
+        owner,
+        state: attrs.parsed("state")?.unwrap_or(ComponentState::Good),
+        geometry,
+    })
+}
+
+/// A yes/no field: `true`/`false`, `1`/`0`, `yes`/`no`, `是`/`否`.
+fn parse_flag(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "yes" | "y" | "是" => Some(true),
+        "false" | "f" | "0" | "no" | "n" | "否" => Some(false),
+        _ => None,
     }
 }
 

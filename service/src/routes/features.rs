@@ -372,7 +372,7 @@ pub(crate) fn follow(
         (_, Some(store::Feature::Hazard(h))) => follow_one(state, id, Some(h)),
         (Layer::Facilities, None) => follow_one::<Facility>(state, id, None),
         (Layer::Hazards, None) => follow_one::<Hazard>(state, id, None),
-        (other, None) => Err(ServiceError::Internal(format!(
+        (other, _) => Err(ServiceError::Internal(format!(
             "the {} layer is not followed feature by feature",
             other.table()
         ))),

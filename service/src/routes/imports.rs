@@ -75,20 +75,25 @@ async fn import_file(
             path
         };
         let staged = format!("{}/", dir.path().display());
-        let mut read = import::read_file(&source, &opts).map_err(|e| {
-            let message = e.to_string().replace("/vsizip/", "").replace(&staged, "");
-            ServiceError::BadRequest(message)
-        })?;
+        let clean = move |e: &dyn std::fmt::Display| {
+            ServiceError::BadRequest(e.to_string().replace("/vsizip/", "").replace(&staged, ""))
+        };
+        let mut read = import::read_file(&source, &opts).map_err(|e| clean(&e))?;
         read.batch.source.clone_from(&name);
-        Ok::<_, ServiceError>(read)
+        Ok::<_, ServiceError>((read, clean))
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("the import worker failed: {e}")))??;
+    let (mut file, clean) = file;
+    let (notes, skipped) = (std::mem::take(&mut file.notes), file.skipped);
     let _order = state.writes.lock().await;
-    let outcome = state
-        .store
-        .import_as(std::slice::from_ref(&file.batch), &writer.actor())
-        .await?;
+    let batches = import::place(state.store.as_ref(), vec![file], Vec::new())
+        .await
+        .map_err(|e| match e {
+            import::PlacementError::Store(e) => ServiceError::from(e),
+            other => clean(&other),
+        })?;
+    let outcome = state.store.import_as(&batches, &writer.actor()).await?;
     state.reload().await.map_err(|e| {
         ServiceError::Internal(format!(
             "imported, but the state could not be reloaded ({e}); restart the server"
@@ -97,11 +102,11 @@ async fn import_file(
     Ok((
         StatusCode::CREATED,
         Json(json!({
-            "source": file.batch.source,
+            "source": batches.first().map(|b| b.source.as_str()),
             "written": outcome.written,
             "replaced": outcome.replaced,
-            "repairs": file.notes.iter().map(|n| format!("{}: {}", n.at, n.what)).collect::<Vec<_>>(),
-            "skipped": file.skipped,
+            "repairs": notes.iter().map(|n| format!("{}: {}", n.at, n.what)).collect::<Vec<_>>(),
+            "skipped": skipped,
         })),
     ))
 }

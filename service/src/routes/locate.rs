@@ -1,5 +1,6 @@
 //! `GET /api/v1/locate?lon=&lat=[&datum=gcj02|bd09]`: the administrative
-//! areas, the unit cell and the household grid (with its worker) holding a point.
+//! areas, the unit cell and the household grid (with its worker) holding a
+//! point, and every overlay zone holding it (police beat, school-safety zone…).
 
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -41,6 +42,7 @@ async fn locate(
         "worker": g.worker,
         "leader": g.leader,
     })));
+    answer["zones"] = json!(engine.zones.zones.locate(p));
     Ok(Json(answer))
 }
 

@@ -5,6 +5,7 @@
 mod assign;
 mod audit;
 mod care;
+pub(crate) mod components;
 mod coverage;
 pub(crate) mod features;
 pub(crate) mod grids;
@@ -19,6 +20,7 @@ pub mod params;
 mod risk;
 mod tiles;
 mod web;
+mod zones;
 
 use std::time::Duration;
 
@@ -49,6 +51,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", assign::routes())
         .nest("/api/v1", hotspots::routes())
         .nest("/api/v1", care::routes())
+        .nest("/api/v1", components::routes())
+        .nest("/api/v1", zones::routes())
         .nest("/api/v1", nearest::routes())
         .nest("/api/v1", coverage::routes())
         .nest("/api/v1", features::routes())

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use civgrid::cells::{Adjacency, Cell};
+use civgrid::components::Component;
 use civgrid::grids::Grid;
 use civgrid::{Facility, Hazard, LayerCounts, Territory};
 
@@ -124,13 +125,15 @@ pub struct ImportOutcome {
     pub replaced: usize,
 }
 
-/// A facility or hazard written one at a time (through the API).
+/// A facility, hazard or component written one at a time (through the API).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Feature {
     /// A facility.
     Facility(Facility),
     /// A hazard.
     Hazard(Hazard),
+    /// A component.
+    Component(Component),
 }
 
 impl Feature {
@@ -139,6 +142,7 @@ impl Feature {
         match self {
             Self::Facility(_) => Layer::Facilities,
             Self::Hazard(_) => Layer::Hazards,
+            Self::Component(_) => Layer::Components,
         }
     }
 
@@ -147,6 +151,7 @@ impl Feature {
         match self {
             Self::Facility(f) => f.id,
             Self::Hazard(h) => h.id,
+            Self::Component(c) => c.id,
         }
     }
 
@@ -154,6 +159,7 @@ impl Feature {
         match self {
             Self::Facility(f) => schema::facility_row(f, source.into()),
             Self::Hazard(h) => schema::hazard_row(h, source.into()),
+            Self::Component(c) => schema::component_row(c, source.into()),
         }
     }
 }
@@ -180,6 +186,10 @@ pub trait Store: Send + Sync {
 
     /// Reads the whole territory (features carry their store ids).
     async fn load(&self) -> StoreResult<Territory>;
+
+    /// Reads `layers` only, leaving out the features brought by the
+    /// sources `except` (an import about to replace them).
+    async fn load_layers(&self, layers: &[Layer], except: &[&str]) -> StoreResult<Territory>;
 
     /// Feature counts per layer.
     async fn counts(&self) -> StoreResult<LayerCounts>;
@@ -208,8 +218,14 @@ pub trait Store: Send + Sync {
     async fn changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>>;
 
     /// Replaces every cell (active and retired) and the adjacency of the
-    /// active ones, in one transaction.
-    async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()>;
+    /// active ones, and rewrites the `retied` components (whose cell changed
+    /// with the new cells), in one transaction.
+    async fn replace_cells(
+        &self,
+        cells: &[Cell],
+        adjacency: &[Adjacency],
+        retied: &[Component],
+    ) -> StoreResult<()>;
 
     /// Every stored cell (active and retired, by code) and the adjacency.
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)>;
@@ -537,10 +553,20 @@ impl<B: Backend> Store for B {
     }
 
     async fn load(&self) -> StoreResult<Territory> {
+        self.load_layers(&Layer::ALL, &[]).await
+    }
+
+    async fn load_layers(&self, layers: &[Layer], except: &[&str]) -> StoreResult<Territory> {
         let mut t = Territory::default();
-        for layer in Layer::ALL {
+        for &layer in layers {
+            let source = layer.columns().iter().position(|c| c.name == "source");
             for (id, values) in self.select(layer.def(), None).await? {
-                schema::decode(layer, id, values, &mut t)?;
+                let skipped = source.and_then(|k| values.get(k)).is_some_and(
+                    |v| matches!(v, Value::Text(s) if except.contains(&s.as_str())),
+                );
+                if !skipped {
+                    schema::decode(layer, id, values, &mut t)?;
+                }
             }
         }
         Ok(t)
@@ -612,6 +638,7 @@ impl<B: Backend> Store for B {
         Ok(match layer {
             Layer::Facilities => t.facilities.pop().map(Feature::Facility),
             Layer::Hazards => t.hazards.pop().map(Feature::Hazard),
+            Layer::Components => t.components.pop().map(Feature::Component),
             _ => None,
         })
     }
@@ -620,7 +647,12 @@ impl<B: Backend> Store for B {
         self.listen().await
     }
 
-    async fn replace_cells(&self, cells: &[Cell], adjacency: &[Adjacency]) -> StoreResult<()> {
+    async fn replace_cells(
+        &self,
+        cells: &[Cell],
+        adjacency: &[Adjacency],
+        retied: &[Component],
+    ) -> StoreResult<()> {
         let mut plan = vec![
             Write::Delete(&schema::CELL_ADJACENCY, Filter::All),
             Write::Delete(&schema::CELLS, Filter::All),
@@ -637,6 +669,13 @@ impl<B: Backend> Store for B {
                 adjacency.iter().map(schema::adjacency_row).collect(),
             ));
         }
+        plan.extend(retied.iter().map(|c| {
+            Write::Update(
+                Layer::Components.def(),
+                c.id,
+                schema::component_row(c, Value::Null),
+            )
+        }));
         self.write(plan).await?;
         Ok(())
     }
@@ -830,6 +869,8 @@ fn add_count(counts: &mut LayerCounts, layer: Layer, n: usize) {
         Layer::Roads => &mut counts.roads,
         Layer::Barriers => &mut counts.barriers,
         Layer::Incidents => &mut counts.incidents,
+        Layer::Components => &mut counts.components,
+        Layer::Zones => &mut counts.zones,
     };
     *slot += n;
 }

@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use civgrid::cells::{Adjacency, Cell};
+use civgrid::components::Component;
+use civgrid::zones::ZoneFeature;
 use civgrid::grids::{Contact, Grid};
 use civgrid::{
     AdminArea, AdminCode, Assessment, Barrier, Building, Facility, Hazard, HazardGeometry,
@@ -107,6 +109,24 @@ const INCIDENT: &[Column] = &[
     col("source", Text),
     col("kind", Text),
     col("time", Time),
+];
+const COMPONENT: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("code", Text),
+    col("name", Text),
+    col("owner", Text),
+    col("maintainer", Text),
+    col("state", Text),
+    col("cell", Text),
+];
+const ZONE: &[Column] = &[
+    col("geom", Geom),
+    col("source", Text),
+    col("layer", Text),
+    col("code", Text),
+    col("name", Text),
+    col("complete", Bool),
 ];
 
 /// A stored table: its name, its columns after the id, and its upsert key.
@@ -240,6 +260,8 @@ static HAZARDS: Table = table("hazards", HAZARD);
 static ROADS: Table = table("roads", ROAD);
 static BARRIERS: Table = table("barriers", BARRIER);
 static INCIDENTS: Table = table("incidents", INCIDENT);
+static COMPONENTS: Table = table("components", COMPONENT);
+static ZONES: Table = table("zones", ZONE);
 
 /// Unit cells, active and retired.
 pub static CELLS: Table = table(
@@ -349,11 +371,15 @@ pub enum Layer {
     Barriers,
     /// `incidents`.
     Incidents,
+    /// `components` (部件), migration 0007.
+    Components,
+    /// `zones` of overlay layers, migration 0007.
+    Zones,
 }
 
 impl Layer {
     /// Every layer, parents before children.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Districts,
         Self::Subdistricts,
         Self::Communities,
@@ -363,6 +389,8 @@ impl Layer {
         Self::Roads,
         Self::Barriers,
         Self::Incidents,
+        Self::Components,
+        Self::Zones,
     ];
 
     /// The layer's table.
@@ -377,6 +405,8 @@ impl Layer {
             Self::Roads => &ROADS,
             Self::Barriers => &BARRIERS,
             Self::Incidents => &INCIDENTS,
+            Self::Components => &COMPONENTS,
+            Self::Zones => &ZONES,
         }
     }
 
@@ -555,6 +585,43 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
                 })
                 .collect(),
         ),
+        (
+            Layer::Components,
+            t.components
+                .iter()
+                .map(|c| component_row(c, src()))
+                .collect(),
+        ),
+        (
+            Layer::Zones,
+            t.zones
+                .iter()
+                .map(|z| {
+                    vec![
+                        Value::Geom(z.geometry.clone().into()),
+                        src(),
+                        z.layer.as_str().into(),
+                        z.code.as_str().into(),
+                        z.name.as_str().into(),
+                        Value::Bool(z.complete),
+                    ]
+                })
+                .collect(),
+        ),
+    ]
+}
+
+/// The row of one component.
+pub fn component_row(c: &Component, source: Value) -> Vec<Value> {
+    vec![
+        Value::Geom(c.geometry.clone()),
+        source,
+        Value::Text(c.code.to_string()),
+        c.name.as_str().into(),
+        c.owner.as_str().into(),
+        c.maintainer.as_str().into(),
+        c.state.as_str().into(),
+        c.cell.map_or(Value::Null, |cell| Value::Text(cell.to_string())),
     ]
 }
 
@@ -651,6 +718,16 @@ impl RowReader<'_> {
         let s = self.text()?;
         s.parse()
             .map_err(|e: T::Err| self.corrupt(name, e.to_string()))
+    }
+
+    fn opt_parsed<T: std::str::FromStr>(&mut self) -> Result<Option<T>, StoreError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let name = self.columns.clone().next().map_or("?", |c| c.name);
+        self.opt_text()?
+            .map(|s| s.parse().map_err(|e: T::Err| self.corrupt(name, e.to_string())))
+            .transpose()
     }
 
     fn opt_u32(&mut self) -> Result<Option<u32>, StoreError> {
@@ -825,6 +902,32 @@ pub fn decode(
                 location,
                 kind: r.text()?,
                 time_unix_s: r.time()?,
+            });
+        }
+        Layer::Components => {
+            let geometry: Geometry<f64> = r.geom("a geometry")?;
+            r.source();
+            t.components.push(Component {
+                id,
+                geometry,
+                code: r.parsed()?,
+                name: r.text()?,
+                owner: r.text()?,
+                maintainer: r.text()?,
+                state: r.parsed()?,
+                cell: r.opt_parsed()?,
+            });
+        }
+        Layer::Zones => {
+            let geometry = r.geom("MultiPolygon")?;
+            r.source();
+            t.zones.push(ZoneFeature {
+                id,
+                geometry,
+                layer: r.text()?,
+                code: r.text()?,
+                name: r.text()?,
+                complete: r.boolean()?,
             });
         }
     }
