@@ -292,7 +292,9 @@ pub enum PlaceError {
     #[error("the geometry is empty")]
     Empty,
     /// No district holds its anchor.
-    #[error("({lon}, {lat}) is outside every district: a component's code starts with its district's")]
+    #[error(
+        "({lon}, {lat}) is outside every district: a component's code starts with its district's"
+    )]
     Outside {
         /// Longitude of the anchor.
         lon: String,
@@ -341,10 +343,13 @@ pub fn place(
 ) -> Result<(ComponentCode, Option<CellCode>), PlaceError> {
     let p = anchor(geometry).ok_or(PlaceError::Empty)?;
     let loc = locator.locate(p);
-    let district = loc.district.map(|d| d.code).ok_or_else(|| PlaceError::Outside {
-        lon: format!("{:.6}", p.x()),
-        lat: format!("{:.6}", p.y()),
-    })?;
+    let district = loc
+        .district
+        .map(|d| d.code)
+        .ok_or_else(|| PlaceError::Outside {
+            lon: format!("{:.6}", p.x()),
+            lat: format!("{:.6}", p.y()),
+        })?;
     let code = match code {
         Some(c) if c.district() != district => {
             return Err(PlaceError::WrongDistrict { code: c, district })

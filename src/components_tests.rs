@@ -198,7 +198,10 @@ fn the_index_ties_on_build_and_replaces_by_store_id() {
     assert_eq!(moved, 2);
     let codes: Vec<_> = index.iter().map(|c| c.code.to_string()).collect();
     assert_eq!(codes, ["3301060101000001", "3301060117000001"]);
-    assert_eq!(index.by_id(8).unwrap().cell.unwrap().to_string(), "330106001001002");
+    assert_eq!(
+        index.by_id(8).unwrap().cell.unwrap().to_string(),
+        "330106001001002"
+    );
     // A change of code keeps one entry per store id.
     let mut renamed = index.by_id(7).unwrap().clone();
     renamed.code = "3301060101000009".parse().unwrap();

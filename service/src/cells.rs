@@ -64,7 +64,12 @@ pub async fn run(
             progress.finish();
         }
         // Components follow the new cells.
-        let active: Vec<_> = p.cells.iter().filter(|c| c.end.is_none()).cloned().collect();
+        let active: Vec<_> = p
+            .cells
+            .iter()
+            .filter(|c| c.end.is_none())
+            .cloned()
+            .collect();
         let locator = Locator::new(&territory).with_cells(&active);
         let moved = tie(&mut territory.components, &locator);
         let retied = moved

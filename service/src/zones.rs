@@ -34,9 +34,9 @@ impl ZoneState {
         } else {
             &t.districts
         };
-        let territory = areas
-            .iter()
-            .fold(MultiPolygon::new(Vec::new()), |acc, a| acc.union(&a.geometry));
+        let territory = areas.iter().fold(MultiPolygon::new(Vec::new()), |acc, a| {
+            acc.union(&a.geometry)
+        });
         let centre = t.extent().map_or(0.0, |r| r.center().x);
         let reports = match LocalProjection::gauss_kruger_3deg(centre) {
             Ok(projection) => zones

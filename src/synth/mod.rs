@@ -17,6 +17,10 @@
 //! - **buildings** with households, **facilities** of every
 //!   [`FacilityKind`](crate::FacilityKind), point and area **hazards** of all
 //!   four risk levels, and **incidents** clustered around hot spots.
+//! - **components** (部件) along the roads with 16-digit codes (lamps,
+//!   manhole covers, hydrants, guardrails) and two overlay layers of
+//!   **zones**: `police_beats` (complete: one per subdistrict) and
+//!   `school_safety` (a square around each school).
 //!
 //! Everything is laid out in metres in a [`LocalProjection`] and unprojected
 //! to lon/lat at the end; a position shared by two features is computed by
@@ -43,6 +47,7 @@ mod hierarchy;
 mod incidents;
 mod lattice;
 mod names;
+mod overlay;
 mod river;
 mod roads;
 
@@ -158,6 +163,8 @@ pub fn synthesize(cfg: &SynthConfig) -> Result<Territory, SynthError> {
     t.hazards = hazards::hazards(cfg.seed, &lattice, &hier, &plans);
     t.incidents = incidents::incidents(cfg, &lattice, &hier, &t.buildings, &t.roads);
     unproject(&proj, &mut t)?;
+    t.components = overlay::components(cfg.seed, &t);
+    t.zones = overlay::zones(&t, &proj)?;
     Ok(t)
 }
 
@@ -174,6 +181,7 @@ enum Stage {
     Hazards,
     Incidents,
     River,
+    Components,
 }
 
 /// The random stream of one stage, for the item `index` of that stage.
@@ -237,6 +245,43 @@ mod tests {
     use super::*;
     use crate::model::{AdminArea, CommunityKind, FacilityKind};
     use crate::risk::{Assessment, RiskLevel};
+
+    /// Components are numbered in the district holding them, codes
+    /// unique; the police beats tile the territory, the school zones do not
+    /// claim to.
+    #[test]
+    fn components_and_zones() {
+        use crate::components::anchor;
+        use crate::zones::Zones;
+        let (cfg, t) = town();
+        assert!(t.components.len() >= 3 * t.roads.len());
+        let codes: HashSet<_> = t.components.iter().map(|c| c.code).collect();
+        assert_eq!(codes.len(), t.components.len());
+        let locator = crate::Locator::new(&t);
+        for c in &t.components {
+            let at = anchor(&c.geometry).unwrap();
+            let district = locator.locate(at).district.unwrap().code;
+            assert_eq!(c.code.district(), district, "{}", c.code);
+        }
+        let classes: HashSet<String> = t.components.iter().map(|c| c.code.class()).collect();
+        assert_eq!(classes.len(), 4);
+        let zones = Zones::from_features(&t.zones);
+        let names: Vec<_> = zones
+            .layers()
+            .iter()
+            .map(|l| (l.name.as_str(), l.complete))
+            .collect();
+        assert_eq!(names, [("police_beats", true), ("school_safety", false)]);
+        let territory = t
+            .districts
+            .iter()
+            .fold(MultiPolygon::new(vec![]), |acc, d| acc.union(&d.geometry));
+        let report = zones.layers()[0]
+            .validate(&territory, &projection(&cfg))
+            .unwrap();
+        assert!(report.is_valid(), "{report:?}");
+        assert_eq!(report.zones, t.subdistricts.len());
+    }
 
     fn town() -> (SynthConfig, Territory) {
         let cfg = SynthConfig::town();

@@ -236,7 +236,12 @@ impl Placement {
     }
 
     /// Takes `code` for `source`, refusing one already in use.
-    fn claim(&mut self, at: &FeatureRef, code: ComponentCode, source: &str) -> Result<(), ImportError> {
+    fn claim(
+        &mut self,
+        at: &FeatureRef,
+        code: ComponentCode,
+        source: &str,
+    ) -> Result<(), ImportError> {
         if let Some(by) = self.codes.get(&code) {
             return Err(feature(
                 at,
@@ -264,7 +269,10 @@ impl Placement {
                 &at,
                 "code",
                 z.code.clone(),
-                format!("layer {:?} already has a zone with this code, from {by}", z.layer),
+                format!(
+                    "layer {:?} already has a zone with this code, from {by}",
+                    z.layer
+                ),
             ));
         }
         self.zone_codes.insert(key, source.to_owned());

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use civgrid::components::{is_class_code, ComponentCode, ComponentState};
+use civgrid::zones::ZoneFeature;
 use civgrid::{
     AdminArea, AdminCode, AdminLevel, Assessment, Barrier, BarrierKind, Building, Facility,
     FacilityKind, Hazard, HazardGeometry, HouseholdEstimate, Incident, LocalProjection, Oneway,
     RiskLevel, Road, Territory,
 };
-use civgrid::components::{is_class_code, ComponentCode, ComponentState};
-use civgrid::zones::ZoneFeature;
 use gdal::vector::Geometry as GdalGeometry;
 use geo::{Area, Centroid};
 use geo_types::{Geometry, Point};

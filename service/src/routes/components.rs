@@ -45,10 +45,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/components", get(list).post(create))
         .route("/components/counts", get(counts))
-        .route(
-            "/components/{code}",
-            get(read).put(replace).delete(remove),
-        )
+        .route("/components/{code}", get(read).put(replace).delete(remove))
 }
 
 /// Raw filters: parsed by hand so that errors name the parameter.
@@ -166,10 +163,17 @@ async fn list(State(state): State<AppState>, Query(q): Query<Filters>) -> Servic
         "numberReturned": features.len(),
         "features": features,
     });
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        body.to_string(),
+    )
+        .into_response())
 }
 
-async fn counts(State(state): State<AppState>, Query(q): Query<Filters>) -> ServiceResult<Json<Value>> {
+async fn counts(
+    State(state): State<AppState>,
+    Query(q): Query<Filters>,
+) -> ServiceResult<Json<Value>> {
     let filter = Filter::parse(&q)?;
     let by = q.by.as_deref().unwrap_or("class");
     let engine = state.engine();
@@ -259,7 +263,10 @@ fn parse_body(
         }
     };
     let properties = f.properties.unwrap_or_default();
-    if let Some(unknown) = properties.keys().find(|k| !PROPERTIES.contains(&k.as_str())) {
+    if let Some(unknown) = properties
+        .keys()
+        .find(|k| !PROPERTIES.contains(&k.as_str()))
+    {
         return Err(ServiceError::BadRequest(format!(
             "properties: unknown property {unknown:?} for a component (expected {})",
             PROPERTIES.join(", ")

@@ -94,5 +94,9 @@ async fn layer(State(state): State<AppState>, Path(name): Path<String>) -> Servi
         )));
     }
     let body = json!({"type": "FeatureCollection", "features": features});
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], body.to_string()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        body.to_string(),
+    )
+        .into_response())
 }

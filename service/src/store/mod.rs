@@ -561,9 +561,9 @@ impl<B: Backend> Store for B {
         for &layer in layers {
             let source = layer.columns().iter().position(|c| c.name == "source");
             for (id, values) in self.select(layer.def(), None).await? {
-                let skipped = source.and_then(|k| values.get(k)).is_some_and(
-                    |v| matches!(v, Value::Text(s) if except.contains(&s.as_str())),
-                );
+                let skipped = source
+                    .and_then(|k| values.get(k))
+                    .is_some_and(|v| matches!(v, Value::Text(s) if except.contains(&s.as_str())));
                 if !skipped {
                     schema::decode(layer, id, values, &mut t)?;
                 }

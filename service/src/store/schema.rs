@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use civgrid::cells::{Adjacency, Cell};
 use civgrid::components::Component;
-use civgrid::zones::ZoneFeature;
 use civgrid::grids::{Contact, Grid};
+use civgrid::zones::ZoneFeature;
 use civgrid::{
     AdminArea, AdminCode, Assessment, Barrier, Building, Facility, Hazard, HazardGeometry,
     Incident, Road, Territory,
@@ -621,7 +621,8 @@ pub fn component_row(c: &Component, source: Value) -> Vec<Value> {
         c.owner.as_str().into(),
         c.maintainer.as_str().into(),
         c.state.as_str().into(),
-        c.cell.map_or(Value::Null, |cell| Value::Text(cell.to_string())),
+        c.cell
+            .map_or(Value::Null, |cell| Value::Text(cell.to_string())),
     ]
 }
 
@@ -726,7 +727,10 @@ impl RowReader<'_> {
     {
         let name = self.columns.clone().next().map_or("?", |c| c.name);
         self.opt_text()?
-            .map(|s| s.parse().map_err(|e: T::Err| self.corrupt(name, e.to_string())))
+            .map(|s| {
+                s.parse()
+                    .map_err(|e: T::Err| self.corrupt(name, e.to_string()))
+            })
             .transpose()
     }
 
