@@ -271,12 +271,23 @@ fn middle(line: &geo_types::LineString<f64>) -> Option<Point<f64>> {
     line.point_at_ratio_from_start(&Euclidean, 0.5)
 }
 
+/// How far from a cell a component's anchor may lie and still be tied to
+/// it, degrees (about half a metre): manhole covers sit on road centre
+/// lines, which cells are cut along, and floating point leaves hairline
+/// cracks between the cells on either side.
+pub const SNAP_DEG: f64 = 5e-6;
+
+/// The active cell of `locator` holding `p`, or the nearest within [`SNAP_DEG`].
+fn cell_of(locator: &Locator, p: Point<f64>) -> Option<CellCode> {
+    locator.cell_near(p, SNAP_DEG)
+}
+
 /// Sets each component's cell from `locator` (which must hold the active
 /// cells); returns the indexes of the components whose cell changed.
 pub fn tie(components: &mut [Component], locator: &Locator) -> Vec<usize> {
     let mut changed = Vec::new();
     for (i, c) in components.iter_mut().enumerate() {
-        let cell = anchor(&c.geometry).and_then(|p| locator.locate(p).cell.map(|r| r.code));
+        let cell = anchor(&c.geometry).and_then(|p| cell_of(locator, p));
         if cell != c.cell {
             c.cell = cell;
             changed.push(i);
@@ -329,7 +340,7 @@ impl PlaceError {
 /// The code and cell of a component of `class` at `geometry`: `code` when
 /// given (it must start with the district holding the component), else
 /// the next serial of that district and class; the cell is the active
-/// cell of `locator` holding the anchor.
+/// cell of `locator` holding the anchor (or nearest within [`SNAP_DEG`]).
 ///
 /// # Errors
 /// [`PlaceError`] when no district holds it, the given code names another
@@ -357,7 +368,7 @@ pub fn place(
         Some(c) => c,
         None => serials.next(district, class)?,
     };
-    Ok((code, loc.cell.map(|c| c.code)))
+    Ok((code, cell_of(locator, p)))
 }
 
 /// Hands out serials: the next one of each district and class after the

@@ -212,3 +212,39 @@ fn the_index_ties_on_build_and_replaces_by_store_id() {
     assert_eq!(index.len(), 1);
     assert!(index.remove(8).is_none());
 }
+
+#[test]
+fn a_hairline_crack_between_cells_still_ties() {
+    let area = |code: &str, g: MultiPolygon<f64>| AdminArea {
+        code: code.parse().unwrap(),
+        name: code.into(),
+        kind: None,
+        geometry: g,
+    };
+    let t = Territory {
+        districts: vec![area("330106", square(0.0, 0.0, 2.0, 1.0))],
+        communities: vec![area("330106001001", square(0.0, 0.0, 2.0, 1.0))],
+        ..Territory::default()
+    };
+    let cell = |code: &str, g: MultiPolygon<f64>| Cell {
+        code: code.parse().unwrap(),
+        community: "330106001001".parse().unwrap(),
+        area_m2: 10_000.0,
+        h3: h3o::LatLng::new(0.5, 0.5).unwrap().to_cell(h3o::Resolution::Nine),
+        start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        end: None,
+        geometry: g,
+    };
+    // West ends 1e-9 short of 1.0, east starts 1e-9 past it.
+    let loc = Locator::new(&t).with_cells(&[
+        cell("330106001001001", square(0.0, 0.0, 1.0 - 1e-9, 1.0)),
+        cell("330106001001002", square(1.0 + 2e-9, 0.0, 2.0, 1.0)),
+    ]);
+    let mut cs = vec![component("3301060101000001", point!(x: 1.0, y: 0.5).into())];
+    tie(&mut cs, &loc);
+    assert_eq!(cs[0].cell.unwrap().to_string(), "330106001001001", "the nearer cell");
+    // Beyond the tolerance, no cell.
+    let mut far = vec![component("3301060101000002", point!(x: 2.0 + 1e-3, y: 0.5).into())];
+    tie(&mut far, &loc);
+    assert_eq!(far[0].cell, None);
+}

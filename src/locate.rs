@@ -185,6 +185,32 @@ impl Locator {
         })
     }
 
+    /// The active cell holding `p` or, when none does (a point on a cut
+    /// between cells that floating point left a hair apart), the nearest
+    /// cell within `tolerance_deg` degrees.
+    #[must_use]
+    pub fn cell_near(&self, p: Point<f64>, tolerance_deg: f64) -> Option<CellCode> {
+        use geo::{Distance, Euclidean};
+        if let Some(c) = self.cell(p) {
+            return Some(c.code);
+        }
+        let env = rstar::AABB::from_corners(
+            [p.x() - tolerance_deg, p.y() - tolerance_deg],
+            [p.x() + tolerance_deg, p.y() + tolerance_deg],
+        );
+        self.cell_tree
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| {
+                (
+                    Euclidean.distance(&self.cells[e.data].1, &p),
+                    self.cells[e.data].0,
+                )
+            })
+            .filter(|(d, _)| *d <= tolerance_deg)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(_, code)| code)
+    }
+
     /// The administrative chain holding `p` (lon/lat).
     ///
     /// The community is found first; its subdistrict and district follow from

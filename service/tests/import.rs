@@ -54,6 +54,8 @@ fn count_of(c: &LayerCounts, target: Target) -> usize {
         Target::Roads => c.roads,
         Target::Barriers => c.barriers,
         Target::Incidents => c.incidents,
+        Target::Components => c.components,
+        Target::Zones => c.zones,
     }
 }
 

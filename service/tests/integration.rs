@@ -10,6 +10,7 @@ mod assign;
 mod cells;
 mod cli;
 mod common;
+mod components;
 mod faults;
 mod fuzz_corpus;
 mod grids;

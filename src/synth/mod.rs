@@ -254,7 +254,12 @@ mod tests {
         use crate::components::anchor;
         use crate::zones::Zones;
         let (cfg, t) = town();
-        assert!(t.components.len() >= 3 * t.roads.len());
+        let streets = t
+            .roads
+            .iter()
+            .filter(|r| r.class == overlay::STREET)
+            .count();
+        assert!(streets > 0 && t.components.len() >= 3 * streets);
         let codes: HashSet<_> = t.components.iter().map(|c| c.code).collect();
         assert_eq!(codes.len(), t.components.len());
         let locator = crate::Locator::new(&t);

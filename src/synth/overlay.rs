@@ -1,9 +1,10 @@
 //! Components along the roads and the overlay zones of a synthetic city,
 //! made once the city is in lon/lat:
-//! - on every road, a street lamp (0117) at a quarter of its length, a
-//!   water manhole cover (0101) half way and a fire hydrant (0115) at
-//!   three quarters; a guardrail (0211) along every fifth road; a few
-//!   damaged or missing, as a city's inventory has;
+//! - on every residential street (they run inside communities, never on
+//!   the territory's edge), a street lamp (0117) at a quarter of its
+//!   length, a water manhole cover (0101) half way and a fire hydrant
+//!   (0115) at three quarters; a guardrail (0211) along every fifth street;
+//!   a few damaged or missing, as a city's inventory has;
 //! - a complete layer `police_beats`, one beat per subdistrict (they tile
 //!   the territory), and an incomplete layer `school_safety`, a 200 m
 //!   square around each school.
@@ -26,7 +27,10 @@ const ON_ROADS: [(&str, &str, f64); 3] = [
     ("0115", "消防救援大队", 0.75),
 ];
 
-/// Guardrails: one road in this many.
+/// The road class components stand along.
+pub(super) const STREET: &str = "residential";
+
+/// Guardrails: one street in this many.
 const GUARDRAIL_EVERY: usize = 5;
 
 /// Half the side of a school-safety zone, metres.
@@ -37,7 +41,8 @@ pub(super) fn components(seed: u64, t: &Territory) -> Vec<Component> {
     let locator = Locator::new(t);
     let mut serials = Serials::default();
     let mut out = Vec::new();
-    for (i, road) in t.roads.iter().enumerate() {
+    let streets = t.roads.iter().filter(|r| r.class == STREET);
+    for (i, road) in streets.enumerate() {
         let mut rng = stream(seed, Stage::Components, i);
         let mut add =
             |class: &str, owner: &str, geometry: geo_types::Geometry<f64>, name: String| {

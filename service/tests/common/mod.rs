@@ -715,6 +715,8 @@ pub fn fixture_territory() -> Territory {
                 location: Point::new(120.1050, 30.2550),
             },
         ],
+        // Components and zones have their own tests (components.rs).
+        ..Territory::default()
     };
     t
 }
