@@ -3,7 +3,7 @@
 # over the synthetic city (PRESET, default city) with unit cells and
 # household grids: random points in the middle 80 % of the territory's
 # extent, event classes 0408 火灾, 0403 燃气管道破裂, 0301 施工扰民,
-# 0504 机动车乱停放 and 0101 私搭乱建 (3 nearest responders of the class's
+# 0504 店外经营 and 0101 私搭乱建 (3 nearest responders of the class's
 # kinds where it has some). Points between communities answer 404 (outside
 # the territory): wrk counts them as answers. Not run in CI.
 #

@@ -639,17 +639,50 @@ mod tests {
 mod shipped {
     use super::*;
 
-    /// The example in `data/taxonomy/` loads, and every class has a
+    /// The major classes of CJ/T 214 / GB/T 30428.2: components, then events.
+    const MAJORS: [&[(u16, &str)]; 2] = [
+        &[
+            (1, "公用设施"),
+            (2, "道路交通"),
+            (3, "市容环境"),
+            (4, "园林绿化"),
+            (5, "房屋土地"),
+            (6, "其他设施"),
+        ],
+        &[
+            (1, "市容环境"),
+            (2, "宣传广告"),
+            (3, "施工管理"),
+            (4, "突发事件"),
+            (5, "街面秩序"),
+            (6, "其他事件"),
+        ],
+    ];
+
+    /// The example in `data/taxonomy/` loads with its 6 + 6 major and
+    /// 85 + 40 minor classes, every code's first two digits name a major
+    /// class of its kind (with that major's name), and every class has a
     /// department and limits that do not shrink as the level drops.
     #[test]
     fn example_taxonomy_loads() {
         let t = Taxonomy::parse(include_str!("../../data/taxonomy/taxonomy.csv")).unwrap();
-        let [cm, cc, em, ec] = t.counts();
-        assert_eq!((cm, em), (6, 6), "CJ/T 214 majors");
-        assert!(
-            cc >= 25 && ec >= 25,
-            "{cc} component and {ec} event classes"
+        assert_eq!(
+            t.counts(),
+            [6, 85, 6, 40],
+            "majors and minors: component, then event"
         );
+        for c in t.classes() {
+            let majors = MAJORS[usize::from(c.kind == ClassKind::Event)];
+            let major = majors.iter().find(|(m, _)| *m == c.code.major());
+            assert_eq!(
+                major.map(|(_, name)| *name),
+                Some(c.major.as_str()),
+                "{} {} {}: no such major class of its kind",
+                c.kind.as_str(),
+                c.code,
+                c.name
+            );
+        }
         let minutes = |l: TimeLimit| match l {
             TimeLimit::Minutes(m) => f64::from(m),
             TimeLimit::Hours(h) => f64::from(h) * 60.0,
