@@ -230,7 +230,9 @@ fn a_hairline_crack_between_cells_still_ties() {
         code: code.parse().unwrap(),
         community: "330106001001".parse().unwrap(),
         area_m2: 10_000.0,
-        h3: h3o::LatLng::new(0.5, 0.5).unwrap().to_cell(h3o::Resolution::Nine),
+        h3: h3o::LatLng::new(0.5, 0.5)
+            .unwrap()
+            .to_cell(h3o::Resolution::Nine),
         start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         end: None,
         geometry: g,
@@ -242,9 +244,16 @@ fn a_hairline_crack_between_cells_still_ties() {
     ]);
     let mut cs = vec![component("3301060101000001", point!(x: 1.0, y: 0.5).into())];
     tie(&mut cs, &loc);
-    assert_eq!(cs[0].cell.unwrap().to_string(), "330106001001001", "the nearer cell");
+    assert_eq!(
+        cs[0].cell.unwrap().to_string(),
+        "330106001001001",
+        "the nearer cell"
+    );
     // Beyond the tolerance, no cell.
-    let mut far = vec![component("3301060101000002", point!(x: 2.0 + 1e-3, y: 0.5).into())];
+    let mut far = vec![component(
+        "3301060101000002",
+        point!(x: 2.0 + 1e-3, y: 0.5).into(),
+    )];
     tie(&mut far, &loc);
     assert_eq!(far[0].cell, None);
 }

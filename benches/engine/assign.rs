@@ -4,7 +4,7 @@
 //! synthetic town with the shipped taxonomy and 2026 calendar.
 
 use chrono::{DateTime, Duration, FixedOffset};
-use civgrid::assign::{Calendar, CaseLevel, Taxonomy, TimeLimit};
+use civgrid::assign::{Calendar, CaseLevel, ClassKind, Taxonomy, TimeLimit};
 use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{Facility, FacilityIndex, LocalProjection, Locator, NearestQuery};
 use criterion::{black_box, BenchmarkId, Criterion};
@@ -76,7 +76,9 @@ pub fn bench(c: &mut Criterion) {
             i = (i + 1) % pts.len();
             let p = pts[i];
             let location = locator.locate(p);
-            let class = taxonomy.lookup(None, codes[i % codes.len()]).ok()?;
+            let class = taxonomy
+                .lookup(Some(ClassKind::Event), codes[i % codes.len()])
+                .ok()?;
             let deadline = calendar
                 .deadline(start, class.limit(CaseLevel::Urgent))
                 .ok()?;

@@ -187,7 +187,7 @@ impl Operation {
 }
 
 /// A component's 16-digit code in the path.
-const CODE16: Param = p("code", "the component's 16-digit code", "3390010117000001");
+const CODE16: Param = p("code", "the component's 16-digit code", "3390010118000001");
 
 /// Every operation of the API.
 pub const OPERATIONS: &[Operation] = &[
@@ -208,13 +208,13 @@ pub const OPERATIONS: &[Operation] = &[
     op("get", "/api/v1/components", "components", "Components (部件), by 16-digit code", &[
         q("cell", "string", false, "only those in this unit cell", "339001001001001"),
         q("grid", "string", false, "only those in this household grid", "339001001001002"),
-        q("class", "string", false, "only this 4-digit class", "0117"),
+        q("class", "string", false, "only this 4-digit class", "0118"),
         q("state", "string", false, "only this state (good, damaged, missing, occupied, retired)", "damaged"),
         q("limit", "integer", false, "how many features (1–10000, default 1000)", "100"),
     ]).answers(200, Some(Body::Features)),
     op("get", "/api/v1/components/counts", "components", "Components counted per unit cell, household grid, class or state, each with its count per class", &[
         q("by", "string", false, "cell, grid, class (default) or state", "grid"),
-        q("class", "string", false, "only this 4-digit class", "0117"),
+        q("class", "string", false, "only this 4-digit class", "0118"),
         q("state", "string", false, "only this state", "damaged"),
     ]),
     op("post", "/api/v1/components", "components", "Store a component; its code is numbered in its district and class when not given, its cell computed", &[])

@@ -99,7 +99,7 @@ async fn assign_answers_match_brute_force() {
             checked += 1;
             // 0408 火灾: fire stations, micro fire stations and hospitals.
             let body = json!({
-                "lon": p.x(), "lat": p.y(), "class": "0408",
+                "lon": p.x(), "lat": p.y(), "class": "0408", "kind": "event",
                 "time": "2026-09-23T10:00:00+08:00", "level": 1,
                 "now": "2026-09-23T10:25:00+08:00", "k": 3,
             });
@@ -131,6 +131,33 @@ async fn assign_answers_match_brute_force() {
                 }
                 None => assert_eq!(v["grid"], Value::Null),
             }
+            // Every overlay zone holding the point (police beat, school zone).
+            let zones: Vec<String> = city
+                .zones
+                .iter()
+                .filter(|z| z.geometry.intersects(&p))
+                .map(|z| format!("{}:{}", z.layer, z.code))
+                .collect();
+            let answered: Vec<String> = v["zones"]
+                .as_array()
+                .expect("zones")
+                .iter()
+                .map(|z| {
+                    format!(
+                        "{}:{}",
+                        z["layer"].as_str().unwrap_or(""),
+                        z["code"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            assert_eq!(answered, zones, "{backend:?} {p:?}");
+            assert_eq!(
+                answered
+                    .iter()
+                    .filter(|z| z.starts_with("police_beats:"))
+                    .count(),
+                1
+            );
             assert_eq!(v["department"], "消防救援大队");
             assert_eq!(v["limit"], "30m");
             assert_eq!(v["deadline"], "2026-09-23T10:30:00+08:00");
@@ -182,7 +209,7 @@ async fn assign_refuses_bad_input_with_a_named_problem() {
         .expect("a box")
         .center();
     let base = json!({
-        "lon": inside.x, "lat": inside.y, "class": "0408",
+        "lon": inside.x, "lat": inside.y, "class": "0408", "kind": "event",
         "time": "2026-09-23T10:00:00+08:00",
     });
     let with = |k: &str, v: Value| {
@@ -193,7 +220,8 @@ async fn assign_refuses_bad_input_with_a_named_problem() {
     let (bad, missing) = (StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND);
     let cases = [
         ("class", json!("9999"), bad, "unknown class code 9999"),
-        ("class", json!("0101"), bad, "both a component and an event"),
+        // 0408 is 火灾 (event) and 绿地护栏 (component): without a kind, ambiguous.
+        ("kind", Value::Null, bad, "both a component and an event"),
         ("lon", json!(10.0), missing, "outside the territory"),
         ("time", json!("2026-09-23T10:00:00"), bad, "UTC offset"),
         (

@@ -195,12 +195,12 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
         let expected = stored
             .components
             .iter()
-            .filter(|c| c.code.class() == "0117" && c.state.as_str() == "damaged")
+            .filter(|c| c.code.class() == "0118" && c.state.as_str() == "damaged")
             .count();
         let (_, _, v) = send(
             &app,
             Method::GET,
-            "/api/v1/components?class=0117&state=damaged",
+            "/api/v1/components?class=0118&state=damaged",
             None,
             None,
         )
@@ -249,7 +249,7 @@ async fn writes_number_move_audit_and_refuse_components() {
         let lamp = before
             .components
             .iter()
-            .find(|c| c.code.class() == "0117")
+            .find(|c| c.code.class() == "0118")
             .expect("a lamp")
             .clone();
         // A move into another cell: the answer and the store follow.
@@ -261,7 +261,7 @@ async fn writes_number_move_audit_and_refuse_components() {
         let uri = format!("/api/v1/components/{}", lamp.code);
         let moved = body(
             q,
-            json!({"class": "0117", "owner": "新城管所", "state": "破损"}),
+            json!({"class": "0118", "owner": "新城管所", "state": "破损"}),
         );
         let (s, _, v) = send(&app, Method::PUT, &uri, Some(&moved), Some(TOKEN)).await;
         assert_eq!(s, StatusCode::OK, "{v}");
@@ -309,7 +309,7 @@ async fn writes_number_move_audit_and_refuse_components() {
         let last = before
             .components
             .iter()
-            .filter(|c| c.code.district() == district && c.code.class() == "0117")
+            .filter(|c| c.code.district() == district && c.code.class() == "0118")
             .map(|c| c.code.serial())
             .max()
             .expect("lamps");
@@ -319,13 +319,13 @@ async fn writes_number_move_audit_and_refuse_components() {
             "/api/v1/components",
             Some(&body(
                 q,
-                json!({"class": "0117", "owner": "区城管局", "name": "新灯"}),
+                json!({"class": "0118", "owner": "区城管局", "name": "新灯"}),
             )),
             Some(TOKEN),
         )
         .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
-        let code = format!("{district}0117{:06}", last + 1);
+        let code = format!("{district}0118{:06}", last + 1);
         assert_eq!(v["id"], code);
         assert_eq!(v["properties"]["cell"], target.code.to_string());
         assert_eq!(v["properties"]["class_name"], "公用设施 / 路灯");
@@ -338,7 +338,7 @@ async fn writes_number_move_audit_and_refuse_components() {
             before.components.len() + 1
         );
         // Refusals name the problem and write nothing.
-        let other = format!("110101011700000{}", 1);
+        let other = format!("110101011800000{}", 1);
         for (b, status, word) in [
             (
                 json!({"code": other, "owner": "x"}),
@@ -350,9 +350,9 @@ async fn writes_number_move_audit_and_refuse_components() {
                 StatusCode::BAD_REQUEST,
                 "class",
             ),
-            (json!({"class": "0117"}), StatusCode::BAD_REQUEST, "owner"),
+            (json!({"class": "0118"}), StatusCode::BAD_REQUEST, "owner"),
             (
-                json!({"class": "0117", "owner": "x", "colour": "red"}),
+                json!({"class": "0118", "owner": "x", "colour": "red"}),
                 StatusCode::BAD_REQUEST,
                 "colour",
             ),
@@ -381,7 +381,7 @@ async fn writes_number_move_audit_and_refuse_components() {
             &app,
             Method::POST,
             "/api/v1/components",
-            Some(&body(far, json!({"class": "0117", "owner": "x"}))),
+            Some(&body(far, json!({"class": "0118", "owner": "x"}))),
             Some(TOKEN),
         )
         .await;
@@ -394,7 +394,7 @@ async fn writes_number_move_audit_and_refuse_components() {
             &app,
             Method::POST,
             "/api/v1/components",
-            Some(&body(q, json!({"class": "0117", "owner": "x"}))),
+            Some(&body(q, json!({"class": "0118", "owner": "x"}))),
             None,
         )
         .await;

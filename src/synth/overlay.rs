@@ -1,9 +1,9 @@
 //! Components along the roads and the overlay zones of a synthetic city,
 //! made once the city is in lon/lat:
 //! - on every residential street (they run inside communities, never on
-//!   the territory's edge), a street lamp (0117) at a quarter of its
+//!   the territory's edge), a street lamp (0118) at a quarter of its
 //!   length, a water manhole cover (0101) half way and a fire hydrant
-//!   (0115) at three quarters; a guardrail (0211) along every fifth street;
+//!   (0113, 消防设施) at three quarters; a guardrail (0211) along every fifth street;
 //!   a few damaged or missing, as a city's inventory has;
 //! - a complete layer `police_beats`, one beat per subdistrict (they tile
 //!   the territory), and an incomplete layer `school_safety`, a 200 m
@@ -22,9 +22,9 @@ use crate::{Locator, Territory};
 
 /// Point components along every road: (class, owner, share of the length).
 const ON_ROADS: [(&str, &str, f64); 3] = [
-    ("0117", "区城管局", 0.25),
+    ("0118", "区城管局", 0.25),
     ("0101", "区水务局", 0.5),
-    ("0115", "消防救援大队", 0.75),
+    ("0113", "消防救援大队", 0.75),
 ];
 
 /// The road class components stand along.

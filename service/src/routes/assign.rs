@@ -1,5 +1,6 @@
 //! `POST /api/v1/assign`: from a reported point and a class code to the
-//! unit cell and grid, the grid worker and leader, the responsible
+//! unit cell and grid, the grid worker and leader, the overlay zones
+//! holding the point (police beat, fire district…), the responsible
 //! department, the deadline on the working calendar, the escalation level
 //! and the nearest responders of the class's kinds.
 //!
@@ -185,6 +186,7 @@ async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Jso
         })),
         "worker": grid.and_then(|g| g.worker.as_ref()),
         "leader": grid.and_then(|g| g.leader.as_ref()),
+        "zones": engine.zones.zones.locate(p),
         "class": {
             "code": class.code,
             "kind": class.kind,
