@@ -449,7 +449,7 @@ async fn imports_number_place_and_refuse_components() {
         ];
         let path = write_geojson(dir.path(), "components.geojson", good);
         let opts = ImportOptions::default();
-        cli::import_files(&holder.spec, &[path.clone()], &opts, Vec::new())
+        cli::import_files(&holder.spec, std::slice::from_ref(&path), &opts, Vec::new())
             .await
             .expect("the import");
         let stored = store.load().await.expect("load");

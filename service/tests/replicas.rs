@@ -134,6 +134,49 @@ fn a_write_through_one_replica_is_seen_through_the_other_within_a_second() {
         http(&b.addr, "GET", &format!("/api/v1/facilities/{id}"), None).0 == 404
     }));
 
+    // A component moved through A is seen through B in its new cell.
+    let (_, here) = json_of(
+        &b.addr,
+        "GET",
+        &format!("/api/v1/locate?lon={lon}&lat={lat}"),
+        None,
+    );
+    let (district, cell) = (
+        here["district"]["code"]
+            .as_str()
+            .expect("a district")
+            .to_owned(),
+        here["cell"]["code"].as_str().expect("a cell").to_owned(),
+    );
+    let (_, list) = json_of(&b.addr, "GET", "/api/v1/components?limit=10000", None);
+    let component = list["features"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .find(|f| {
+            let id = f["id"].as_str().unwrap_or_default();
+            id.starts_with(&district) && f["properties"]["cell"] != cell.as_str()
+        })
+        .expect("a component of the district in another cell");
+    let ccode = component["id"].as_str().expect("a code").to_owned();
+    let moved = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {"class": component["properties"]["class"], "owner": "副本单位"}});
+    let (s, answer) = json_of(
+        &a.addr,
+        "PUT",
+        &format!("/api/v1/components/{ccode}"),
+        Some(&moved),
+    );
+    assert_eq!(
+        (s, answer["properties"]["cell"].as_str()),
+        (200, Some(cell.as_str())),
+        "{answer}"
+    );
+    timings.push(until("the component's move through B", || {
+        let (_, c) = json_of(&b.addr, "GET", &format!("/api/v1/components/{ccode}"), None);
+        c["properties"]["cell"] == cell.as_str() && c["properties"]["owner"] == "副本单位"
+    }));
+
     // A grid edit through B is seen through A.
     let assign =
         json!({"op": "assign", "grid": code, "worker": {"name": "王五", "phone": "13800000000"}});

@@ -240,7 +240,7 @@ impl GeometryReader<'_> {
     /// area, as the feature has it (components).
     pub fn any(&self, g: &GdalGeometry) -> Result<Cleaned<Geometry<f64>>, FeatureProblem> {
         match flat(g) {
-            T::wkbPoint => self.point_or_area(g),
+            T::wkbPoint | T::wkbPolygon | T::wkbMultiPolygon => self.point_or_area(g),
             T::wkbLineString | T::wkbMultiLineString => {
                 let lines = self.lines(g)?;
                 let mut parts = lines.geometry;
@@ -254,7 +254,6 @@ impl GeometryReader<'_> {
                     notes: lines.notes,
                 })
             }
-            T::wkbPolygon | T::wkbMultiPolygon => self.point_or_area(g),
             _ => Err(FeatureProblem::WrongGeometry {
                 expected: "Point, LineString or Polygon",
                 found: type_name(g),

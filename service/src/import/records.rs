@@ -206,28 +206,37 @@ pub fn add_feature(
             ctx.drafts.push(component_draft(attrs, geometry.geometry)?);
             Ok(geometry.notes)
         }
-        Target::Zones => {
-            let code = attrs.required("code")?;
-            let complete = match attrs.get("complete") {
-                Some(v) => parse_flag(&v).ok_or_else(|| FeatureProblem::BadField {
-                    field: "complete",
-                    value: v.clone(),
-                    reason: "expected true or false (1/0, yes/no, 是/否)".into(),
-                })?,
-                None => false,
-            };
-            let area = gr.polygons(g)?;
-            out.zones.push(ZoneFeature {
-                id: 0,
-                layer: attrs.get("layer").unwrap_or_else(|| ctx.layer.clone()),
-                name: attrs.get("name").unwrap_or_default(),
-                code,
-                complete,
-                geometry: area.geometry,
-            });
-            Ok(area.notes)
-        }
+        Target::Zones => add_zone(gr, &ctx.layer, attrs, g, out),
     }
+}
+
+/// Adds a zone of the overlay layer `layer` (or the feature's `layer` field).
+fn add_zone(
+    gr: &GeometryReader<'_>,
+    layer: &str,
+    attrs: &Attributes<'_>,
+    g: &GdalGeometry,
+    out: &mut Territory,
+) -> Result<Vec<String>, FeatureProblem> {
+    let code = attrs.required("code")?;
+    let complete = match attrs.get("complete") {
+        Some(v) => parse_flag(&v).ok_or_else(|| FeatureProblem::BadField {
+            field: "complete",
+            value: v.clone(),
+            reason: "expected true or false (1/0, yes/no, 是/否)".into(),
+        })?,
+        None => false,
+    };
+    let area = gr.polygons(g)?;
+    out.zones.push(ZoneFeature {
+        id: 0,
+        layer: attrs.get("layer").unwrap_or_else(|| layer.to_owned()),
+        name: attrs.get("name").unwrap_or_default(),
+        code,
+        complete,
+        geometry: area.geometry,
+    });
+    Ok(area.notes)
 }
 
 /// A component's fields: a 16-digit `code` or a 4-digit `class` (or both,

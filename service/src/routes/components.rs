@@ -234,9 +234,9 @@ fn geojson(status: StatusCode, state: &AppState, engine: &Engine, c: &Component)
         .into_response()
 }
 
-/// A body's component, placed: its code (given, or the next serial when
-/// `keep` is `None`; on a PUT the path's), its cell. `id` is the store
-/// id of the component it replaces, if any.
+/// A body's component, placed: its code (the body's or, on a PUT, the
+/// path's; else the next serial of its district and class) and its cell.
+/// `id` is the store id of the component it replaces (0 for a new one).
 fn parse_body(
     state: &AppState,
     engine: &Engine,
@@ -353,13 +353,10 @@ async fn create(
         .await?;
     let code = c.code;
     let mut engine = state.engine_mut();
-    engine.components.put(c);
+    engine.components.put(c.clone());
     engine.counts.components += 1;
-    let c = engine.components.get(code).cloned();
-    drop(engine);
-    let engine = state.engine();
-    let c = c.ok_or_else(|| ServiceError::Internal("the component vanished".into()))?;
     let mut response = geojson(StatusCode::CREATED, &state, &engine, &c);
+    drop(engine);
     if let Ok(location) = format!("/api/v1/components/{code}").parse() {
         response.headers_mut().insert(header::LOCATION, location);
     }

@@ -559,17 +559,7 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
         ),
         (
             Layer::Barriers,
-            t.barriers
-                .iter()
-                .map(|b| {
-                    vec![
-                        Value::Geom(b.geometry.clone().into()),
-                        src(),
-                        b.kind.as_str().into(),
-                        b.name.as_str().into(),
-                    ]
-                })
-                .collect(),
+            t.barriers.iter().map(|b| barrier_row(b, src())).collect(),
         ),
         (
             Layer::Incidents,
@@ -594,20 +584,30 @@ pub fn encode(t: &Territory, source: &str) -> Vec<(Layer, Vec<Vec<Value>>)> {
         ),
         (
             Layer::Zones,
-            t.zones
-                .iter()
-                .map(|z| {
-                    vec![
-                        Value::Geom(z.geometry.clone().into()),
-                        src(),
-                        z.layer.as_str().into(),
-                        z.code.as_str().into(),
-                        z.name.as_str().into(),
-                        Value::Bool(z.complete),
-                    ]
-                })
-                .collect(),
+            t.zones.iter().map(|z| zone_row(z, src())).collect(),
         ),
+    ]
+}
+
+/// The row of one barrier.
+fn barrier_row(b: &Barrier, source: Value) -> Vec<Value> {
+    vec![
+        Value::Geom(b.geometry.clone().into()),
+        source,
+        b.kind.as_str().into(),
+        b.name.as_str().into(),
+    ]
+}
+
+/// The row of one zone.
+fn zone_row(z: &ZoneFeature, source: Value) -> Vec<Value> {
+    vec![
+        Value::Geom(z.geometry.clone().into()),
+        source,
+        z.layer.as_str().into(),
+        z.code.as_str().into(),
+        z.name.as_str().into(),
+        Value::Bool(z.complete),
     ]
 }
 
@@ -908,34 +908,38 @@ pub fn decode(
                 time_unix_s: r.time()?,
             });
         }
-        Layer::Components => {
-            let geometry: Geometry<f64> = r.geom("a geometry")?;
-            r.source();
-            t.components.push(Component {
-                id,
-                geometry,
-                code: r.parsed()?,
-                name: r.text()?,
-                owner: r.text()?,
-                maintainer: r.text()?,
-                state: r.parsed()?,
-                cell: r.opt_parsed()?,
-            });
-        }
-        Layer::Zones => {
-            let geometry = r.geom("MultiPolygon")?;
-            r.source();
-            t.zones.push(ZoneFeature {
-                id,
-                geometry,
-                layer: r.text()?,
-                code: r.text()?,
-                name: r.text()?,
-                complete: r.boolean()?,
-            });
-        }
+        Layer::Components => t.components.push(decode_component(&mut r)?),
+        Layer::Zones => t.zones.push(decode_zone(&mut r)?),
     }
     Ok(())
+}
+
+fn decode_component(r: &mut RowReader<'_>) -> Result<Component, StoreError> {
+    let geometry: Geometry<f64> = r.geom("a geometry")?;
+    r.source();
+    Ok(Component {
+        id: r.id,
+        geometry,
+        code: r.parsed()?,
+        name: r.text()?,
+        owner: r.text()?,
+        maintainer: r.text()?,
+        state: r.parsed()?,
+        cell: r.opt_parsed()?,
+    })
+}
+
+fn decode_zone(r: &mut RowReader<'_>) -> Result<ZoneFeature, StoreError> {
+    let geometry = r.geom("MultiPolygon")?;
+    r.source();
+    Ok(ZoneFeature {
+        id: r.id,
+        geometry,
+        layer: r.text()?,
+        code: r.text()?,
+        name: r.text()?,
+        complete: r.boolean()?,
+    })
 }
 
 fn decode_hazard(r: &mut RowReader<'_>) -> Result<Hazard, StoreError> {
