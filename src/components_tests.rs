@@ -9,9 +9,8 @@ fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
     polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)].into()
 }
 
-/// One district, one community, two cells side by side: west (0..1) and
-/// east (1..2), both 0..1 high.
-fn locator() -> Locator {
+/// One district and one community over 0..2 × 0..1, and `cells` in it.
+fn locator_of(cells: &[(&str, MultiPolygon<f64>)]) -> Locator {
     let area = |code: &str, g: MultiPolygon<f64>| AdminArea {
         code: code.parse().unwrap(),
         name: code.into(),
@@ -23,20 +22,28 @@ fn locator() -> Locator {
         communities: vec![area("330106001001", square(0.0, 0.0, 2.0, 1.0))],
         ..Territory::default()
     };
-    let cell = |code: &str, g: MultiPolygon<f64>| Cell {
-        code: code.parse().unwrap(),
-        community: "330106001001".parse().unwrap(),
-        area_m2: 10_000.0,
-        h3: h3o::LatLng::new(0.5, 0.5)
-            .unwrap()
-            .to_cell(h3o::Resolution::Nine),
-        start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        end: None,
-        geometry: g,
-    };
-    Locator::new(&t).with_cells(&[
-        cell("330106001001001", square(0.0, 0.0, 1.0, 1.0)),
-        cell("330106001001002", square(1.0, 0.0, 2.0, 1.0)),
+    let cells: Vec<Cell> = cells
+        .iter()
+        .map(|(code, g)| Cell {
+            code: code.parse().unwrap(),
+            community: "330106001001".parse().unwrap(),
+            area_m2: 10_000.0,
+            h3: h3o::LatLng::new(0.5, 0.5)
+                .unwrap()
+                .to_cell(h3o::Resolution::Nine),
+            start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            end: None,
+            geometry: g.clone(),
+        })
+        .collect();
+    Locator::new(&t).with_cells(&cells)
+}
+
+/// Two cells side by side: west (0..1) and east (1..2).
+fn locator() -> Locator {
+    locator_of(&[
+        ("330106001001001", square(0.0, 0.0, 1.0, 1.0)),
+        ("330106001001002", square(1.0, 0.0, 2.0, 1.0)),
     ])
 }
 
@@ -215,32 +222,10 @@ fn the_index_ties_on_build_and_replaces_by_store_id() {
 
 #[test]
 fn a_hairline_crack_between_cells_still_ties() {
-    let area = |code: &str, g: MultiPolygon<f64>| AdminArea {
-        code: code.parse().unwrap(),
-        name: code.into(),
-        kind: None,
-        geometry: g,
-    };
-    let t = Territory {
-        districts: vec![area("330106", square(0.0, 0.0, 2.0, 1.0))],
-        communities: vec![area("330106001001", square(0.0, 0.0, 2.0, 1.0))],
-        ..Territory::default()
-    };
-    let cell = |code: &str, g: MultiPolygon<f64>| Cell {
-        code: code.parse().unwrap(),
-        community: "330106001001".parse().unwrap(),
-        area_m2: 10_000.0,
-        h3: h3o::LatLng::new(0.5, 0.5)
-            .unwrap()
-            .to_cell(h3o::Resolution::Nine),
-        start: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        end: None,
-        geometry: g,
-    };
-    // West ends 1e-9 short of 1.0, east starts 1e-9 past it.
-    let loc = Locator::new(&t).with_cells(&[
-        cell("330106001001001", square(0.0, 0.0, 1.0 - 1e-9, 1.0)),
-        cell("330106001001002", square(1.0 + 2e-9, 0.0, 2.0, 1.0)),
+    // West ends 1e-9 short of 1.0, east starts 2e-9 past it.
+    let loc = locator_of(&[
+        ("330106001001001", square(0.0, 0.0, 1.0 - 1e-9, 1.0)),
+        ("330106001001002", square(1.0 + 2e-9, 0.0, 2.0, 1.0)),
     ]);
     let mut cs = vec![component("3301060101000001", point!(x: 1.0, y: 0.5).into())];
     tie(&mut cs, &loc);

@@ -304,6 +304,31 @@ async fn writes_number_move_audit_and_refuse_components() {
             "{entry}"
         );
         assert_eq!(entry["feature_id"], lamp.id);
+        // A PUT may leave the code and class to the path; a body naming
+        // another code is refused.
+        let (s, v) = {
+            let b = body(q, json!({"owner": "新城管所", "state": "good"}));
+            let (s, _, v) = send(&app, Method::PUT, &uri, Some(&b), Some(TOKEN)).await;
+            (s, v)
+        };
+        assert_eq!(
+            (s, v["properties"]["state"].as_str()),
+            (StatusCode::OK, Some("good")),
+            "{v}"
+        );
+        let other_code = before
+            .components
+            .iter()
+            .find(|c| c.code != lamp.code)
+            .expect("another")
+            .code;
+        let b = body(q, json!({"code": other_code.to_string(), "owner": "x"}));
+        let (s, _, v) = send(&app, Method::PUT, &uri, Some(&b), Some(TOKEN)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert!(
+            v["detail"].as_str().expect("detail").contains("path"),
+            "{v}"
+        );
         // A new component without a code: the next serial of its district and class.
         let district = lamp.code.district();
         let last = before

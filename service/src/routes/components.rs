@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use super::params;
 use crate::auth::{Planning, Writer};
 use crate::error::{ServiceError, ServiceResult};
-use crate::import::{self, FeatureProblem};
+use crate::import::{self, FeatureProblem, Fields};
 use crate::ogc;
 use crate::state::{AppState, Engine};
 use crate::store::{self, AuditRecord, Layer};
@@ -244,12 +244,19 @@ fn parse_body(
     path_code: Option<ComponentCode>,
     id: i64,
 ) -> ServiceResult<Component> {
-    let f: geojson::Feature = serde_json::from_slice(body)
-        .map_err(|e| ServiceError::BadRequest(format!("the body is not a GeoJSON Feature: {e}")))?;
-    let geometry = f
-        .geometry
-        .ok_or_else(|| ServiceError::BadRequest("geometry: the Feature has no geometry".into()))?;
-    let geometry = params::geometry(&geometry.value).map_err(ServiceError::BadRequest)?;
+    let (geometry, mut properties, _) = params::feature_body(body, "component", PROPERTIES)?;
+    if let Some(path) = path_code {
+        match Fields::get(&properties, "code") {
+            Some(given) if given.trim() != path.to_string() => {
+                return Err(ServiceError::BadRequest(format!(
+                    "properties: code {given} is not the path's {path}"
+                )));
+            }
+            _ => {
+                properties.insert("code".into(), Value::String(path.to_string()));
+            }
+        }
+    }
     let geometry = match geometry {
         g @ (geo_types::Geometry::Point(_)
         | geo_types::Geometry::LineString(_)
@@ -262,26 +269,8 @@ fn parse_body(
             ))
         }
     };
-    let properties = f.properties.unwrap_or_default();
-    if let Some(unknown) = properties
-        .keys()
-        .find(|k| !PROPERTIES.contains(&k.as_str()))
-    {
-        return Err(ServiceError::BadRequest(format!(
-            "properties: unknown property {unknown:?} for a component (expected {})",
-            PROPERTIES.join(", ")
-        )));
-    }
     let bad = |e: FeatureProblem| ServiceError::BadRequest(format!("properties: {e}"));
-    let mut draft = import::component_draft(&properties, geometry).map_err(bad)?;
-    if let (Some(path), Some(given)) = (path_code, draft.code) {
-        if path != given {
-            return Err(ServiceError::BadRequest(format!(
-                "properties: code {given} is not the path's {path}"
-            )));
-        }
-    }
-    draft.code = draft.code.or(path_code);
+    let draft = import::component_draft(&properties, geometry).map_err(bad)?;
     state
         .config
         .assign
@@ -363,6 +352,16 @@ async fn create(
     Ok(response)
 }
 
+/// The component with `code`, as the engine has it.
+fn stored(state: &AppState, code: ComponentCode) -> ServiceResult<Component> {
+    state
+        .engine()
+        .components
+        .get(code)
+        .cloned()
+        .ok_or_else(|| ServiceError::NotFound(format!("no component {code}")))
+}
+
 async fn replace(
     writer: Writer<Planning>,
     State(state): State<AppState>,
@@ -371,12 +370,7 @@ async fn replace(
 ) -> ServiceResult<Response> {
     let code = parse_code(&code)?;
     let _order = state.writes.lock().await;
-    let before = state
-        .engine()
-        .components
-        .get(code)
-        .cloned()
-        .ok_or_else(|| ServiceError::NotFound(format!("no component {code}")))?;
+    let before = stored(&state, code)?;
     let c = parse_body(&state, &state.engine(), &body, Some(code), before.id)?;
     let record = audit(&writer, &state, "update", Some(&before), Some(&c));
     if !state
@@ -397,12 +391,7 @@ async fn remove(
 ) -> ServiceResult<StatusCode> {
     let code = parse_code(&code)?;
     let _order = state.writes.lock().await;
-    let before = state
-        .engine()
-        .components
-        .get(code)
-        .cloned()
-        .ok_or_else(|| ServiceError::NotFound(format!("no component {code}")))?;
+    let before = stored(&state, code)?;
     let record = audit(&writer, &state, "delete", Some(&before), None);
     if !state
         .store

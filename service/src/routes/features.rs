@@ -240,27 +240,7 @@ fn geometry_name(g: &Geometry<f64>) -> &'static str {
 
 /// A body's feature and the id it names, if any.
 fn parse_body<T: Writable>(body: &[u8]) -> ServiceResult<(T, Option<String>)> {
-    let f: geojson::Feature = serde_json::from_slice(body)
-        .map_err(|e| ServiceError::BadRequest(format!("the body is not a GeoJSON Feature: {e}")))?;
-    let geometry = f
-        .geometry
-        .ok_or_else(|| ServiceError::BadRequest("geometry: the Feature has no geometry".into()))?;
-    let geometry = params::geometry(&geometry.value).map_err(ServiceError::BadRequest)?;
-    let properties = f.properties.unwrap_or_default();
-    if let Some(unknown) = properties
-        .keys()
-        .find(|k| !T::PROPERTIES.contains(&k.as_str()))
-    {
-        return Err(ServiceError::BadRequest(format!(
-            "properties: unknown property {unknown:?} for a {} (expected {})",
-            T::NOUN,
-            T::PROPERTIES.join(", ")
-        )));
-    }
-    let id = f.id.map(|id| match id {
-        geojson::feature::Id::String(s) => s,
-        geojson::feature::Id::Number(n) => n.to_string(),
-    });
+    let (geometry, properties, id) = params::feature_body(body, T::NOUN, T::PROPERTIES)?;
     Ok((T::parse(geometry, &properties)?, id))
 }
 

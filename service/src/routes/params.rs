@@ -155,3 +155,41 @@ pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String>
     }
     Ok(g)
 }
+
+/// A request body that is one GeoJSON Feature: its checked geometry
+/// ([`geometry`]), its properties (each must be one of `allowed`, or the
+/// error names it and the `noun`), and the id it names, if any.
+///
+/// # Errors
+/// [`ServiceError::BadRequest`] naming what is wrong.
+pub fn feature_body(
+    body: &[u8],
+    noun: &str,
+    allowed: &[&str],
+) -> Result<
+    (
+        Geometry<f64>,
+        serde_json::Map<String, serde_json::Value>,
+        Option<String>,
+    ),
+    ServiceError,
+> {
+    let f: geojson::Feature = serde_json::from_slice(body)
+        .map_err(|e| ServiceError::BadRequest(format!("the body is not a GeoJSON Feature: {e}")))?;
+    let value = f
+        .geometry
+        .ok_or_else(|| ServiceError::BadRequest("geometry: the Feature has no geometry".into()))?;
+    let g = geometry(&value.value).map_err(ServiceError::BadRequest)?;
+    let properties = f.properties.unwrap_or_default();
+    if let Some(unknown) = properties.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(ServiceError::BadRequest(format!(
+            "properties: unknown property {unknown:?} for a {noun} (expected {})",
+            allowed.join(", ")
+        )));
+    }
+    let id = f.id.map(|id| match id {
+        geojson::feature::Id::String(s) => s,
+        geojson::feature::Id::Number(n) => n.to_string(),
+    });
+    Ok((g, properties, id))
+}
