@@ -583,6 +583,8 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
         ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
         ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
         ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
+        ExportLayer::Components => ogc::components(&store.load().await?.components),
+        ExportLayer::Zones => ogc::zones(&store.load().await?.zones),
         ExportLayer::Risk => {
             crate::risk::collection(&AppState::load(store.clone()).await?.engine())
         }

@@ -31,6 +31,10 @@ pub enum ExportLayer {
     Hazards,
     /// The risk map: active unit cells with their level, score and factors.
     Risk,
+    /// Components (部件) with their codes, owners, states and cells.
+    Components,
+    /// Overlay zones of every layer.
+    Zones,
 }
 
 impl ExportLayer {
@@ -42,6 +46,8 @@ impl ExportLayer {
             Self::Facilities => "facilities",
             Self::Hazards => "hazards",
             Self::Risk => "risk",
+            Self::Components => "components",
+            Self::Zones => "zones",
         }
     }
 }

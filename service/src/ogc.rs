@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 
 use civgrid::cells::Cell;
+use civgrid::components::Component;
 use civgrid::grids::{Contact, Grid};
+use civgrid::zones::ZoneFeature;
 use civgrid::{Facility, Hazard, HazardGeometry};
 use geo::{BoundingRect, Intersects};
 use geo_types::{Geometry, Rect};
@@ -193,6 +195,57 @@ pub fn cells(cells: &[Cell]) -> Collection {
                 ]),
             })
             .collect(),
+    )
+}
+
+/// One component as a feature (id = its 16-digit code).
+pub fn component(c: &Component) -> Feature {
+    Feature {
+        id: c.code.to_string(),
+        geometry: c.geometry.clone(),
+        properties: properties([
+            ("code", json!(c.code.to_string())),
+            ("class", json!(c.code.class())),
+            ("name", json!(c.name)),
+            ("owner", json!(c.owner)),
+            ("maintainer", json!(c.maintainer)),
+            ("state", json!(c.state.as_str())),
+            ("cell", json!(c.cell.map(|x| x.to_string()))),
+        ]),
+    }
+}
+
+/// The components collection, by code.
+pub fn components<'a>(components: impl IntoIterator<Item = &'a Component>) -> Collection {
+    Collection::new(
+        "components",
+        "Components",
+        "部件: components with their 16-digit codes (district, class, serial), owner, maintainer, state and unit cell",
+        components.into_iter().map(component).collect(),
+    )
+}
+
+/// One overlay zone as a feature (id = `layer:code`).
+pub fn zone(z: &ZoneFeature) -> Feature {
+    Feature {
+        id: format!("{}:{}", z.layer, z.code),
+        geometry: z.geometry.clone().into(),
+        properties: properties([
+            ("layer", json!(z.layer)),
+            ("code", json!(z.code)),
+            ("name", json!(z.name)),
+            ("complete", json!(z.complete)),
+        ]),
+    }
+}
+
+/// The overlay zones collection, by layer and code.
+pub fn zones<'a>(zones: impl IntoIterator<Item = &'a ZoneFeature>) -> Collection {
+    Collection::new(
+        "zones",
+        "Overlay zones",
+        "police beats, fire-station districts, school-safety zones, road sections…: id layer:code",
+        zones.into_iter().map(zone).collect(),
     )
 }
 

@@ -300,7 +300,7 @@ pub const OPERATIONS: &[Operation] = &[
     ]).body(Body::File).answers(201, Some(Body::Json)).role("admin"),
     op("get", "/ogc", "ogc", "OGC API Features landing page", &[]),
     op("get", "/ogc/conformance", "ogc", "OGC API Features conformance classes", &[]),
-    op("get", "/ogc/collections", "ogc", "Collections: cells, grids, facilities, hazards", &[]),
+    op("get", "/ogc/collections", "ogc", "Collections: cells, grids, facilities, hazards, components, zones", &[]),
     op("get", "/ogc/collections/{id}", "ogc", "One collection", &[p("id", "cells, grids, facilities or hazards", "cells")]),
     op("get", "/ogc/collections/{id}/items", "ogc", "Features of a collection", &[
         p("id", "cells, grids, facilities or hazards", "cells"),

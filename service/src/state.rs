@@ -71,12 +71,23 @@ pub struct Collections {
     pub hazards: Collection,
     /// Household grids (active ones).
     pub grids: Collection,
+    /// Components (部件).
+    pub components: Collection,
+    /// Overlay zones.
+    pub zones: Collection,
 }
 
 impl Collections {
     /// Every collection, in the order listed by `/ogc/collections`.
-    pub fn all(&self) -> [&Collection; 4] {
-        [&self.cells, &self.grids, &self.facilities, &self.hazards]
+    pub fn all(&self) -> [&Collection; 6] {
+        [
+            &self.cells,
+            &self.grids,
+            &self.facilities,
+            &self.hazards,
+            &self.components,
+            &self.zones,
+        ]
     }
 
     /// The collection with this id.
@@ -123,9 +134,8 @@ impl Engine {
                 "components whose stored cell is not the active cell holding them (run `civgrid cells` again to store the new ones)"
             );
         }
+        let zones = ZoneState::new(territory);
         Ok(Self {
-            components,
-            zones: ZoneState::new(territory),
             incidents,
             locator,
             counts: territory.counts(),
@@ -134,7 +144,11 @@ impl Engine {
                 facilities: ogc::facilities(&territory.facilities),
                 hazards: ogc::hazards(&territory.hazards),
                 grids: ogc::grids(grids.index.grids()),
+                components: ogc::components(components.iter()),
+                zones: ogc::zones(&zones.features),
             },
+            components,
+            zones,
             grids,
             cells,
             adjacency,

@@ -352,7 +352,17 @@ async fn ogc_items_page_through_a_bbox_like_a_brute_force() {
         .iter()
         .filter_map(|c| c["id"].as_str())
         .collect();
-    assert_eq!(ids, ["cells", "grids", "facilities", "hazards"]);
+    assert_eq!(
+        ids,
+        [
+            "cells",
+            "grids",
+            "facilities",
+            "hazards",
+            "components",
+            "zones"
+        ]
+    );
     assert_eq!(get(&app, "/ogc/conformance").await.status, StatusCode::OK);
 
     let extent = civgrid::extent::extent(cells.iter().filter_map(|c| c.geometry.bounding_rect()))

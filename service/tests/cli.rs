@@ -79,6 +79,43 @@ fn demo_builds_cells_and_exports_read_back_by_ogrinfo() {
     assert!(info.contains("households: Integer"), "{info}");
     workers_from_a_table(&store, &path);
 
+    // Components and zones of the synthetic town, exported and read back.
+    for (layer, file) in [
+        ("components", "components.gpkg"),
+        ("zones", "zones.geojson"),
+    ] {
+        let path = dir.path().join(file);
+        let out = stdout_ok(
+            &civgrid(
+                &store,
+                &["export", layer, "--out", path.to_str().expect("utf-8")],
+            ),
+            "export",
+        );
+        let n = count_before(&out, &format!(" {layer} from"));
+        assert!(
+            n > 0 && i64::try_from(n).ok() == counts.get(layer).copied(),
+            "{out}: {counts:?}"
+        );
+        let read = ogrinfo_counts(&path);
+        assert_eq!(read.values().sum::<i64>(), n as i64, "{layer}: {read:?}");
+    }
+    let shp = dir.path().join("components.shp");
+    let refused = civgrid(
+        &store,
+        &[
+            "export",
+            "components",
+            "--out",
+            shp.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("mixes"),
+        "{refused:?}"
+    );
+
     let again = stdout_ok(
         &civgrid(&store, &["cells", "--date", "2030-01-01"]),
         "cells",

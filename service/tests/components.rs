@@ -216,6 +216,19 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
         )
         .await;
         assert_eq!(v["numberMatched"], *n);
+        // The OGC collections hold every component and zone.
+        for (collection, n) in [
+            ("components", stored.components.len()),
+            ("zones", stored.zones.len()),
+        ] {
+            let uri = format!("/ogc/collections/{collection}/items?limit=1");
+            let (s, _, v) = send(&app, Method::GET, &uri, None, None).await;
+            assert_eq!(
+                (s, v["numberMatched"].as_u64()),
+                (StatusCode::OK, Some(n as u64)),
+                "{collection}"
+            );
+        }
         // Bad parameters are named.
         for (uri, word) in [
             ("/api/v1/components/counts?by=street", "by"),
@@ -428,12 +441,21 @@ async fn writes_number_move_audit_and_refuse_components() {
             store.load().await.expect("load").components.len(),
             before.components.len() + 1
         );
+        let item = format!("/ogc/collections/components/items/{code}");
+        let (s, _, v) = send(&app, Method::GET, &item, None, None).await;
+        assert_eq!(
+            (s, v["properties"]["owner"].as_str()),
+            (StatusCode::OK, Some("区城管局")),
+            "{v}"
+        );
         // Delete; then it is gone everywhere.
         let uri = format!("/api/v1/components/{code}");
         let (s, _, _) = send(&app, Method::DELETE, &uri, None, Some(TOKEN)).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (s, _, _) = send(&app, Method::GET, &uri, None, None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _, _) = send(&app, Method::GET, &item, None, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "the OGC collection follows");
         assert_eq!(
             store.load().await.expect("load").components.len(),
             before.components.len()

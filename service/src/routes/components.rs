@@ -119,8 +119,8 @@ fn grid_of(engine: &Engine, c: &Component) -> Option<CellCode> {
         .map(|g| g.code)
 }
 
-/// A component as a GeoJSON Feature (id = its code), with its class's
-/// name in the served taxonomy, its cell and its grid.
+/// A component as a GeoJSON Feature (id = its code, as in the OGC
+/// collection), with its class's name in the served taxonomy and its grid.
 fn feature(state: &AppState, c: &Component, grid: Option<CellCode>) -> ogc::Feature {
     let class = c.code.class();
     let class_name = state
@@ -130,21 +130,11 @@ fn feature(state: &AppState, c: &Component, grid: Option<CellCode>) -> ogc::Feat
         .lookup(Some(ClassKind::Component), &class)
         .ok()
         .map(|k| format!("{} / {}", k.major, k.name));
-    ogc::Feature {
-        id: c.code.to_string(),
-        geometry: c.geometry.clone(),
-        properties: ogc::properties([
-            ("code", json!(c.code.to_string())),
-            ("class", json!(class)),
-            ("class_name", json!(class_name)),
-            ("name", json!(c.name)),
-            ("owner", json!(c.owner)),
-            ("maintainer", json!(c.maintainer)),
-            ("state", json!(c.state.as_str())),
-            ("cell", json!(c.cell.map(|x| x.to_string()))),
-            ("grid", json!(grid.map(|x| x.to_string()))),
-        ]),
-    }
+    let mut f = ogc::component(c);
+    f.properties.insert("class_name".into(), json!(class_name));
+    f.properties
+        .insert("grid".into(), json!(grid.map(|x| x.to_string())));
+    f
 }
 
 async fn list(State(state): State<AppState>, Query(q): Query<Filters>) -> ServiceResult<Response> {
@@ -344,6 +334,7 @@ async fn create(
     let mut engine = state.engine_mut();
     engine.components.put(c.clone());
     engine.counts.components += 1;
+    sync_collection(&mut engine);
     let mut response = geojson(StatusCode::CREATED, &state, &engine, &c);
     drop(engine);
     if let Ok(location) = format!("/api/v1/components/{code}").parse() {
@@ -380,8 +371,10 @@ async fn replace(
     {
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
-    state.engine_mut().components.put(c.clone());
-    Ok(geojson(StatusCode::OK, &state, &state.engine(), &c))
+    let mut engine = state.engine_mut();
+    engine.components.put(c.clone());
+    sync_collection(&mut engine);
+    Ok(geojson(StatusCode::OK, &state, &engine, &c))
 }
 
 async fn remove(
@@ -403,7 +396,13 @@ async fn remove(
     let mut engine = state.engine_mut();
     engine.components.remove(before.id);
     engine.counts.components = engine.counts.components.saturating_sub(1);
+    sync_collection(&mut engine);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rebuilds the OGC collection of components from the index.
+fn sync_collection(engine: &mut Engine) {
+    engine.collections.components = ogc::components(engine.components.iter());
 }
 
 /// Applies another process's stored write of component `id` (`stored`:
@@ -423,4 +422,5 @@ pub(crate) fn follow(state: &AppState, id: i64, stored: Option<Component>) {
             }
         }
     }
+    sync_collection(&mut engine);
 }

@@ -4,7 +4,8 @@
 //!   codes used twice and, for a layer that claims to be complete, its gaps
 //!   in the territory and the overlaps of its zones (m², over 1 m²);
 //! - `GET /api/v1/zones/{layer}`: the layer's zones as a GeoJSON
-//!   FeatureCollection, by code.
+//!   FeatureCollection, by code (ids `layer:code`, as in the OGC collection
+//!   `zones`).
 //!
 //! `GET /api/v1/locate` answers every zone holding the point.
 
@@ -62,19 +63,7 @@ async fn layer(State(state): State<AppState>, Path(name): Path<String>) -> Servi
         .features
         .iter()
         .filter(|f| f.layer == name)
-        .map(|f| {
-            ogc::Feature {
-                id: f.code.clone(),
-                geometry: f.geometry.clone().into(),
-                properties: ogc::properties([
-                    ("layer", json!(f.layer)),
-                    ("code", json!(f.code)),
-                    ("name", json!(f.name)),
-                    ("complete", json!(f.complete)),
-                ]),
-            }
-            .to_json()
-        })
+        .map(|f| ogc::zone(f).to_json())
         .collect();
     if features.is_empty() {
         let known: Vec<&str> = engine
