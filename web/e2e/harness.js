@@ -60,9 +60,41 @@ export async function startServer() {
   run('synth', '--preset', 'test');
   run('cells');
   run('grids');
+  const first = await serve(store, ['--writer-token', TOKEN]);
+  const { base } = first;
+  // A red and an orange hazard inside two cells, so that every level shows.
+  const cells = (await json(base, '/ogc/collections/cells/items?limit=1000')).features;
+  const hazards = [];
+  for (const [i, level] of [[40, 'red'], [160, 'orange']]) {
+    const [lon, lat] = centre(cells[i]);
+    const body = { type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { kind: 'chemical_store', name: `e2e ${level}`, level } };
+    const r = await fetch(`${base}/api/v1/hazards`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/geo+json' }, body: JSON.stringify(body) });
+    if (r.status !== 201) throw new Error(`POST hazard: ${r.status} ${await r.text()}`);
+    hazards.push({ level, lon, lat, cell: cells[i].properties.code });
+  }
+  const others = [];
+  return {
+    base,
+    hazards,
+    dir,
+    /** Another server over the same store, with `args` (e.g. an access file). */
+    serveAgain: async (args) => {
+      const s = await serve(store, args);
+      others.push(s);
+      return s;
+    },
+    stop: async () => {
+      for (const s of [first, ...others]) await s.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `civgrid serve` of `store` on a free port with `args`, once it answers /health. */
+async function serve(store, args) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(BIN, ['--store', store, 'serve', '--listen', `127.0.0.1:${port}`, '--writer-token', TOKEN], {
+  const child = spawn(BIN, ['--store', store, 'serve', '--listen', `127.0.0.1:${port}`, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, RUST_LOG: 'warn' },
   });
@@ -77,23 +109,11 @@ export async function startServer() {
     if (Date.now() - started > 30_000) throw new Error(`civgrid serve did not answer /health in 30 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  // A red and an orange hazard inside two cells, so that every level shows.
-  const cells = (await json(base, '/ogc/collections/cells/items?limit=1000')).features;
-  const hazards = [];
-  for (const [i, level] of [[40, 'red'], [160, 'orange']]) {
-    const [lon, lat] = centre(cells[i]);
-    const body = { type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { kind: 'chemical_store', name: `e2e ${level}`, level } };
-    const r = await fetch(`${base}/api/v1/hazards`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/geo+json' }, body: JSON.stringify(body) });
-    if (r.status !== 201) throw new Error(`POST hazard: ${r.status} ${await r.text()}`);
-    hazards.push({ level, lon, lat, cell: cells[i].properties.code });
-  }
   return {
     base,
-    hazards,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

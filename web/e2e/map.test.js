@@ -5,6 +5,9 @@
 // a reload; the language switch relabels the page.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { browser, centre, idle, json, openMap, startServer, TOKEN } from './harness.js';
 import palette from '../../styles/risk.json' with { type: 'json' };
@@ -125,7 +128,47 @@ describe('web map', () => {
     const risk = await json(server.base, `/api/v1/risk?lon=${click.lon}&lat=${click.lat}`);
     assert.equal(await page.getAttribute('#risk-level', 'data-level'), risk.level);
     assert.equal(Number(await page.textContent('#risk-score')), Number(risk.score.toFixed(3)));
+    // The place: the overlay zones the API's locate gives (a police beat at least).
+    const place = await json(server.base, `/api/v1/locate?lon=${click.lon}&lat=${click.lat}`);
+    const zones = await page.$$eval('#place-zones li', (lis) => lis.map((li) => `${li.dataset.layer}:${li.dataset.code}`));
+    assert.deepEqual(zones, place.zones.map((z) => `${z.layer}:${z.code}`));
+    assert.ok(zones.some((z) => z.startsWith('police_beats:')), JSON.stringify(zones));
+    assert.ok((await page.textContent('#place-detail')).includes(place.cell.code));
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('on a server whose reads need a token, the page asks for it and reads with it', async () => {
+    await ready();
+    const reader = 'e2e-reader-token';
+    const access = join(server.dir, 'access.toml');
+    writeFileSync(access, `reads = "token"\n[[token]]\nname = "e2e-reader"\nrole = "dispatcher"\nsha256 = "${createHash('sha256').update(reader).digest('hex')}"\n`);
+    const guarded = await server.serveAgain(['--access', access]);
+    assert.equal((await fetch(`${guarded.base}/tiles/cells.json`)).status, 401, 'reads are guarded');
+    // Without the token: the page says what is missing.
+    const bare = await chrome.newPage({ viewport: { width: 1280, height: 800 } });
+    await bare.goto(`${guarded.base}/`);
+    await bare.waitForFunction(() => {
+      const el = document.getElementById('status');
+      return el.classList.contains('error') && el.textContent.includes('令牌');
+    }, null, { timeout: 30_000 });
+    await bare.close();
+    // With it (typed before, kept for the tab): tiles and answers come.
+    const page = await chrome.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.addInitScript((t) => sessionStorage.setItem('civgrid.token', t), reader);
+    const tiles = [];
+    page.on('response', (r) => { if (/\/tiles\/(risk|cells)\//.test(r.url())) tiles.push(r.status()); });
+    await page.goto(`${guarded.base}/`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    await idle(page);
+    assert.ok(tiles.length > 0 && tiles.every((s) => s === 200), JSON.stringify(tiles));
+    const cells = (await json(guarded.base, '/ogc/collections/cells/items?limit=1000', { token: reader })).features;
+    const [lon, lat] = centre(cells[100]);
+    await clickAt(page, lon, lat);
+    await page.waitForSelector('#risk-level');
+    const click = await page.evaluate(() => window.civgrid.lastClick);
+    const risk = await json(guarded.base, `/api/v1/risk?lon=${click.lon}&lat=${click.lat}`, { token: reader });
+    assert.equal(await page.getAttribute('#risk-level', 'data-level'), risk.level);
     await page.close();
   });
 

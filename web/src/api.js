@@ -12,21 +12,38 @@ export class ApiError extends Error {
 
 let token = sessionStorage.getItem('civgrid.token') || '';
 
-/** Sets the writers' bearer token typed into the page (kept for the tab). */
+/**
+ * Sets the bearer token typed into the page (kept for the tab): sent with
+ * every call and tile request, for writes and for servers whose reads need
+ * a token.
+ */
 export function setToken(value) {
   token = value.trim();
   sessionStorage.setItem('civgrid.token', token);
 }
 
-/** The writers' token, or ''. */
+/** The token, or ''. */
 export function getToken() {
   return token;
 }
 
+/** The Authorization header of the token, if one is set. */
+const authorization = () => (token ? { Authorization: `Bearer ${token}` } : {});
+
+/** fetch() of one of the service's own URLs, with the token. */
+export const fetchOwn = (path) => fetch(path, { headers: authorization() });
+
+/**
+ * MapLibre's `transformRequest`: the token goes with the tiles and
+ * TileJSON of the service, never to another origin.
+ */
+export function transformRequest(url) {
+  return new URL(url, location.href).origin === location.origin ? { url, headers: authorization() } : { url };
+}
+
 async function call(method, path, body, { accept = [] } = {}) {
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: 'application/json', ...authorization() };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token && method !== 'GET') headers.Authorization = `Bearer ${token}`;
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const json = await r.json().catch(() => null);
   if (!r.ok && !accept.includes(r.status)) {
@@ -43,6 +60,9 @@ export const get = (path, params = {}) => call('GET', params && Object.keys(para
 
 /** The nearest responders of `kinds` to a point, by `distance` or `time`. */
 export const nearest = (lon, lat, by, kinds, k = 5) => get('/api/v1/nearest', { lon, lat, by, kind: kinds, k });
+
+/** The areas, cell, grid (with its worker) and overlay zones holding a point. */
+export const locate = (lon, lat) => get('/api/v1/locate', { lon, lat });
 
 /** The risk of the unit cell holding a point. */
 export const risk = (lon, lat) => get('/api/v1/risk', { lon, lat });

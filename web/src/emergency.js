@@ -1,5 +1,6 @@
 // Emergency mode: a click on the map asks for the nearest responders by
-// road time (routes drawn) and by straight line, and the risk there; a
+// road time (routes drawn) and by straight line, the place (cell, grid,
+// worker, overlay zones) and the risk there; a
 // click on a hazard shows its impact range; coverage within N minutes
 // (uncovered cells) and search by cell or grid code.
 import * as api from './api.js';
@@ -19,12 +20,13 @@ export async function click(map, e) {
   setOverlay(map, 'click', [point(lon, lat, {})]);
   status(t('status.loading'));
   try {
-    const [byTime, byDistance, risk] = await Promise.all([
+    const [byTime, byDistance, risk, place] = await Promise.all([
       api.nearest(lon, lat, 'time', kinds()).catch((err) => ({ error: err.message })),
       api.nearest(lon, lat, 'distance', kinds()),
       api.risk(lon, lat).catch((err) => ({ error: err.message })),
+      api.locate(lon, lat).catch((err) => ({ error: err.message })),
     ]);
-    last = { byTime, byDistance, risk };
+    last = { byTime, byDistance, risk, place };
     drawResponders(map, byTime, byDistance);
     render();
     status(t('status.ready'));
@@ -53,7 +55,7 @@ function drawResponders(map, byTime, byDistance) {
 
 function render() {
   if (!last) return;
-  const { byTime, byDistance, risk } = last;
+  const { byTime, byDistance, risk, place } = last;
   const time = document.getElementById('responders-time');
   if (byTime.error) {
     time.innerHTML = `<li class="bad">${escape(byTime.error)}</li>`;
@@ -68,7 +70,26 @@ function render() {
   document.getElementById('responders-distance').innerHTML = byDistance.nearest.length
     ? byDistance.nearest.map((n) => `<li data-id="${n.facility.id}">${escape(n.facility.name)} <span>${escape(metres(n.distance_m))}</span></li>`).join('')
     : `<li>${t('responders.none')}</li>`;
+  document.getElementById('place-detail').innerHTML = placeHtml(place);
   document.getElementById('risk-detail').innerHTML = riskHtml(risk);
+}
+
+/** Where a click is: community, unit cell, household grid and its worker,
+ * and every overlay zone (police beat, school-safety zone…) holding it. */
+function placeHtml(p) {
+  if (p.error) return `<h3>${t('place.title')}</h3><p class="hint">${escape(p.error)}</p>`;
+  const none = t('place.none');
+  const worker = p.grid?.worker ? `${escape(p.grid.worker.name)} ${escape(p.grid.worker.phone)}` : none;
+  const zones = p.zones.length
+    ? `<ul id="place-zones">${p.zones.map((z) => `<li data-layer="${escape(z.layer)}" data-code="${escape(z.code)}">${escape(z.name)} <span class="hint">${escape(z.layer)} ${escape(z.code)}</span></li>`).join('')}</ul>`
+    : none;
+  return `<h3>${t('place.title')}</h3>${table([
+    [t('place.community'), escape(p.community ? `${p.community.name ?? ''} ${p.community.code}` : none)],
+    [t('place.cell'), escape(p.cell?.code ?? none)],
+    [t('place.grid'), escape(p.grid?.code ?? none)],
+    [t('place.worker'), worker],
+    [t('place.zones'), zones],
+  ])}`;
 }
 
 /** The risk detail of a cell: level, score and the factors behind it. */

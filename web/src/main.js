@@ -6,6 +6,7 @@ import { controls, style } from './layers.js';
 import * as emergency from './emergency.js';
 import * as planner from './planner.js';
 import { loadPalette, status } from './format.js';
+import { fetchOwn, getToken, setToken, transformRequest } from './api.js';
 
 const MODES = { emergency, planner };
 
@@ -17,10 +18,21 @@ async function start() {
   lang.addEventListener('click', () => { setLanguage(language() === 'zh' ? 'en' : 'zh'); label(); });
   status(t('status.loading'));
 
+  // The token: for writes, and for reads on a server that wants one. When
+  // the page could not read without it, typing it reloads the page.
+  let refused = false;
+  const token = document.getElementById('token');
+  token.value = getToken();
+  token.addEventListener('input', (e) => setToken(e.target.value));
+  token.addEventListener('change', () => { if (refused) location.reload(); });
+
   // The territory's extent, from the TileJSON of the unit cells, and the
   // risk colours of the served tiles.
   const [extent] = await Promise.all([
-    fetch('/tiles/cells.json').then((r) => r.json()).catch(() => ({})),
+    fetchOwn('/tiles/cells.json').then((r) => {
+      if (r.status === 401) refused = true;
+      return r.json();
+    }).catch(() => ({})),
     loadPalette(),
   ]);
   const map = new maplibregl.Map({
@@ -33,6 +45,7 @@ async function start() {
     attributionControl: false,
     fadeDuration: 0,
     canvasContextAttributes: { preserveDrawingBuffer: true },
+    transformRequest,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
@@ -59,10 +72,14 @@ async function start() {
     }
     map.once('idle', () => {
       document.body.dataset.ready = 'true';
-      status(t('status.ready'));
+      if (refused) status(t('status.need_token'), true);
+      else status(t('status.ready'));
     });
   });
-  map.on('error', (e) => status(t('status.error', { detail: e.error?.message ?? String(e) }), true));
+  map.on('error', (e) => {
+    if (refused) status(t('status.need_token'), true);
+    else status(t('status.error', { detail: e.error?.message ?? String(e) }), true);
+  });
 }
 
 start();

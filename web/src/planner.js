@@ -222,8 +222,6 @@ function startTool(map, tool) {
 
 /** Wires the mode's controls. */
 export function init(map) {
-  $('token').value = api.getToken();
-  $('token').addEventListener('input', (e) => api.setToken(e.target.value));
   $('author').value = localStorage.getItem('civgrid.author') ?? '';
   $('author').addEventListener('input', (e) => localStorage.setItem('civgrid.author', e.target.value));
   for (const [tool, id] of Object.entries(TOOLS)) $(id).addEventListener('click', () => startTool(map, tool));
