@@ -11,6 +11,7 @@ pub mod auth;
 pub mod care;
 pub mod cells;
 pub mod cli;
+pub mod components;
 pub mod demo;
 pub mod error;
 pub mod export;

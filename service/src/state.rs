@@ -10,6 +10,7 @@ use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
 
 use crate::assign::AssignData;
 use crate::auth::{Access, WriterToken};
+use crate::components::ComponentGrids;
 use crate::grids::GridState;
 use crate::metrics::Metrics;
 use crate::ogc::{self, Collection};
@@ -42,6 +43,8 @@ pub struct Engine {
     pub incidents: Vec<PlacedIncident>,
     /// Components (部件), tied to the active cells.
     pub components: ComponentIndex,
+    /// The household grid of each component.
+    pub component_grids: ComponentGrids,
     /// Overlay zones and their validation reports.
     pub zones: ZoneState,
 }
@@ -135,7 +138,9 @@ impl Engine {
             );
         }
         let zones = ZoneState::new(territory);
+        let component_grids = ComponentGrids::new(&components, &grids.index);
         Ok(Self {
+            component_grids,
             incidents,
             locator,
             counts: territory.counts(),

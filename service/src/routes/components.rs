@@ -19,11 +19,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use civgrid::assign::ClassKind;
 use civgrid::cells::CellCode;
 use civgrid::components::{self, ClassCounts, Component, ComponentCode, ComponentState, Serials};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::params;
@@ -98,25 +98,44 @@ impl Filter {
         })
     }
 
-    /// The components that pass, with the active grid holding each.
-    fn select<'a>(&self, engine: &'a Engine) -> Vec<(&'a Component, Option<CellCode>)> {
+    /// The components that pass.
+    fn select<'a>(&self, engine: &'a Engine) -> Vec<&'a Component> {
         engine
             .components
             .iter()
             .filter(|c| self.cell.is_none_or(|x| c.cell == Some(x)))
             .filter(|c| self.class.as_ref().is_none_or(|x| c.code.class() == *x))
             .filter(|c| self.state.is_none_or(|x| c.state == x))
-            .map(|c| (c, grid_of(engine, c)))
-            .filter(|(_, g)| self.grid.is_none_or(|x| *g == Some(x)))
+            .filter(|c| self.grid.is_none_or(|x| grid_of(engine, c) == Some(x)))
             .collect()
     }
 }
 
 /// The active household grid holding a component's anchor.
 fn grid_of(engine: &Engine, c: &Component) -> Option<CellCode> {
-    components::anchor(&c.geometry)
-        .and_then(|p| engine.grids.index.locate(p))
-        .map(|g| g.code)
+    engine.component_grids.get(c.id)
+}
+
+/// Puts `c` (written or moved) in the engine: index, grid, collection.
+fn put(engine: &mut Engine, c: Component) -> Option<Component> {
+    let Engine {
+        components,
+        component_grids,
+        grids,
+        ..
+    } = engine;
+    component_grids.place(&c, &grids.index);
+    let old = components.put(c);
+    engine.collections.components = ogc::components(engine.components.iter());
+    old
+}
+
+/// Takes component `id` out of the engine.
+fn take(engine: &mut Engine, id: i64) -> Option<Component> {
+    engine.component_grids.forget(id);
+    let old = engine.components.remove(id);
+    engine.collections.components = ogc::components(engine.components.iter());
+    old
 }
 
 /// A component as a GeoJSON Feature (id = its code, as in the OGC
@@ -145,7 +164,7 @@ async fn list(State(state): State<AppState>, Query(q): Query<Filters>) -> Servic
     let features: Vec<Value> = selected
         .iter()
         .take(limit)
-        .map(|(c, g)| feature(&state, c, *g).to_json())
+        .map(|c| feature(&state, c, grid_of(&engine, c)).to_json())
         .collect();
     let body = json!({
         "type": "FeatureCollection",
@@ -160,43 +179,67 @@ async fn list(State(state): State<AppState>, Query(q): Query<Filters>) -> Servic
         .into_response())
 }
 
+/// One key of a count: a cell, grid, class or state.
+#[derive(Serialize)]
+struct CountRow {
+    key: String,
+    total: usize,
+    classes: BTreeMap<String, usize>,
+}
+
+/// The counts per key, keys in order.
+fn rows<K: Ord + std::fmt::Display>(groups: BTreeMap<K, ClassCounts>) -> Vec<CountRow> {
+    groups
+        .into_iter()
+        .map(|(k, c)| CountRow {
+            key: k.to_string(),
+            total: c.total,
+            classes: c.classes,
+        })
+        .collect()
+}
+
+/// `GET /components/counts`: typed rows serialised once (a city's
+/// counts per cell are thousands of rows).
+#[derive(Serialize)]
+struct CountsAnswer<'a> {
+    by: &'a str,
+    total: usize,
+    /// Components without a key (outside every cell or grid).
+    outside: usize,
+    counts: Vec<CountRow>,
+}
+
 async fn counts(
     State(state): State<AppState>,
     Query(q): Query<Filters>,
-) -> ServiceResult<Json<Value>> {
+) -> ServiceResult<Response> {
     let filter = Filter::parse(&q)?;
     let by = q.by.as_deref().unwrap_or("class");
     let engine = state.engine();
     let selected = filter.select(&engine);
-    let key: fn(&(&Component, Option<CellCode>)) -> Option<String> = match by {
-        "cell" => |(c, _)| c.cell.map(|x| x.to_string()),
-        "grid" => |(_, g)| g.map(|x| x.to_string()),
-        "class" => |(c, _)| Some(c.code.class()),
-        "state" => |(c, _)| Some(c.state.as_str().to_owned()),
+    let chosen = selected.iter().copied();
+    let counts = match by {
+        "cell" => rows(components::count_by(chosen, |c| c.cell)),
+        "grid" => rows(components::count_by(chosen, |c| grid_of(&engine, c))),
+        "class" => rows(components::count_by(chosen, |c| Some(c.code.class()))),
+        "state" => rows(components::count_by(chosen, |c| Some(c.state.as_str()))),
         other => {
             return Err(ServiceError::BadRequest(format!(
                 "parameter by = {other:?}: expected cell, grid, class or state"
             )))
         }
     };
-    let mut groups: BTreeMap<String, ClassCounts> = BTreeMap::new();
-    let mut outside = 0;
-    for item in &selected {
-        match key(item) {
-            Some(k) => groups.entry(k).or_default().add(item.0),
-            None => outside += 1,
-        }
-    }
-    let counts: Vec<Value> = groups
-        .into_iter()
-        .map(|(k, c)| json!({"key": k, "total": c.total, "classes": c.classes}))
-        .collect();
-    Ok(Json(json!({
-        "by": by,
-        "total": selected.len(),
-        "outside": outside,
-        "counts": counts,
-    })))
+    let keyed: usize = counts.iter().map(|r| r.total).sum();
+    let answer = CountsAnswer {
+        by,
+        total: selected.len(),
+        outside: selected.len() - keyed,
+        counts,
+    };
+    let body =
+        serde_json::to_vec(&answer).map_err(|e| ServiceError::Internal(format!("counts: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// A code from the path.
@@ -234,7 +277,11 @@ fn parse_body(
     path_code: Option<ComponentCode>,
     id: i64,
 ) -> ServiceResult<Component> {
-    let (geometry, mut properties, _) = params::feature_body(body, "component", PROPERTIES)?;
+    let params::FeatureBody {
+        geometry,
+        mut properties,
+        ..
+    } = params::feature_body(body, "component", PROPERTIES)?;
     if let Some(path) = path_code {
         match Fields::get(&properties, "code") {
             Some(given) if given.trim() != path.to_string() => {
@@ -332,9 +379,8 @@ async fn create(
         .await?;
     let code = c.code;
     let mut engine = state.engine_mut();
-    engine.components.put(c.clone());
+    put(&mut engine, c.clone());
     engine.counts.components += 1;
-    sync_collection(&mut engine);
     let mut response = geojson(StatusCode::CREATED, &state, &engine, &c);
     drop(engine);
     if let Ok(location) = format!("/api/v1/components/{code}").parse() {
@@ -372,8 +418,7 @@ async fn replace(
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
     let mut engine = state.engine_mut();
-    engine.components.put(c.clone());
-    sync_collection(&mut engine);
+    put(&mut engine, c.clone());
     Ok(geojson(StatusCode::OK, &state, &engine, &c))
 }
 
@@ -394,15 +439,9 @@ async fn remove(
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
     let mut engine = state.engine_mut();
-    engine.components.remove(before.id);
+    take(&mut engine, before.id);
     engine.counts.components = engine.counts.components.saturating_sub(1);
-    sync_collection(&mut engine);
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Rebuilds the OGC collection of components from the index.
-fn sync_collection(engine: &mut Engine) {
-    engine.collections.components = ogc::components(engine.components.iter());
 }
 
 /// Applies another process's stored write of component `id` (`stored`:
@@ -412,15 +451,14 @@ pub(crate) fn follow(state: &AppState, id: i64, stored: Option<Component>) {
     match stored {
         Some(mut c) => {
             components::tie(std::slice::from_mut(&mut c), &engine.locator);
-            if engine.components.put(c).is_none() {
+            if put(&mut engine, c).is_none() {
                 engine.counts.components += 1;
             }
         }
         None => {
-            if engine.components.remove(id).is_some() {
+            if take(&mut engine, id).is_some() {
                 engine.counts.components = engine.counts.components.saturating_sub(1);
             }
         }
     }
-    sync_collection(&mut engine);
 }

@@ -240,8 +240,8 @@ fn geometry_name(g: &Geometry<f64>) -> &'static str {
 
 /// A body's feature and the id it names, if any.
 fn parse_body<T: Writable>(body: &[u8]) -> ServiceResult<(T, Option<String>)> {
-    let (geometry, properties, id) = params::feature_body(body, T::NOUN, T::PROPERTIES)?;
-    Ok((T::parse(geometry, &properties)?, id))
+    let f = params::feature_body(body, T::NOUN, T::PROPERTIES)?;
+    Ok((T::parse(f.geometry, &f.properties)?, f.id))
 }
 
 /// A store id from the path.

@@ -42,7 +42,7 @@ use crate::auth::{Planning, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::grids::{self as service_grids, feature_collection};
 use crate::ogc;
-use crate::state::AppState;
+use crate::state::{AppState, Engine};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -409,8 +409,21 @@ async fn edit(
 /// them (under the write lock: see [`crate::tiles`]).
 pub(crate) fn reindex(state: &AppState, rows: &[Grid]) {
     let mut engine = state.engine_mut();
+    // The grids' places before and after: components there may change grid.
+    let areas: Vec<_> = rows
+        .iter()
+        .chain(rows.iter().filter_map(|g| engine.grids.index.get(g.code)))
+        .filter_map(|g| geo::BoundingRect::bounding_rect(&g.geometry))
+        .collect();
     engine.grids.update(rows);
     engine.collections.grids = ogc::grids(engine.grids.index.grids());
+    let Engine {
+        components,
+        component_grids,
+        grids,
+        ..
+    } = &mut *engine;
+    component_grids.refresh(components, &grids.index, &areas);
     let touched: Vec<_> = rows
         .iter()
         .filter_map(|g| geo::BoundingRect::bounding_rect(&g.geometry))

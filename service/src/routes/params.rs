@@ -156,9 +156,18 @@ pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String>
     Ok(g)
 }
 
-/// A request body that is one GeoJSON Feature: its checked geometry
-/// ([`geometry`]), its properties (each must be one of `allowed`, or the
-/// error names it and the `noun`), and the id it names, if any.
+/// A request body that is one GeoJSON Feature, read by [`feature_body`].
+pub struct FeatureBody {
+    /// The checked geometry ([`geometry`]).
+    pub geometry: Geometry<f64>,
+    /// The properties.
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// The id the Feature names, if any.
+    pub id: Option<String>,
+}
+
+/// Reads a body that is one GeoJSON Feature: each property must be one of
+/// `allowed`, or the error names it and the `noun`.
 ///
 /// # Errors
 /// [`ServiceError::BadRequest`] naming what is wrong.
@@ -166,14 +175,7 @@ pub fn feature_body(
     body: &[u8],
     noun: &str,
     allowed: &[&str],
-) -> Result<
-    (
-        Geometry<f64>,
-        serde_json::Map<String, serde_json::Value>,
-        Option<String>,
-    ),
-    ServiceError,
-> {
+) -> Result<FeatureBody, ServiceError> {
     let f: geojson::Feature = serde_json::from_slice(body)
         .map_err(|e| ServiceError::BadRequest(format!("the body is not a GeoJSON Feature: {e}")))?;
     let value = f
@@ -191,5 +193,9 @@ pub fn feature_body(
         geojson::feature::Id::String(s) => s,
         geojson::feature::Id::Number(n) => n.to_string(),
     });
-    Ok((g, properties, id))
+    Ok(FeatureBody {
+        geometry: g,
+        properties,
+        id,
+    })
 }
