@@ -315,8 +315,8 @@ pub const OPERATIONS: &[Operation] = &[
     op("get", "/tiles/{file}", "tiles", "TileJSON 3 of a layer (risk.json, heat.json, cells.json, grids.json, facilities.json, hazards.json, base.json)", &[
         p("file", "the layer's TileJSON", "risk.json"),
     ]),
-    op("get", "/tiles/{layer}/{z}/{x}/{file}", "tiles", "A tile: risk and heat as PNG ({y}.png or {y}@2x.png), cells, grids, facilities, hazards and base as MVT ({y}.mvt)", &[
-        p("layer", "risk, heat, cells, grids, facilities, hazards or base", "risk"),
+    op("get", "/tiles/{layer}/{z}/{x}/{file}", "tiles", "A tile: risk and heat as PNG ({y}.png or {y}@2x.png), cells, grids, facilities, hazards, components, zones and base as MVT ({y}.mvt)", &[
+        p("layer", "risk, heat, cells, grids, facilities, hazards, components, zones or base", "risk"),
         p("z", "zoom 0–22", "14"),
         p("x", "column", "13700"),
         p("file", "row and format: {y}.png, {y}@2x.png or {y}.mvt", "6700.png"),

@@ -58,11 +58,22 @@ pub enum VectorLayer {
     Hazards,
     /// Household grids (active ones).
     Grids,
+    /// Components (部件): points, lines and areas.
+    Components,
+    /// Overlay zones of every layer.
+    Zones,
 }
 
 impl VectorLayer {
     /// Every vector layer.
-    pub const ALL: [Self; 4] = [Self::Cells, Self::Grids, Self::Facilities, Self::Hazards];
+    pub const ALL: [Self; 6] = [
+        Self::Cells,
+        Self::Grids,
+        Self::Facilities,
+        Self::Hazards,
+        Self::Components,
+        Self::Zones,
+    ];
 
     /// The layer's name in URLs and in the tile.
     pub const fn name(self) -> &'static str {
@@ -71,6 +82,8 @@ impl VectorLayer {
             Self::Facilities => "facilities",
             Self::Hazards => "hazards",
             Self::Grids => "grids",
+            Self::Components => "components",
+            Self::Zones => "zones",
         }
     }
 }
@@ -509,8 +522,8 @@ impl Tiles {
         Ok(tile)
     }
 
-    /// Encodes a vector tile of one layer (`cells`, `grids`, `facilities`
-    /// or `hazards`) from the engine's collections: every feature meeting the
+    /// Encodes a vector tile of one layer (`cells`, `grids`, `facilities`,
+    /// `hazards`, `components` or `zones`) from the engine's collections: every feature meeting the
     /// tile (grown by [`MVT_BUFFER`] grid units), with its properties;
     /// cells also carry their risk `level`, `score` and `households`.
     pub fn render_vector(engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
@@ -519,6 +532,8 @@ impl Tiles {
             VectorLayer::Facilities => &engine.collections.facilities,
             VectorLayer::Hazards => &engine.collections.hazards,
             VectorLayer::Grids => &engine.collections.grids,
+            VectorLayer::Components => &engine.collections.components,
+            VectorLayer::Zones => &engine.collections.zones,
         };
         let query = grown(coord);
         let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);

@@ -24,11 +24,13 @@ use geo::{Area, InteriorPoint, Intersects};
 use geo_types::{MultiPolygon, Point};
 use serde_json::{json, Value};
 
+use crate::common::get_bytes;
 use crate::common::{
     both_stores, feature, multipolygon_json, point_json, test_city_store, write_geojson,
 };
 use crate::grids::planned_test_city;
 use crate::responders::send;
+use crate::risk::{decode_mvt, string};
 
 const TOKEN: &str = "components-writer";
 
@@ -266,12 +268,41 @@ async fn writes_number_move_audit_and_refuse_components() {
             .expect("a lamp")
             .clone();
         // A move into another cell: the answer and the store follow.
+        // The cell of its district farthest from it: another tile too.
+        let from = anchor(&lamp.geometry).expect("an anchor");
+        let district = lamp.code.district().to_string();
         let target = cells
             .iter()
-            .find(|c| c.end.is_none() && Some(c.code) != lamp.cell)
+            .filter(|c| c.end.is_none() && c.community.to_string().starts_with(&district))
+            .max_by(|a, b| {
+                let d = |c: &Cell| {
+                    geo::Distance::distance(
+                        &geo::Euclidean,
+                        &c.geometry.interior_point().expect("a point"),
+                        &from,
+                    )
+                };
+                d(a).total_cmp(&d(b))
+            })
             .expect("another cell");
         let q = target.geometry.interior_point().expect("a point");
         let uri = format!("/api/v1/components/{}", lamp.code);
+        // Its vector tiles, read (and cached) before the move.
+        let tile_at = |p: Point<f64>| {
+            let t = civgrid_tiles::TileCoord::containing(p.x(), p.y(), 17).expect("a tile");
+            format!("/tiles/components/17/{}/{}.mvt", t.x, t.y)
+        };
+        let codes_in = |bytes: Vec<u8>| -> Vec<String> {
+            decode_mvt(bytes, "components")
+                .iter()
+                .map(|f| string(f, "code"))
+                .collect()
+        };
+        let lamp_code = lamp.code.to_string();
+        let (_, _, old_tile) = get_bytes(&app, &tile_at(from), None).await;
+        assert!(codes_in(old_tile).contains(&lamp_code));
+        let (_, _, new_tile) = get_bytes(&app, &tile_at(q), None).await;
+        assert!(!codes_in(new_tile).contains(&lamp_code));
         let moved = body(
             q,
             json!({"class": "0118", "owner": "新城管所", "state": "破损"}),
@@ -295,6 +326,11 @@ async fn writes_number_move_audit_and_refuse_components() {
             "{backend:?}: the store has the new cell"
         );
         assert_eq!((row.owner.as_str(), row.id), ("新城管所", lamp.id));
+        // The move dropped both cached tiles: the lamp is in the new one only.
+        let (_, _, old_tile) = get_bytes(&app, &tile_at(from), None).await;
+        assert!(!codes_in(old_tile).contains(&lamp_code));
+        let (_, _, new_tile) = get_bytes(&app, &tile_at(q), None).await;
+        assert!(codes_in(new_tile).contains(&lamp_code));
         let (s, _, audit) = send(
             &app,
             Method::GET,

@@ -354,7 +354,7 @@ async fn risk_tiles_show_each_cell_in_its_level_colour() {
 
 /// The features of an MVT tile, decoded by mvt-reader (an independent
 /// decoder): (id, properties, geometry in grid units).
-fn decode_mvt(bytes: Vec<u8>, layer: &str) -> Vec<mvt_reader::feature::Feature> {
+pub fn decode_mvt(bytes: Vec<u8>, layer: &str) -> Vec<mvt_reader::feature::Feature> {
     let reader = mvt_reader::Reader::new(bytes).expect("a vector tile");
     let names = reader.get_layer_names().expect("layer names");
     match names.iter().position(|n| n == layer) {
@@ -363,7 +363,7 @@ fn decode_mvt(bytes: Vec<u8>, layer: &str) -> Vec<mvt_reader::feature::Feature> 
     }
 }
 
-fn string(f: &mvt_reader::feature::Feature, key: &str) -> String {
+pub fn string(f: &mvt_reader::feature::Feature, key: &str) -> String {
     match f.properties.as_ref().and_then(|p| p.get(key)) {
         Some(mvt_reader::feature::Value::String(s)) => s.clone(),
         other => panic!("{key}: {other:?}"),

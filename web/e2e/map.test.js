@@ -344,6 +344,39 @@ describe('web map', () => {
     assert.equal(await visible('risk'), 'none');
     await page.check('#switcher input[name="risk"]');
     assert.equal(await visible('risk'), 'visible');
+    // Overlay zones: off at first; on, every police beat of the API is drawn.
+    assert.equal(await visible('zones'), 'none');
+    await page.check('#switcher input[name="zones"]');
+    await idle(page);
+    const beats = (await json(server.base, '/api/v1/zones/police_beats')).features.map((f) => f.properties.code).sort();
+    const drawnBeats = await page.evaluate(() => [...new Set(window.civgrid.map.queryRenderedFeatures({ layers: ['zones'] })
+      .filter((f) => f.properties.layer === 'police_beats').map((f) => f.properties.code))].sort());
+    assert.deepEqual(drawnBeats, beats);
+    // Components: on, and close in on one; the points drawn are the API's there.
+    await page.check('#switcher input[name="components"]');
+    const list = (await json(server.base, '/api/v1/components?limit=10000')).features;
+    const lamp = list.find((f) => f.geometry.type === 'Point');
+    await page.evaluate(([lon, lat]) => window.civgrid.map.jumpTo({ center: [lon, lat], zoom: 17 }), lamp.geometry.coordinates);
+    await idle(page);
+    const { drawn, bounds } = await page.evaluate(() => {
+      const { map } = window.civgrid;
+      const b = map.getBounds();
+      return {
+        drawn: [...new Set(map.queryRenderedFeatures({ layers: ['components'] }).map((f) => f.properties.code))],
+        bounds: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()],
+      };
+    });
+    const within = (f, m) => {
+      const [x, y] = f.geometry.coordinates;
+      const dx = (bounds[2] - bounds[0]) * m;
+      const dy = (bounds[3] - bounds[1]) * m;
+      return x > bounds[0] + dx && x < bounds[2] - dx && y > bounds[1] + dy && y < bounds[3] - dy;
+    };
+    const points = list.filter((f) => f.geometry.type === 'Point');
+    assert.ok(drawn.includes(lamp.id), `${lamp.id} drawn: ${drawn}`);
+    for (const f of points.filter((f) => within(f, 0.05))) assert.ok(drawn.includes(f.id), `${f.id} inside the view is drawn`);
+    const near = new Set(points.filter((f) => within(f, -0.05)).map((f) => f.id));
+    for (const code of drawn) assert.ok(near.has(code), `${code} is drawn only near the view`);
     // The heat map, then filtered to fires in 2024 (the test city's year).
     assert.equal(await visible('heat'), 'none');
     await page.check('#switcher input[name="heat"]');

@@ -19,6 +19,8 @@ export const GROUPS = {
   grids: ['grids-fill', 'grids'],
   facilities: ['facilities'],
   hazards: ['hazard-areas', 'hazards'],
+  components: ['component-areas', 'component-lines', 'components'],
+  zones: ['zones'],
 };
 const VISIBLE = new Set(['base', 'risk', 'cells', 'grids', 'facilities', 'hazards']);
 
@@ -27,6 +29,10 @@ export const OVERLAYS = ['uncovered', 'impact', 'selected', 'preview', 'violatio
 
 const facilityColour = ['match', ['get', 'kind'],
   ...Object.entries(web.facilities).filter(([k]) => k !== 'other').flat(), web.facilities.other];
+const byKey = (key, colours, other) => ['match', ['get', key],
+  ...Object.entries(colours).filter(([k]) => k !== 'other').flat(), other];
+const componentColour = byKey('state', web.components, web.components.good);
+const zoneColour = byKey('layer', web.zones, web.zones.other);
 const levelColour = () => ['match', ['get', 'level'], ...LEVELS.flatMap((l) => [l.level, l.colour]), '#888888'];
 
 /** The MapLibre style: civgrid's base, risk, heat and vector layers, then the overlays. */
@@ -37,6 +43,8 @@ export function style() {
     grids: vector('grids'),
     facilities: vector('facilities'),
     hazards: vector('hazards'),
+    components: vector('components'),
+    zones: vector('zones'),
     risk: { type: 'raster', tiles: tiles('risk', 'png'), tileSize: 256, minzoom: 0, maxzoom: 22 },
     heat: { type: 'raster', tiles: tiles('heat', 'png'), tileSize: 256, minzoom: 0, maxzoom: 22 },
   };
@@ -55,6 +63,9 @@ export function style() {
     { id: 'cells', type: 'line', source: 'cells', 'source-layer': 'cells', minzoom: 13, paint: { 'line-color': web.cells, 'line-width': 0.6, 'line-opacity': 0.7 } },
     { id: 'grids-fill', type: 'fill', source: 'grids', 'source-layer': 'grids', paint: { 'fill-color': web.grids, 'fill-opacity': 0 } },
     { id: 'grids', type: 'line', source: 'grids', 'source-layer': 'grids', paint: { 'line-color': web.grids, 'line-width': 2.2 } },
+    { id: 'zones', type: 'line', source: 'zones', 'source-layer': 'zones', paint: { 'line-color': zoneColour, 'line-width': 2, 'line-dasharray': [4, 2] } },
+    { id: 'component-areas', type: 'fill', source: 'components', 'source-layer': 'components', minzoom: 14, filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': componentColour, 'fill-opacity': 0.3 } },
+    { id: 'component-lines', type: 'line', source: 'components', 'source-layer': 'components', minzoom: 14, filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': componentColour, 'line-width': 2 } },
     { id: 'selected', type: 'line', source: 'selected', paint: { 'line-color': web.selected, 'line-width': 4 } },
     { id: 'preview', type: 'line', source: 'preview', paint: { 'line-color': web.preview, 'line-width': 2.5, 'line-dasharray': [2, 1] } },
     { id: 'violations', type: 'fill', source: 'violations', paint: { 'fill-color': web.violation, 'fill-opacity': 0.45 } },
@@ -69,6 +80,8 @@ export function style() {
       paint: { 'circle-color': facilityColour, 'circle-radius': ['match', ['get', 'kind'], 'fire_hydrant', 2.5, 5], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
     { id: 'hazards', type: 'circle', source: 'hazards', 'source-layer': 'hazards', filter: ['==', ['geometry-type'], 'Point'],
       paint: { 'circle-color': levelColour(), 'circle-radius': 7, 'circle-stroke-color': '#000000', 'circle-stroke-width': 2 } },
+    { id: 'components', type: 'circle', source: 'components', 'source-layer': 'components', minzoom: 14, filter: ['==', ['geometry-type'], 'Point'],
+      paint: { 'circle-color': componentColour, 'circle-radius': 3, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 0.5 } },
     { id: 'responders', type: 'circle', source: 'responders', paint: { 'circle-radius': 8, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': web.route_time, 'circle-stroke-width': 3 } },
     { id: 'click', type: 'circle', source: 'click', paint: { 'circle-radius': 6, 'circle-color': '#000000', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
   ];

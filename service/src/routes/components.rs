@@ -116,6 +116,17 @@ fn grid_of(engine: &Engine, c: &Component) -> Option<CellCode> {
     engine.component_grids.get(c.id)
 }
 
+/// Drops the cached tiles over a component's old and new places.
+fn invalidate(state: &AppState, old: Option<&Component>, new: Option<&Component>) {
+    let touched: Vec<_> = old
+        .into_iter()
+        .chain(new)
+        .filter_map(|c| geo::BoundingRect::bounding_rect(&c.geometry))
+        .map(crate::tiles::bounds)
+        .collect();
+    state.tiles.cache.invalidate(&touched);
+}
+
 /// Puts `c` (written or moved) in the engine: index, grid, collection.
 fn put(engine: &mut Engine, c: Component) -> Option<Component> {
     let Engine {
@@ -380,6 +391,7 @@ async fn create(
     let code = c.code;
     let mut engine = state.engine_mut();
     put(&mut engine, c.clone());
+    invalidate(&state, None, Some(&c));
     engine.counts.components += 1;
     let mut response = geojson(StatusCode::CREATED, &state, &engine, &c);
     drop(engine);
@@ -418,7 +430,8 @@ async fn replace(
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
     let mut engine = state.engine_mut();
-    put(&mut engine, c.clone());
+    let old = put(&mut engine, c.clone());
+    invalidate(&state, old.as_ref(), Some(&c));
     Ok(geojson(StatusCode::OK, &state, &engine, &c))
 }
 
@@ -439,26 +452,29 @@ async fn remove(
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
     let mut engine = state.engine_mut();
-    take(&mut engine, before.id);
+    let old = take(&mut engine, before.id);
+    invalidate(&state, old.as_ref(), None);
     engine.counts.components = engine.counts.components.saturating_sub(1);
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Applies another process's stored write of component `id` (`stored`:
-/// the row now, or `None` when it is gone), re-tied to this process's cells.
+/// the row now, or `None` when it is gone), re-tied to this process's
+/// cells; the cached tiles over it are dropped.
 pub(crate) fn follow(state: &AppState, id: i64, stored: Option<Component>) {
     let mut engine = state.engine_mut();
-    match stored {
-        Some(mut c) => {
-            components::tie(std::slice::from_mut(&mut c), &engine.locator);
-            if put(&mut engine, c).is_none() {
-                engine.counts.components += 1;
-            }
+    if let Some(mut c) = stored {
+        components::tie(std::slice::from_mut(&mut c), &engine.locator);
+        let old = put(&mut engine, c.clone());
+        invalidate(state, old.as_ref(), Some(&c));
+        if old.is_none() {
+            engine.counts.components += 1;
         }
-        None => {
-            if take(&mut engine, id).is_some() {
-                engine.counts.components = engine.counts.components.saturating_sub(1);
-            }
+    } else {
+        let old = take(&mut engine, id);
+        invalidate(state, old.as_ref(), None);
+        if old.is_some() {
+            engine.counts.components = engine.counts.components.saturating_sub(1);
         }
     }
 }

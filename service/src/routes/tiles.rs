@@ -5,7 +5,8 @@
 //! `?kind=a,b&from=&to=` filter the incidents, ISO 8601 or Unix seconds;
 //! `?of=hazards[&kind=]` is the density of hazards weighted by level),
 //! `base` (MVT: layers `water`, `roads`, `buildings`), and `cells`,
-//! `grids`, `facilities`, `hazards` (MVT 2.1, one layer of that name; see
+//! `grids`, `facilities`, `hazards`, `components`, `zones` (MVT 2.1, one
+//! layer of that name; see
 //! [`crate::tiles`]). Answers carry a strong
 //! `ETag` and `Cache-Control: no-cache` (a client or proxy may keep the
 //! tile but revalidates it, so an edit is seen at once); `If-None-Match`
@@ -100,6 +101,10 @@ impl Layer {
             Self::Vector(VectorLayer::Grids) => {
                 "household grids: code, community, kind, name, households, worker and leader"
             }
+            Self::Vector(VectorLayer::Components) => {
+                "components: code, class, name, owner, maintainer, state, cell"
+            }
+            Self::Vector(VectorLayer::Zones) => "overlay zones: layer, code, name, complete",
         }
     }
 }
