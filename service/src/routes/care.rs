@@ -11,7 +11,8 @@ use civgrid::CellCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{ServiceError, ServiceResult};
+use super::params;
+use crate::error::ServiceResult;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -28,15 +29,7 @@ async fn care(
     State(state): State<AppState>,
     Query(q): Query<CareParams>,
 ) -> ServiceResult<Json<Value>> {
-    let grid: Option<CellCode> = q
-        .grid
-        .as_deref()
-        .map(|g| {
-            g.trim()
-                .parse()
-                .map_err(|e| ServiceError::BadRequest(format!("parameter grid: {e}")))
-        })
-        .transpose()?;
+    let grid: Option<CellCode> = params::parsed("grid", q.grid.as_deref())?;
     let counts = state.store.load_care_counts().await?;
     let mut by_grid: BTreeMap<CellCode, BTreeMap<String, u32>> = BTreeMap::new();
     for c in counts

@@ -69,32 +69,16 @@ struct Filter {
 
 impl Filter {
     fn parse(q: &Filters) -> ServiceResult<Self> {
-        let code = |name: &str, v: &Option<String>| -> ServiceResult<Option<CellCode>> {
-            v.as_deref()
-                .map(|s| {
-                    s.parse().map_err(|e| {
-                        ServiceError::BadRequest(format!("parameter {name} = {s:?}: {e}"))
-                    })
-                })
-                .transpose()
-        };
         if let Some(c) = q.class.as_deref().filter(|c| !components::is_class_code(c)) {
             return Err(ServiceError::BadRequest(format!(
                 "parameter class = {c:?}: a class code has 4 digits, major (01-99) and minor (01-99)"
             )));
         }
         Ok(Self {
-            cell: code("cell", &q.cell)?,
-            grid: code("grid", &q.grid)?,
+            cell: params::parsed("cell", q.cell.as_deref())?,
+            grid: params::parsed("grid", q.grid.as_deref())?,
             class: q.class.clone(),
-            state: q
-                .state
-                .as_deref()
-                .map(|s| {
-                    s.parse()
-                        .map_err(|e| ServiceError::BadRequest(format!("parameter state: {e}")))
-                })
-                .transpose()?,
+            state: params::parsed("state", q.state.as_deref())?,
         })
     }
 

@@ -27,6 +27,24 @@ pub fn number(
     Ok(n)
 }
 
+/// Parses an optional parameter (a code, a state…) with its `FromStr`;
+/// the error names the parameter, the value and why.
+pub fn parsed<T: std::str::FromStr>(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<T>, ServiceError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .map(|v| {
+            v.trim().parse().map_err(|e: T::Err| {
+                ServiceError::BadRequest(format!("parameter {name} = {v:?}: {e}"))
+            })
+        })
+        .transpose()
+}
+
 /// A lon/lat point from `lon`, `lat` and an optional `datum` (gcj02, bd09),
 /// converted to CGCS2000.
 pub fn point(
