@@ -14,7 +14,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use civgrid_tiles::CacheStats;
@@ -223,16 +223,30 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The method's label: the standard ones by name, any other `other`, so
+/// that clients cannot add series with made-up methods.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware counting every request under its route pattern.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
-    // Both clones are cheap: standard methods carry no allocation, and a
-    // matched path is a shared string.
-    let method = request.method().clone();
+    let method = method_label(request.method());
+    // A matched path is a shared string: cloning it allocates nothing.
     let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     state.metrics.record(
-        method.as_str(),
+        method,
         route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status(),
         start.elapsed(),
@@ -255,6 +269,27 @@ pub async fn endpoint(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Made-up methods share one label: a client cannot grow the series.
+    #[test]
+    fn unknown_methods_are_one_label() {
+        let made_up = |m: &str| Method::from_bytes(m.as_bytes()).unwrap();
+        assert_eq!(method_label(&made_up("FOO123")), "other");
+        assert_eq!(method_label(&made_up("BAR")), "other");
+        assert_eq!(method_label(&Method::POST), "POST");
+        let m = Metrics::default();
+        for x in ["FOO1", "FOO2", "FOO3"] {
+            m.record(
+                method_label(&made_up(x)),
+                "/health",
+                StatusCode::METHOD_NOT_ALLOWED,
+                Duration::from_millis(1),
+            );
+        }
+        let series = m.series.read().unwrap();
+        assert_eq!(series["/health"].len(), 1);
+        assert_eq!(series["/health"][0].0, "other");
+    }
 
     #[test]
     fn buckets_are_cumulative_and_counts_add_up() {
