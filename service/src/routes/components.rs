@@ -167,11 +167,7 @@ async fn list(State(state): State<AppState>, Query(q): Query<Filters>) -> Servic
         "numberReturned": features.len(),
         "features": features,
     });
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        body.to_string(),
-    )
-        .into_response())
+    Ok(super::geojson(StatusCode::OK, &body))
 }
 
 /// One key of a count: a cell, grid, class or state.
@@ -254,12 +250,7 @@ async fn read(State(state): State<AppState>, Path(code): Path<String>) -> Servic
 }
 
 fn geojson(status: StatusCode, state: &AppState, engine: &Engine, c: &Component) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        feature(state, c, grid_of(engine, c)).to_json().to_string(),
-    )
-        .into_response()
+    super::geojson(status, &feature(state, c, grid_of(engine, c)).to_json())
 }
 
 /// A body's component, placed: its code (the body's or, on a PUT, the

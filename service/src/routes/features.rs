@@ -266,12 +266,7 @@ fn region_of<T: Writable>(state: &AppState, item: &T) -> ServiceResult<usize> {
 }
 
 fn geojson_response(status: StatusCode, item: &impl Writable) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        item.feature().to_json().to_string(),
-    )
-        .into_response()
+    super::geojson(status, &item.feature().to_json())
 }
 
 /// Applies a stored write of feature `id` (now `new`, or gone) to the

@@ -5,8 +5,8 @@
 //! (unit cells in the hexagon) and `sum`.
 
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use civgrid::cells::aggregate_h3;
@@ -87,9 +87,5 @@ async fn h3(State(state): State<AppState>, Query(q): Query<H3Params>) -> Service
         "value": value,
         "features": features,
     });
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        body.to_string(),
-    )
-        .into_response())
+    Ok(super::geojson(StatusCode::OK, &body))
 }

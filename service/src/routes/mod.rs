@@ -163,6 +163,16 @@ async fn problem_bodies(State(limit): State<usize>, request: Request, next: Next
     answer
 }
 
+/// A GeoJSON answer (`application/geo+json`) with `status`.
+fn geojson(status: StatusCode, body: &serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// An answer that a client may keep and revalidate: `body` with its
 /// `Content-Type`, the strong `etag` (quoted) and `Cache-Control:
 /// no-cache`; 304 without a body when `If-None-Match` names the tag (or `*`).

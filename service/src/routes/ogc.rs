@@ -3,8 +3,8 @@
 //! so GDAL (`ogrinfo OAPIF:http://…/ogc`) and QGIS read the layers directly.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use geo_types::Rect;
@@ -163,11 +163,7 @@ fn parse_bbox(s: &str) -> ServiceResult<Rect<f64>> {
 }
 
 fn geojson(body: &Value) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        body.to_string(),
-    )
-        .into_response()
+    super::geojson(StatusCode::OK, body)
 }
 
 async fn items(

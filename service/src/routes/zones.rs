@@ -10,8 +10,8 @@
 //! `GET /api/v1/locate` answers every zone holding the point.
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -59,11 +59,12 @@ async fn layers(State(state): State<AppState>) -> Json<Value> {
 async fn layer(State(state): State<AppState>, Path(name): Path<String>) -> ServiceResult<Response> {
     let engine = state.engine();
     let features: Vec<Value> = engine
+        .collections
         .zones
-        .features
+        .features()
         .iter()
-        .filter(|f| f.layer == name)
-        .map(|f| ogc::zone(f).to_json())
+        .filter(|f| f.properties.get("layer").and_then(Value::as_str) == Some(name.as_str()))
+        .map(ogc::Feature::to_json)
         .collect();
     if features.is_empty() {
         let known: Vec<&str> = engine
@@ -83,9 +84,5 @@ async fn layer(State(state): State<AppState>, Path(name): Path<String>) -> Servi
         )));
     }
     let body = json!({"type": "FeatureCollection", "features": features});
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        body.to_string(),
-    )
-        .into_response())
+    Ok(super::geojson(StatusCode::OK, &body))
 }
