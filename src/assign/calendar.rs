@@ -245,7 +245,7 @@ impl Calendar {
                     date = date.succ_opt().unwrap_or(NaiveDate::MAX);
                     self.check(date)?;
                     if self.is_working_day(date) {
-                        left -= 1;
+                        left = left.saturating_sub(1);
                         if left == 0 {
                             let close = self.periods.last().map_or(DAY_S, |p| p.1);
                             return Ok(self.at(date, close));

@@ -104,8 +104,10 @@ fn working_days_follow_the_notice() {
     assert!(!c.is_working_day(d("2026-01-02")), "Friday holiday");
     assert!(!c.is_working_day(d("2026-02-21")), "Saturday in 春节");
     assert!(c.is_working_day(d("2026-02-24")));
-    // 2026 has 365 days, 104 weekend days, and the notice moves
-    // 5 workdays onto weekends and takes 13 weekdays off: 261 - 13 + 6 = 254.
+    // 2026 has 261 weekdays. The notice takes 19 of them off (元旦 1-1, 1-2;
+    // 春节 2-16…2-20, 2-23; 清明 4-6; 劳动节 5-1, 5-4, 5-5; 端午 6-19; 中秋
+    // 9-25; 国庆 10-1, 10-2, 10-5…10-7) and makes 6 weekend days workdays
+    // (1-4, 2-14, 2-28, 5-9, 9-20, 10-10): 261 - 19 + 6 = 248.
     let working = d("2026-01-01")
         .iter_days()
         .take(365)
@@ -123,7 +125,8 @@ fn working_days_follow_the_notice() {
         .count();
     assert_eq!(weekdays, 261);
     assert_eq!(c.workdays.len(), 6);
-    assert_eq!(working, weekdays - holidays_on_weekdays + 6);
+    assert_eq!(holidays_on_weekdays, 19);
+    assert_eq!(working, 248);
 }
 
 #[test]

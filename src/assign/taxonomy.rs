@@ -168,24 +168,32 @@ impl Serialize for TimeLimit {
     }
 }
 
+/// The longest time limit, in days.
+const MAX_DAYS: u32 = 366;
+
 impl FromStr for TimeLimit {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let bad =
-            || format!("time limit {t:?}: expected a positive number and m, h or d (30m, 4h, 3d)");
-        let (n, unit) = t.split_at(t.len().saturating_sub(1));
-        let n: u32 = n.parse().map_err(|_| bad())?;
-        if n == 0 {
+        let bad = || {
+            format!("time limit {t:?}: expected a positive number and m, h or d (30m, 4h, 3d), at most a year")
+        };
+        // The unit is the last character, which may be any character (天).
+        let unit = t.chars().last().ok_or_else(bad)?;
+        let n: u32 = t[..t.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
+        // At most a year: deadlines stay within the calendar, and seconds
+        // within u32.
+        let (limit, most) = match unit {
+            'm' => (Self::Minutes(n), MAX_DAYS * 24 * 60),
+            'h' => (Self::Hours(n), MAX_DAYS * 24),
+            'd' => (Self::Days(n), MAX_DAYS),
+            _ => return Err(bad()),
+        };
+        if n == 0 || n > most {
             return Err(bad());
         }
-        match unit {
-            "m" => Ok(Self::Minutes(n)),
-            "h" => Ok(Self::Hours(n)),
-            "d" => Ok(Self::Days(n)),
-            _ => Err(bad()),
-        }
+        Ok(limit)
     }
 }
 
@@ -615,6 +623,30 @@ mod tests {
             })
         ));
         assert_eq!(parse(&[]).unwrap_err(), TaxonomyError::Empty);
+    }
+
+    /// A unit in Chinese, a zero and more than a year are errors, never a
+    /// panic or an overflowing deadline.
+    #[test]
+    fn time_limits_refuse_other_units_and_sizes() {
+        assert_eq!("30m".parse::<TimeLimit>(), Ok(TimeLimit::Minutes(30)));
+        assert_eq!("366d".parse::<TimeLimit>(), Ok(TimeLimit::Days(366)));
+        assert_eq!("8784h".parse::<TimeLimit>(), Ok(TimeLimit::Hours(8784)));
+        for bad in [
+            "3天",
+            "2小时",
+            "天",
+            "",
+            "0d",
+            "367d",
+            "8785h",
+            "1193047h",
+            "4294967295m",
+            "d",
+        ] {
+            let e = bad.parse::<TimeLimit>().unwrap_err();
+            assert!(e.contains("expected a positive number"), "{bad}: {e}");
+        }
     }
 
     #[test]
