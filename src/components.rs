@@ -17,6 +17,7 @@ use geo::{Euclidean, InteriorPoint, Length};
 use geo_types::{Geometry, Point};
 use serde::{Deserialize, Serialize};
 
+use crate::assign::ClassCode;
 use crate::cells::CellCode;
 use crate::{AdminCode, AdminLevel, Locator};
 
@@ -34,7 +35,7 @@ use crate::{AdminCode, AdminLevel, Locator};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ComponentCode {
     district: AdminCode,
-    class: u16,
+    class: ClassCode,
     serial: u32,
 }
 
@@ -70,7 +71,7 @@ impl ComponentCode {
         if district.level() != AdminLevel::District {
             return Err(bad("the first 6 digits must be a district's code"));
         }
-        let class = parse_class(class).ok_or_else(|| {
+        let class = ClassCode::parse(class).ok_or_else(|| {
             bad("the class must be 4 digits, a major (01-99) and a minor (01-99) class")
         })?;
         if !(1..=MAX_SERIAL).contains(&serial) {
@@ -92,7 +93,13 @@ impl ComponentCode {
     /// The class code, 4 digits.
     #[must_use]
     pub fn class(self) -> String {
-        format!("{:04}", self.class)
+        self.class.to_string()
+    }
+
+    /// The class code.
+    #[must_use]
+    pub const fn class_code(self) -> ClassCode {
+        self.class
     }
 
     /// The serial within district and class.
@@ -100,19 +107,6 @@ impl ComponentCode {
     pub const fn serial(self) -> u32 {
         self.serial
     }
-}
-
-/// A class code's value: 4 ASCII digits, major and minor both non-zero.
-fn parse_class(s: &str) -> Option<u16> {
-    let ok = s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit());
-    let v: u16 = s.parse().ok().filter(|_| ok)?;
-    (v / 100 != 0 && v % 100 != 0).then_some(v)
-}
-
-/// Whether `s` is a valid class code (4 digits, major and minor non-zero).
-#[must_use]
-pub fn is_class_code(s: &str) -> bool {
-    parse_class(s).is_some()
 }
 
 impl FromStr for ComponentCode {
@@ -140,7 +134,7 @@ impl FromStr for ComponentCode {
 
 impl fmt::Display for ComponentCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{:04}{:06}", self.district, self.class, self.serial)
+        write!(f, "{}{}{:06}", self.district, self.class, self.serial)
     }
 }
 
@@ -277,17 +271,12 @@ fn middle(line: &geo_types::LineString<f64>) -> Option<Point<f64>> {
 /// cracks between the cells on either side.
 pub const SNAP_DEG: f64 = 5e-6;
 
-/// The active cell of `locator` holding `p`, or the nearest within [`SNAP_DEG`].
-fn cell_of(locator: &Locator, p: Point<f64>) -> Option<CellCode> {
-    locator.cell_near(p, SNAP_DEG)
-}
-
 /// Sets each component's cell from `locator` (which must hold the active
 /// cells); returns the indexes of the components whose cell changed.
 pub fn tie(components: &mut [Component], locator: &Locator) -> Vec<usize> {
     let mut changed = Vec::new();
     for (i, c) in components.iter_mut().enumerate() {
-        let cell = anchor(&c.geometry).and_then(|p| cell_of(locator, p));
+        let cell = anchor(&c.geometry).and_then(|p| locator.cell_near(p, SNAP_DEG));
         if cell != c.cell {
             c.cell = cell;
             changed.push(i);
@@ -337,20 +326,19 @@ impl PlaceError {
     }
 }
 
-/// The code and cell of a component of `class` at `geometry`: `code` when
-/// given (it must start with the district holding the component), else
-/// the next serial of that district and class; the cell is the active
-/// cell of `locator` holding the anchor (or nearest within [`SNAP_DEG`]).
+/// The code and cell of a component at `geometry`: `code` when given (it
+/// must start with the district holding the component), else `number`'s
+/// code for that district; the cell is the active cell of `locator`
+/// holding the anchor (or nearest within [`SNAP_DEG`]).
 ///
 /// # Errors
 /// [`PlaceError`] when no district holds it, the given code names another
-/// district, or the serials are used up.
+/// district, or `number` has no serial left.
 pub fn place(
     locator: &Locator,
-    serials: &mut Serials,
     code: Option<ComponentCode>,
-    class: &str,
     geometry: &Geometry<f64>,
+    number: impl FnOnce(AdminCode) -> Result<ComponentCode, SerialsExhausted>,
 ) -> Result<(ComponentCode, Option<CellCode>), PlaceError> {
     let p = anchor(geometry).ok_or(PlaceError::Empty)?;
     let loc = locator.locate(p);
@@ -366,16 +354,20 @@ pub fn place(
             return Err(PlaceError::WrongDistrict { code: c, district })
         }
         Some(c) => c,
-        None => serials.next(district, class)?,
+        None => number(district)?,
     };
-    Ok((code, cell_of(locator, p)))
+    let cell = loc
+        .cell
+        .map(|c| c.code)
+        .or_else(|| locator.nearest_cell(p, SNAP_DEG));
+    Ok((code, cell))
 }
 
 /// Hands out serials: the next one of each district and class after the
 /// largest in use.
 #[derive(Debug, Clone, Default)]
 pub struct Serials {
-    last: HashMap<(AdminCode, String), u32>,
+    last: HashMap<(AdminCode, ClassCode), u32>,
 }
 
 /// No serial left in a district and class.
@@ -400,7 +392,7 @@ impl Serials {
 
     /// Marks `code`'s serial as taken.
     pub fn take(&mut self, code: ComponentCode) {
-        let last = self.last.entry((code.district, code.class())).or_default();
+        let last = self.last.entry((code.district, code.class)).or_default();
         *last = (*last).max(code.serial);
     }
 
@@ -418,7 +410,8 @@ impl Serials {
             district,
             class: class.to_owned(),
         };
-        let last = self.last.entry((district, class.to_owned())).or_default();
+        let key = ClassCode::parse(class).ok_or_else(exhausted)?;
+        let last = self.last.entry((district, key)).or_default();
         let code = ComponentCode::new(district, class, *last + 1).map_err(|_| exhausted())?;
         *last += 1;
         Ok(code)
@@ -432,14 +425,14 @@ pub struct ClassCounts {
     /// Components in all.
     pub total: usize,
     /// Components per class code.
-    pub classes: BTreeMap<String, usize>,
+    pub classes: BTreeMap<ClassCode, usize>,
 }
 
 impl ClassCounts {
     /// Counts one more component.
     pub fn add(&mut self, c: &Component) {
         self.total += 1;
-        *self.classes.entry(c.code.class()).or_default() += 1;
+        *self.classes.entry(c.code.class).or_default() += 1;
     }
 }
 
@@ -512,13 +505,44 @@ impl ComponentIndex {
         self.codes.get(&id).and_then(|c| self.by_code.get(c))
     }
 
-    /// Adds `c`, replacing the component with its store id (a move or a
-    /// change of code); returns the one replaced.
+    /// Adds `c` (stored: its id is its own), replacing the component with
+    /// its store id (a move or a change of code) and any other holding its
+    /// code; returns the one with its id it replaced.
     pub fn put(&mut self, c: Component) -> Option<Component> {
         let old = self.remove(c.id);
         self.codes.insert(c.id, c.code);
-        self.by_code.insert(c.code, c);
+        if let Some(other) = self.by_code.insert(c.code, c) {
+            self.codes.remove(&other.id);
+        }
         old
+    }
+
+    /// The next free code of `class` in `district`: after the largest
+    /// serial in use there (codes are ordered district, class, serial).
+    ///
+    /// # Errors
+    /// [`SerialsExhausted`] after serial 999,999, or for a class that is not
+    /// a class code.
+    pub fn next_code(
+        &self,
+        district: AdminCode,
+        class: &str,
+    ) -> Result<ComponentCode, SerialsExhausted> {
+        let exhausted = || SerialsExhausted {
+            district,
+            class: class.to_owned(),
+        };
+        let first = ComponentCode::new(district, class, 1).map_err(|_| exhausted())?;
+        let last = ComponentCode {
+            serial: MAX_SERIAL,
+            ..first
+        };
+        let serial = self
+            .by_code
+            .range(first..=last)
+            .next_back()
+            .map_or(0, |(c, _)| c.serial);
+        ComponentCode::new(district, class, serial + 1).map_err(|_| exhausted())
     }
 
     /// Removes the component with this store id.

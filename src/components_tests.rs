@@ -177,6 +177,52 @@ fn serials_follow_the_largest_in_use_per_district_and_class() {
 }
 
 #[test]
+fn the_next_code_follows_the_largest_serial_of_its_district_and_class() {
+    let mut cs = Vec::new();
+    for (id, code) in [
+        (1, "3301060101000007"),
+        (2, "3301060101000003"),
+        (3, "3301060102000950"),
+        (4, "3301080101000020"),
+    ] {
+        let mut c = component(code, point!(x: 0.5, y: 0.5).into());
+        c.id = id;
+        cs.push(c);
+    }
+    let (index, _) = ComponentIndex::new(cs, &locator());
+    let d: AdminCode = "330106".parse().unwrap();
+    assert_eq!(
+        index.next_code(d, "0101").unwrap().to_string(),
+        "3301060101000008"
+    );
+    assert_eq!(
+        index.next_code(d, "0102").unwrap().to_string(),
+        "3301060102000951"
+    );
+    assert_eq!(
+        index.next_code(d, "0117").unwrap().to_string(),
+        "3301060117000001"
+    );
+    assert!(index.next_code(d, "01x7").is_err());
+}
+
+#[test]
+fn a_code_put_twice_keeps_one_entry_per_store_id() {
+    let mut index = ComponentIndex::default();
+    let mut a = component("3301060101000001", point!(x: 0.5, y: 0.5).into());
+    a.id = 1;
+    let mut b = a.clone();
+    b.id = 2;
+    index.put(a);
+    index.put(b);
+    assert_eq!(index.len(), 1);
+    assert!(index.by_id(1).is_none(), "the evicted id is gone too");
+    // Removing the evicted id does not remove the component that holds the code now.
+    assert!(index.remove(1).is_none());
+    assert_eq!(index.by_id(2).unwrap().id, 2);
+}
+
+#[test]
 fn counts_per_key_and_class() {
     let mut cs = vec![
         component("3301060101000001", point!(x: 0.5, y: 0.5).into()),
@@ -188,7 +234,8 @@ fn counts_per_key_and_class() {
     let by_cell = count_by(&cs, |c| c.cell);
     assert_eq!(by_cell.len(), 2);
     let west = &by_cell[&"330106001001001".parse().unwrap()];
-    assert_eq!((west.total, west.classes["0101"]), (2, 2));
+    let class = crate::assign::ClassCode::parse("0101").unwrap();
+    assert_eq!((west.total, west.classes[&class]), (2, 2));
     let by_class = count_by(&cs, |c| Some(c.code.class()));
     assert_eq!(by_class["0117"].total, 2);
     assert_eq!(by_class.values().map(|c| c.total).sum::<usize>(), 4);

@@ -190,10 +190,15 @@ impl Locator {
     /// cell within `tolerance_deg` degrees.
     #[must_use]
     pub fn cell_near(&self, p: Point<f64>, tolerance_deg: f64) -> Option<CellCode> {
+        self.cell(p)
+            .map(|c| c.code)
+            .or_else(|| self.nearest_cell(p, tolerance_deg))
+    }
+
+    /// The active cell nearest to `p` within `tolerance_deg` degrees.
+    #[must_use]
+    pub fn nearest_cell(&self, p: Point<f64>, tolerance_deg: f64) -> Option<CellCode> {
         use geo::{Distance, Euclidean};
-        if let Some(c) = self.cell(p) {
-            return Some(c.code);
-        }
         let env = rstar::AABB::from_corners(
             [p.x() - tolerance_deg, p.y() - tolerance_deg],
             [p.x() + tolerance_deg, p.y() + tolerance_deg],

@@ -64,13 +64,8 @@ pub async fn run(
             progress.finish();
         }
         // Components follow the new cells.
-        let active: Vec<_> = p
-            .cells
-            .iter()
-            .filter(|c| c.end.is_none())
-            .cloned()
-            .collect();
-        let locator = Locator::new(&territory).with_cells(&active);
+        // Only the cells are needed to tie (with_cells keeps the active ones).
+        let locator = Locator::default().with_cells(&p.cells);
         let moved = tie(&mut territory.components, &locator);
         let retied = moved
             .into_iter()

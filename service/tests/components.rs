@@ -231,6 +231,31 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
                 "{collection}"
             );
         }
+        // Rebuilt cells rewrite a component's cell and nothing else of it
+        // (a copy read before the rebuild may be stale).
+        let mut stale = stored.components[0].clone();
+        let other = cells
+            .iter()
+            .find(|x| x.end.is_none() && Some(x.code) != stale.cell)
+            .expect("another cell")
+            .code;
+        stale.cell = Some(other);
+        stale.owner = "stale copy".into();
+        let (all, adjacency) = store.load_cells().await.expect("cells");
+        store
+            .replace_cells(&all, &adjacency, std::slice::from_ref(&stale))
+            .await
+            .expect("replace cells");
+        let row = store
+            .load()
+            .await
+            .expect("load")
+            .components
+            .into_iter()
+            .find(|c| c.code == stale.code)
+            .expect("kept");
+        assert_eq!(row.cell, Some(other), "{backend:?}");
+        assert_eq!(row.owner, stored.components[0].owner, "{backend:?}");
         // Bad parameters are named.
         for (uri, word) in [
             ("/api/v1/components/counts?by=street", "by"),
@@ -521,6 +546,12 @@ async fn imports_number_place_and_refuse_components() {
                 json!({"class": "0120", "owner": "区环卫中心", "state": "破损"}),
                 point_json(p),
             ),
+            // A code given after a row numbered in its class: taken first,
+            // so the numbered one takes the next serial.
+            feature(
+                json!({"code": format!("{district}0120000001"), "owner": "区环卫中心"}),
+                point_json(p),
+            ),
             feature(
                 json!({"class": "0211", "owner": "区交通运输局"}),
                 json!({"type": "LineString", "coordinates": [[p.x() - 1e-4, p.y()], [p.x() + 1e-4, p.y()]]}),
@@ -546,6 +577,7 @@ async fn imports_number_place_and_refuse_components() {
         let mut expected = vec![
             given.clone(),
             format!("{district}0120000001"),
+            format!("{district}0120000002"),
             format!(
                 "{district}0211{:06}",
                 1 + city
@@ -565,8 +597,8 @@ async fn imports_number_place_and_refuse_components() {
         }
         let damaged = imported
             .iter()
-            .find(|c| c.code.class() == "0120")
-            .expect("0120");
+            .find(|c| c.code.to_string() == format!("{district}0120000002"))
+            .expect("the numbered 0120");
         assert_eq!(damaged.state.as_str(), "damaged");
         // Again: the same codes (the file's earlier components are replaced).
         cli::import_files(&holder.spec, &[path], &opts, Vec::new())

@@ -53,7 +53,8 @@ pub(super) fn components(seed: u64, t: &Territory) -> Vec<Component> {
                 };
                 // Roads run inside the territory; one whose anchor is not in a
                 // district (none here) is left without components.
-                if let Ok((code, _)) = place(&locator, &mut serials, None, class, &geometry) {
+                if let Ok((code, _)) = place(&locator, None, &geometry, |d| serials.next(d, class))
+                {
                     out.push(Component {
                         id: 0,
                         code,

@@ -69,8 +69,15 @@ pub async fn place(
             )
             .await?;
         let (cells, _) = store.load_cells().await?;
-        let batches: Vec<ImportBatch> = work.iter().map(|(b, _)| b.clone()).collect();
-        let mut placement = Placement::new(&stored, &cells, &batches);
+        let mut placement = Placement::new(&stored, &cells, work.iter().map(|(b, _)| &b.territory));
+        // The codes the import gives are taken before any is numbered, so
+        // the order of the rows does not matter.
+        for (batch, drafts) in &work {
+            let given = batch.territory.components.iter().map(|c| c.code);
+            for code in given.chain(drafts.iter().filter_map(|d| d.code)) {
+                placement.serials.take(code);
+            }
+        }
         for (batch, drafts) in &mut work {
             placement.place(batch, std::mem::take(drafts))?;
         }
@@ -115,11 +122,15 @@ pub struct Placement {
 impl Placement {
     /// Placement against `stored` (administrative areas, and the components
     /// and zones of other sources than the imported ones) and its active
-    /// `cells`, for an import of `batches` (their administrative areas count).
-    pub fn new(stored: &Territory, cells: &[Cell], batches: &[ImportBatch]) -> Self {
+    /// `cells`, for an import of `imported` (their administrative areas count).
+    pub fn new<'a>(
+        stored: &'a Territory,
+        cells: &[Cell],
+        imported: impl IntoIterator<Item = &'a Territory>,
+    ) -> Self {
         let mut areas = Territory::default();
         let mut seen: HashSet<AdminCode> = HashSet::new();
-        for t in batches.iter().map(|b| &b.territory).chain([stored]) {
+        for t in imported.into_iter().chain([stored]) {
             for a in t.districts.iter().filter(|a| seen.insert(a.code)) {
                 areas.districts.push(a.clone());
             }
@@ -130,9 +141,8 @@ impl Placement {
                 areas.communities.push(a.clone());
             }
         }
-        let active: Vec<Cell> = cells.iter().filter(|c| c.end.is_none()).cloned().collect();
         let mut placement = Self {
-            locator: Locator::new(&areas).with_cells(&active),
+            locator: Locator::new(&areas).with_cells(cells),
             serials: Serials::default(),
             codes: HashMap::new(),
             zone_codes: HashMap::new(),
@@ -225,7 +235,8 @@ impl Placement {
         class: &str,
         geometry: &Geometry<f64>,
     ) -> Result<(ComponentCode, Option<CellCode>), ImportError> {
-        components::place(&self.locator, &mut self.serials, code, class, geometry).map_err(|e| {
+        let serials = &mut self.serials;
+        components::place(&self.locator, code, geometry, |d| serials.next(d, class)).map_err(|e| {
             let value = match &e {
                 PlaceError::WrongDistrict { code, .. } => code.to_string(),
                 PlaceError::Exhausted(_) => class.to_owned(),

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use civgrid::components::{is_class_code, ComponentCode, ComponentState};
+use civgrid::assign::ClassCode;
+use civgrid::components::{ComponentCode, ComponentState};
 use civgrid::zones::ZoneFeature;
 use civgrid::{
     AdminArea, AdminCode, AdminLevel, Assessment, Barrier, BarrierKind, Building, Facility,
@@ -251,7 +252,7 @@ pub fn component_draft(
 ) -> Result<ComponentDraft, FeatureProblem> {
     let code: Option<ComponentCode> = attrs.parsed("code")?;
     let class = attrs.get("class");
-    if let Some(c) = class.as_deref().filter(|c| !is_class_code(c)) {
+    if let Some(c) = class.as_deref().filter(|c| ClassCode::parse(c).is_none()) {
         return Err(FeatureProblem::BadField {
             field: "class",
             value: c.to_owned(),

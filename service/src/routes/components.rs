@@ -20,16 +20,17 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use civgrid::assign::ClassCode;
 use civgrid::assign::ClassKind;
 use civgrid::cells::CellCode;
-use civgrid::components::{self, ClassCounts, Component, ComponentCode, ComponentState, Serials};
+use civgrid::components::{self, ClassCounts, Component, ComponentCode, ComponentState};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::params;
 use crate::auth::{Planning, Writer};
 use crate::error::{ServiceError, ServiceResult};
-use crate::import::{self, FeatureProblem, Fields};
+use crate::import::{self, ComponentDraft, FeatureProblem, Fields};
 use crate::ogc;
 use crate::state::{AppState, Engine};
 use crate::store::{self, AuditRecord, Layer};
@@ -63,21 +64,27 @@ struct Filters {
 struct Filter {
     cell: Option<CellCode>,
     grid: Option<CellCode>,
-    class: Option<String>,
+    class: Option<ClassCode>,
     state: Option<ComponentState>,
 }
 
 impl Filter {
     fn parse(q: &Filters) -> ServiceResult<Self> {
-        if let Some(c) = q.class.as_deref().filter(|c| !components::is_class_code(c)) {
-            return Err(ServiceError::BadRequest(format!(
-                "parameter class = {c:?}: a class code has 4 digits, major (01-99) and minor (01-99)"
-            )));
-        }
+        let class = q
+            .class
+            .as_deref()
+            .map(|c| {
+                ClassCode::parse(c).ok_or_else(|| {
+                    ServiceError::BadRequest(format!(
+                        "parameter class = {c:?}: a class code has 4 digits, major (01-99) and minor (01-99)"
+                    ))
+                })
+            })
+            .transpose()?;
         Ok(Self {
             cell: params::parsed("cell", q.cell.as_deref())?,
             grid: params::parsed("grid", q.grid.as_deref())?,
-            class: q.class.clone(),
+            class,
             state: params::parsed("state", q.state.as_deref())?,
         })
     }
@@ -88,7 +95,7 @@ impl Filter {
             .components
             .iter()
             .filter(|c| self.cell.is_none_or(|x| c.cell == Some(x)))
-            .filter(|c| self.class.as_ref().is_none_or(|x| c.code.class() == *x))
+            .filter(|c| self.class.is_none_or(|x| c.code.class_code() == x))
             .filter(|c| self.state.is_none_or(|x| c.state == x))
             .filter(|c| self.grid.is_none_or(|x| grid_of(engine, c) == Some(x)))
             .collect()
@@ -175,7 +182,7 @@ async fn list(State(state): State<AppState>, Query(q): Query<Filters>) -> Servic
 struct CountRow {
     key: String,
     total: usize,
-    classes: BTreeMap<String, usize>,
+    classes: BTreeMap<ClassCode, usize>,
 }
 
 /// The counts per key, keys in order.
@@ -213,7 +220,7 @@ async fn counts(
     let counts = match by {
         "cell" => rows(components::count_by(chosen, |c| c.cell)),
         "grid" => rows(components::count_by(chosen, |c| grid_of(&engine, c))),
-        "class" => rows(components::count_by(chosen, |c| Some(c.code.class()))),
+        "class" => rows(components::count_by(chosen, |c| Some(c.code.class_code()))),
         "state" => rows(components::count_by(chosen, |c| Some(c.state.as_str()))),
         other => {
             return Err(ServiceError::BadRequest(format!(
@@ -253,16 +260,14 @@ fn geojson(status: StatusCode, state: &AppState, engine: &Engine, c: &Component)
     super::geojson(status, &feature(state, c, grid_of(engine, c)).to_json())
 }
 
-/// A body's component, placed: its code (the body's or, on a PUT, the
-/// path's; else the next serial of its district and class) and its cell.
-/// `id` is the store id of the component it replaces (0 for a new one).
-fn parse_body(
+/// A body's component before it is placed: its code is the body's or, on
+/// a PUT, the path's; its class one of the served taxonomy. Read before
+/// the writes' lock is taken.
+fn read_body(
     state: &AppState,
-    engine: &Engine,
     body: &[u8],
     path_code: Option<ComponentCode>,
-    id: i64,
-) -> ServiceResult<Component> {
+) -> ServiceResult<ComponentDraft> {
     let params::FeatureBody {
         geometry,
         mut properties,
@@ -305,14 +310,16 @@ fn parse_body(
                 draft.class
             ))
         })?;
-    let mut serials = Serials::new(engine.components.iter().map(|c| &c.code));
-    let (code, cell) = components::place(
-        &engine.locator,
-        &mut serials,
-        draft.code,
-        &draft.class,
-        &draft.geometry,
-    )
+    Ok(draft)
+}
+
+/// A draft placed in `engine`: its code (given, or the next serial of its
+/// district and class) and its cell; `id` is the store id of the component
+/// it replaces (0 for a new one).
+fn place(engine: &Engine, draft: ComponentDraft, id: i64) -> ServiceResult<Component> {
+    let (code, cell) = components::place(&engine.locator, draft.code, &draft.geometry, |d| {
+        engine.components.next_code(d, &draft.class)
+    })
     .map_err(|e| ServiceError::BadRequest(format!("{}: {e}", e.field())))?;
     if let Some(other) = engine.components.get(code).filter(|c| c.id != id) {
         return Err(ServiceError::Conflict(format!(
@@ -356,8 +363,9 @@ async fn create(
     State(state): State<AppState>,
     body: Bytes,
 ) -> ServiceResult<Response> {
+    let draft = read_body(&state, &body, None)?;
     let _order = state.writes.lock().await;
-    let mut c = parse_body(&state, &state.engine(), &body, None, 0)?;
+    let mut c = place(&state.engine(), draft, 0)?;
     let record = audit(&writer, &state, "create", None, Some(&c));
     c.id = state
         .store
@@ -393,9 +401,10 @@ async fn replace(
     body: Bytes,
 ) -> ServiceResult<Response> {
     let code = parse_code(&code)?;
+    let draft = read_body(&state, &body, Some(code))?;
     let _order = state.writes.lock().await;
     let before = stored(&state, code)?;
-    let c = parse_body(&state, &state.engine(), &body, Some(code), before.id)?;
+    let c = place(&state.engine(), draft, before.id)?;
     let record = audit(&writer, &state, "update", Some(&before), Some(&c));
     if !state
         .store

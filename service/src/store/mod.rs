@@ -218,8 +218,9 @@ pub trait Store: Send + Sync {
     async fn changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>>;
 
     /// Replaces every cell (active and retired) and the adjacency of the
-    /// active ones, and rewrites the `retied` components (whose cell changed
-    /// with the new cells), in one transaction.
+    /// active ones, and rewrites the cell of the `retied` components (whose
+    /// cell changed with the new cells; nothing else of them), in one
+    /// transaction.
     async fn replace_cells(
         &self,
         cells: &[Cell],
@@ -670,11 +671,8 @@ impl<B: Backend> Store for B {
             ));
         }
         plan.extend(retied.iter().map(|c| {
-            Write::Update(
-                Layer::Components.def(),
-                c.id,
-                schema::component_row(c, Value::Null),
-            )
+            let cell = c.cell.map_or(Value::Null, |x| Value::Text(x.to_string()));
+            Write::Update(&schema::COMPONENT_CELLS, c.id, vec![cell])
         }));
         self.write(plan).await?;
         Ok(())

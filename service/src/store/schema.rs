@@ -261,6 +261,10 @@ static ROADS: Table = table("roads", ROAD);
 static BARRIERS: Table = table("barriers", BARRIER);
 static INCIDENTS: Table = table("incidents", INCIDENT);
 static COMPONENTS: Table = table("components", COMPONENT);
+
+/// The `cell` column of the components table alone: what `civgrid cells`
+/// rewrites, so a component written meanwhile keeps everything else.
+pub static COMPONENT_CELLS: Table = table("components", &[col("cell", Text)]);
 static ZONES: Table = table("zones", ZONE);
 
 /// Unit cells, active and retired.
