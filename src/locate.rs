@@ -96,6 +96,27 @@ pub(crate) fn holding<'a, K: Ord>(
         .min_by_key(|&i| key(i))
 }
 
+/// The polygon nearest to `p` within `tolerance` (degrees) among those of
+/// `tree`; ties by `key`.
+pub(crate) fn nearest<'a, K: Ord>(
+    tree: &RTree<Entry>,
+    p: Point<f64>,
+    tolerance: f64,
+    geometry: impl Fn(usize) -> &'a MultiPolygon<f64>,
+    key: impl Fn(usize) -> K,
+) -> Option<usize> {
+    use geo::{Distance, Euclidean};
+    let env = AABB::from_corners(
+        [p.x() - tolerance, p.y() - tolerance],
+        [p.x() + tolerance, p.y() + tolerance],
+    );
+    tree.locate_in_envelope_intersecting(&env)
+        .map(|e| (Euclidean.distance(geometry(e.data), &p), e.data))
+        .filter(|(d, _)| *d <= tolerance)
+        .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| key(a.1).cmp(&key(b.1))))
+        .map(|(_, i)| i)
+}
+
 /// One level's polygons and their R-tree.
 #[derive(Debug, Default)]
 struct LevelIndex {
@@ -198,22 +219,14 @@ impl Locator {
     /// The active cell nearest to `p` within `tolerance_deg` degrees.
     #[must_use]
     pub fn nearest_cell(&self, p: Point<f64>, tolerance_deg: f64) -> Option<CellCode> {
-        use geo::{Distance, Euclidean};
-        let env = rstar::AABB::from_corners(
-            [p.x() - tolerance_deg, p.y() - tolerance_deg],
-            [p.x() + tolerance_deg, p.y() + tolerance_deg],
-        );
-        self.cell_tree
-            .locate_in_envelope_intersecting(&env)
-            .map(|e| {
-                (
-                    Euclidean.distance(&self.cells[e.data].1, &p),
-                    self.cells[e.data].0,
-                )
-            })
-            .filter(|(d, _)| *d <= tolerance_deg)
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-            .map(|(_, code)| code)
+        nearest(
+            &self.cell_tree,
+            p,
+            tolerance_deg,
+            |i| &self.cells[i].1,
+            |i| self.cells[i].0,
+        )
+        .map(|i| self.cells[i].0)
     }
 
     /// The administrative chain holding `p` (lon/lat).

@@ -1,19 +1,21 @@
 //! Each component's household grid, kept beside the grids: found once when
 //! the engine is built, again for a component written, and for the
-//! components under the grids an edit or a plan changed. Lists and counts
-//! by grid read it instead of searching the grids per request.
+//! components under the grids an edit or a plan changed (their anchors are
+//! kept, so only those are searched again). Lists and counts by grid read
+//! it instead of searching the grids per request.
 
 use std::collections::HashMap;
 
 use civgrid::cells::CellCode;
-use civgrid::components::{anchor, Component, ComponentIndex};
+use civgrid::components::{anchor, Component, ComponentIndex, SNAP_DEG};
 use civgrid::grids::GridIndex;
 use geo::Intersects;
-use geo_types::Rect;
+use geo_types::{Point, Rect};
 
-/// The active household grid holding each component's anchor, by store id.
+/// Each component's anchor and the active household grid holding it (or
+/// nearest within [`SNAP_DEG`], as for cells), by store id.
 #[derive(Debug, Clone, Default)]
-pub struct ComponentGrids(HashMap<i64, CellCode>);
+pub struct ComponentGrids(HashMap<i64, (Point<f64>, Option<CellCode>)>);
 
 impl ComponentGrids {
     /// The grids of every component.
@@ -29,13 +31,13 @@ impl ComponentGrids {
     /// The grid of component `id`.
     #[must_use]
     pub fn get(&self, id: i64) -> Option<CellCode> {
-        self.0.get(&id).copied()
+        self.0.get(&id).and_then(|(_, g)| *g)
     }
 
-    /// Finds the grid of `c` (written or moved).
+    /// Finds the anchor and grid of `c` (written or moved).
     pub fn place(&mut self, c: &Component, grids: &GridIndex) {
-        match anchor(&c.geometry).and_then(|p| grids.locate(p)) {
-            Some(g) => self.0.insert(c.id, g.code),
+        match anchor(&c.geometry) {
+            Some(p) => self.0.insert(c.id, (p, grid_at(grids, p))),
             None => self.0.remove(&c.id),
         };
     }
@@ -47,13 +49,18 @@ impl ComponentGrids {
 
     /// Finds again the grids of the components whose anchor lies in one
     /// of `areas` (lon/lat boxes of the grids before and after a change).
-    pub fn refresh(&mut self, components: &ComponentIndex, grids: &GridIndex, areas: &[Rect<f64>]) {
-        for c in components.iter() {
-            if anchor(&c.geometry).is_some_and(|p| areas.iter().any(|r| r.intersects(&p))) {
-                self.place(c, grids);
+    pub fn refresh(&mut self, grids: &GridIndex, areas: &[Rect<f64>]) {
+        for (p, grid) in self.0.values_mut() {
+            if areas.iter().any(|r| r.intersects(p)) {
+                *grid = grid_at(grids, *p);
             }
         }
     }
+}
+
+/// The active grid holding `p`, or the nearest within [`SNAP_DEG`].
+pub fn grid_at(grids: &GridIndex, p: Point<f64>) -> Option<CellCode> {
+    grids.locate_near(p, SNAP_DEG).map(|g| g.code)
 }
 
 #[cfg(test)]
@@ -131,7 +138,7 @@ mod tests {
             .filter_map(|g| g.geometry.bounding_rect())
             .collect();
         let grids = GridIndex::new(after);
-        by_id.refresh(&index, &grids, &areas);
+        by_id.refresh(&grids, &areas);
         let code = |id| by_id.get(id).map(|c: CellCode| c.to_string());
         assert_eq!(code(2).as_deref(), Some("330106001001001"));
         assert_eq!(code(1).as_deref(), Some("330106001001001"));

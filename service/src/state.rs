@@ -49,9 +49,9 @@ pub struct Engine {
     pub zones: ZoneState,
 }
 
-/// An incident with the active cell and grid holding it (found once, when
-/// the engine is built).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An incident with the active cell and grid holding it (found when the
+/// engine is built; the grid again when an edit changes the grids there).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlacedIncident {
     /// Its kind or class code.
     pub kind: String,
@@ -61,6 +61,8 @@ pub struct PlacedIncident {
     pub cell: Option<CellCode>,
     /// The active household grid holding it.
     pub grid: Option<CellCode>,
+    /// Where it happened: its grid is found again when grids change there.
+    pub location: geo_types::Point<f64>,
 }
 
 /// The layers served as OGC API Features collections.
@@ -128,6 +130,7 @@ impl Engine {
                 time_unix_s: i.time_unix_s,
                 cell: locator.locate(i.location).cell.map(|c| c.code),
                 grid: grids.index.locate(i.location).map(|g| g.code),
+                location: i.location,
             })
             .collect();
         let (components, moved) = ComponentIndex::new(territory.components.clone(), &locator);

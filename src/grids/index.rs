@@ -7,7 +7,7 @@ use rstar::RTree;
 
 use super::Grid;
 use crate::cells::CellCode;
-use crate::locate::{box_tree, holding, Entry};
+use crate::locate::{box_tree, holding, nearest, Entry};
 
 /// The active grids, indexed by envelope and by code.
 #[derive(Debug, Default)]
@@ -42,6 +42,22 @@ impl GridIndex {
             |i| self.grids[i].code,
         )
         .map(|i| &self.grids[i])
+    }
+
+    /// The grid holding `p` or, when none does (a point in a hairline crack
+    /// between grids), the nearest within `tolerance_deg` degrees.
+    #[must_use]
+    pub fn locate_near(&self, p: Point<f64>, tolerance_deg: f64) -> Option<&Grid> {
+        self.locate(p).or_else(|| {
+            nearest(
+                &self.tree,
+                p,
+                tolerance_deg,
+                |i| &self.grids[i].geometry,
+                |i| self.grids[i].code,
+            )
+            .map(|i| &self.grids[i])
+        })
     }
 
     /// The active grid with this code.

@@ -32,7 +32,7 @@ use axum::{Json, Router};
 use civgrid::cells::CellCode;
 use civgrid::grids::{validate, Contact, Edit, EditOutcome, Grid, GridKind, Proposal, Validation};
 use civgrid::AdminCode;
-use geo::InteriorPoint;
+use geo::{InteriorPoint, Intersects};
 use geo_types::{Geometry, MultiPolygon};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -418,17 +418,21 @@ pub(crate) fn reindex(state: &AppState, rows: &[Grid]) {
     engine.grids.update(rows);
     engine.collections.grids = ogc::grids(engine.grids.index.grids());
     let Engine {
-        components,
         component_grids,
+        incidents,
         grids,
         ..
     } = &mut *engine;
-    component_grids.refresh(components, &grids.index, &areas);
-    let touched: Vec<_> = rows
-        .iter()
-        .filter_map(|g| geo::BoundingRect::bounding_rect(&g.geometry))
-        .map(crate::tiles::bounds)
-        .collect();
+    // Components and incidents under the changed grids take their grid again.
+    component_grids.refresh(&grids.index, &areas);
+    for i in incidents
+        .iter_mut()
+        .filter(|i| areas.iter().any(|r| r.intersects(&i.location)))
+    {
+        i.grid = grids.index.locate(i.location).map(|g| g.code);
+    }
+    // The tiles over the grids' old and new places.
+    let touched: Vec<_> = areas.iter().copied().map(crate::tiles::bounds).collect();
     state.tiles.cache.invalidate(&touched);
 }
 
