@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use civgrid::cells::{CellConfig, CodeProfile};
 use civgrid::grids::GridConfig;
 use civgrid::synth::{synthesize, SynthConfig};
-use civgrid::{HouseholdEstimate, RiskConfig};
+use civgrid::{HouseholdEstimate, RiskConfig, Territory};
 use clap::{Parser, Subcommand};
 
 use crate::assign::AssignData;
@@ -25,7 +25,7 @@ use crate::import::{self, ImportOptions, ImportedFile, Mapping};
 use crate::ogc;
 use crate::responders::DEFAULT_MAX_OUTSIDE_M;
 use crate::state::ServeConfig;
-use crate::store::{self, ImportBatch, Store, DEFAULT_STORE};
+use crate::store::{self, ImportBatch, Layer, Store, DEFAULT_STORE};
 use crate::tiles::{Styles, DEFAULT_CACHE_BYTES};
 use crate::{demo, AppState};
 
@@ -581,10 +581,14 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
             ogc::cells(&cells)
         }
         ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
-        ExportLayer::Facilities => ogc::facilities(&store.load().await?.facilities),
-        ExportLayer::Hazards => ogc::hazards(&store.load().await?.hazards),
-        ExportLayer::Components => ogc::components(&store.load().await?.components),
-        ExportLayer::Zones => ogc::zones(&store.load().await?.zones),
+        ExportLayer::Facilities => {
+            ogc::facilities(&one_layer(&store, Layer::Facilities).await?.facilities)
+        }
+        ExportLayer::Hazards => ogc::hazards(&one_layer(&store, Layer::Hazards).await?.hazards),
+        ExportLayer::Components => {
+            ogc::components(&one_layer(&store, Layer::Components).await?.components)
+        }
+        ExportLayer::Zones => ogc::zones(&one_layer(&store, Layer::Zones).await?.zones),
         ExportLayer::Risk => {
             crate::risk::collection(&AppState::load(store.clone()).await?.engine())
         }
@@ -603,6 +607,11 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
         started.elapsed()
     );
     Ok(())
+}
+
+/// One layer of the store, without reading the others.
+async fn one_layer(store: &std::sync::Arc<dyn Store>, layer: Layer) -> anyhow::Result<Territory> {
+    Ok(store.load_layers(&[layer], &[]).await?)
 }
 
 /// Prints what `civgrid cells` did: failures and the band first, then one

@@ -3,7 +3,6 @@
 
 use civgrid::zones::{ZoneFeature, ZoneReport, Zones};
 use civgrid::{LocalProjection, Territory};
-use geo::BooleanOps;
 use geo_types::MultiPolygon;
 
 /// The overlay layers and their reports.
@@ -34,9 +33,12 @@ impl ZoneState {
         } else {
             &t.districts
         };
-        let territory = areas.iter().fold(MultiPolygon::new(Vec::new()), |acc, a| {
-            acc.union(&a.geometry)
-        });
+        // Only complete layers are checked against the territory.
+        let territory = if zones.layers().iter().any(|l| l.complete) {
+            geo::unary_union(areas.iter().map(|a| &a.geometry))
+        } else {
+            MultiPolygon::new(Vec::new())
+        };
         let centre = t.extent().map_or(0.0, |r| r.center().x);
         let reports = match LocalProjection::gauss_kruger_3deg(centre) {
             Ok(projection) => zones

@@ -211,9 +211,7 @@ impl ZoneLayer {
         report
             .overlaps
             .sort_by(|p, q| (&p.a, &p.b).cmp(&(&q.a, &q.b)));
-        let covered = metric
-            .iter()
-            .fold(MultiPolygon::new(Vec::new()), |acc, z| acc.union(z));
+        let covered = geo::unary_union(&metric);
         let home = projection.project(territory)?;
         for part in home.difference(&covered) {
             let area_m2 = part.unsigned_area();
