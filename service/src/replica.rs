@@ -20,25 +20,62 @@ const RETRY: Duration = Duration::from_secs(1);
 /// Applies every change heard on `changes` to `state`, until the store
 /// stops announcing. Failures are logged and retried; they never stop it.
 pub async fn follow(state: AppState, mut changes: Receiver<Change>) {
-    while let Some(change) = changes.recv().await {
-        let start = Instant::now();
-        loop {
-            match apply(&state, &change).await {
-                Ok(()) => {
-                    tracing::info!(
-                        layer = change.layer,
-                        ids = change.ids.len(),
-                        codes = change.codes.len(),
-                        all = change.all,
-                        took_ms = start.elapsed().as_millis(),
-                        "followed a write of another process"
-                    );
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(layer = change.layer, error = %e, "cannot follow a write of another process; retrying");
-                    tokio::time::sleep(RETRY).await;
-                }
+    while let Some(first) = changes.recv().await {
+        for change in batch(first, &mut changes) {
+            follow_one(&state, &change).await;
+        }
+    }
+}
+
+/// `first` and the changes announced with it (one transaction announces
+/// its tables together): one wholesale reload when any of them needs it
+/// (an import touches many tables), else each.
+fn batch(first: Change, changes: &mut Receiver<Change>) -> Vec<Change> {
+    let mut all = vec![first];
+    while let Ok(more) = changes.try_recv() {
+        all.push(more);
+    }
+    if all.iter().any(wholesale) {
+        let origin = all[0].origin.clone();
+        return vec![Change {
+            origin,
+            layer: "*".into(),
+            all: true,
+            ..Change::default()
+        }];
+    }
+    all
+}
+
+/// Whether a change is followed by reloading everything: one that says
+/// so, or one of a layer not followed feature by feature.
+fn wholesale(c: &Change) -> bool {
+    c.all
+        || !matches!(
+            c.layer.as_str(),
+            "facilities" | "hazards" | "components" | "grids"
+        )
+}
+
+/// Applies one change, retrying until it takes.
+async fn follow_one(state: &AppState, change: &Change) {
+    let start = Instant::now();
+    loop {
+        match apply(state, change).await {
+            Ok(()) => {
+                tracing::info!(
+                    layer = change.layer,
+                    ids = change.ids.len(),
+                    codes = change.codes.len(),
+                    all = change.all,
+                    took_ms = start.elapsed().as_millis(),
+                    "followed a write of another process"
+                );
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(layer = change.layer, error = %e, "cannot follow a write of another process; retrying");
+                tokio::time::sleep(RETRY).await;
             }
         }
     }
@@ -83,5 +120,54 @@ async fn apply(state: &AppState, change: &Change) -> Result<(), ServiceError> {
             .reload()
             .await
             .map_err(|e| ServiceError::Internal(format!("reload: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(layer: &str, ids: &[i64], all: bool) -> Change {
+        Change {
+            origin: "other".into(),
+            layer: layer.into(),
+            ids: ids.to_vec(),
+            all,
+            ..Change::default()
+        }
+    }
+
+    /// A transaction's changes heard together: one reload when any needs
+    /// it (an import's or a cells run's many tables), else each in turn.
+    #[test]
+    fn changes_heard_together_reload_once_or_follow_each() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        for c in [
+            change("cells", &[], true),
+            change("components", &[3, 4], false),
+        ] {
+            tx.try_send(c).unwrap();
+        }
+        let first = rx.try_recv().unwrap();
+        let b = batch(first, &mut rx);
+        assert_eq!(b.len(), 1);
+        assert_eq!(
+            (b[0].layer.as_str(), b[0].all, b[0].origin.as_str()),
+            ("*", true, "other")
+        );
+
+        for c in [
+            change("facilities", &[1], false),
+            change("grids", &[], false),
+        ] {
+            tx.try_send(c).unwrap();
+        }
+        let first = rx.try_recv().unwrap();
+        let b = batch(first, &mut rx);
+        assert_eq!(
+            b.iter().map(|c| c.layer.as_str()).collect::<Vec<_>>(),
+            ["facilities", "grids"]
+        );
+        assert!(rx.try_recv().is_err(), "all were taken");
     }
 }

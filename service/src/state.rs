@@ -279,11 +279,17 @@ impl AppState {
     pub async fn reload(&self) -> Result<(), LoadError> {
         let (lock, tiles) = (self.engine.clone(), self.tiles.clone());
         build(&self.store, &self.config, move |engine, territory| {
-            let mut current = lock
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *current = engine;
-            tiles.reload(&current.cells, territory);
+            // Indexed before the lock, so reads wait only for the swap; the
+            // old engine is dropped after it.
+            let prepared = Tiles::prepare(&engine.cells, territory);
+            let old = {
+                let mut current = lock
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                tiles.install(prepared);
+                std::mem::replace(&mut *current, engine)
+            };
+            drop(old);
         })
         .await
     }

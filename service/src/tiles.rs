@@ -437,6 +437,10 @@ struct TileData {
     incident_index: RTree<GeomWithData<[f64; 2], usize>>,
 }
 
+/// Tile indexes built by [`Tiles::prepare`], waiting to be installed.
+#[derive(Debug)]
+pub struct PreparedTiles(Arc<TileData>);
+
 /// The lon/lat bounds of a rectangle, as the cache takes them.
 pub fn bounds(r: Rect<f64>) -> LonLatBounds {
     LonLatBounds {
@@ -488,11 +492,17 @@ impl Tiles {
         }
     }
 
-    /// Indexes a reloaded engine's cells and territory, and drops every
-    /// cached tile. Call it with the engine write-locked (module docs).
-    pub fn reload(&self, cells: &[Cell], territory: &Territory) {
-        let data = Arc::new(TileData::new(cells, territory));
-        *self.data.write().unwrap_or_else(PoisonError::into_inner) = data;
+    /// Indexes a reloaded engine's cells and territory, for
+    /// [`Tiles::install`]: the long part, done before the engine is locked.
+    #[must_use]
+    pub fn prepare(cells: &[Cell], territory: &Territory) -> PreparedTiles {
+        PreparedTiles(Arc::new(TileData::new(cells, territory)))
+    }
+
+    /// Swaps in prepared indexes and drops every cached tile. Call it with
+    /// the engine write-locked (module docs).
+    pub fn install(&self, prepared: PreparedTiles) {
+        *self.data.write().unwrap_or_else(PoisonError::into_inner) = prepared.0;
         self.cache.clear();
     }
 
