@@ -411,6 +411,26 @@ async fn bodies_over_the_limit_are_refused_as_problems() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    // An import has its own limit, and its 413 names that one.
+    let app = with(
+        &f.state,
+        ServeConfig {
+            max_body_bytes: 4096,
+            max_import_bytes: 10_000,
+            ..open()
+        },
+    );
+    let uri = "/api/v1/imports?name=big.geojson";
+    let (s, ct, b) = raw(&app, Method::POST, uri, vec![b' '; 20_000], ADMIN).await;
+    assert_eq!(
+        (s, ct.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "application/problem+json")
+    );
+    let detail = b["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("10000 bytes") && !detail.contains("4096"),
+        "{b}"
+    );
 }
 
 /// Sends raw bytes with `token`: the status, the content type and the

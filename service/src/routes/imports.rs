@@ -23,9 +23,13 @@ use crate::state::AppState;
 pub const DEFAULT_IMPORT_LIMIT: usize = 256 << 20;
 
 pub fn routes(limit: usize) -> Router<AppState> {
+    // The import's own limit, and its own 413 naming it (the service-wide
+    // one names the body limit of every other route).
     Router::new().route(
         "/imports",
-        post(import_file).layer(DefaultBodyLimit::max(limit)),
+        post(import_file).layer(DefaultBodyLimit::max(limit)).layer(
+            axum::middleware::from_fn_with_state(limit, super::problem_bodies),
+        ),
     )
 }
 
