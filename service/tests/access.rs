@@ -578,14 +578,14 @@ async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
             "/tiles/risk/99/1/1.png",
             vec![],
             StatusCode::BAD_REQUEST,
-            "",
+            "zoom",
         ),
         (
             Method::GET,
             "/tiles/risk/14/99999999999/1.png",
             vec![],
             StatusCode::BAD_REQUEST,
-            "",
+            "tile x \"99999999999\" is not a whole number from 0 to 16383",
         ),
         (
             Method::GET,
@@ -599,14 +599,14 @@ async fn hostile_bodies_and_paths_get_a_quick_clear_4xx() {
             "/tiles/..%2F..%2Fetc/14/1/1.png",
             vec![],
             StatusCode::NOT_FOUND,
-            "",
+            "no tile layer",
         ),
         (
             Method::GET,
             "/tiles/risk/14/1/1%00.png",
             vec![],
             StatusCode::BAD_REQUEST,
-            "",
+            "tile y",
         ),
         (
             Method::GET,
