@@ -79,18 +79,27 @@ fn assert_tied(c: &Component, cells: &[Cell]) {
     );
 }
 
-fn totals(v: &Value) -> BTreeMap<String, u64> {
+/// Per key and class, as counted from the stored rows or answered.
+type Counts = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// A counts answer per key and class; each row's total must be the sum of
+/// its classes.
+fn counts_of(v: &Value) -> Counts {
     v["counts"]
         .as_array()
         .expect("counts")
         .iter()
         .map(|c| {
-            (
-                c["key"].as_str().expect("key").to_owned(),
-                c["total"].as_u64().expect("total"),
-            )
+            let classes: BTreeMap<String, u64> =
+                serde_json::from_value(c["classes"].clone()).expect("classes");
+            assert_eq!(c["total"].as_u64(), Some(classes.values().sum()), "{c}");
+            (c["key"].as_str().expect("key").to_owned(), classes)
         })
         .collect()
+}
+
+fn add(counts: &mut Counts, key: String, class: String) {
+    *counts.entry(key).or_default().entry(class).or_default() += 1;
 }
 
 #[tokio::test]
@@ -111,15 +120,17 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
         }
         let app = served(store.clone()).await;
         // Per cell, class and state: what the stored rows say.
-        let mut by_cell: BTreeMap<String, u64> = BTreeMap::new();
-        let mut by_class: BTreeMap<String, u64> = BTreeMap::new();
-        let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut by_cell, mut by_class, mut by_state) =
+            (Counts::new(), Counts::new(), Counts::new());
         for c in &stored.components {
-            *by_cell
-                .entry(c.cell.expect("a cell").to_string())
-                .or_default() += 1;
-            *by_class.entry(c.code.class()).or_default() += 1;
-            *by_state.entry(c.state.as_str().to_owned()).or_default() += 1;
+            let class = c.code.class();
+            add(
+                &mut by_cell,
+                c.cell.expect("a cell").to_string(),
+                class.clone(),
+            );
+            add(&mut by_class, class.clone(), class.clone());
+            add(&mut by_state, c.state.as_str().to_owned(), class);
         }
         for (by, expected) in [
             ("cell", &by_cell),
@@ -135,7 +146,7 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
             )
             .await;
             assert_eq!(s, StatusCode::OK, "{v}");
-            assert_eq!(&totals(&v), expected, "{backend:?} by {by}");
+            assert_eq!(&counts_of(&v), expected, "{backend:?} by {by}");
             assert_eq!(v["total"], stored.components.len());
         }
         assert!(by_state.contains_key("damaged") && by_state.contains_key("good"));
@@ -152,7 +163,7 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
         .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(list["numberMatched"], stored.components.len());
-        let mut by_grid: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_grid = Counts::new();
         for f in list["features"].as_array().expect("features") {
             let code: civgrid::components::ComponentCode =
                 f["id"].as_str().expect("id").parse().expect("a code");
@@ -177,7 +188,7 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
                     &p,
                 );
                 assert!(d <= civgrid::components::SNAP_DEG, "{code} not in {g}");
-                *by_grid.entry(g.to_owned()).or_default() += 1;
+                add(&mut by_grid, g.to_owned(), c.code.class());
             } else {
                 let near = |x: &civgrid::grids::Grid| {
                     geo::Distance::distance(&geo::Euclidean, &x.geometry, &p)
@@ -197,32 +208,47 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
             None,
         )
         .await;
-        assert_eq!(totals(&v), by_grid);
-        // Filters: class and state together, and one cell.
-        let expected = stored
-            .components
+        assert_eq!(counts_of(&v), by_grid);
+        // Filters: class and state together (the damaged class with most
+        // rows, so that the answer cannot be empty by chance), and one cell
+        // (the one with most components): the same components as the rows.
+        let ids = |v: &Value| -> Vec<String> {
+            let mut ids: Vec<String> = v["features"]
+                .as_array()
+                .expect("features")
+                .iter()
+                .map(|f| f["id"].as_str().expect("id").to_owned())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let rows = |keep: &dyn Fn(&Component) -> bool| -> Vec<String> {
+            let mut ids: Vec<String> = stored
+                .components
+                .iter()
+                .filter(|c| keep(c))
+                .map(|c| c.code.to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let (class, _) = by_state["damaged"]
             .iter()
-            .filter(|c| c.code.class() == "0118" && c.state.as_str() == "damaged")
-            .count();
-        let (_, _, v) = send(
-            &app,
-            Method::GET,
-            "/api/v1/components?class=0118&state=damaged",
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(v["numberMatched"], expected);
-        let (cell, n) = by_cell.iter().next().expect("a cell");
-        let (_, _, v) = send(
-            &app,
-            Method::GET,
-            &format!("/api/v1/components?cell={cell}"),
-            None,
-            None,
-        )
-        .await;
-        assert_eq!(v["numberMatched"], *n);
+            .max_by_key(|(_, n)| **n)
+            .expect("a damaged class");
+        let expected = rows(&|c| c.code.class() == *class && c.state.as_str() == "damaged");
+        assert!(!expected.is_empty());
+        let uri = format!("/api/v1/components?class={class}&state=damaged");
+        let (_, _, v) = send(&app, Method::GET, &uri, None, None).await;
+        assert_eq!(ids(&v), expected);
+        let (cell, _) = by_cell
+            .iter()
+            .max_by_key(|(_, classes)| classes.values().sum::<u64>())
+            .expect("a cell");
+        let expected = rows(&|c| c.cell.map(|x| x.to_string()).as_ref() == Some(cell));
+        let uri = format!("/api/v1/components?cell={cell}");
+        let (_, _, v) = send(&app, Method::GET, &uri, None, None).await;
+        assert_eq!(ids(&v), expected);
         // The OGC collections hold every component and zone.
         for (collection, n) in [
             ("components", stored.components.len()),
