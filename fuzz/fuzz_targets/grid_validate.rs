@@ -5,5 +5,5 @@ use axum::http::Method;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    civgrid_fuzz::check(Method::POST, "/api/v1/grids/validate", data);
+    let _sent = civgrid_fuzz::check(Method::POST, "/api/v1/grids/validate", data);
 });

@@ -69,11 +69,12 @@ fn harness() -> &'static Harness {
 }
 
 /// Sends one request (with the admin token) and checks the answer: no
-/// server error, and problem+json for every client error.
+/// server error, and problem+json for every client error. Returns `false`
+/// when the input is no request a client could send (nothing was sent).
 ///
 /// # Panics
 /// On a finding.
-pub fn check(method: Method, uri: &str, body: &[u8]) {
+pub fn check(method: Method, uri: &str, body: &[u8]) -> bool {
     let h = harness();
     let Ok(request) = Request::builder()
         .method(method)
@@ -82,7 +83,7 @@ pub fn check(method: Method, uri: &str, body: &[u8]) {
         .header("content-type", "application/json")
         .body(Body::from(body.to_vec()))
     else {
-        return; // not a request a client could send
+        return false; // not a request a client could send
     };
     let (status, content_type, bytes) = h.runtime.block_on(async {
         let r = h.app.clone().oneshot(request).await.expect("an answer");
@@ -104,4 +105,5 @@ pub fn check(method: Method, uri: &str, body: &[u8]) {
     if status.is_client_error() && status.as_u16() != 422 {
         assert_eq!(content_type, "application/problem+json", "{uri}: {status}");
     }
+    true
 }

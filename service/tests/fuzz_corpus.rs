@@ -47,16 +47,22 @@ fn mutate(rng: &mut ChaCha8Rng, seed: &[u8], alphabet: &[u8]) -> Vec<u8> {
     out
 }
 
-fn replay(target: &str, send: impl Fn(&[u8])) {
+/// Sends every seed and its mutations; `send` says whether the input was
+/// a request at all. Every seed must be, and most mutations.
+fn replay(target: &str, send: impl Fn(&[u8]) -> bool) {
     let seeds = corpus(target);
     let alphabet: Vec<u8> = b"{}[],:\"0123456789.-eE \\uXYZ".to_vec();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut sent = 0;
     for seed in &seeds {
-        send(seed);
+        assert!(send(seed), "{target}: a seed is not a request");
         for _ in 0..MUTATIONS {
-            send(&mutate(&mut rng, seed, &alphabet));
+            sent += usize::from(send(&mutate(&mut rng, seed, &alphabet)));
         }
     }
+    let all = seeds.len() * MUTATIONS;
+    eprintln!("{target}: {sent} of {all} mutations sent");
+    assert!(sent * 2 >= all, "{target}: only {sent} of {all} mutations were requests");
 }
 
 #[test]
@@ -68,14 +74,14 @@ fn geojson_bodies() {
             1 => (Method::PUT, "/api/v1/facilities/999999"),
             _ => (Method::POST, "/api/v1/grids/edits?dry_run=true"),
         };
-        harness::check(method, uri, body);
+        harness::check(method, uri, body)
     });
 }
 
 #[test]
 fn grid_validation() {
     replay("grid_validate", |data| {
-        harness::check(Method::POST, "/api/v1/grids/validate", data);
+        harness::check(Method::POST, "/api/v1/grids/validate", data)
     });
 }
 
@@ -83,6 +89,6 @@ fn grid_validation() {
 fn tile_paths() {
     replay("tile_path", |data| {
         let tail = String::from_utf8_lossy(data);
-        harness::check(Method::GET, &format!("/tiles/{tail}"), &[]);
+        harness::check(Method::GET, &format!("/tiles/{tail}"), &[])
     });
 }
