@@ -62,7 +62,10 @@ fn replay(target: &str, send: impl Fn(&[u8]) -> bool) {
     }
     let all = seeds.len() * MUTATIONS;
     eprintln!("{target}: {sent} of {all} mutations sent");
-    assert!(sent * 2 >= all, "{target}: only {sent} of {all} mutations were requests");
+    assert!(
+        sent * 2 >= all,
+        "{target}: only {sent} of {all} mutations were requests"
+    );
 }
 
 #[test]
