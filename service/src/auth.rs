@@ -28,10 +28,10 @@ use crate::state::AppState;
 use crate::store::Actor;
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Edits household grids and names their workers (规划/网格管理).
+    /// Edits household grids and components, and names grid workers (规划/网格管理).
     Planner,
     /// Writes facilities and hazards (应急/指挥中心).
     Dispatcher,

@@ -93,7 +93,7 @@ pub enum Command {
         name: String,
         /// What it may do.
         #[arg(long, value_enum)]
-        role: TokenRole,
+        role: Role,
     },
     /// Import the sample data (Hangzhou districts, a synthetic town, central Helsinki from OSM), then serve.
     Demo {
@@ -107,27 +107,6 @@ pub enum Command {
         #[arg(long, default_value = demo::DATA_DIR)]
         data: PathBuf,
     },
-}
-
-/// A role of `civgrid token`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum TokenRole {
-    /// Edits household grids.
-    Planner,
-    /// Writes facilities and hazards.
-    Dispatcher,
-    /// Everything, and reads the audit log.
-    Admin,
-}
-
-impl From<TokenRole> for Role {
-    fn from(r: TokenRole) -> Self {
-        match r {
-            TokenRole::Planner => Self::Planner,
-            TokenRole::Dispatcher => Self::Dispatcher,
-            TokenRole::Admin => Self::Admin,
-        }
-    }
 }
 
 /// Arguments of `civgrid serve`.
@@ -483,7 +462,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = store::open(&cli.store).await?;
             serve(store, listen, config).await
         }
-        Command::Token { name, role } => make_token(&name, role.into()),
+        Command::Token { name, role } => make_token(&name, role),
         Command::Demo {
             listen,
             no_serve,
