@@ -223,6 +223,7 @@ async fn assign_refuses_bad_input_with_a_named_problem() {
         // 0408 is 火灾 (event) and 绿地护栏 (component): without a kind, ambiguous.
         ("kind", Value::Null, bad, "both a component and an event"),
         ("lon", json!(10.0), missing, "outside the territory"),
+        ("lat", json!(91.0), bad, "field lat = 91 is out of range"),
         ("time", json!("2026-09-23T10:00:00"), bad, "UTC offset"),
         (
             "time",

@@ -74,11 +74,7 @@ struct Request {
 }
 
 fn parse_request(b: &AssignBody) -> ServiceResult<Request> {
-    let point = params::point(
-        Some(&b.lon.to_string()),
-        Some(&b.lat.to_string()),
-        b.datum.as_deref(),
-    )?;
+    let point = params::lonlat(b.lon, b.lat, b.datum.as_deref())?;
     let kind: Option<ClassKind> = b
         .kind
         .as_deref()

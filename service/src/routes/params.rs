@@ -52,12 +52,44 @@ pub fn point(
     lat: Option<&str>,
     datum: Option<&str>,
 ) -> Result<Point<f64>, ServiceError> {
-    let x = number("lon", lon, -180.0..=180.0)?;
-    let y = number("lat", lat, -90.0..=90.0)?;
+    let x = number("lon", lon, LON)?;
+    let y = number("lat", lat, LAT)?;
+    to_cgcs2000(x, y, datum, "parameter")
+}
+
+const LON: std::ops::RangeInclusive<f64> = -180.0..=180.0;
+const LAT: std::ops::RangeInclusive<f64> = -90.0..=90.0;
+
+/// A lon/lat point given as numbers (a JSON body's `lon`, `lat`, `datum`
+/// fields), checked and converted to CGCS2000 like [`point`].
+///
+/// # Errors
+/// [`ServiceError::BadRequest`] naming the field out of range or the datum.
+pub fn lonlat(x: f64, y: f64, datum: Option<&str>) -> Result<Point<f64>, ServiceError> {
+    for (name, v, range) in [("lon", x, LON), ("lat", y, LAT)] {
+        if !v.is_finite() || !range.contains(&v) {
+            return Err(ServiceError::BadRequest(format!(
+                "field {name} = {v} is out of range {}..{}",
+                range.start(),
+                range.end()
+            )));
+        }
+    }
+    to_cgcs2000(x, y, datum, "field")
+}
+
+/// `(x, y)` in `datum` (CGCS2000 when absent) converted to CGCS2000; errors
+/// call the datum a `what` (parameter, field).
+fn to_cgcs2000(
+    x: f64,
+    y: f64,
+    datum: Option<&str>,
+    what: &str,
+) -> Result<Point<f64>, ServiceError> {
     let datum: Datum = datum
         .unwrap_or("")
         .parse()
-        .map_err(|e: String| ServiceError::BadRequest(format!("parameter datum: {e}")))?;
+        .map_err(|e: String| ServiceError::BadRequest(format!("{what} datum: {e}")))?;
     Ok(datum.to_cgcs2000(Coord { x, y }).into())
 }
 
