@@ -233,6 +233,18 @@ async fn roles_decide_who_writes_and_every_write_is_audited_on_both_stores() {
             b["entries"][0]["after"]["properties"]["name"], "一号站",
             "{b}"
         );
+        for (uri, word) in [
+            ("/api/v1/audit?limit=0", "limit"),
+            ("/api/v1/audit?limit=ten", "limit"),
+            ("/api/v1/audit?offset=-1", "offset"),
+        ] {
+            let (s, _, b) = send(&app, Method::GET, uri, None, Some(ADMIN)).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {b}");
+            assert!(
+                b["detail"].as_str().expect("detail").contains(word),
+                "{uri}: {b}"
+            );
+        }
     }
 }
 

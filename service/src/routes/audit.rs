@@ -9,8 +9,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::params;
 use crate::auth::{Administration, Writer};
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::ServiceResult;
 use crate::state::AppState;
 
 /// Entries per page without `limit`.
@@ -24,8 +25,8 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 struct AuditQuery {
-    limit: Option<usize>,
-    offset: Option<usize>,
+    limit: Option<String>,
+    offset: Option<String>,
     layer: Option<String>,
     actor: Option<String>,
     action: Option<String>,
@@ -36,12 +37,8 @@ async fn audit(
     State(state): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> ServiceResult<Json<Value>> {
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ServiceError::BadRequest(format!(
-            "limit: between 1 and {MAX_LIMIT}, found {limit}"
-        )));
-    }
+    let limit = params::count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
+    let offset = params::count("offset", q.offset.as_deref(), 0, 0..=usize::MAX)?;
     let matches = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     let parse = |s: &Option<String>| {
         s.as_deref().map_or(Value::Null, |s| {
@@ -60,7 +57,7 @@ async fn audit(
         .collect();
     let entries: Vec<Value> = selected
         .iter()
-        .skip(q.offset.unwrap_or(0))
+        .skip(offset)
         .take(limit)
         .map(|r| {
             json!({
