@@ -209,7 +209,7 @@ pub trait Store: Send + Sync {
     /// The audit log, oldest first.
     async fn load_audit(&self) -> StoreResult<Vec<AuditRecord>>;
 
-    /// The stored facility or hazard `id` of `layer`, if there is one.
+    /// The stored facility, hazard or component `id` of `layer`, if there is one.
     async fn load_feature(&self, layer: Layer, id: i64) -> StoreResult<Option<Feature>>;
 
     /// The writes of other processes, as they commit: PostGIS announces
