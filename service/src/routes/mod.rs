@@ -88,6 +88,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -100,8 +101,7 @@ async fn openapi() -> Response {
 }
 
 /// Answers 503 when a read takes longer than `limit`. Writes are not cut
-/// short: dropping one between its store commit and its engine update
-/// would leave the two apart; the store's own time limits bound them.
+/// short (see [`run_to_completion`]); the store's own time limits bound them.
 async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return next.run(request).await;
@@ -117,6 +117,26 @@ async fn time_limit(State(limit): State<Duration>, request: Request, next: Next)
                 "the request took longer than this server's time limit of {} s; try again or narrow it",
                 limit.as_secs_f64()
             ),
+        ),
+    }
+}
+
+/// Runs a write (any method but GET and HEAD) to its end on a task of its
+/// own, whatever its client does. A client that hangs up makes the server
+/// drop the connection's future; a write dropped between its store commit
+/// and its engine update would be stored and audited but never served (and
+/// a PostGIS transaction dropped mid-way would return its connection to
+/// the pool in the middle of it). Reads may be dropped: they change nothing.
+async fn run_to_completion(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down; try again shortly",
         ),
     }
 }
