@@ -42,6 +42,17 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The database was found unreachable a moment ago: the call is
+    /// refused at once rather than waiting again (see `PostgisStore`).
+    #[error(
+        "{store}: the database could not be reached a moment ago; trying again in {retry_in_ms} ms"
+    )]
+    Unavailable {
+        /// Which store.
+        store: String,
+        /// When a call will try the database again.
+        retry_in_ms: u64,
+    },
     /// The disk under the store is full; the write was rolled back.
     #[error("{store}: the disk is full: free space and run again; nothing was written (every write is one transaction)")]
     Full {

@@ -21,6 +21,13 @@ const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// database; the longest real statement, a county import, takes seconds).
 const STATEMENT_TIMEOUT: &str = "120s";
 
+/// How long the store refuses every call at once after it found the
+/// database unreachable, before one call tries again: so that writes
+/// queued behind a failing one are refused at once instead of each waiting
+/// [`ACQUIRE_TIMEOUT`] in turn (a write is refused within that bound
+/// however many are queued).
+const REFUSE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The channel on which writes are announced to other processes.
 pub const CHANNEL: &str = "civgrid_changes";
 
@@ -35,6 +42,67 @@ pub struct PostgisStore {
     pool: PgPool,
     /// This process's name in the changes it announces.
     origin: String,
+    /// Set while the database was just found unreachable.
+    breaker: Breaker,
+}
+
+/// Remembers that the database could not be reached, for [`REFUSE_FOR`].
+#[derive(Debug, Default)]
+struct Breaker {
+    open_until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Breaker {
+    fn open_until(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
+        self.open_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `call` unless the database was found unreachable less than
+    /// [`REFUSE_FOR`] ago; notes whether it could be reached.
+    async fn guard<T>(
+        &self,
+        store: &str,
+        call: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        if let Some(until) = *self.open_until() {
+            let now = std::time::Instant::now();
+            if now < until {
+                return Err(StoreError::Unavailable {
+                    store: store.to_owned(),
+                    retry_in_ms: (until - now).as_millis() as u64,
+                });
+            }
+        }
+        let result = call.await;
+        match &result {
+            Err(StoreError::Database { source, .. }) if unreachable(source) => {
+                *self.open_until() = Some(std::time::Instant::now() + REFUSE_FOR);
+            }
+            Err(_) => {}
+            Ok(_) => *self.open_until() = None,
+        }
+        result
+    }
+}
+
+/// Whether an error says the database cannot be reached (no connection,
+/// the server shutting down or starting), not that a statement failed.
+fn unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exception; 57P01–57P03: shutting down,
+        // crashed, cannot connect now.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// The URL without its password, for messages.
@@ -85,6 +153,7 @@ impl PostgisStore {
             location,
             pool,
             origin,
+            breaker: Breaker::default(),
         })
     }
 
@@ -230,6 +299,88 @@ impl Backend for PostgisStore {
     }
 
     async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>> {
+        self.breaker
+            .guard(&self.location, self.write_plan(plan))
+            .await
+    }
+
+    async fn select(
+        &self,
+        table: &'static Table,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        self.breaker
+            .guard(&self.location, self.select_rows(table, only))
+            .await
+    }
+
+    async fn count(&self, table: &'static Table) -> StoreResult<u64> {
+        self.breaker
+            .guard(&self.location, self.count_rows(table))
+            .await
+    }
+
+    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
+        let mut listener = PgListener::connect_with(&self.pool)
+            .await
+            .map_err(self.db())?;
+        listener.listen(CHANNEL).await.map_err(self.db())?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let (origin, location) = (self.origin.clone(), self.location.clone());
+        tokio::spawn(async move {
+            // Set when announcements may have been missed (the connection
+            // dropped): once the listener is connected again, everything
+            // is announced as changed.
+            let mut missed = false;
+            loop {
+                let heard = tokio::time::timeout(
+                    std::time::Duration::from_millis(500),
+                    listener.try_recv(),
+                )
+                .await;
+                let change = match heard {
+                    // Listening on a live connection (try_recv reconnects
+                    // first, and fails when it cannot).
+                    Err(_) if missed => {
+                        missed = false;
+                        Change {
+                            layer: "*".into(),
+                            all: true,
+                            ..Change::default()
+                        }
+                    }
+                    Err(_) => continue,
+                    Ok(Ok(Some(n))) => match serde_json::from_str::<Change>(n.payload()) {
+                        Ok(c) if c.origin == origin => continue,
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::warn!(payload = n.payload(), error = %e, "{location}: an announcement that is not a change");
+                            continue;
+                        }
+                    },
+                    Ok(Ok(None)) => {
+                        tracing::warn!("{location}: lost the connection that hears other processes' writes; reloading once it is back");
+                        missed = true;
+                        continue;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "{location}: cannot hear other processes' writes; retrying");
+                        missed = true;
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if tx.send(change).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
+impl PostgisStore {
+    async fn write_plan(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>> {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
         let mut done = Vec::with_capacity(plan.len());
         for step in &plan {
@@ -321,7 +472,7 @@ impl Backend for PostgisStore {
         Ok(done)
     }
 
-    async fn select(
+    async fn select_rows(
         &self,
         table: &'static Table,
         only: Option<i64>,
@@ -346,70 +497,12 @@ impl Backend for PostgisStore {
             .collect()
     }
 
-    async fn count(&self, table: &'static Table) -> StoreResult<u64> {
+    async fn count_rows(&self, table: &'static Table) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", table.name))
             .fetch_one(&self.pool)
             .await
             .map_err(self.db())?;
         Ok(n as u64)
-    }
-
-    async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
-        let mut listener = PgListener::connect_with(&self.pool)
-            .await
-            .map_err(self.db())?;
-        listener.listen(CHANNEL).await.map_err(self.db())?;
-        let (tx, rx) = tokio::sync::mpsc::channel(1024);
-        let (origin, location) = (self.origin.clone(), self.location.clone());
-        tokio::spawn(async move {
-            // Set when announcements may have been missed (the connection
-            // dropped): once the listener is connected again, everything
-            // is announced as changed.
-            let mut missed = false;
-            loop {
-                let heard = tokio::time::timeout(
-                    std::time::Duration::from_millis(500),
-                    listener.try_recv(),
-                )
-                .await;
-                let change = match heard {
-                    // Listening on a live connection (try_recv reconnects
-                    // first, and fails when it cannot).
-                    Err(_) if missed => {
-                        missed = false;
-                        Change {
-                            layer: "*".into(),
-                            all: true,
-                            ..Change::default()
-                        }
-                    }
-                    Err(_) => continue,
-                    Ok(Ok(Some(n))) => match serde_json::from_str::<Change>(n.payload()) {
-                        Ok(c) if c.origin == origin => continue,
-                        Ok(c) => c,
-                        Err(e) => {
-                            tracing::warn!(payload = n.payload(), error = %e, "{location}: an announcement that is not a change");
-                            continue;
-                        }
-                    },
-                    Ok(Ok(None)) => {
-                        tracing::warn!("{location}: lost the connection that hears other processes' writes; reloading once it is back");
-                        missed = true;
-                        continue;
-                    }
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "{location}: cannot hear other processes' writes; retrying");
-                        missed = true;
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                if tx.send(change).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(Some(rx))
     }
 }
 
