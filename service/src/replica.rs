@@ -11,14 +11,15 @@ use tokio::sync::mpsc::Receiver;
 
 use crate::error::ServiceError;
 use crate::routes::{components, features, grids};
-use crate::state::AppState;
+use crate::state::{AppState, LoadError};
 use crate::store::{Change, Layer};
 
 /// Pause between attempts at a reload that failed (the store is down).
 const RETRY: Duration = Duration::from_secs(1);
 
 /// Applies every change heard on `changes` to `state`, until the store
-/// stops announcing. Failures are logged and retried; they never stop it.
+/// stops announcing. See [`follow_one`]: a change that cannot be followed
+/// never stops the ones after it.
 pub async fn follow(state: AppState, mut changes: Receiver<Change>) {
     while let Some(first) = changes.recv().await {
         for change in batch(first, &mut changes) {
@@ -57,11 +58,17 @@ fn wholesale(c: &Change) -> bool {
         )
 }
 
-/// Applies one change, retrying until it takes.
+/// Applies one change. A store that cannot be read is waited for (the
+/// change is tried again every [`RETRY`]); any other failure means this
+/// process cannot follow the change feature by feature, so it reloads
+/// everything the store holds instead, and when even that cannot be built
+/// it says so loudly and goes on with the next change: a follower never
+/// stops on one change.
 async fn follow_one(state: &AppState, change: &Change) {
     let start = Instant::now();
+    let mut change = change.clone();
     loop {
-        match apply(state, change).await {
+        match apply(state, &change).await {
             Ok(()) => {
                 tracing::info!(
                     layer = change.layer,
@@ -71,14 +78,30 @@ async fn follow_one(state: &AppState, change: &Change) {
                     took_ms = start.elapsed().as_millis(),
                     "followed a write of another process"
                 );
-                break;
+                return;
+            }
+            Err(e) if store_down(&e) => {
+                tracing::warn!(layer = change.layer, error = %e, "cannot read another process's write from the store; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
+            Err(e) if !change.all => {
+                tracing::error!(layer = change.layer, ids = ?change.ids, codes = ?change.codes, error = %e,
+                    "cannot follow another process's write feature by feature; reloading everything from the store");
+                change.all = true;
             }
             Err(e) => {
-                tracing::warn!(layer = change.layer, error = %e, "cannot follow a write of another process; retrying");
-                tokio::time::sleep(RETRY).await;
+                tracing::error!(layer = change.layer, error = %e,
+                    "cannot follow another process's write even by reloading; serving the state as it was and following the next writes");
+                return;
             }
         }
     }
+}
+
+/// Whether a failure to follow is the store's (to wait for) rather than
+/// the change's.
+fn store_down(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Store(_))
 }
 
 /// Applies one change, in order with this process's own writes.
@@ -116,10 +139,10 @@ async fn apply(state: &AppState, change: &Change) -> Result<(), ServiceError> {
             grids::reindex(state, &rows);
             Ok(())
         }
-        _ => state
-            .reload()
-            .await
-            .map_err(|e| ServiceError::Internal(format!("reload: {e}"))),
+        _ => state.reload().await.map_err(|e| match e {
+            LoadError::Store(e) => ServiceError::Store(e),
+            other => ServiceError::Internal(format!("reload: {other}")),
+        }),
     }
 }
 

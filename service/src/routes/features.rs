@@ -252,8 +252,8 @@ fn parse_id<T: Writable>(id: &str) -> ServiceResult<i64> {
 }
 
 /// The region a feature is indexed in: the one nearest to its centroid,
-/// within the allowed distance of the territory.
-fn region_of<T: Writable>(state: &AppState, item: &T) -> ServiceResult<usize> {
+/// when that lies within `limit_m` of the territory.
+fn region_of<T: Writable>(state: &AppState, item: &T, limit_m: f64) -> ServiceResult<usize> {
     let at: Point<f64> = item
         .geometry()
         .centroid()
@@ -261,7 +261,7 @@ fn region_of<T: Writable>(state: &AppState, item: &T) -> ServiceResult<usize> {
     state
         .engine()
         .responders
-        .region_at(at, state.config.max_outside_m)
+        .region_at(at, limit_m)
         .map_err(|e| ServiceError::BadRequest(format!("geometry: {e}")))
 }
 
@@ -363,7 +363,17 @@ fn follow_one<T: Writable>(state: &AppState, id: i64, item: Option<T>) -> Servic
             Ok(())
         });
     };
-    let region = region_of(state, &item)?;
+    // The store holds it: it is served wherever it lies (a process with a
+    // larger --max-outside-km wrote it), in the nearest region.
+    let region = region_of(state, &item, f64::INFINITY)?;
+    if region_of(state, &item, state.config.max_outside_m).is_err() {
+        tracing::warn!(
+            layer = T::PATH,
+            id,
+            "another process stored a {} farther from the territory than this one's --max-outside-km; serving it as stored",
+            T::NOUN
+        );
+    }
     apply::<T>(
         state,
         "written by another process",
@@ -385,7 +395,7 @@ async fn create<T: Writable>(
 ) -> ServiceResult<Response> {
     let (mut item, _) = parse_body::<T>(&body)?;
     let _order = state.writes.lock().await;
-    let region = region_of(&state, &item)?;
+    let region = region_of(&state, &item, state.config.max_outside_m)?;
     let record = audit(&writer, &state, "create", None, Some(&item));
     let id = state.store.insert(&item.stored(), &record).await?;
     item.set_id(id);
@@ -427,7 +437,7 @@ async fn replace<T: Writable>(
     }
     item.set_id(id);
     let _order = state.writes.lock().await;
-    let region = region_of(&state, &item)?;
+    let region = region_of(&state, &item, state.config.max_outside_m)?;
     let record = audit(&writer, &state, "update", Some(id), Some(&item));
     if !state.store.update(&item.stored(), &record).await? {
         return Err(ServiceError::NotFound(format!(
