@@ -159,10 +159,7 @@ impl ServeArgs {
     /// # Errors
     /// A bad value, or a settings file that cannot be read.
     pub fn config(self) -> anyhow::Result<(SocketAddr, ServeConfig)> {
-        anyhow::ensure!(
-            self.max_outside_km.is_finite() && self.max_outside_km >= 0.0,
-            "--max-outside-km must be a distance ≥ 0"
-        );
+        let max_outside_m = km_to_m(self.max_outside_km, "--max-outside-km")?;
         let writer_token = match self.writer_token {
             Some(t) => Some(
                 WriterToken::new(&t).context("--writer-token (CIVGRID_WRITER_TOKEN) is empty")?,
@@ -179,7 +176,7 @@ impl ServeArgs {
             max_body_bytes: self.max_body_mb << 20,
             max_import_bytes: self.max_import_mb << 20,
             timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
-            max_outside_m: self.max_outside_km * 1000.0,
+            max_outside_m,
             grids: grid_config(self.grid_config.as_deref())?,
             risk: read_risk_config(self.risk_config.as_deref())?,
             styles: read_styles(self.styles.as_deref())?,
@@ -205,6 +202,9 @@ pub struct ImportArgs {
     /// Floor area of one dwelling in m², to estimate households from footprint × levels.
     #[arg(long, default_value_t = HouseholdEstimate::default().dwelling_m2)]
     pub dwelling_m2: f64,
+    /// Largest distance in km of an imported facility or hazard from the territory (its stored areas, roads, facilities and hazards, and the areas and roads imported with it), as `serve --max-outside-km` holds HTTP writes to.
+    #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
+    pub max_outside_km: f64,
 }
 
 /// A synthetic territory preset.
@@ -420,6 +420,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     dwelling_m2: args.dwelling_m2,
                     ..HouseholdEstimate::default()
                 },
+                max_outside_m: km_to_m(args.max_outside_km, "--max-outside-km")?,
             };
             import_files(&cli.store, &args.paths, &opts, Vec::new()).await?;
             Ok(())
@@ -686,6 +687,18 @@ pub(crate) fn report_grids(run: &GridsRun, store: &str, json: Option<&Path>) -> 
     Ok(())
 }
 
+/// A distance in km given by `flag`, in metres.
+///
+/// # Errors
+/// When it is not a number ≥ 0.
+fn km_to_m(km: f64, flag: &str) -> anyhow::Result<f64> {
+    anyhow::ensure!(
+        km.is_finite() && km >= 0.0,
+        "{flag} must be a distance ≥ 0 (km), not {km}"
+    );
+    Ok(km * 1000.0)
+}
+
 /// Reads every file (all or nothing), then writes them with `extra` batches
 /// in one transaction; prints one summary line.
 pub async fn import_files(
@@ -716,7 +729,7 @@ pub async fn import_files(
     }
     let sources = files.len() + extra.len();
     let store = store::open(store_spec).await?;
-    let batches = import::place(store.as_ref(), files, extra).await?;
+    let batches = import::place(store.as_ref(), files, extra, opts.max_outside_m).await?;
     let outcome = store.import(&batches).await?;
     println!(
         "imported {sources} source(s) into {} in {:.2?}: {} ({} replaced from earlier imports; {repairs} repairs/tidyings, {skipped} features skipped)",

@@ -25,11 +25,14 @@
 //! # Inside the territory
 //!
 //! A point is inside the territory when it lies at most `max_outside_m`
-//! (`civgrid serve --max-outside-km`, default [`DEFAULT_MAX_OUTSIDE_M`]) from
-//! the extent of a region: the lon/lat bounding box of the region's areas,
-//! buildings, roads, facilities and hazards as loaded (writes do not grow
-//! it). The distance is the great-circle distance to the point of the box
-//! nearest in longitude and latitude (the point itself when inside it).
+//! (`--max-outside-km`, default [`DEFAULT_MAX_OUTSIDE_M`]) from its
+//! [`Reach`]: the extents of the regions of its administrative areas,
+//! roads, facilities and hazards as loaded (writes do not grow it; a
+//! territory of buildings only reaches as far as its regions). The distance is the
+//! great-circle distance to the point of the box nearest in longitude and
+//! latitude (the point itself when inside it). The same rule holds on every
+//! path that writes: HTTP writes, `civgrid import` and imports over HTTP;
+//! a replica serves what another process stored, wherever it lies.
 
 use std::collections::HashMap;
 
@@ -135,12 +138,74 @@ impl Region {
 
     /// Great-circle distance from `p` to the extent, metres (0 inside).
     pub fn distance_m(&self, p: Point<f64>) -> f64 {
-        let (min, max) = (self.extent.min(), self.extent.max());
-        let nearest = Point::new(p.x().clamp(min.x, max.x), p.y().clamp(min.y, max.y));
-        if nearest == p {
-            0.0
-        } else {
-            Haversine.distance(p, nearest)
+        box_distance_m(self.extent, p)
+    }
+}
+
+/// Great-circle distance from `p` to the point of `extent` nearest in
+/// longitude and latitude, metres (0 inside).
+fn box_distance_m(extent: Rect<f64>, p: Point<f64>) -> f64 {
+    let (min, max) = (extent.min(), extent.max());
+    let nearest = Point::new(p.x().clamp(min.x, max.x), p.y().clamp(min.y, max.y));
+    if nearest == p {
+        0.0
+    } else {
+        Haversine.distance(p, nearest)
+    }
+}
+
+/// How far a territory reaches, for the rule every write path holds to
+/// (HTTP writes, `civgrid import`, imports over HTTP): a facility or hazard
+/// lies at most `max_outside_m` (`--max-outside-km`) from it. The reach is
+/// the extents of the regions (see the module docs) of the stored
+/// administrative areas, roads, facilities and hazards, and of the areas and
+/// roads an import brings with it; what is being written does not count, so
+/// a far feature cannot vouch for itself. Buildings are left out: they lie
+/// among the areas and roads, and an import need not read them all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reach {
+    extents: Vec<Rect<f64>>,
+}
+
+impl Reach {
+    /// The reach of `stored` with the areas and roads of `added`.
+    pub fn of<'a>(stored: &Territory, added: impl IntoIterator<Item = &'a Territory>) -> Self {
+        let boxes: Vec<_> = reach_boxes(stored, true)
+            .chain(added.into_iter().flat_map(|t| reach_boxes(t, false)))
+            .collect();
+        Self {
+            extents: group(&boxes).0,
+        }
+    }
+
+    /// Whether the territory has nothing to reach from.
+    pub fn is_empty(&self) -> bool {
+        self.extents.is_empty()
+    }
+
+    /// Great-circle distance from `p` to the nearest extent, metres (0
+    /// inside one); `None` when the reach is empty.
+    pub fn distance_m(&self, p: Point<f64>) -> Option<f64> {
+        self.extents
+            .iter()
+            .map(|e| box_distance_m(*e, p))
+            .min_by(f64::total_cmp)
+    }
+
+    /// Checks that `p` lies at most `max_outside_m` from the territory.
+    ///
+    /// # Errors
+    /// [`Outside`] when it is farther, or the reach is empty.
+    pub fn check(&self, p: Point<f64>, max_outside_m: f64) -> Result<(), Outside> {
+        match self.distance_m(p) {
+            None => Err(Outside::Empty),
+            Some(d) if d <= max_outside_m => Ok(()),
+            Some(distance_m) => Err(Outside::TooFar {
+                lon: p.x(),
+                lat: p.y(),
+                distance_m,
+                limit_m: max_outside_m,
+            }),
         }
     }
 }
@@ -181,6 +246,8 @@ struct Part {
 #[derive(Debug, Default)]
 pub struct Responders {
     regions: Vec<Region>,
+    /// How far the territory reaches, for writes.
+    reach: Reach,
     cells: Vec<CellTarget>,
     turnout: TurnoutTable,
 }
@@ -252,6 +319,7 @@ impl Responders {
         }
         let mut out = Self {
             regions,
+            reach: Reach::of(territory, []),
             cells: Vec::with_capacity(cells.len()),
             turnout: TurnoutTable::default(),
         };
@@ -310,15 +378,18 @@ impl Responders {
     /// # Errors
     /// [`Outside`] when nothing is loaded or every region is farther.
     pub fn region_at(&self, p: Point<f64>, max_outside_m: f64) -> Result<usize, Outside> {
-        match self.nearest_region(p) {
-            None => Err(Outside::Empty),
-            Some((i, d)) if d <= max_outside_m => Ok(i),
-            Some((_, distance_m)) => Err(Outside::TooFar {
+        let (i, d) = self.nearest_region(p).ok_or(Outside::Empty)?;
+        // A territory of buildings only reaches as far as its regions.
+        let d = self.reach.distance_m(p).unwrap_or(d);
+        if d <= max_outside_m {
+            Ok(i)
+        } else {
+            Err(Outside::TooFar {
                 lon: p.x(),
                 lat: p.y(),
-                distance_m,
+                distance_m: d,
                 limit_m: max_outside_m,
-            }),
+            })
         }
     }
 
@@ -603,11 +674,60 @@ impl Tiles {
 
 /// The bounding box of a geometry, `None` when empty or not finite.
 fn bbox(g: &Geometry<f64>) -> Option<Rect<f64>> {
-    g.bounding_rect().filter(|r| {
-        [r.min().x, r.min().y, r.max().x, r.max().y]
+    g.bounding_rect().filter(finite)
+}
+
+/// Groups `boxes` into regions (connected groups of the 1° tiles they
+/// touch): each region's extent, in order of first appearance, and the
+/// region of each box.
+fn group(boxes: &[Option<Rect<f64>>]) -> (Vec<Rect<f64>>, Vec<Option<usize>>) {
+    let mut tiles = Tiles::default();
+    for b in boxes.iter().flatten() {
+        tiles.add_box(*b);
+    }
+    tiles.connect_neighbours();
+    let mut region_of_group: HashMap<usize, usize> = HashMap::new();
+    let mut extents: Vec<Rect<f64>> = Vec::new();
+    let mut regions: Vec<Option<usize>> = Vec::with_capacity(boxes.len());
+    for b in boxes {
+        regions.push(b.map(|b| {
+            let next = extents.len();
+            let r = *region_of_group.entry(tiles.group(b)).or_insert(next);
+            if r == next {
+                extents.push(b);
+            } else {
+                extents[r] = civgrid::extent::merge(extents[r], b);
+            }
+            r
+        }));
+    }
+    (extents, regions)
+}
+
+/// The boxes of a territory's administrative areas and roads, and when
+/// `all`, of its facilities and hazards too (see [`Reach`]).
+fn reach_boxes(t: &Territory, all: bool) -> impl Iterator<Item = Option<Rect<f64>>> + '_ {
+    let points = all.then_some(()).into_iter().flat_map(move |()| {
+        t.facilities
             .iter()
-            .all(|v| v.is_finite())
-    })
+            .map(|f| f.geometry().bounding_rect())
+            .chain(t.hazards.iter().map(|h| h.geometry().bounding_rect()))
+    });
+    t.districts
+        .iter()
+        .chain(&t.subdistricts)
+        .chain(&t.communities)
+        .map(|a| a.geometry.bounding_rect())
+        .chain(t.roads.iter().map(|r| r.geometry.bounding_rect()))
+        .chain(points)
+        .map(|b| b.filter(finite))
+}
+
+/// Whether every corner of `r` is a number.
+fn finite(r: &Rect<f64>) -> bool {
+    [r.min().x, r.min().y, r.max().x, r.max().y]
+        .iter()
+        .all(|v| v.is_finite())
 }
 
 /// Splits the territory into regions: their extents and their facilities,
@@ -625,26 +745,7 @@ fn split(t: &Territory) -> (Vec<Rect<f64>>, Vec<Part>) {
         .chain(t.hazards.iter().map(|h| bbox(&h.geometry())))
         .chain(t.roads.iter().map(|r| bbox(&r.geometry.clone().into())))
         .collect();
-    let mut tiles = Tiles::default();
-    for b in boxes.iter().flatten() {
-        tiles.add_box(*b);
-    }
-    tiles.connect_neighbours();
-    let mut region_of_group: HashMap<usize, usize> = HashMap::new();
-    let mut extents: Vec<Rect<f64>> = Vec::new();
-    let mut regions: Vec<Option<usize>> = Vec::with_capacity(boxes.len());
-    for b in &boxes {
-        regions.push(b.map(|b| {
-            let next = extents.len();
-            let r = *region_of_group.entry(tiles.group(b)).or_insert(next);
-            if r == next {
-                extents.push(b);
-            } else {
-                extents[r] = civgrid::extent::merge(extents[r], b);
-            }
-            r
-        }));
-    }
+    let (extents, regions) = group(&boxes);
     let mut parts: Vec<Part> = extents.iter().map(|_| Part::default()).collect();
     let skip = t.districts.len() + t.subdistricts.len() + t.communities.len() + t.buildings.len();
     let mut at = regions[skip..].iter().copied();

@@ -31,7 +31,7 @@ pub use records::{component_draft, facility, hazard};
 use records::{OsmClass, RecordContext};
 
 /// How to import.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Make invalid polygons valid (GEOS MakeValid) instead of rejecting them.
     pub repair: bool,
@@ -39,6 +39,20 @@ pub struct ImportOptions {
     pub mapping: Mapping,
     /// How households are estimated where the data gives none.
     pub estimate: HouseholdEstimate,
+    /// Largest distance of a facility or hazard from the territory, metres
+    /// (`--max-outside-km`; checked by [`place`]).
+    pub max_outside_m: f64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            repair: false,
+            mapping: Mapping::default(),
+            estimate: HouseholdEstimate::default(),
+            max_outside_m: crate::responders::DEFAULT_MAX_OUTSIDE_M,
+        }
+    }
 }
 
 /// Which feature a message is about.
@@ -196,6 +210,19 @@ pub enum ImportError {
         at: FeatureRef,
         /// What.
         problem: FeatureProblem,
+    },
+    /// A facility or hazard farther from the territory than allowed
+    /// (`--max-outside-km`; see [`crate::responders::Reach`]).
+    #[error("{source_name}: {noun} {name:?}: {outside}; import the areas it belongs to first, or raise --max-outside-km")]
+    OutsideTerritory {
+        /// The source (file name).
+        source_name: String,
+        /// `facility` or `hazard`.
+        noun: &'static str,
+        /// Its name.
+        name: String,
+        /// Where it is and how far.
+        outside: crate::responders::Outside,
     },
     /// Two features of the same import carry the same administrative code.
     #[error("{at}: code {code} appears twice in this import")]

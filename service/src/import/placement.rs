@@ -16,10 +16,12 @@ use std::path::PathBuf;
 use civgrid::cells::{Cell, CellCode};
 use civgrid::components::{self, Component, ComponentCode, ComponentState, PlaceError, Serials};
 use civgrid::zones::ZoneFeature;
-use civgrid::{AdminCode, Locator, Territory};
+use civgrid::{AdminCode, Indexed, Locator, Territory};
+use geo::Centroid;
 use geo_types::Geometry;
 
 use super::{FeatureProblem, FeatureRef, ImportError, ImportedFile};
+use crate::responders::Reach;
 use crate::store::{ImportBatch, Layer, Store, StoreError};
 
 /// Why placement failed.
@@ -35,16 +37,21 @@ pub enum PlacementError {
 }
 
 /// Places the components and zones of `files` and `extra` batches against
-/// `store` (see the module's documentation); returns every batch, ready
-/// to write. Reads the store only when the import brings components or
-/// zones.
+/// `store` (see the module's documentation) and checks that their
+/// facilities and hazards lie at most `max_outside_m` from the territory
+/// (its [`Reach`]: the rule every write path holds to); returns every
+/// batch, ready to write.
+/// Reads the store only when the import brings components, zones,
+/// facilities or hazards.
 ///
 /// # Errors
-/// [`PlacementError`] naming the first component or zone that does not fit.
+/// [`PlacementError`] naming the first component or zone that does not
+/// fit, or the first facility or hazard too far away.
 pub async fn place(
     store: &dyn Store,
     files: Vec<ImportedFile>,
     extra: Vec<ImportBatch>,
+    max_outside_m: f64,
 ) -> Result<Vec<ImportBatch>, PlacementError> {
     let mut work: Vec<(ImportBatch, Vec<ComponentDraft>)> = files
         .into_iter()
@@ -54,20 +61,31 @@ pub async fn place(
     let placed = |b: &ImportBatch, d: &[ComponentDraft]| {
         !(d.is_empty() && b.territory.components.is_empty() && b.territory.zones.is_empty())
     };
-    if work.iter().any(|(b, d)| placed(b, d)) {
-        let sources: Vec<&str> = work.iter().map(|(b, _)| b.source.as_str()).collect();
-        let stored = store
-            .load_layers(
-                &[
-                    Layer::Districts,
-                    Layer::Subdistricts,
-                    Layer::Communities,
-                    Layer::Components,
-                    Layer::Zones,
-                ],
-                &sources,
-            )
-            .await?;
+    let reached =
+        |b: &ImportBatch| !(b.territory.facilities.is_empty() && b.territory.hazards.is_empty());
+    let (placing, reaching) = (
+        work.iter().any(|(b, d)| placed(b, d)),
+        work.iter().any(|(b, _)| reached(b)),
+    );
+    if !placing && !reaching {
+        return Ok(work.into_iter().map(|(b, _)| b).collect());
+    }
+    let sources: Vec<&str> = work.iter().map(|(b, _)| b.source.as_str()).collect();
+    let mut layers = vec![Layer::Districts, Layer::Subdistricts, Layer::Communities];
+    if placing {
+        layers.extend([Layer::Components, Layer::Zones]);
+    }
+    if reaching {
+        layers.extend([Layer::Roads, Layer::Facilities, Layer::Hazards]);
+    }
+    let stored = store.load_layers(&layers, &sources).await?;
+    if reaching {
+        let reach = Reach::of(&stored, work.iter().map(|(b, _)| &b.territory));
+        for (batch, _) in &work {
+            check_reach(&reach, batch, max_outside_m)?;
+        }
+    }
+    if placing {
         let (cells, _) = store.load_cells().await?;
         let mut placement = Placement::new(&stored, &cells, work.iter().map(|(b, _)| &b.territory));
         // The codes the import gives are taken before any is numbered, so
@@ -83,6 +101,35 @@ pub async fn place(
         }
     }
     Ok(work.into_iter().map(|(b, _)| b).collect())
+}
+
+/// Checks that every facility and hazard of `batch` lies at most
+/// `max_outside_m` from `reach` (nothing to check when the territory has
+/// no area or road yet: the import makes it).
+fn check_reach(reach: &Reach, batch: &ImportBatch, max_outside_m: f64) -> Result<(), ImportError> {
+    if reach.is_empty() {
+        return Ok(());
+    }
+    let t = &batch.territory;
+    let facilities = t
+        .facilities
+        .iter()
+        .map(|f| ("facility", &f.name, f.location));
+    let hazards = t
+        .hazards
+        .iter()
+        .filter_map(|h| Some(("hazard", &h.name, h.geometry().centroid()?)));
+    for (noun, name, at) in facilities.chain(hazards) {
+        reach
+            .check(at, max_outside_m)
+            .map_err(|outside| ImportError::OutsideTerritory {
+                source_name: batch.source.clone(),
+                noun,
+                name: name.clone(),
+                outside,
+            })?;
+    }
+    Ok(())
 }
 
 /// A component as read, before its code and cell are known.

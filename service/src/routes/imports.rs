@@ -91,12 +91,17 @@ async fn import_file(
     let (mut file, clean) = file;
     let (notes, skipped) = (std::mem::take(&mut file.notes), file.skipped);
     let _order = state.writes.lock().await;
-    let batches = import::place(state.store.as_ref(), vec![file], Vec::new())
-        .await
-        .map_err(|e| match e {
-            import::PlacementError::Store(e) => ServiceError::from(e),
-            other => clean(&other),
-        })?;
+    let batches = import::place(
+        state.store.as_ref(),
+        vec![file],
+        Vec::new(),
+        state.config.max_outside_m,
+    )
+    .await
+    .map_err(|e| match e {
+        import::PlacementError::Store(e) => ServiceError::from(e),
+        other => clean(&other),
+    })?;
     let outcome = state.store.import_as(&batches, &writer.actor()).await?;
     state.reload().await.map_err(|e| {
         ServiceError::Internal(format!(
