@@ -80,7 +80,7 @@ async fn follow_one(state: &AppState, change: &Change) {
                 );
                 return;
             }
-            Err(e) if store_down(&e) => {
+            Err(e @ ServiceError::Store(_)) => {
                 tracing::warn!(layer = change.layer, error = %e, "cannot read another process's write from the store; retrying");
                 tokio::time::sleep(RETRY).await;
             }
@@ -96,12 +96,6 @@ async fn follow_one(state: &AppState, change: &Change) {
             }
         }
     }
-}
-
-/// Whether a failure to follow is the store's (to wait for) rather than
-/// the change's.
-fn store_down(e: &ServiceError) -> bool {
-    matches!(e, ServiceError::Store(_))
 }
 
 /// Applies one change, in order with this process's own writes.

@@ -733,17 +733,26 @@ fn finite(r: &Rect<f64>) -> bool {
 /// Splits the territory into regions: their extents and their facilities,
 /// hazards and roads, in order of first appearance.
 fn split(t: &Territory) -> (Vec<Rect<f64>>, Vec<Part>) {
+    // Boxes of the geometries themselves (no copy of a polygon to take one).
     let areas = t
         .districts
         .iter()
         .chain(&t.subdistricts)
         .chain(&t.communities)
-        .map(|a| bbox(&a.geometry.clone().into()));
+        .map(|a| a.geometry.bounding_rect().filter(finite));
     let boxes: Vec<Option<Rect<f64>>> = areas
-        .chain(t.buildings.iter().map(|b| bbox(&b.geometry.clone().into())))
+        .chain(
+            t.buildings
+                .iter()
+                .map(|b| b.geometry.bounding_rect().filter(finite)),
+        )
         .chain(t.facilities.iter().map(|f| bbox(&f.geometry())))
         .chain(t.hazards.iter().map(|h| bbox(&h.geometry())))
-        .chain(t.roads.iter().map(|r| bbox(&r.geometry.clone().into())))
+        .chain(
+            t.roads
+                .iter()
+                .map(|r| r.geometry.bounding_rect().filter(finite)),
+        )
         .collect();
     let (extents, regions) = group(&boxes);
     let mut parts: Vec<Part> = extents.iter().map(|_| Part::default()).collect();

@@ -365,15 +365,10 @@ fn follow_one<T: Writable>(state: &AppState, id: i64, item: Option<T>) -> Servic
     };
     // The store holds it: it is served wherever it lies (a process with a
     // larger --max-outside-km wrote it), in the nearest region.
-    let region = region_of(state, &item, f64::INFINITY)?;
-    if region_of(state, &item, state.config.max_outside_m).is_err() {
-        tracing::warn!(
-            layer = T::PATH,
-            id,
-            "another process stored a {} farther from the territory than this one's --max-outside-km; serving it as stored",
-            T::NOUN
-        );
-    }
+    let region = region_of(state, &item, state.config.max_outside_m).or_else(|e| {
+        tracing::warn!(layer = T::PATH, id, error = %e, "another process stored a {} farther from the territory than this one's --max-outside-km; serving it as stored", T::NOUN);
+        region_of(state, &item, f64::INFINITY)
+    })?;
     apply::<T>(
         state,
         "written by another process",
