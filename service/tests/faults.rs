@@ -116,9 +116,7 @@ struct Seen {
 fn postgis_restarted_under_load_fails_fast_and_recovers() {
     let cluster = Cluster::new("civgrid_faults", 5499);
     let url = cluster.url();
-    for args in [&["synth", "--preset", "test"][..], &["cells"]] {
-        ok(&civgrid(&url, args), "prepare the store");
-    }
+    prepare_test_town(&url);
     let served = process::serve(&url, &["--writer-token", TOKEN]);
     let addr = served.addr.clone();
     let (_, health) = http(&addr, "GET", "/health", "");
@@ -364,6 +362,21 @@ fn a_full_disk_under_a_geopackage_is_a_clear_error() {
     assert_eq!(counts(), before, "the store is as it was");
 }
 
+/// A fresh store of `backend` holding the synthetic test town and its cells.
+fn test_town(backend: crate::common::Backend) -> crate::common::TestStore {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let holder = rt.block_on(crate::common::TestStore::new(backend));
+    prepare_test_town(&holder.spec);
+    holder
+}
+
+/// Fills the store `spec` with the synthetic test town and its cells.
+fn prepare_test_town(spec: &str) {
+    for args in [&["synth", "--preset", "test"][..], &["cells"]] {
+        ok(&civgrid(spec, args), "prepare the store");
+    }
+}
+
 /// A point inside the served territory: just inside the first cell's
 /// first corner.
 fn a_point_inside(addr: &str) -> (f64, f64) {
@@ -435,12 +448,8 @@ fn served_count(addr: &str) -> u64 {
 fn a_write_whose_client_hangs_up_is_stored_and_served_alike() {
     use rand::{Rng, SeedableRng};
     for backend in crate::common::both_stores() {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let holder = rt.block_on(crate::common::TestStore::new(backend));
+        let holder = test_town(backend);
         let spec = holder.spec.clone();
-        for args in [&["synth", "--preset", "test"][..], &["cells"]] {
-            ok(&civgrid(&spec, args), "prepare the store");
-        }
         let replicas = if backend == crate::common::Backend::Postgis {
             2
         } else {
@@ -534,14 +543,8 @@ fn a_write_whose_client_hangs_up_is_stored_and_served_alike() {
 /// store holds, the far feature included, and every later write.
 #[test]
 fn a_far_away_feature_does_not_stop_the_followers() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let holder = rt.block_on(crate::common::TestStore::new(
-        crate::common::Backend::Postgis,
-    ));
+    let holder = test_town(crate::common::Backend::Postgis);
     let spec = holder.spec.clone();
-    for args in [&["synth", "--preset", "test"][..], &["cells"]] {
-        ok(&civgrid(&spec, args), "prepare the store");
-    }
     let wide = process::serve(
         &spec,
         &["--writer-token", TOKEN, "--max-outside-km", "20000"],
@@ -557,49 +560,55 @@ fn a_far_away_feature_does_not_stop_the_followers() {
     };
     let far = created(facility_body(-74.0, 40.7, "far away hospital"));
     let near = created(facility_body(lon, lat, "near station"));
-    let start = Instant::now();
-    for id in [&near, &far] {
-        while http(
-            &follower.addr,
-            "GET",
-            &format!("/api/v1/facilities/{id}"),
-            "",
-        )
-        .0 != 200
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "the follower did not serve facility {id} ({} after the far one) within 5 s",
-                if id == &near { "written" } else { "itself" }
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    // And it goes on following.
+    // B serves both where they were stored, the far one included, and goes
+    // on following.
+    let at = |id: &str| -> (f64, f64) {
+        let f = served_within(&follower.addr, id, Duration::from_secs(5));
+        let c = &f["geometry"]["coordinates"];
+        (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"))
+    };
+    assert_eq!(
+        at(&near),
+        (lon, lat),
+        "the station written after the far one"
+    );
+    assert_eq!(at(&far), (-74.0, 40.7), "the far hospital, as stored");
     let later = created(facility_body(lon, lat, "later station"));
-    while http(
-        &follower.addr,
-        "GET",
-        &format!("/api/v1/facilities/{later}"),
-        "",
-    )
-    .0 != 200
-    {
+    assert_eq!(at(&later), (lon, lat), "a later write");
+    // This process's own rule still holds for its own writes.
+    far_write_is_refused(&follower.addr, "refused");
+}
+
+/// A facility POSTed at New York to `addr` (default limit) is refused with
+/// 400 naming its distance and the 20 km allowed.
+fn far_write_is_refused(addr: &str, name: &str) {
+    let (status, answer) = http(
+        addr,
+        "POST",
+        "/api/v1/facilities",
+        &facility_body(-74.0, 40.7, name),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains("km from the territory") && answer.contains("20.0 km allowed"),
+        "{answer}"
+    );
+}
+
+/// Facility `id` as `addr` serves it, once it does (failing after `within`).
+fn served_within(addr: &str, id: &str, within: Duration) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let (status, body) = http(addr, "GET", &format!("/api/v1/facilities/{id}"), "");
+        if status == 200 {
+            return serde_json::from_str(&body).expect("a feature");
+        }
         assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "a later write is not followed"
+            start.elapsed() < within,
+            "{addr} does not serve facility {id} after {within:?}: {status} {body}"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // This process's own rule still holds for its own writes.
-    let (status, answer) = http(
-        &follower.addr,
-        "POST",
-        "/api/v1/facilities",
-        &facility_body(-74.0, 40.8, "refused"),
-    );
-    assert_eq!(status, 400, "{answer}");
-    assert!(answer.contains("km"), "{answer}");
 }
 
 /// Issue 23, defect 6: with PostgreSQL down and 16 writers at once, every
@@ -612,9 +621,7 @@ fn writes_in_an_outage_are_refused_within_the_bound_however_many_queue() {
     const BOUND: Duration = Duration::from_millis(2_500);
     let cluster = Cluster::new("civgrid_outage", 5498);
     let url = cluster.url();
-    for args in [&["synth", "--preset", "test"][..], &["cells"]] {
-        ok(&civgrid(&url, args), "prepare the store");
-    }
+    prepare_test_town(&url);
     let served = process::serve(&url, &["--writer-token", TOKEN]);
     let addr = served.addr.clone();
     let (lon, lat) = a_point_inside(&addr);
@@ -678,10 +685,8 @@ fn writes_in_an_outage_are_refused_within_the_bound_however_many_queue() {
 fn a_far_away_feature_is_refused_on_every_write_path() {
     use serde_json::json;
     for backend in crate::common::both_stores() {
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let holder = rt.block_on(crate::common::TestStore::new(backend));
+        let holder = test_town(backend);
         let spec = holder.spec.clone();
-        ok(&civgrid(&spec, &["synth", "--preset", "test"]), "synth");
         let dir = tempfile::tempdir().expect("tempdir");
         let hospital = |lon: f64, lat: f64, name: &str| {
             crate::common::feature(
@@ -733,14 +738,7 @@ fn a_far_away_feature_is_refused_on_every_write_path() {
             body.contains("纽约医院") && body.contains("km from the territory"),
             "{body}"
         );
-        let (status, body) = http(
-            &served.addr,
-            "POST",
-            "/api/v1/facilities",
-            &facility_body(-74.0, 40.7, "纽约医院"),
-        );
-        assert_eq!(status, 400, "{backend:?}: {body}");
-        assert!(body.contains("km from the territory"), "{body}");
+        far_write_is_refused(&served.addr, "纽约医院");
         drop(served);
         assert_eq!(count(), before, "{backend:?}: nothing written over HTTP");
 
