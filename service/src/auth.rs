@@ -5,16 +5,19 @@
 //! their SHA-256 digests, each with a name (the audit log's actor) and a
 //! [`Role`]; `--writer-token` adds one admin token named `writer`. Reads
 //! are open, or need any valid token when the file says `reads = "token"`.
+//! Even on open reads, people's names and phones (grid workers and
+//! leaders) are given only to a valid token of any role ([`Reader`]).
 //!
 //! A handler states what it needs by its argument: [`Writer<Planning>`]
-//! for grid edits, [`Writer<Dispatch>`] for facilities and hazards,
-//! [`Writer`] (admin) for the rest.
+//! for grid edits, components and the grid edit log, [`Writer<Dispatch>`]
+//! for facilities and hazards, [`Writer`] (admin) for the rest, and
+//! [`Reader`] where it serves people.
 
 use std::collections::HashSet;
 use std::marker::PhantomData;
 use std::path::Path;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -24,6 +27,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ServiceError;
+use crate::ogc::People;
 use crate::state::AppState;
 use crate::store::Actor;
 
@@ -52,6 +56,16 @@ impl Role {
     /// `true` when this role may do what `needed` may.
     pub fn grants(self, needed: Role) -> bool {
         self == Self::Admin || self == needed
+    }
+
+    /// The roles that grant this one, for messages: `planner or admin`,
+    /// `admin`.
+    pub fn granted_by(self) -> &'static str {
+        match self {
+            Self::Planner => "planner or admin",
+            Self::Dispatcher => "dispatcher or admin",
+            Self::Admin => "admin",
+        }
     }
 }
 
@@ -164,10 +178,12 @@ pub enum AccessError {
         message: String,
     },
     /// A token entry is wrong.
-    #[error("{path}: token {index} ({name:?}): {reason}")]
+    #[error("{path}:{line}: token {index} ({name:?}): {reason}")]
     Token {
         /// The file.
         path: String,
+        /// The line of the value at fault, from 1.
+        line: usize,
         /// The entry's place in the file, from 1.
         index: usize,
         /// The entry's name.
@@ -189,9 +205,9 @@ struct AccessFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenFile {
-    name: String,
+    name: toml::Spanned<String>,
     role: Role,
-    sha256: String,
+    sha256: toml::Spanned<String>,
 }
 
 impl Access {
@@ -219,30 +235,33 @@ impl Access {
         let mut names = HashSet::new();
         let mut digests = HashSet::new();
         let mut tokens = Vec::with_capacity(file.token.len());
+        let line_of = |at: usize| text[..at.min(text.len())].matches('\n').count() + 1;
         for (i, t) in file.token.into_iter().enumerate() {
-            let fail = |reason: String| AccessError::Token {
+            let name = t.name.get_ref();
+            let fail = |at: usize, reason: String| AccessError::Token {
                 path: path.to_owned(),
+                line: line_of(at),
                 index: i + 1,
-                name: t.name.clone(),
+                name: name.clone(),
                 reason,
             };
-            if t.name.trim().is_empty() {
-                return Err(fail("the name is empty".into()));
+            let name_at = t.name.span().start;
+            if name.trim().is_empty() {
+                return Err(fail(name_at, "the name is empty".into()));
             }
-            let digest = parse_hex(&t.sha256).ok_or_else(|| {
-                fail(format!(
-                    "sha256 must be 64 hex digits (the SHA-256 of the token), found {:?}",
-                    t.sha256
-                ))
-            })?;
-            if !names.insert(t.name.clone()) {
-                return Err(fail("the name is given twice".into()));
+            let digest =
+                parse_hex(t.sha256.get_ref()).map_err(|why| fail(t.sha256.span().start, why))?;
+            if !names.insert(name.clone()) {
+                return Err(fail(name_at, "the name is given twice".into()));
             }
             if !digests.insert(digest) {
-                return Err(fail("the same token is given twice".into()));
+                return Err(fail(
+                    t.sha256.span().start,
+                    "the same token is given twice".into(),
+                ));
             }
             tokens.push(Entry {
-                name: t.name,
+                name: t.name.into_inner(),
                 role: t.role,
                 digest: Digest32(digest),
             });
@@ -280,16 +299,25 @@ impl Access {
     }
 }
 
-fn parse_hex(s: &str) -> Option<[u8; 32]> {
-    let s = s.trim();
-    if s.len() != 64 || !s.is_ascii() {
-        return None;
+/// The 32 bytes of `s`, which must be exactly 64 hexadecimal digits
+/// (either case): no sign, no space, no `0x`. The reason otherwise.
+fn parse_hex(s: &str) -> Result<[u8; 32], String> {
+    let expected = "sha256 must be exactly 64 hexadecimal digits (0-9, a-f: the SHA-256 of the token, as `civgrid token` prints it)";
+    if let Some((at, c)) = s.chars().enumerate().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{expected}; found {s:?}, whose character {} is {c:?}",
+            at + 1
+        ));
     }
+    if s.len() != 64 {
+        return Err(format!("{expected}; found {} digits in {s:?}", s.len()));
+    }
+    let digit = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
     let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+        *o = digit(pair[0]) << 4 | digit(pair[1]);
     }
-    Some(out)
+    Ok(out)
 }
 
 /// The lowercase hex SHA-256 of `token`, as an access file keeps it.
@@ -359,16 +387,13 @@ impl Caller {
 pub trait Permission: Send + Sync + 'static {
     /// The role needed (admin may do everything).
     const ROLE: Role;
-    /// What the permission covers, for messages.
-    const WHAT: &'static str;
 }
 
-/// Grid edits and grid workers: planners.
+/// Grid edits, grid workers, components and the grid edit log: planners.
 #[derive(Debug)]
 pub enum Planning {}
 impl Permission for Planning {
     const ROLE: Role = Role::Planner;
-    const WHAT: &'static str = "editing household grids";
 }
 
 /// Facilities and hazards: dispatchers.
@@ -376,7 +401,6 @@ impl Permission for Planning {
 pub enum Dispatch {}
 impl Permission for Dispatch {
     const ROLE: Role = Role::Dispatcher;
-    const WHAT: &'static str = "writing facilities and hazards";
 }
 
 /// Everything else (the audit log, imports): admins.
@@ -384,13 +408,15 @@ impl Permission for Dispatch {
 pub enum Administration {}
 impl Permission for Administration {
     const ROLE: Role = Role::Admin;
-    const WHAT: &'static str = "administration";
 }
 
 /// Proof that a request carries a token whose role grants `P`: a handler
-/// taking a `Writer<P>` argument runs only for those callers. Without any
-/// configured token every write is refused (403); a missing or unknown
-/// token is a 401, a known one of the wrong role a 403.
+/// taking a `Writer<P>` argument runs only for those callers (every write,
+/// and the reads that need a role: the grid edit log, the audit log).
+/// Without any configured token it is refused (403); a missing or unknown
+/// token is a 401, a known one of the wrong role a 403. Each refusal names
+/// the action in words (the operation's `action` in
+/// [`crate::openapi::OPERATIONS`]) and the role it needs.
 #[derive(Debug)]
 pub struct Writer<P: Permission = Administration> {
     /// Who is writing.
@@ -408,34 +434,80 @@ impl<P: Permission> Writer<P> {
     }
 }
 
+/// What a request does, in words ("adding a facility"), from the table of
+/// operations by its method and route.
+fn action(parts: &Parts) -> &'static str {
+    parts
+        .extensions
+        .get::<MatchedPath>()
+        .and_then(|path| crate::openapi::action(parts.method.as_str(), path.as_str()))
+        .unwrap_or("this request")
+}
+
+/// The refusal of a request that needs `role`, by what `caller` is.
+fn refusal(action: &str, role: Role, caller: Option<&Caller>) -> ServiceError {
+    let needs = format!("{action} needs a token with the role {}", role.granted_by());
+    match caller {
+        None => ServiceError::Unauthorized(format!(
+            "{needs}: send it as the header `Authorization: Bearer TOKEN`"
+        )),
+        Some(c) => ServiceError::Forbidden(format!(
+            "{needs}; the token {:?} has the role {}",
+            c.name,
+            c.role.name()
+        )),
+    }
+}
+
 impl<P: Permission> FromRequestParts<AppState> for Writer<P> {
     type Rejection = ServiceError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServiceError> {
+        let action = action(parts);
         if state.config.writer_token.is_none() && state.config.access.is_empty() {
-            return Err(ServiceError::Forbidden(
-                "writes are disabled on this server: start it with `civgrid serve --access FILE` (tokens with roles) or `--writer-token TOKEN`, and send `Authorization: Bearer TOKEN`".into(),
-            ));
-        }
-        let caller = Caller::of(parts, state)?.ok_or_else(|| {
-            ServiceError::Unauthorized(format!(
-                "{} needs the header `Authorization: Bearer TOKEN` with a {} or admin token",
-                P::WHAT,
-                P::ROLE.name()
-            ))
-        })?;
-        if !caller.role.grants(P::ROLE) {
             return Err(ServiceError::Forbidden(format!(
-                "{} needs the role {} or admin; the token {:?} has the role {}",
-                P::WHAT,
-                P::ROLE.name(),
-                caller.name,
-                caller.role.name()
+                "{action} needs a token with the role {}, and this server has none: start it with `civgrid serve --access FILE` (tokens with roles) or `--writer-token TOKEN`, and send `Authorization: Bearer TOKEN`",
+                P::ROLE.granted_by()
             )));
         }
+        let caller = Caller::of(parts, state)?;
+        match caller {
+            Some(caller) if caller.role.grants(P::ROLE) => Ok(Self {
+                caller,
+                permission: PhantomData,
+            }),
+            other => Err(refusal(action, P::ROLE, other.as_ref())),
+        }
+    }
+}
+
+/// Who reads: the caller of a valid token, or anyone. A handler serving
+/// people's names and phones (grid workers and leaders) takes a `Reader`
+/// and shows them only to a token of any role ([`Reader::people`]); an
+/// unknown token is a 401, like on every route.
+#[derive(Debug)]
+pub struct Reader {
+    /// The caller, when the request carries a valid token.
+    pub caller: Option<Caller>,
+}
+
+impl Reader {
+    /// Whether this reader may see people's names and phones.
+    pub fn people(&self) -> People {
+        if self.caller.is_some() {
+            People::Shown
+        } else {
+            People::Withheld
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServiceError> {
         Ok(Self {
-            caller,
-            permission: PhantomData,
+            caller: Caller::of(parts, state)?,
         })
     }
 }
@@ -510,7 +582,34 @@ mod tests {
         let short = good.replace(&token_digest("a"), "abc");
         let e = Access::parse(&short, "a.toml").unwrap_err();
         assert!(e.to_string().contains("token 1 (\"p\")"), "{e}");
-        assert!(e.to_string().contains("64 hex digits"), "{e}");
+        assert!(e.to_string().contains("64 hexadecimal digits"), "{e}");
+    }
+
+    #[test]
+    fn access_file_digest_with_a_sign_is_refused() {
+        // `u8::from_str_radix` takes a sign: "+0" once parsed as 0, so this
+        // digest matched the token whose digest has "00" there.
+        let digest = token_digest("a");
+        let signed = format!("{}+{}", &digest[..2], &digest[3..]);
+        let file =
+            |d: &str| format!("[[token]]\nname = \"p\"\nrole = \"planner\"\nsha256 = \"{d}\"\n");
+        let bad = [
+            signed,
+            format!("{}-{}", &digest[..2], &digest[3..]),
+            format!("{} {}", &digest[..2], &digest[3..]),
+            format!(" {}", &digest[1..]),
+            format!("{digest} "),
+            format!("0x{}", &digest[2..]),
+        ];
+        for d in &bad {
+            let e = Access::parse(&file(d), "a.toml").unwrap_err();
+            let text = e.to_string();
+            assert!(text.starts_with("a.toml:4: token 1 (\"p\")"), "{text}");
+            assert!(text.contains("exactly 64 hexadecimal digits"), "{text}");
+        }
+        // Upper case is the same digest.
+        let upper = Access::parse(&file(&digest.to_uppercase()), "a.toml").expect("valid");
+        assert!(upper.identify("a").is_some());
     }
 
     #[test]

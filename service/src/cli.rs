@@ -84,6 +84,12 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Copy the whole store to a file, consistent while a server writes (GeoPackage: SQLite's VACUUM INTO; PostGIS: use pg_dump). Copy a live or crashed .gpkg this way, not with cp.
+    Backup {
+        /// The GeoPackage to write (replaced if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the HTTP API over an existing store.
     Serve(ServeArgs),
     /// Make a bearer token for `serve --access`: prints the token (give it to its holder; it is not kept) and the entry to add to the access file.
@@ -458,6 +464,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workers { file, author } => name_workers(&cli.store, &file, &author).await,
         Command::Care { file } => store_care(&cli.store, &file).await,
         Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
+        Command::Backup { out } => backup(&cli.store, &out).await,
         Command::Serve(args) => {
             let (listen, config) = args.config()?;
             let store = store::open(&cli.store).await?;
@@ -584,6 +591,22 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
         layer.name(),
         store.location(),
         out.display(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// `civgrid backup`: the whole store to one GeoPackage; one summary line.
+async fn backup(store_spec: &str, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = store::open(store_spec).await?;
+    store.backup(out).await?;
+    let bytes = std::fs::metadata(out).map_or(0, |m| m.len());
+    println!(
+        "backed up {} to {} ({:.1} MiB) in {:.2?}",
+        store.location(),
+        out.display(),
+        bytes as f64 / f64::from(1 << 20),
         started.elapsed()
     );
     Ok(())

@@ -18,7 +18,7 @@ use civgrid::{AdminArea, AdminCode, Building, Locator, Territory};
 use gdal::vector::LayerAccess;
 use serde_json::{json, Value};
 
-use crate::ogc;
+use crate::ogc::{self, People};
 use crate::progress::Progress;
 use crate::store::{Actor, GridEditRecord, Store};
 
@@ -265,11 +265,12 @@ impl GridState {
     }
 }
 
-/// Grids as a GeoJSON FeatureCollection (every attribute, end date included).
-pub fn feature_collection(grids: &[Grid]) -> Value {
+/// Grids as a GeoJSON FeatureCollection (every attribute, end date
+/// included; workers and leaders as `people` allows).
+pub fn feature_collection(grids: &[Grid], people: People) -> Value {
     json!({
         "type": "FeatureCollection",
-        "features": grids.iter().map(|g| ogc::grid(g).to_json()).collect::<Vec<_>>(),
+        "features": grids.iter().map(|g| ogc::grid(g).to_json_for(people)).collect::<Vec<_>>(),
     })
 }
 
@@ -355,8 +356,8 @@ pub fn record(
         author: author.to_owned(),
         at: chrono::Utc::now().timestamp(),
         request: request.to_string(),
-        before: feature_collection(before).to_string(),
-        after: feature_collection(after).to_string(),
+        before: feature_collection(before, People::Shown).to_string(),
+        after: feature_collection(after, People::Shown).to_string(),
         reverts,
     }
 }

@@ -29,14 +29,53 @@ pub struct Feature {
     pub properties: Map<String, Value>,
 }
 
+/// The properties that name people (grid workers and leaders, 网格员 and
+/// 网格长): served only to callers with a token of any role, never in
+/// tiles.
+pub const PEOPLE: [&str; 4] = ["worker_name", "worker_phone", "leader_name", "leader_phone"];
+
+/// Whether an answer may name people (see [`PEOPLE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum People {
+    /// Names and phones are given (a caller with a token, the CLI's export).
+    Shown,
+    /// They are left out (anonymous callers): an absent `worker_name` is
+    /// withheld, a null one means the grid has no worker.
+    Withheld,
+}
+
+impl People {
+    /// `true` when property `key` may be given.
+    pub fn allow(self, key: &str) -> bool {
+        self == Self::Shown || !PEOPLE.contains(&key)
+    }
+
+    /// `value` when people may be shown, else `None`.
+    pub fn show<T>(self, value: T) -> Option<T> {
+        (self == Self::Shown).then_some(value)
+    }
+}
+
 impl Feature {
-    /// The GeoJSON Feature.
+    /// The GeoJSON Feature, with every property.
     pub fn to_json(&self) -> Value {
+        self.to_json_for(People::Shown)
+    }
+
+    /// The GeoJSON Feature, without the [`PEOPLE`] properties when they
+    /// are withheld.
+    pub fn to_json_for(&self, people: People) -> Value {
+        let properties: Map<String, Value> = self
+            .properties
+            .iter()
+            .filter(|(k, _)| people.allow(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         json!({
             "type": "Feature",
             "id": self.id,
             "geometry": geojson::Geometry::from(&self.geometry),
-            "properties": self.properties,
+            "properties": properties,
         })
     }
 }

@@ -8,6 +8,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::auth::Role;
+
 /// Where a parameter goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum In {
@@ -69,8 +71,9 @@ pub enum Access {
     Open,
     /// Readers: anyone, or any token when reads need one.
     Read,
-    /// A bearer token of this role (or admin).
-    Role(&'static str),
+    /// A bearer token of this role (or admin), for an action named in
+    /// words ("adding a facility"): refusals name it.
+    Role(Role, &'static str),
 }
 
 /// What a request or response body is.
@@ -175,8 +178,8 @@ impl Operation {
         self
     }
 
-    const fn role(mut self, role: &'static str) -> Self {
-        self.access = Access::Role(role);
+    const fn role(mut self, role: Role, action: &'static str) -> Self {
+        self.access = Access::Role(role, action);
         self
     }
 
@@ -200,7 +203,7 @@ pub const OPERATIONS: &[Operation] = &[
     ]).open().answers(200, Some(Body::File)),
     op("get", "/metrics", "service", "Prometheus metrics: requests and latency per route, tile cache", &[])
         .answers(200, Some(Body::Text)),
-    op("get", "/api/v1/locate", "places", "The district, subdistrict, community, unit cell, household grid (with its worker) and every overlay zone holding a point", &[LON, LAT, DATUM]),
+    op("get", "/api/v1/locate", "places", "The district, subdistrict, community, unit cell, household grid (with its worker and leader to a token of any role) and every overlay zone holding a point", &[LON, LAT, DATUM]),
     op("get", "/api/v1/zones", "places", "Overlay layers (police beats, fire districts, school-safety zones…) with their validation: codes used twice and, for complete layers, gaps and overlaps in m²", &[]),
     op("get", "/api/v1/zones/{layer}", "places", "The zones of one overlay layer", &[
         p("layer", "the layer's name", "police_beats"),
@@ -218,13 +221,13 @@ pub const OPERATIONS: &[Operation] = &[
         q("state", "string", false, "only this state", "damaged"),
     ]),
     op("post", "/api/v1/components", "components", "Store a component; its code is numbered in its district and class when not given, its cell computed", &[])
-        .body(Body::Feature).answers(201, Some(Body::Feature)).role("planner"),
+        .body(Body::Feature).answers(201, Some(Body::Feature)).role(Role::Planner, "adding a component"),
     op("get", "/api/v1/components/{code}", "components", "One component, with its cell and grid", &[CODE16]).answers(200, Some(Body::Feature)),
     op("put", "/api/v1/components/{code}", "components", "Replace or move a component; its cell follows", &[CODE16])
-        .body(Body::Feature).answers(200, Some(Body::Feature)).role("planner"),
+        .body(Body::Feature).answers(200, Some(Body::Feature)).role(Role::Planner, "changing or moving a component"),
     op("delete", "/api/v1/components/{code}", "components", "Delete a component", &[CODE16])
-        .answers(204, None).role("planner"),
-    op("post", "/api/v1/assign", "places", "Case assignment: for a point and a 4-digit class code, the cell, grid, worker and leader, department, deadline on the working calendar, escalation level and nearest responders (stores nothing; see docs/assign.md)", &[])
+        .answers(204, None).role(Role::Planner, "deleting a component"),
+    op("post", "/api/v1/assign", "places", "Case assignment: for a point and a 4-digit class code, the cell, grid, worker and leader (to a token of any role), department, deadline on the working calendar, escalation level and nearest responders (stores nothing; see docs/assign.md)", &[])
         .body(Body::Json),
     op("get", "/api/v1/hotspots", "places", "Cells or grids with the most incidents in a time window, or the largest growth over the window before", &[
         q("from", "string", true, "start of the window: a date or an RFC 3339 time", "2026-06-01"),
@@ -261,48 +264,49 @@ pub const OPERATIONS: &[Operation] = &[
     ]),
     op("get", "/api/v1/hazards/{id}/impact", "risk", "Cells, grids and communities in a hazard's zone, with households and vulnerable places", &[ID]),
     op("post", "/api/v1/facilities", "features", "Store a facility", &[])
-        .body(Body::Feature).answers(201, Some(Body::Feature)).role("dispatcher"),
+        .body(Body::Feature).answers(201, Some(Body::Feature)).role(Role::Dispatcher, "adding a facility"),
     op("get", "/api/v1/facilities/{id}", "features", "One facility", &[ID]).answers(200, Some(Body::Feature)),
     op("put", "/api/v1/facilities/{id}", "features", "Replace a facility", &[ID])
-        .body(Body::Feature).answers(200, Some(Body::Feature)).role("dispatcher"),
+        .body(Body::Feature).answers(200, Some(Body::Feature)).role(Role::Dispatcher, "changing a facility"),
     op("delete", "/api/v1/facilities/{id}", "features", "Delete a facility", &[ID])
-        .answers(204, None).role("dispatcher"),
+        .answers(204, None).role(Role::Dispatcher, "deleting a facility"),
     op("post", "/api/v1/hazards", "features", "Store a hazard", &[])
-        .body(Body::Feature).answers(201, Some(Body::Feature)).role("dispatcher"),
+        .body(Body::Feature).answers(201, Some(Body::Feature)).role(Role::Dispatcher, "adding a hazard"),
     op("get", "/api/v1/hazards/{id}", "features", "One hazard", &[ID]).answers(200, Some(Body::Feature)),
     op("put", "/api/v1/hazards/{id}", "features", "Replace a hazard", &[ID])
-        .body(Body::Feature).answers(200, Some(Body::Feature)).role("dispatcher"),
+        .body(Body::Feature).answers(200, Some(Body::Feature)).role(Role::Dispatcher, "changing a hazard"),
     op("delete", "/api/v1/hazards/{id}", "features", "Delete a hazard", &[ID])
-        .answers(204, None).role("dispatcher"),
-    op("get", "/api/v1/grids", "grids", "Active household grids", &[COMMUNITY]).answers(200, Some(Body::Features)),
+        .answers(204, None).role(Role::Dispatcher, "deleting a hazard"),
+    op("get", "/api/v1/grids", "grids", "Active household grids (workers' and leaders' names and phones to a token of any role)", &[COMMUNITY]).answers(200, Some(Body::Features)),
     op("get", "/api/v1/grids/summary", "grids", "Per community: households, bounds, grids outside them, grids without a worker", &[COMMUNITY]),
-    op("get", "/api/v1/grids/{code}", "grids", "One household grid", &[p("code", "the 15-digit grid code", "339001001001001")])
+    op("get", "/api/v1/grids/{code}", "grids", "One household grid (workers' and leaders' names and phones to a token of any role)", &[p("code", "the 15-digit grid code", "339001001001001")])
         .answers(200, Some(Body::Feature)),
     op("post", "/api/v1/grids/validate", "grids", "Validate proposed grids (households, bounds, contiguity, gaps, overlaps, cut buildings)", &[COMMUNITY])
         .body(Body::Features),
-    op("get", "/api/v1/grids/edits", "grids", "The log of grid edits", &[COMMUNITY]),
+    op("get", "/api/v1/grids/edits", "grids", "The log of grid edits, with their authors and the grids before and after (workers' and leaders' names and phones)", &[COMMUNITY])
+        .role(Role::Planner, "reading the grid edit log"),
     op("post", "/api/v1/grids/edits", "grids", "Edit grids (move_cell, move_building, redraw, merge, split, assign); refused with 422 and the violations when a rule breaks", &[
         COMMUNITY,
         q("dry_run", "boolean", false, "validate only, store nothing", "true"),
-    ]).body(Body::Json).answers(201, Some(Body::Json)).role("planner"),
+    ]).body(Body::Json).answers(201, Some(Body::Json)).role(Role::Planner, "editing household grids"),
     op("post", "/api/v1/grids/edits/{id}/revert", "grids", "Revert an edit (409 when its grids changed since)", &[ID])
-        .body(Body::Json).answers(201, Some(Body::Json)).role("planner"),
+        .body(Body::Json).answers(201, Some(Body::Json)).role(Role::Planner, "reverting a grid edit"),
     op("get", "/api/v1/audit", "service", "The audit log of writes, newest first", &[
         q("limit", "integer", false, "entries per page (1–1000, default 100)", "10"),
         q("offset", "integer", false, "entries to skip", "0"),
         q("layer", "string", false, "only this layer", "facilities"),
         q("actor", "string", false, "only this token's writes", "root"),
         q("action", "string", false, "only this action", "create"),
-    ]).role("admin"),
+    ]).role(Role::Admin, "reading the audit log"),
     op("post", "/api/v1/imports", "service", "Import a file (any format GDAL reads from one file; zipped Shapefiles as .zip) in one transaction, then reload", &[
         q("name", "string", true, "the file's name with its extension", "roads.geojson"),
         q("repair", "boolean", false, "make invalid polygons valid instead of refusing the file", "false"),
-    ]).body(Body::File).answers(201, Some(Body::Json)).role("admin"),
+    ]).body(Body::File).answers(201, Some(Body::Json)).role(Role::Admin, "importing a file"),
     op("get", "/ogc", "ogc", "OGC API Features landing page", &[]),
     op("get", "/ogc/conformance", "ogc", "OGC API Features conformance classes", &[]),
     op("get", "/ogc/collections", "ogc", "Collections: cells, grids, facilities, hazards, components, zones", &[]),
     op("get", "/ogc/collections/{id}", "ogc", "One collection", &[p("id", "cells, grids, facilities or hazards", "cells")]),
-    op("get", "/ogc/collections/{id}/items", "ogc", "Features of a collection", &[
+    op("get", "/ogc/collections/{id}/items", "ogc", "Features of a collection (the grids' workers and leaders to a token of any role)", &[
         p("id", "cells, grids, facilities or hazards", "cells"),
         q("bbox", "string", false, "west,south,east,north", "120.0,30.0,120.2,30.2"),
         q("limit", "integer", false, "features per page (default 100, at most 10,000)", "10"),
@@ -417,11 +421,13 @@ fn operation(o: &Operation) -> Value {
             problem("no token, or an unknown one (when needed)"),
         );
     }
-    if let Access::Role(_) = o.access {
+    if let Access::Role(..) = o.access {
         responses.insert(
             "403".into(),
-            problem("the token's role does not allow this"),
+            problem("the token's role does not allow this; detail names the action and the role it needs"),
         );
+    }
+    if let (Access::Role(..), false) = (o.access, o.method == "get") {
         responses.insert(
             "507".into(),
             problem("the disk under the store is full; nothing was written"),
@@ -449,15 +455,36 @@ fn operation(o: &Operation) -> Value {
     }
     match o.access {
         Access::Open => out["security"] = json!([]),
-        Access::Role(role) => {
+        Access::Role(role, action) => {
+            let mut first = action.chars();
+            let action: String = first
+                .next()
+                .map(char::to_uppercase)
+                .into_iter()
+                .flatten()
+                .chain(first)
+                .collect();
             out["description"] = json!(format!(
-                "Needs a bearer token with the role {role} (or admin)."
+                "{action} needs a bearer token with the role {}.",
+                role.granted_by()
             ));
             out["security"] = json!([{"bearer": []}]);
         }
         Access::Read => {}
     }
     out
+}
+
+/// The action in words of the operation `method` (`get`, `post`…, either
+/// case) on the route `path` (`{name}` for parameters) that needs a role.
+pub fn action(method: &str, path: &str) -> Option<&'static str> {
+    OPERATIONS
+        .iter()
+        .filter(|o| o.method.eq_ignore_ascii_case(method) && o.path == path)
+        .find_map(|o| match o.access {
+            Access::Role(_, action) => Some(action),
+            _ => None,
+        })
 }
 
 /// The OpenAPI 3.0 document of every operation in [`OPERATIONS`].

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::ogc::{self, Collection, Feature};
+use crate::ogc::{self, Collection, Feature, People};
 use crate::state::Engine;
 
 /// Default bound of the tile cache, bytes.
@@ -182,11 +182,15 @@ fn grown(coord: TileCoord) -> Rect<f64> {
 }
 
 /// Adds a collection feature with its properties (and `extra` ones) to a
-/// vector layer; the id is the feature's when it is a whole number.
+/// vector layer; the id is the feature's when it is a whole number. People
+/// ([`ogc::PEOPLE`]: grid workers' and leaders' names and phones) are
+/// never in a tile: tiles are cached for every caller alike, and the API
+/// gives people to tokens only.
 fn add_feature<'a>(out: &mut MvtLayer, f: &'a Feature, mut extra: Vec<(&'a str, MvtValue)>) {
     let mut props: Vec<(&'a str, MvtValue)> = f
         .properties
         .iter()
+        .filter(|(k, _)| People::Withheld.allow(k))
         .filter_map(|(k, v)| Some((k.as_str(), mvt_value(v)?)))
         .collect();
     props.append(&mut extra);

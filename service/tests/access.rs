@@ -95,7 +95,11 @@ async fn roles_decide_who_writes_and_every_write_is_audited_on_both_stores() {
             StatusCode::OK
         );
         for (token, status, needle) in [
-            (None, StatusCode::UNAUTHORIZED, "dispatcher or admin token"),
+            (
+                None,
+                StatusCode::UNAUTHORIZED,
+                "adding a facility needs a token with the role dispatcher or admin",
+            ),
             (Some("nobody"), StatusCode::UNAUTHORIZED, "not known"),
             (Some(PLANNER), StatusCode::FORBIDDEN, "has the role planner"),
         ] {
@@ -246,6 +250,85 @@ async fn roles_decide_who_writes_and_every_write_is_audited_on_both_stores() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn refusals_name_the_action_and_the_role_needed() {
+    let f = fixture(Backend::Gpkg).await;
+    let app = with(&f.state, open());
+    let body = station(f.center.0, f.center.1, "站");
+    let planner = "the token \"西湖区规划\" has the role planner";
+    let dispatcher = "the token \"指挥中心\" has the role dispatcher";
+    let cases: &[(Method, &str, &str, &str)] = &[
+        (Method::POST, "/api/v1/facilities", PLANNER, "adding a facility needs a token with the role dispatcher or admin; the token \"西湖区规划\" has the role planner"),
+        (Method::PUT, "/api/v1/facilities/1", PLANNER, "changing a facility needs a token with the role dispatcher or admin"),
+        (Method::DELETE, "/api/v1/facilities/1", PLANNER, "deleting a facility needs a token with the role dispatcher or admin"),
+        (Method::POST, "/api/v1/hazards", PLANNER, "adding a hazard needs a token with the role dispatcher or admin"),
+        (Method::PUT, "/api/v1/hazards/1", PLANNER, "changing a hazard needs"),
+        (Method::DELETE, "/api/v1/hazards/1", PLANNER, "deleting a hazard needs"),
+        (Method::POST, "/api/v1/components", DISPATCHER, "adding a component needs a token with the role planner or admin; the token \"指挥中心\" has the role dispatcher"),
+        (Method::PUT, "/api/v1/components/3390010118000001", DISPATCHER, "changing or moving a component needs a token with the role planner or admin"),
+        (Method::DELETE, "/api/v1/components/3390010118000001", DISPATCHER, "deleting a component needs a token with the role planner or admin"),
+        (Method::POST, "/api/v1/grids/edits", DISPATCHER, "editing household grids needs a token with the role planner or admin"),
+        (Method::POST, "/api/v1/grids/edits/1/revert", DISPATCHER, "reverting a grid edit needs a token with the role planner or admin"),
+        (Method::GET, "/api/v1/grids/edits", DISPATCHER, "reading the grid edit log needs a token with the role planner or admin"),
+        (Method::POST, "/api/v1/imports?name=a.geojson", PLANNER, "importing a file needs a token with the role admin; the token \"西湖区规划\" has the role planner"),
+        (Method::GET, "/api/v1/audit", DISPATCHER, "reading the audit log needs a token with the role admin; the token \"指挥中心\" has the role dispatcher"),
+    ];
+    for (method, uri, token, needle) in cases {
+        let sent = (*method != Method::GET && *method != Method::DELETE).then_some(&body);
+        let (s, _, b) = send(&app, method.clone(), uri, sent, Some(token)).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{method} {uri}: {b}");
+        let detail = b["detail"].as_str().expect("detail");
+        assert!(detail.starts_with(needle), "{method} {uri}: {detail}");
+        let who = if *token == PLANNER {
+            planner
+        } else {
+            dispatcher
+        };
+        assert!(detail.ends_with(who), "{method} {uri}: {detail}");
+        assert!(!detail.contains("admin or admin"), "{detail}");
+        if !uri.contains("/grids/") {
+            assert!(!detail.contains("grid"), "{method} {uri}: {detail}");
+        }
+        // Without a token: the same action and role, and how to send one.
+        let (s, _, b) = send(&app, method.clone(), uri, sent, None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {uri}: {b}");
+        let detail = b["detail"].as_str().expect("detail");
+        let action = needle.split("; ").next().expect("the action");
+        assert!(detail.starts_with(action), "{method} {uri}: {detail}");
+        assert!(detail.contains("Authorization: Bearer TOKEN"), "{detail}");
+    }
+    // Every operation that needs a role is refused in its own words.
+    for o in civgrid_service::openapi::OPERATIONS {
+        let civgrid_service::openapi::Access::Role(_, action) = o.access else {
+            continue;
+        };
+        let uri = o
+            .path
+            .replace("{id}", "1")
+            .replace("{code}", "3390010118000001");
+        let method: Method = o.method.to_uppercase().parse().expect("a method");
+        let (_, _, b) = send(&app, method, &uri, None, None).await;
+        let detail = b["detail"].as_str().unwrap_or_default();
+        assert!(detail.starts_with(action), "{} {uri}: {b}", o.method);
+    }
+    // A server without tokens says so, naming the action.
+    let bare = with(&f.state, ServeConfig::default());
+    let (s, _, b) = send(
+        &bare,
+        Method::POST,
+        "/api/v1/facilities",
+        Some(&body),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let detail = b["detail"].as_str().expect("detail");
+    assert!(
+        detail.starts_with("adding a facility needs a token with the role dispatcher or admin, and this server has none"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]

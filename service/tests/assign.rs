@@ -11,8 +11,10 @@ use axum::http::{Method, StatusCode};
 use axum::Router;
 use civgrid::grids::Contact;
 use civgrid::FacilityKind;
+use civgrid_service::auth::WriterToken;
+use civgrid_service::state::ServeConfig;
 use civgrid_service::store::Store;
-use civgrid_service::{app, grids, AppState};
+use civgrid_service::{app, AppState};
 use geo::{BoundingRect, Contains, Distance, Geodesic, Intersects};
 use geo_types::Point;
 use rand::{Rng, SeedableRng};
@@ -21,6 +23,8 @@ use serde_json::{json, Value};
 
 use crate::common::{both_stores, Backend, TestStore};
 use crate::responders::send;
+
+const TOKEN: &str = "assign-test-token";
 
 struct Fixture {
     store: Arc<dyn Store>,
@@ -34,23 +38,14 @@ struct Fixture {
 async fn fixture(backend: Backend) -> Fixture {
     let (_, holder, store, _) = crate::grids::planned_test_city(backend).await;
     // A worker and a leader for every other grid.
-    let stored = store.load_grids().await.expect("grids");
-    let rows: grids::Assignments = stored
-        .iter()
-        .filter(|g| g.end.is_none())
-        .step_by(2)
-        .map(|g| {
-            let c = |who: &str| Contact {
-                name: format!("{who} {}", g.code),
-                phone: format!("1380000{:04}", g.code.to_string().len()),
-            };
-            (g.code, Some(c("worker")), Some(c("leader")))
-        })
-        .collect();
-    grids::assign_workers(&store, &rows, "test", "assign.rs")
+    crate::grids::staff_grids(&store, 2, "test").await;
+    let state = AppState::load(store.clone())
         .await
-        .expect("workers");
-    let state = AppState::load(store.clone()).await.expect("state");
+        .expect("state")
+        .with_config(ServeConfig {
+            writer_token: WriterToken::new(TOKEN),
+            ..ServeConfig::default()
+        });
     let (cells, _) = store.load_cells().await.expect("cells");
     let grids = store.load_grids().await.expect("grids");
     Fixture {
@@ -63,7 +58,8 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 async fn post(app: &Router, body: &Value) -> (StatusCode, Value) {
-    let (s, _, v) = send(app, Method::POST, "/api/v1/assign", Some(body), None).await;
+    // With a token: the worker and leader are shown to tokens only.
+    let (s, _, v) = send(app, Method::POST, "/api/v1/assign", Some(body), Some(TOKEN)).await;
     (s, v)
 }
 

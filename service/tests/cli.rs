@@ -327,3 +327,111 @@ fn json_logs_and_tokens() {
     assert!(entry.contains(&civgrid_service::auth::token_digest(token)));
     assert!(entry.contains("role = \"planner\""));
 }
+
+/// `civgrid backup`: copies taken while a server writes facilities are
+/// whole GeoPackages that `ogrinfo -ro` opens, each with every layer as
+/// stored and the facilities of some moment of the writing (never fewer
+/// than an earlier copy); once the writes stop, a copy has exactly the
+/// store's counts. Staging leaves nothing beside it; a PostGIS store is
+/// refused, naming pg_dump.
+#[test]
+fn backup_copies_the_whole_store_while_a_server_writes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    const TOKEN: &str = "backup-writer";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("live.gpkg");
+    stdout_ok(&civgrid(&store, &["synth", "--preset", "test"]), "synth");
+    let before = ogrinfo_counts(&store);
+    let served = process::serve(&store, &["--writer-token", TOKEN]);
+    // A point of the territory: the middle of the facilities' extent.
+    let (_, layer) = process::http(&served.addr, "GET", "/ogc/collections/facilities", "", None);
+    let layer: serde_json::Value = serde_json::from_slice(&layer).expect("JSON");
+    let b = &layer["extent"]["spatial"]["bbox"][0];
+    let mid = |i: usize, j: usize| {
+        f64::midpoint(
+            b[i].as_f64().expect("a number"),
+            b[j].as_f64().expect("a number"),
+        )
+    };
+    let at = serde_json::json!([mid(0, 2), mid(1, 3)]);
+    let station =
+        serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": at},
+        "properties": {"kind": "fire_station", "name": "备份站"}})
+        .to_string();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = std::thread::spawn({
+        let (addr, stop) = (served.addr.clone(), stop.clone());
+        move || {
+            let mut written = 0_i64;
+            while !stop.load(Ordering::Relaxed) {
+                let (s, b) =
+                    process::http(&addr, "POST", "/api/v1/facilities", &station, Some(TOKEN));
+                assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+                written += 1;
+            }
+            written
+        }
+    });
+    let mut seen = Vec::new();
+    for i in 0..3 {
+        let out = dir.path().join(format!("during-{i}.gpkg"));
+        let text = stdout_ok(
+            &civgrid(&store, &["backup", "--out", out.to_str().expect("utf-8")]),
+            "backup",
+        );
+        assert!(text.starts_with("backed up "), "{text}");
+        let counts = ogrinfo_counts(&out);
+        for (layer, n) in &before {
+            // The writes add facilities and their audit entries.
+            if layer != "facilities" && layer != "audit" {
+                assert_eq!(counts.get(layer), Some(n), "{layer} in copy {i}");
+            }
+        }
+        assert_eq!(
+            counts["audit"] - before["audit"],
+            counts["facilities"] - before["facilities"],
+            "each write with its audit entry, in copy {i}"
+        );
+        seen.push(counts["facilities"]);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let written = writer.join().expect("the writer");
+    assert!(written > 0, "the server wrote during the copies");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    let (low, high) = (before["facilities"], before["facilities"] + written);
+    assert!(
+        seen.iter().all(|n| (low..=high).contains(n)),
+        "{seen:?} in {low}..={high}"
+    );
+
+    // Idle: the copy is the store; it replaces an existing file.
+    let idle = dir.path().join("during-0.gpkg");
+    stdout_ok(
+        &civgrid(&store, &["backup", "--out", idle.to_str().expect("utf-8")]),
+        "backup",
+    );
+    let now = ogrinfo_counts(&store);
+    assert_eq!(now["facilities"], high);
+    assert_eq!(ogrinfo_counts(&idle), now);
+    drop(served);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the folder")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(".civgrid-backup"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // PostGIS: refused, naming its own tool.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pg = rt.block_on(crate::common::TestStore::new(
+        crate::common::Backend::Postgis,
+    ));
+    let out = civgrid(&pg.spec, &["backup", "--out", "never.gpkg"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pg_dump"), "{err}");
+    assert!(!Path::new("never.gpkg").exists());
+}

@@ -18,6 +18,7 @@ mod http;
 mod import;
 mod ogc;
 mod openapi;
+mod people;
 mod replicas;
 mod responders;
 mod risk;

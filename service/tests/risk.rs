@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use civgrid::cells::Cell;
-use civgrid::grids::{GridConfig, GridKind};
+use civgrid::grids::{Grid, GridConfig, GridKind};
 use civgrid::risk::RiskConfig;
 use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::{Assessment, Hazard, HazardGeometry, RiskLevel, Territory};
@@ -20,7 +20,9 @@ use civgrid_service::tiles::{Palette, Styles};
 use civgrid_service::{app, grids, AppState};
 use civgrid_tiles::Rgba;
 use civgrid_tiles::{TileCoord, TileKey};
-use geo::{BoundingRect, Contains, Distance, Haversine, InteriorPoint, Intersects};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, Distance, Haversine, InteriorPoint, Intersects,
+};
 use geo_types::{Coord, Geometry, Point, Rect};
 use serde_json::json;
 use tower::ServiceExt;
@@ -770,23 +772,55 @@ async fn counts_per_area_and_the_exported_risk_map() {
     );
 }
 
+/// A grid edit drops the cached grid tiles it touches: after a cell moves
+/// to a neighbouring grid, the tile over it counts the grid's households
+/// with the cell's; a worker assigned by an edit is never in a tile (people
+/// go to tokens only).
 #[tokio::test]
 async fn grid_tiles_follow_grid_edits() {
     for backend in both_stores() {
         let (city, _) = city();
         let (_holder, store) = store_with(backend, &city).await;
-        active_cells(&store).await;
+        let cells = active_cells(&store).await;
         let day = "2026-01-01".parse().expect("a date");
         grids::run(&store, GridConfig::default(), day, false)
             .await
             .expect("grids");
-        let grid = store
+        let basic: Vec<Grid> = store
             .load_grids()
             .await
             .expect("grids")
             .into_iter()
-            .find(|g| g.kind == GridKind::Basic)
-            .expect("a basic grid");
+            .filter(|g| g.kind == GridKind::Basic)
+            .collect();
+        let households_in = |c: &Cell| -> u32 {
+            city.buildings
+                .iter()
+                .filter(|x| {
+                    c.geometry
+                        .contains(&x.geometry.interior_point().expect("a point"))
+                })
+                .map(|x| x.households)
+                .sum()
+        };
+        // A cell wholly in grid `from`, on its border with `to`, that `to`
+        // can take within the bound of 300 households.
+        let (from, to, cell, moved) = basic
+            .iter()
+            .flat_map(|a| basic.iter().map(move |b| (a, b)))
+            .filter(|(a, b)| {
+                a.code != b.code && a.community == b.community && a.geometry.intersects(&b.geometry)
+            })
+            .find_map(|(a, b)| {
+                let cell = cells.iter().find(|c| {
+                    a.geometry.intersection(&c.geometry).unsigned_area()
+                        > c.geometry.unsigned_area() * 0.999
+                        && c.geometry.intersects(&b.geometry)
+                        && b.households + households_in(c) <= 300
+                })?;
+                Some((a, b, cell, households_in(cell)))
+            })
+            .expect("a cell one grid can give its neighbour");
         let state = AppState::load_with(
             store.clone(),
             ServeConfig {
@@ -797,40 +831,64 @@ async fn grid_tiles_follow_grid_edits() {
         .await
         .expect("state");
         let app = app(state);
-        let p = grid.geometry.interior_point().expect("a point");
+        let p = cell.geometry.interior_point().expect("a point");
         let t = TileCoord::containing(p.x(), p.y(), 16).expect("a tile");
         let uri = format!("/tiles/grids/16/{}/{}.mvt", t.x, t.y);
-        let worker_of = |bytes: Vec<u8>| {
-            decode_mvt(bytes, "grids")
+        let households_of = |bytes: &[u8]| {
+            decode_mvt(bytes.to_vec(), "grids")
                 .into_iter()
-                .find(|x| string(x, "code") == grid.code.to_string())
-                .and_then(|x| match x.properties?.get("worker_name") {
-                    Some(mvt_reader::feature::Value::String(s)) => Some(s.clone()),
+                .find(|x| string(x, "code") == to.code.to_string())
+                .and_then(|x| match x.properties?.get("households") {
+                    Some(mvt_reader::feature::Value::Int(n)) => Some(*n),
+                    Some(mvt_reader::feature::Value::UInt(n)) => Some(*n as i64),
+                    Some(mvt_reader::feature::Value::SInt(n)) => Some(*n),
                     _ => None,
                 })
         };
         let (status, headers, bytes) = get_bytes(&app, &uri, None).await;
         assert_eq!(status, StatusCode::OK, "{backend:?} {uri}");
         let etag = headers[header::ETAG].to_str().expect("an ETag").to_owned();
-        assert_ne!(worker_of(bytes).as_deref(), Some("王芳"));
-        let assign = json!({"op": "assign", "grid": grid.code.to_string(), "author": "李四",
-            "worker": {"name": "王芳", "phone": "13800000000"}});
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri("/api/v1/grids/edits")
-            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(assign.to_string()))
-            .expect("a request");
-        let resp = app.clone().oneshot(req).await.expect("an answer");
-        assert_eq!(resp.status(), StatusCode::CREATED, "{backend:?}");
+        assert_eq!(
+            households_of(&bytes),
+            Some(i64::from(to.households)),
+            "{backend:?}"
+        );
+        for edit in [
+            json!({"op": "assign", "grid": to.code.to_string(), "author": "李四",
+                "worker": {"name": "王芳", "phone": "13800000000"}}),
+            json!({"op": "move_cell", "cell": cell.code.to_string(),
+                "to": to.code.to_string(), "author": "李四"}),
+        ] {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/grids/edits")
+                .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(edit.to_string()))
+                .expect("a request");
+            let resp = app.clone().oneshot(req).await.expect("an answer");
+            assert_eq!(
+                resp.status(),
+                StatusCode::CREATED,
+                "{backend:?} {edit} from {}",
+                from.code
+            );
+        }
         let (status, _, bytes) = get_bytes(&app, &uri, Some(&etag)).await;
         assert_eq!(
             status,
             StatusCode::OK,
             "{backend:?}: the edit changed the tile"
         );
-        assert_eq!(worker_of(bytes).as_deref(), Some("王芳"), "{backend:?}");
+        assert_eq!(
+            households_of(&bytes),
+            Some(i64::from(to.households + moved)),
+            "{backend:?}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("王芳"),
+            "{backend:?}: a worker's name in a tile"
+        );
     }
 }
 

@@ -253,7 +253,7 @@ describe('web map', () => {
     await page.click('#save');
     await page.waitForFunction(() => /#\d+/.test(document.getElementById('status').textContent));
     await page.waitForFunction((n) => document.getElementById('grid-households')?.textContent === String(n), expected);
-    const log = (await json(base, `/api/v1/grids/edits?community=${move.cell.properties.community}`)).edits;
+    const log = (await json(base, `/api/v1/grids/edits?community=${move.cell.properties.community}`, { token: TOKEN })).edits;
     const saved = log.at(-1);
     assert.equal(saved.op, 'move_cell');
     assert.equal(saved.author, 'e2e planner');

@@ -79,7 +79,10 @@ function render() {
 function placeHtml(p) {
   if (p.error) return `<h3>${t('place.title')}</h3><p class="hint">${escape(p.error)}</p>`;
   const none = t('place.none');
-  const worker = p.grid?.worker ? `${escape(p.grid.worker.name)} ${escape(p.grid.worker.phone)}` : none;
+  // Without a token the service leaves the worker out (null: nobody).
+  const worker = p.grid && !('worker' in p.grid)
+    ? `<span class="hint">${t('people.withheld')}</span>`
+    : p.grid?.worker ? `${escape(p.grid.worker.name)} ${escape(p.grid.worker.phone ?? '')}` : none;
   const zones = p.zones.length
     ? `<ul id="place-zones">${p.zones.map((z) => `<li data-layer="${escape(z.layer)}" data-code="${escape(z.code)}">${escape(z.name)} <span class="hint">${escape(z.layer)} ${escape(z.code)}</span></li>`).join('')}</ul>`
     : none;

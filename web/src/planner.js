@@ -70,7 +70,12 @@ function renderGrid() {
   const p = g.properties;
   const b = state.summary?.bounds;
   const outside = state.summary?.outside_bounds?.includes(p.code);
-  const person = (c) => (c ? escape(`${c.name}${c.phone ? ` ${c.phone}` : ''}`) : `<span class="bad">${t('grid.nobody')}</span>`);
+  // `worker_name` etc.: left out without a token, null for nobody.
+  const person = (role) => {
+    if (!(`${role}_name` in p)) return `<span class="hint">${t('people.withheld')}</span>`;
+    const [name, phone] = [p[`${role}_name`], p[`${role}_phone`]];
+    return name || phone ? escape(`${name ?? ''}${phone ? ` ${phone}` : ''}`.trim()) : `<span class="bad">${t('grid.nobody')}</span>`;
+  };
   $('grid-info').innerHTML = table([
     [t('grid.code'), `<span id="grid-code">${escape(p.code)}</span>`],
     [t('grid.name'), escape(p.name || '–')],
@@ -78,8 +83,8 @@ function renderGrid() {
     [t('grid.kind'), escape(t(`gridkind.${p.kind}`))],
     [t('grid.households'), `<span id="grid-households">${p.households}</span>`],
     [t('grid.bounds'), b ? `${b.min}–${b.max} <span class="${outside ? 'bad' : 'ok'}" id="grid-bounds">${t(outside ? 'grid.outside' : 'grid.within')}</span>` : '–'],
-    [t('grid.worker'), person(p.worker)],
-    [t('grid.leader'), person(p.leader)],
+    [t('grid.worker'), `<span id="grid-worker">${person('worker')}</span>`],
+    [t('grid.leader'), person('leader')],
   ]);
 }
 
@@ -163,9 +168,16 @@ async function save(map) {
 
 async function loadHistory() {
   if (!state.grid) return;
-  const r = await api.edits(state.grid.properties.community);
-  state.history = r.edits.slice().reverse().slice(0, 20);
-  renderHistory();
+  try {
+    const r = await api.edits(state.grid.properties.community);
+    state.history = r.edits.slice().reverse().slice(0, 20);
+    renderHistory();
+  } catch (err) {
+    // The edit log (authors, workers) is for planner and admin tokens.
+    if (!(err instanceof api.ApiError) || ![401, 403].includes(err.status)) throw err;
+    state.history = [];
+    $('history').innerHTML = `<li class="hint">${t('planner.history_token')}</li>`;
+  }
 }
 
 function renderHistory() {

@@ -10,6 +10,7 @@
 //! (1–3 or urgent/important/normal; default normal), `now` (RFC 3339: the
 //! moment the escalation is judged at; default now), `k` (responders,
 //! 1–100, default 3). Nothing is stored: the calling system owns the case.
+//! The worker and leader are given only to callers with a token.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -22,8 +23,9 @@ use geo_types::Point;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::locate::{chain_json, locate_in_territory};
+use super::locate::{add_people, chain_json, locate_in_territory};
 use super::params;
+use crate::auth::Reader;
 use crate::error::{ServiceError, ServiceResult};
 use crate::state::{AppState, Engine};
 
@@ -145,7 +147,11 @@ fn nearest_responders(
         .collect())
 }
 
-async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Json<Value>> {
+async fn assign(
+    reader: Reader,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> ServiceResult<Json<Value>> {
     let b: AssignBody = serde_json::from_slice(&body)
         .map_err(|e| ServiceError::BadRequest(format!("body: {e}")))?;
     let Request {
@@ -180,8 +186,6 @@ async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Jso
             "kind": g.kind.as_str(),
             "name": g.name,
         })),
-        "worker": grid.and_then(|g| g.worker.as_ref()),
-        "leader": grid.and_then(|g| g.leader.as_ref()),
         "zones": engine.zones.zones.locate(p),
         "class": {
             "code": class.code,
@@ -204,5 +208,6 @@ async fn assign(State(state): State<AppState>, body: Bytes) -> ServiceResult<Jso
     if let (Value::Object(a), Value::Object(r)) = (&mut answer, rest) {
         a.extend(r);
     }
+    add_people(&mut answer, grid, reader.people());
     Ok(Json(answer))
 }

@@ -18,9 +18,13 @@
 //!   first; refused (422, nothing stored) when it breaks a rule the touched
 //!   grids did not already break or opens a gap; else stored with its log
 //!   entry in one transaction (201) and indexed;
-//! - `GET /api/v1/grids/edits[?community=CODE]`: the edit log;
+//! - `GET /api/v1/grids/edits[?community=CODE]`: the edit log, for
+//!   planners and admins;
 //! - `POST /api/v1/grids/edits/{id}/revert` (writers): undoes an edit if
 //!   its grids have not changed since (else 409).
+//!
+//! Workers' and leaders' names and phones are given only to callers with a
+//! token of any role ([`Reader`]).
 
 use std::collections::BTreeMap;
 
@@ -38,10 +42,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::params;
-use crate::auth::{Planning, Writer};
+use crate::auth::{Planning, Reader, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::grids::{self as service_grids, feature_collection};
-use crate::ogc;
+use crate::ogc::{self, People};
 use crate::state::{AppState, Engine};
 
 pub fn routes() -> Router<AppState> {
@@ -66,6 +70,7 @@ fn community_code(s: &str) -> ServiceResult<AdminCode> {
 }
 
 async fn list(
+    reader: Reader,
     State(state): State<AppState>,
     Query(q): Query<CommunityParam>,
 ) -> ServiceResult<Json<Value>> {
@@ -82,7 +87,7 @@ async fn list(
         .filter(|g| community.is_none_or(|c| g.community == c))
         .cloned()
         .collect();
-    Ok(Json(feature_collection(&grids)))
+    Ok(Json(feature_collection(&grids, reader.people())))
 }
 
 /// `GET /grids/summary`: per community, its households and bounds, the
@@ -135,6 +140,7 @@ async fn summary(
 }
 
 async fn one(
+    reader: Reader,
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> ServiceResult<Json<Value>> {
@@ -147,7 +153,7 @@ async fn one(
         .index
         .get(code)
         .ok_or_else(|| ServiceError::NotFound(format!("no active grid {code}")))?;
-    Ok(Json(ogc::grid(grid).to_json()))
+    Ok(Json(ogc::grid(grid).to_json_for(reader.people())))
 }
 
 /// `POST /grids/validate`.
@@ -341,7 +347,7 @@ pub fn parse_edit(body: &Value) -> Result<(Edit, AdminCode, Option<String>), Str
 fn outcome_json(o: &EditOutcome) -> Value {
     json!({
         "accepted": o.accepted(),
-        "grids": feature_collection(&o.after),
+        "grids": feature_collection(&o.after, People::Shown),
         "violations": o.introduced.iter().map(|(grid, v)| {
             let mut v = serde_json::to_value(v).unwrap_or(Value::Null);
             v["grid"] = json!(grid);
@@ -436,8 +442,10 @@ pub(crate) fn reindex(state: &AppState, rows: &[Grid]) {
     state.tiles.cache.invalidate(&touched);
 }
 
-/// `GET /grids/edits`.
+/// `GET /grids/edits`: for planners and admins (authors, and the grids'
+/// workers and leaders before and after).
 async fn log(
+    _planner: Writer<Planning>,
     State(state): State<AppState>,
     Query(q): Query<CommunityParam>,
 ) -> ServiceResult<Json<Value>> {
@@ -524,6 +532,8 @@ async fn revert(
     reindex(&state, &rows);
     Ok((
         StatusCode::CREATED,
-        Json(json!({"edit": new_id, "reverts": id, "grids": feature_collection(&rows)})),
+        Json(
+            json!({"edit": new_id, "reverts": id, "grids": feature_collection(&rows, People::Shown)}),
+        ),
     ))
 }

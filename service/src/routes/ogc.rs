@@ -1,6 +1,8 @@
 //! OGC API Features (Part 1: Core, GeoJSON) under `/ogc`: landing page,
 //! conformance, collections and their items by `bbox`, `limit` and `offset`,
 //! so GDAL (`ogrinfo OAPIF:http://…/ogc`) and QGIS read the layers directly.
+//! The grids' workers and leaders ([`crate::ogc::PEOPLE`]) are given only
+//! to callers with a token.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::params;
+use crate::auth::Reader;
 use crate::error::{ServiceError, ServiceResult};
 use crate::ogc::Collection;
 use crate::state::AppState;
@@ -167,6 +170,7 @@ fn geojson(body: &Value) -> Response {
 }
 
 async fn items(
+    reader: Reader,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -206,7 +210,12 @@ async fn items(
             "next page",
         ));
     }
-    let features: Vec<Value> = page.features.iter().map(|f| f.to_json()).collect();
+    let people = reader.people();
+    let features: Vec<Value> = page
+        .features
+        .iter()
+        .map(|f| f.to_json_for(people))
+        .collect();
     Ok(geojson(&json!({
         "type": "FeatureCollection",
         "numberMatched": page.matched,
@@ -218,6 +227,7 @@ async fn items(
 }
 
 async fn item(
+    reader: Reader,
     State(state): State<AppState>,
     Path((id, fid)): Path<(String, String)>,
 ) -> ServiceResult<Response> {
@@ -229,5 +239,5 @@ async fn item(
     let f = c.get(&fid).ok_or_else(|| {
         ServiceError::NotFound(format!("collection {id:?} has no feature {fid:?}"))
     })?;
-    Ok(geojson(&f.to_json()))
+    Ok(geojson(&f.to_json_for(reader.people())))
 }

@@ -35,8 +35,13 @@ pub struct GpkgStore {
 impl GpkgStore {
     /// Opens `path`, creating it if missing, and applies pending migrations.
     ///
-    /// The journal is kept in DELETE mode (no `-wal` file beside the
-    /// GeoPackage), so the file alone is the whole store.
+    /// The journal is kept in DELETE mode (no `-wal` or `-shm` file beside
+    /// the GeoPackage), so that an idle store is one file, which QGIS and
+    /// GDAL open read-only. While a write is under way, and after a crash
+    /// in one, the `-journal` beside it belongs to the store (SQLite rolls
+    /// it back on the next read-write open): copy a live store with
+    /// [`Store::backup`](super::Store::backup) (`civgrid backup`), never
+    /// the file alone.
     pub async fn open(path: &Path) -> StoreResult<Self> {
         let location = path.display().to_string();
         let db = |source| StoreError::Database {
@@ -212,6 +217,39 @@ fn read_value(
 impl Backend for GpkgStore {
     fn location(&self) -> &str {
         &self.location
+    }
+
+    async fn backup(&self, out: &Path) -> StoreResult<()> {
+        let file_err = |source| StoreError::BackupFile {
+            out: out.display().to_string(),
+            source,
+        };
+        // Staged beside `out` (an empty file, as VACUUM INTO allows), then
+        // renamed over it: a failed backup leaves no half file.
+        let dir = out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
+        let staged = tempfile::Builder::new()
+            .prefix(".civgrid-backup-")
+            .suffix(".gpkg")
+            .tempfile_in(dir)
+            .map_err(file_err)?;
+        let staged_path = staged.path().to_str().ok_or_else(|| {
+            file_err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the folder's path is not UTF-8",
+            ))
+        })?;
+        // One read transaction: a consistent copy while others write
+        // (their commits wait for it, up to the busy timeout).
+        sqlx::query("VACUUM INTO ?")
+            .bind(staged_path)
+            .execute(&self.pool)
+            .await
+            .map_err(self.db())?;
+        staged.persist(out).map_err(|e| file_err(e.error))?;
+        Ok(())
     }
 
     async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>> {

@@ -10,6 +10,7 @@ mod gpkg;
 mod postgis;
 pub mod schema;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -67,6 +68,23 @@ pub enum StoreError {
         /// The migrator's error.
         #[source]
         source: sqlx::migrate::MigrateError,
+    },
+    /// This kind of store is not backed up by `civgrid backup`.
+    #[error("{store}: {how}")]
+    NoBackup {
+        /// Which store.
+        store: String,
+        /// How to back it up instead.
+        how: &'static str,
+    },
+    /// The backup file could not be made or moved into place.
+    #[error("{out}: the backup could not be written: {source}")]
+    BackupFile {
+        /// The file asked for.
+        out: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
     },
     /// A geometry could not be encoded or decoded.
     #[error("{table} {id}: geometry: {reason}")]
@@ -282,6 +300,15 @@ pub trait Store: Send + Sync {
 
     /// Every count of people cared for, by grid then group.
     async fn load_care_counts(&self) -> StoreResult<Vec<CareCount>>;
+
+    /// Writes a consistent copy of the whole store to `out` (replaced if it
+    /// exists, atomically), while other processes may read and write it: a
+    /// GeoPackage through SQLite's `VACUUM INTO` in one read transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NoBackup`] for a PostGIS store (use `pg_dump`),
+    /// [`StoreError::BackupFile`] when `out` cannot be written.
+    async fn backup(&self, out: &Path) -> StoreResult<()>;
 }
 
 /// How many people of one group a household grid's worker cares for
@@ -515,6 +542,9 @@ pub(crate) trait Backend: Send + Sync {
     async fn listen(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>> {
         Ok(None)
     }
+
+    /// See [`Store::backup`].
+    async fn backup(&self, out: &Path) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -799,6 +829,10 @@ impl<B: Backend> Store for B {
         let mut counts = read_all(self, &schema::CARE_COUNTS, schema::decode_care).await?;
         counts.sort_by(|a, b| (a.grid, &a.group).cmp(&(b.grid, &b.group)));
         Ok(counts)
+    }
+
+    async fn backup(&self, out: &Path) -> StoreResult<()> {
+        Backend::backup(self, out).await
     }
 }
 

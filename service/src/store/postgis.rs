@@ -1,6 +1,8 @@
 //! The production store: PostGIS through sqlx. Geometries travel as WKB
 //! (`ST_GeomFromWKB` / `ST_AsBinary`), times as `timestamptz`.
 
+use std::path::Path;
+
 use async_trait::async_trait;
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
@@ -376,6 +378,13 @@ impl Backend for PostgisStore {
             }
         });
         Ok(Some(rx))
+    }
+
+    async fn backup(&self, _out: &Path) -> StoreResult<()> {
+        Err(StoreError::NoBackup {
+            store: self.location.clone(),
+            how: "a PostGIS store is backed up with PostgreSQL's own tools: `pg_dump --format=custom --file=FILE URL` (consistent while civgrid writes; restore with `pg_restore`); `civgrid backup` copies GeoPackage stores",
+        })
     }
 }
 
