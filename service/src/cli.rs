@@ -133,6 +133,12 @@ pub struct ServeArgs {
     /// Largest file imported over HTTP (POST /api/v1/imports), MiB.
     #[arg(long, default_value_t = crate::routes::DEFAULT_IMPORT_LIMIT >> 20)]
     pub max_import_mb: usize,
+    /// Largest uncompressed size of a zip imported over HTTP, MiB (declared and inflated; 413 beyond).
+    #[arg(long, default_value_t = import::DEFAULT_MAX_UNCOMPRESSED_BYTES >> 20)]
+    pub max_import_uncompressed_mb: u64,
+    /// Most features a file imported over HTTP may bring (413 beyond).
+    #[arg(long, default_value_t = import::DEFAULT_MAX_FEATURES)]
+    pub max_import_features: u64,
     /// Longest time a read (GET) may take, seconds (then 503); writes are not cut short.
     #[arg(long, default_value_t = crate::routes::DEFAULT_TIMEOUT.as_secs())]
     pub timeout_s: u64,
@@ -181,6 +187,10 @@ impl ServeArgs {
             access,
             max_body_bytes: self.max_body_mb << 20,
             max_import_bytes: self.max_import_mb << 20,
+            import_limits: import::ImportLimits {
+                max_uncompressed_bytes: self.max_import_uncompressed_mb.saturating_mul(1 << 20),
+                max_features: self.max_import_features,
+            },
             timeout: std::time::Duration::from_secs(self.timeout_s.max(1)),
             max_outside_m,
             grids: grid_config(self.grid_config.as_deref())?,
@@ -211,6 +221,15 @@ pub struct ImportArgs {
     /// Largest distance in km of an imported facility or hazard from the territory (its stored areas, roads, facilities and hazards, and the areas and roads imported with it), as `serve --max-outside-km` holds HTTP writes to.
     #[arg(long, default_value_t = DEFAULT_MAX_OUTSIDE_M / 1000.0)]
     pub max_outside_km: f64,
+    /// Let a file with no features remove what an earlier import of the same file name brought (else refused).
+    #[arg(long)]
+    pub replace_empty: bool,
+    /// Largest uncompressed size of a zip, MiB (declared and inflated, checked while unpacking).
+    #[arg(long, default_value_t = import::DEFAULT_MAX_UNCOMPRESSED_BYTES >> 20)]
+    pub max_import_uncompressed_mb: u64,
+    /// Most features one file may bring; default: no bound (the files are the operator's own).
+    #[arg(long)]
+    pub max_import_features: Option<u64>,
 }
 
 /// A synthetic territory preset.
@@ -427,6 +446,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     ..HouseholdEstimate::default()
                 },
                 max_outside_m: km_to_m(args.max_outside_km, "--max-outside-km")?,
+                limits: import::ImportLimits {
+                    max_uncompressed_bytes: args.max_import_uncompressed_mb.saturating_mul(1 << 20),
+                    max_features: args.max_import_features.unwrap_or(u64::MAX),
+                },
+                replace_empty: args.replace_empty,
             };
             import_files(&cli.store, &args.paths, &opts, Vec::new()).await?;
             Ok(())
@@ -753,9 +777,11 @@ pub async fn import_files(
     let sources = files.len() + extra.len();
     let store = store::open(store_spec).await?;
     let batches = import::place(store.as_ref(), files, extra, opts.max_outside_m).await?;
-    let outcome = store.import(&batches).await?;
+    let outcome = store
+        .import_with(&batches, &store::Actor::cli(), opts.replace_empty)
+        .await?;
     println!(
-        "imported {sources} source(s) into {} in {:.2?}: {} ({} replaced from earlier imports; {repairs} repairs/tidyings, {skipped} features skipped)",
+        "imported {sources} source(s) into {} in {:.2?}: {} ({} features of earlier imports of the same source(s) removed; {repairs} repairs/tidyings, {skipped} features skipped)",
         store.location(),
         started.elapsed(),
         outcome.written,

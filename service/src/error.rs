@@ -23,6 +23,11 @@ pub enum ServiceError {
     /// The request is refused whatever the credentials (writes disabled).
     #[error("{0}")]
     Forbidden(String),
+    /// The request's content goes past a bound of the server (an import
+    /// that would unpack or read beyond its bounds); `detail` names the
+    /// bound and its value.
+    #[error("{0}")]
+    TooLarge(String),
     /// The request is well formed but the loaded data cannot answer it
     /// (no unit cells, no roads); `detail` says what to do.
     #[error("{0}")]
@@ -53,9 +58,13 @@ impl IntoResponse for ServiceError {
             }
             Self::Forbidden(d) => (StatusCode::FORBIDDEN, d.clone()),
             Self::Conflict(d) => (StatusCode::CONFLICT, d.clone()),
+            Self::TooLarge(d) => (StatusCode::PAYLOAD_TOO_LARGE, d.clone()),
             Self::Internal(d) => {
                 tracing::error!("{d}");
                 (StatusCode::INTERNAL_SERVER_ERROR, d.clone())
+            }
+            Self::Store(e @ StoreError::EmptyImport { .. }) => {
+                (StatusCode::BAD_REQUEST, e.to_string())
             }
             Self::Store(e @ StoreError::Full { .. }) => {
                 tracing::error!(error = %e, "store full");

@@ -298,9 +298,10 @@ pub const OPERATIONS: &[Operation] = &[
         q("actor", "string", false, "only this token's writes", "root"),
         q("action", "string", false, "only this action", "create"),
     ]).role(Role::Admin, "reading the audit log"),
-    op("post", "/api/v1/imports", "service", "Import a file (any format GDAL reads from one file; zipped Shapefiles as .zip) in one transaction, then reload", &[
+    op("post", "/api/v1/imports", "service", "Import a file (any format GDAL reads from one file; zipped Shapefiles as .zip) in one transaction, then reload; 413 past the uncompressed-size or feature bound, naming it", &[
         q("name", "string", true, "the file's name with its extension", "roads.geojson"),
         q("repair", "boolean", false, "make invalid polygons valid instead of refusing the file", "false"),
+        q("replace_empty", "boolean", false, "let a file with no features remove what an earlier import of the same name brought (else 400)", "false"),
     ]).body(Body::File).answers(201, Some(Body::Json)).role(Role::Admin, "importing a file"),
     op("get", "/ogc", "ogc", "OGC API Features landing page", &[]),
     op("get", "/ogc/conformance", "ogc", "OGC API Features conformance classes", &[]),

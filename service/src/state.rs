@@ -190,6 +190,9 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Largest file imported over HTTP, bytes.
     pub max_import_bytes: usize,
+    /// How far a file imported over HTTP may unpack, and how many features
+    /// it may bring (413 beyond).
+    pub import_limits: crate::import::ImportLimits,
     /// Longest time a read (GET) may take.
     pub timeout: std::time::Duration,
     /// Largest distance of a query point or a written feature from the
@@ -216,6 +219,7 @@ impl Default for ServeConfig {
             access: Access::default(),
             max_body_bytes: crate::routes::DEFAULT_BODY_LIMIT,
             max_import_bytes: crate::routes::DEFAULT_IMPORT_LIMIT,
+            import_limits: crate::import::ImportLimits::default(),
             timeout: crate::routes::DEFAULT_TIMEOUT,
             max_outside_m: DEFAULT_MAX_OUTSIDE_M,
             grids: GridConfig::default(),

@@ -530,7 +530,7 @@ async fn bodies_over_the_limit_are_refused_as_problems() {
 
 /// Sends raw bytes with `token`: the status, the content type and the
 /// body as JSON (`Null` when it is not).
-async fn raw(
+pub(crate) async fn raw(
     app: &Router,
     method: Method,
     uri: &str,
@@ -566,7 +566,7 @@ async fn raw(
 
 /// Sends raw bytes as the admin; returns the status and the problem's
 /// detail (every error must be problem+json).
-async fn problem_of(
+pub(crate) async fn problem_of(
     app: &Router,
     method: Method,
     uri: &str,

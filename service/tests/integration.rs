@@ -16,6 +16,7 @@ mod fuzz_corpus;
 mod grids;
 mod http;
 mod import;
+mod import_integrity;
 mod ogc;
 mod openapi;
 mod people;

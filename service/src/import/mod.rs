@@ -5,9 +5,12 @@
 //! stops the import with an error naming the file, layer, feature and problem,
 //! and the store is left as it was (see `docs/import.md`).
 
+mod archive;
 mod attributes;
 mod geometry;
+mod limits;
 pub mod mapping;
+mod open;
 pub mod placement;
 mod records;
 
@@ -17,7 +20,6 @@ use std::path::{Path, PathBuf};
 use civgrid::{AdminCode, Datum, HouseholdEstimate, Territory};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Feature, LayerAccess};
-use gdal::Dataset;
 use geo_types::Coord;
 
 use crate::progress::Progress;
@@ -25,7 +27,11 @@ use crate::store::ImportBatch;
 use attributes::Attributes;
 pub use attributes::Fields;
 use geometry::GeometryReader;
+pub use limits::{
+    Bound, ImportLimits, DEFAULT_MAX_FEATURES, DEFAULT_MAX_UNCOMPRESSED_BYTES, MAX_ZIP_ENTRIES,
+};
 pub use mapping::{Mapping, MappingError, Target};
+pub use open::FileProblem;
 pub use placement::{place, ComponentDraft, Placement, PlacementError};
 pub use records::{component_draft, facility, hazard};
 use records::{OsmClass, RecordContext};
@@ -42,6 +48,12 @@ pub struct ImportOptions {
     /// Largest distance of a facility or hazard from the territory, metres
     /// (`--max-outside-km`; checked by [`place`]).
     pub max_outside_m: f64,
+    /// How far a zipped file may unpack and how many features a file may
+    /// bring.
+    pub limits: ImportLimits,
+    /// Let an import of a file with no features remove what an earlier
+    /// import of the same source brought (else it is refused).
+    pub replace_empty: bool,
 }
 
 impl Default for ImportOptions {
@@ -51,6 +63,8 @@ impl Default for ImportOptions {
             mapping: Mapping::default(),
             estimate: HouseholdEstimate::default(),
             max_outside_m: crate::responders::DEFAULT_MAX_OUTSIDE_M,
+            limits: ImportLimits::default(),
+            replace_empty: false,
         }
     }
 }
@@ -68,22 +82,20 @@ pub struct FeatureRef {
     pub name: Option<String>,
 }
 
+impl FeatureRef {
+    /// The layer and feature without the file: `layer "x": feature 3 (name)`.
+    pub fn in_file(&self) -> String {
+        let fid = self.fid.map_or_else(|| "?".to_owned(), |id| id.to_string());
+        match &self.name {
+            Some(n) => format!("layer {:?}: feature {fid} ({n})", self.layer),
+            None => format!("layer {:?}: feature {fid}", self.layer),
+        }
+    }
+}
+
 impl fmt::Display for FeatureRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: layer {:?}: feature ",
-            self.file.display(),
-            self.layer
-        )?;
-        match self.fid {
-            Some(id) => write!(f, "{id}")?,
-            None => f.write_str("?")?,
-        }
-        if let Some(n) = &self.name {
-            write!(f, " ({n})")?;
-        }
-        Ok(())
+        write!(f, "{}: {}", self.file.display(), self.in_file())
     }
 }
 
@@ -169,6 +181,25 @@ pub enum FeatureProblem {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImportError {
+    /// The file is missing, incomplete, or not one GDAL can read.
+    #[error("{file}: {problem}", file = .file.display())]
+    File {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong with it.
+        problem: FileProblem,
+    },
+    /// The file goes past one of the import's bounds; nothing further of
+    /// it was unpacked or read.
+    #[error("{file}: {what}: over {bound}; refused, nothing was written", file = .file.display())]
+    OverBound {
+        /// The file.
+        file: PathBuf,
+        /// What went over.
+        what: String,
+        /// The bound, with its value.
+        bound: Bound,
+    },
     /// GDAL cannot open the file.
     #[error("{file}: cannot open: {reason}", file = .file.display())]
     Open {
@@ -224,11 +255,13 @@ pub enum ImportError {
         /// Where it is and how far.
         outside: crate::responders::Outside,
     },
-    /// Two features of the same import carry the same administrative code.
-    #[error("{at}: code {code} appears twice in this import")]
+    /// Two features of the same file carry the same administrative code.
+    #[error("{at}: code {code} appears twice in this file: {first} has it too; give each area its own code", first = .first.in_file())]
     DuplicateCode {
         /// The second feature with the code.
         at: FeatureRef,
+        /// The first feature with the code.
+        first: FeatureRef,
         /// The code.
         code: AdminCode,
     },
@@ -269,17 +302,26 @@ pub(crate) fn srs_4490() -> Result<SpatialRef, gdal::errors::GdalError> {
 /// # Errors
 /// The first problem found, naming the file, layer and feature.
 pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, ImportError> {
-    let open_err = |reason: String| ImportError::Open {
-        file: path.to_owned(),
-        reason,
-    };
-    let ds = Dataset::open(path).map_err(|e| open_err(e.to_string()))?;
-    let is_osm = ds.driver().short_name() == "OSM";
-    let target_srs = srs_4490().map_err(|e| open_err(e.to_string()))?;
     let source = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    let opened = open::open(path, &opts.limits)?;
+    let (ds, path) = (&opened.ds, opened.shown.as_path());
+    let open_err = |reason: String| ImportError::Open {
+        file: path.to_owned(),
+        reason,
+    };
+    let is_osm = ds.driver().short_name() == "OSM";
+    let target_srs = srs_4490().map_err(|e| open_err(e.to_string()))?;
+    let max_features = opts.limits.max_features;
+    let too_many = |what: String| ImportError::OverBound {
+        file: path.to_owned(),
+        what,
+        bound: Bound::Features(max_features),
+    };
+    let mut read: u64 = 0;
+    let mut codes = SeenCodes::default();
     let mut out = ImportedFile {
         batch: ImportBatch {
             source,
@@ -347,9 +389,19 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
             drafts: Vec::new(),
         };
         let total = layer.try_feature_count();
+        // Refused before reading when the layer knows its count.
+        if let Some(n) = total.filter(|n| read.saturating_add(*n) > max_features) {
+            return Err(too_many(format!("layer {name:?} holds {n} features")));
+        }
         let mut progress = Progress::new(&format!("{}:{name}", out.batch.source), total);
         for feature in layer.features() {
             progress.inc(1);
+            read += 1;
+            if read > max_features {
+                return Err(too_many(format!(
+                    "layer {name:?}: more than {max_features} features"
+                )));
+            }
             let attrs = Attributes::new(&feature, &mapping);
             let at = || feature_ref(path, &name, &feature, &attrs);
             let fail = |problem| ImportError::Feature { at: at(), problem };
@@ -372,6 +424,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                     })
                 })?;
             ctx.geometry.datum = datum_tag.unwrap_or(mapping.datum);
+            let admin_before = SeenCodes::admin_len(&out.batch.territory);
             let t = &mut out.batch.territory;
             let notes = match if is_osm {
                 osm_feature(&mut ctx, opts, &attrs, g, t)
@@ -387,6 +440,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                 }
                 other => other.map_err(fail)?,
             };
+            codes.check(admin_before, &out.batch.territory, at)?;
             match notes {
                 None => out.skipped += 1,
                 Some(notes) => out
@@ -406,7 +460,6 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
             layers: layer_names,
         });
     }
-    check_unique_codes(path, &out.batch.territory)?;
     Ok(out)
 }
 
@@ -460,25 +513,39 @@ fn feature_ref(
     }
 }
 
-fn check_unique_codes(path: &Path, t: &Territory) -> Result<(), ImportError> {
-    let mut seen = std::collections::HashSet::new();
-    for a in t
-        .districts
-        .iter()
-        .chain(&t.subdistricts)
-        .chain(&t.communities)
-    {
-        if !seen.insert(a.code) {
-            return Err(ImportError::DuplicateCode {
-                at: FeatureRef {
-                    file: path.to_owned(),
-                    layer: a.code.level().name().to_owned(),
-                    fid: None,
-                    name: Some(a.name.clone()),
-                },
-                code: a.code,
-            });
-        }
+/// The administrative codes read so far from one file, each with the
+/// feature that brought it.
+#[derive(Default)]
+struct SeenCodes(std::collections::HashMap<AdminCode, FeatureRef>);
+
+impl SeenCodes {
+    /// How many districts, subdistricts and communities `t` holds.
+    fn admin_len(t: &Territory) -> [usize; 3] {
+        [t.districts.len(), t.subdistricts.len(), t.communities.len()]
     }
-    Ok(())
+
+    /// Records the areas `t` gained since it held `before` (as read from
+    /// the feature `at`); the first code seen before is an error naming
+    /// both features.
+    fn check(
+        &mut self,
+        before: [usize; 3],
+        t: &Territory,
+        at: impl Fn() -> FeatureRef,
+    ) -> Result<(), ImportError> {
+        let levels = [&t.districts, &t.subdistricts, &t.communities];
+        for (areas, from) in levels.into_iter().zip(before) {
+            for a in areas.get(from..).unwrap_or_default() {
+                if let Some(first) = self.0.get(&a.code) {
+                    return Err(ImportError::DuplicateCode {
+                        at: at(),
+                        first: first.clone(),
+                        code: a.code,
+                    });
+                }
+                self.0.insert(a.code, at());
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,9 +1,12 @@
-//! `POST /api/v1/imports?name=FILE[&repair=true]`: an import over HTTP,
-//! for admins. The body is the file (any format GDAL reads from one file:
-//! GeoJSON, GeoPackage, a zipped Shapefile as `.shp.zip`, OSM PBF…); it is
-//! read and checked whole like `civgrid import FILE`, written with its
-//! audit entry in one transaction, and the service then reloads its state
-//! (other replicas follow).
+//! `POST /api/v1/imports?name=FILE[&repair=true][&replace_empty=true]`: an
+//! import over HTTP, for admins. The body is the file (any format GDAL
+//! reads from one file: GeoJSON, GeoPackage, a zipped Shapefile as
+//! `.shp.zip`, OSM PBF…); it is read and checked whole like `civgrid import
+//! FILE`, within the bounds of `ServeConfig::import_limits` (413 beyond),
+//! written with its audit entry in one transaction, and the service then
+//! reloads its state (other replicas follow). A file with no features that
+//! would remove what an earlier import of the same name brought is refused
+//! unless `replace_empty=true`.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -37,6 +40,7 @@ pub fn routes(limit: usize) -> Router<AppState> {
 struct ImportQuery {
     name: Option<String>,
     repair: Option<String>,
+    replace_empty: Option<String>,
 }
 
 async fn import_file(
@@ -64,26 +68,27 @@ async fn import_file(
     }
     let opts = ImportOptions {
         repair: params::flag("repair", q.repair.as_deref())?,
+        replace_empty: params::flag("replace_empty", q.replace_empty.as_deref())?,
+        limits: state.config.import_limits,
         ..ImportOptions::default()
     };
+    let replace_empty = opts.replace_empty;
     let file = tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir()
             .map_err(|e| ServiceError::Internal(format!("a temporary folder: {e}")))?;
-        // GDAL opens a zipped file through /vsizip/.
+        // A zip is unpacked by the reader, within the bounds.
         let path = dir.path().join(&name);
         std::fs::write(&path, &body)
             .map_err(|e| ServiceError::Internal(format!("staging the file: {e}")))?;
-        let source = if name.to_ascii_lowercase().ends_with(".zip") {
-            std::path::PathBuf::from(format!("/vsizip/{}", path.display()))
-        } else {
-            path
-        };
         let staged = format!("{}/", dir.path().display());
-        let clean = move |e: &dyn std::fmt::Display| {
-            ServiceError::BadRequest(e.to_string().replace("/vsizip/", "").replace(&staged, ""))
-        };
-        let mut read = import::read_file(&source, &opts).map_err(|e| clean(&e))?;
+        // Messages name the file as sent, not where it was staged.
+        let clean = move |e: &dyn std::fmt::Display| e.to_string().replace(&staged, "");
+        let mut read = import::read_file(&path, &opts).map_err(|e| match e {
+            import::ImportError::OverBound { .. } => ServiceError::TooLarge(clean(&e)),
+            other => ServiceError::BadRequest(clean(&other)),
+        })?;
         read.batch.source.clone_from(&name);
+        let clean = move |e: &dyn std::fmt::Display| ServiceError::BadRequest(clean(e));
         Ok::<_, ServiceError>((read, clean))
     })
     .await
@@ -102,7 +107,10 @@ async fn import_file(
         import::PlacementError::Store(e) => ServiceError::from(e),
         other => clean(&other),
     })?;
-    let outcome = state.store.import_as(&batches, &writer.actor()).await?;
+    let outcome = state
+        .store
+        .import_with(&batches, &writer.actor(), replace_empty)
+        .await?;
     state.reload().await.map_err(|e| {
         ServiceError::Internal(format!(
             "imported, but the state could not be reloaded ({e}); restart the server"
@@ -113,6 +121,7 @@ async fn import_file(
         Json(json!({
             "source": batches.first().map(|b| b.source.as_str()),
             "written": outcome.written,
+            "removed": outcome.replaced,
             "replaced": outcome.replaced,
             "repairs": notes.iter().map(|n| format!("{}: {}", n.at, n.what)).collect::<Vec<_>>(),
             "skipped": skipped,

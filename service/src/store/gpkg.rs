@@ -297,7 +297,7 @@ impl Backend for GpkgStore {
                     Written { rows, id: None }
                 }
                 // Resolved into an insert, or run as nothing, above.
-                Write::InsertLinked { .. } | Write::RequireRows(_) => {
+                Write::InsertLinked { .. } | Write::RequireRows(_) | Write::RefuseRows(_) => {
                     unreachable!("Write::resolve leaves no linked or conditional step")
                 }
             });

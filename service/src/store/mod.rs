@@ -96,6 +96,16 @@ pub enum StoreError {
         /// What the codec said.
         reason: String,
     },
+    /// An import of a source with no features would remove the features
+    /// its earlier import brought; refused, nothing written.
+    #[error("{file}: the file has no features to replace the {removed} features the earlier import of {file} brought: importing it would only remove them. Nothing was written; to remove them, import it again with --replace-empty (over HTTP: replace_empty=true)")]
+    EmptyImport {
+        /// The source: the file's name (a field named `source` would be
+        /// taken for the error's cause).
+        file: String,
+        /// The features it would remove.
+        removed: u64,
+    },
     /// A stored value does not fit the model.
     #[error("{table} {id}: column {column}: {reason}")]
     Corrupt {
@@ -209,9 +219,29 @@ pub trait Store: Send + Sync {
     }
 
     /// Writes every batch, and the audit entry naming `actor`, in one
-    /// transaction: all of them or nothing.
-    async fn import_as(&self, batches: &[ImportBatch], actor: &Actor)
-        -> StoreResult<ImportOutcome>;
+    /// transaction: all of them or nothing. A batch with no features that
+    /// would remove what an earlier import of its source brought is
+    /// refused (see [`Store::import_with`]).
+    async fn import_as(
+        &self,
+        batches: &[ImportBatch],
+        actor: &Actor,
+    ) -> StoreResult<ImportOutcome> {
+        self.import_with(batches, actor, false).await
+    }
+
+    /// Writes every batch, and the audit entry naming `actor`, in one
+    /// transaction: all of them or nothing. A batch that brings none of the
+    /// features an import replaces (everything but administrative areas)
+    /// while its source's earlier import brought some would only remove
+    /// them: unless `replace_empty`, the whole import is then refused with
+    /// [`StoreError::EmptyImport`] and nothing is written.
+    async fn import_with(
+        &self,
+        batches: &[ImportBatch],
+        actor: &Actor,
+        replace_empty: bool,
+    ) -> StoreResult<ImportOutcome>;
 
     /// Reads the whole territory (features carry their store ids).
     async fn load(&self) -> StoreResult<Territory>;
@@ -376,7 +406,7 @@ pub(crate) fn changes_of(plan: &[Write], done: &[Written], origin: &str) -> Vec<
                 (t, Vec::new(), vec![code.clone()], false)
             }
             Write::Delete(t, _) => (t, Vec::new(), Vec::new(), written.rows > 0),
-            Write::InsertLinked { .. } | Write::RequireRows(_) => continue,
+            Write::InsertLinked { .. } | Write::RequireRows(_) | Write::RefuseRows(_) => continue,
         };
         if UNFOLLOWED.contains(&table.name) || (ids.is_empty() && codes.is_empty() && !all) {
             continue;
@@ -466,15 +496,21 @@ pub(crate) enum Write {
     /// Stop the plan, writing nothing, when step `step` touched no row (an
     /// update or a delete of a feature that is not there).
     RequireRows(usize),
+    /// Stop the plan, writing nothing, when any of these steps touched a
+    /// row (an import of a file with nothing in it that would remove what
+    /// an earlier import of the same source brought).
+    RefuseRows(Vec<usize>),
 }
 
 impl Write {
     /// This step with what it needs from earlier steps (`done`) filled in:
     /// an [`Write::InsertLinked`] becomes an insert; `None` for a
-    /// [`Write::RequireRows`] that is met (nothing to run).
+    /// [`Write::RequireRows`] or [`Write::RefuseRows`] that is met (nothing
+    /// to run).
     ///
     /// # Errors
-    /// [`PlanStopped`] when a [`Write::RequireRows`] is not met.
+    /// [`PlanStopped`] when a [`Write::RequireRows`] or
+    /// [`Write::RefuseRows`] is not met.
     pub(crate) fn resolve(
         &self,
         done: &[Written],
@@ -498,6 +534,16 @@ impl Write {
                 Some(w) if w.rows > 0 => Ok(None),
                 _ => Err(PlanStopped),
             },
+            Self::RefuseRows(steps) => {
+                if steps
+                    .iter()
+                    .any(|s| done.get(*s).is_some_and(|w| w.rows > 0))
+                {
+                    Err(PlanStopped)
+                } else {
+                    Ok(None)
+                }
+            }
             other => Ok(Some(Cow::Borrowed(other))),
         }
     }
@@ -553,26 +599,37 @@ impl<B: Backend> Store for B {
         Backend::location(self)
     }
 
-    async fn import_as(
+    async fn import_with(
         &self,
         batches: &[ImportBatch],
         actor: &Actor,
+        replace_empty: bool,
     ) -> StoreResult<ImportOutcome> {
         let mut plan = Vec::new();
         let mut written = LayerCounts::default();
+        // Per refusal step: its batch's source and delete steps.
+        let mut guards = Vec::new();
         for batch in batches {
+            let mut deletes = Vec::new();
             for layer in Layer::ALL.into_iter().filter(|l| !l.keyed_by_code()) {
+                deletes.push(plan.len());
                 plan.push(Write::Delete(
                     layer.def(),
                     Filter::Eq("source", batch.source.as_str().into()),
                 ));
             }
+            let mut replacing = false;
             for (layer, rows) in schema::encode(&batch.territory, &batch.source) {
                 let rows = last_per_key(layer.def(), rows);
                 add_count(&mut written, layer, rows.len());
+                replacing |= !layer.keyed_by_code() && !rows.is_empty();
                 if !rows.is_empty() {
                     plan.push(Write::Insert(layer.def(), rows));
                 }
+            }
+            if !replacing && !replace_empty {
+                guards.push((plan.len(), batch.source.as_str(), deletes.clone()));
+                plan.push(Write::RefuseRows(deletes));
             }
         }
         let sources: Vec<&str> = batches.iter().map(|b| b.source.as_str()).collect();
@@ -585,6 +642,15 @@ impl<B: Backend> Store for B {
             vec![schema::audit_row(&audit)],
         ));
         let done = self.write(plan.clone()).await?;
+        if done.len() < plan.len() {
+            // Stopped by a refusal: the rows its deletes would have removed.
+            if let Some((_, source, deletes)) = guards.iter().find(|g| g.0 == done.len()) {
+                return Err(StoreError::EmptyImport {
+                    file: (*source).to_owned(),
+                    removed: deletes.iter().map(|&i| done[i].rows).sum(),
+                });
+            }
+        }
         let replaced = plan
             .iter()
             .zip(&done)

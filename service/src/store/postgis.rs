@@ -463,7 +463,7 @@ impl PostgisStore {
                     Written { rows, id: None }
                 }
                 // Resolved into an insert, or run as nothing, above.
-                Write::InsertLinked { .. } | Write::RequireRows(_) => {
+                Write::InsertLinked { .. } | Write::RequireRows(_) | Write::RefuseRows(_) => {
                     unreachable!("Write::resolve leaves no linked or conditional step")
                 }
             });
