@@ -7,7 +7,9 @@
 //!   GRS80 ellipsoid (the Gauss-Krüger 3° zones, EPSG:4534–4554, are such
 //!   projections), computed by proj4rs in pure Rust.
 //! - Points that phone map apps report in GCJ-02 (高德/腾讯) or BD-09 (百度) are
-//!   converted to CGCS2000 with [`Datum::to_cgcs2000`] and never stored as such.
+//!   converted to CGCS2000 with [`Datum::to_cgcs2000`] and never stored as such;
+//!   outside China, where those datums are not defined, they are refused
+//!   ([`OutsideDatum`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -186,28 +188,73 @@ impl fmt::Display for Datum {
     }
 }
 
+/// A lon/lat given in a datum outside the region where that datum is
+/// defined: GCJ-02 (and BD-09, built on it) exist only inside mainland
+/// China, so such a point has no CGCS2000 position.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error(
+    "({x}, {y}) is tagged {datum}, but {datum} is only defined in China (longitude {lon_min}–{lon_max}, latitude {lat_min}–{lat_max}); give this point in CGCS2000 (WGS84) instead",
+    lon_min = CHINA.0, lon_max = CHINA.1, lat_min = CHINA.2, lat_max = CHINA.3
+)]
+pub struct OutsideDatum {
+    /// The datum the point was given in.
+    pub datum: Datum,
+    /// Its longitude.
+    pub x: f64,
+    /// Its latitude.
+    pub y: f64,
+}
+
 impl Datum {
+    /// Whether `c` lies in the region where this datum is defined:
+    /// everywhere for CGCS2000, the [`CHINA`] box for GCJ-02 and BD-09.
+    #[must_use]
+    pub fn defines(self, c: Coord<f64>) -> bool {
+        self == Self::Cgcs2000 || in_china(c)
+    }
+
     /// Converts a lon/lat in this datum to CGCS2000 (≈ WGS84).
     ///
-    /// GCJ-02 is an obfuscation applied inside mainland China only; outside
-    /// it the offset is zero. The inverse has no closed form, so it is solved
-    /// by fixed-point iteration to well under 1 mm.
-    #[must_use]
-    pub fn to_cgcs2000(self, c: Coord<f64>) -> Coord<f64> {
-        match self {
+    /// The inverse of GCJ-02 has no closed form, so it is solved by
+    /// fixed-point iteration to well under 1 mm.
+    ///
+    /// # Errors
+    /// [`OutsideDatum`] for a GCJ-02 or BD-09 point outside the region
+    /// where the datum is defined ([`Datum::defines`]): the published
+    /// implementations return such a point unchanged, which would place it
+    /// wherever it was given.
+    pub fn to_cgcs2000(self, c: Coord<f64>) -> Result<Coord<f64>, OutsideDatum> {
+        self.check(c)?;
+        Ok(match self {
             Self::Cgcs2000 => c,
             Self::Gcj02 => gcj02_to_wgs84(c),
             Self::Bd09 => gcj02_to_wgs84(bd09_to_gcj02(c)),
-        }
+        })
     }
 
     /// Converts a CGCS2000 lon/lat into this datum (the forward obfuscation).
-    #[must_use]
-    pub fn from_cgcs2000(self, c: Coord<f64>) -> Coord<f64> {
-        match self {
+    ///
+    /// # Errors
+    /// [`OutsideDatum`] outside the region where the datum is defined, as
+    /// [`Datum::to_cgcs2000`].
+    pub fn from_cgcs2000(self, c: Coord<f64>) -> Result<Coord<f64>, OutsideDatum> {
+        self.check(c)?;
+        Ok(match self {
             Self::Cgcs2000 => c,
             Self::Gcj02 => wgs84_to_gcj02(c),
             Self::Bd09 => gcj02_to_bd09(wgs84_to_gcj02(c)),
+        })
+    }
+
+    fn check(self, c: Coord<f64>) -> Result<(), OutsideDatum> {
+        if self.defines(c) {
+            Ok(())
+        } else {
+            Err(OutsideDatum {
+                datum: self,
+                x: c.x,
+                y: c.y,
+            })
         }
     }
 }
@@ -222,9 +269,16 @@ const GCJ_EE: f64 = 0.006_693_421_622_965_943;
 /// BD-09's scaled π.
 const BD_PI: f64 = std::f64::consts::PI * 3000.0 / 180.0;
 
-/// The rough mainland-China box outside which GCJ-02 applies no offset.
+/// The region where GCJ-02 and BD-09 are defined, as (lon min, lon max,
+/// lat min, lat max) in degrees: the rough mainland-China box that every
+/// published GCJ-02 implementation uses as its "out of China" test
+/// (lon 72.004–137.8347, lat 0.8293–55.8271; e.g. `outOfChina` in
+/// eviltransform, coordtransform and the Amap/Baidu SDK wrappers).
+pub const CHINA: (f64, f64, f64, f64) = (72.004, 137.8347, 0.8293, 55.8271);
+
+/// Whether `c` lies in [`CHINA`].
 fn in_china(c: Coord<f64>) -> bool {
-    (72.004..=137.8347).contains(&c.x) && (0.8293..=55.8271).contains(&c.y)
+    (CHINA.0..=CHINA.1).contains(&c.x) && (CHINA.2..=CHINA.3).contains(&c.y)
 }
 
 fn gcj_offset(c: Coord<f64>) -> Coord<f64> {
@@ -354,18 +408,49 @@ mod tests {
             y: 30.274,
         };
         for datum in [Datum::Gcj02, Datum::Bd09] {
-            let shifted = datum.from_cgcs2000(w);
+            let shifted = datum.from_cgcs2000(w).unwrap();
             assert!(
                 (shifted.x - w.x).abs() > 1e-4,
                 "{datum} should move the point"
             );
-            let back = datum.to_cgcs2000(shifted);
+            let back = datum.to_cgcs2000(shifted).unwrap();
             assert_abs_diff_eq!(back.x, w.x, epsilon = 1e-7);
             assert_abs_diff_eq!(back.y, w.y, epsilon = 1e-7);
         }
-        // Outside China GCJ-02 is the identity.
+        // CGCS2000 is the identity everywhere.
         let helsinki = Coord { x: 24.94, y: 60.17 };
-        assert_eq!(Datum::Gcj02.to_cgcs2000(helsinki), helsinki);
+        assert_eq!(Datum::Cgcs2000.to_cgcs2000(helsinki), Ok(helsinki));
+    }
+
+    #[test]
+    fn gcj02_point_outside_china_is_refused() {
+        let paris = Coord { x: 2.35, y: 48.86 };
+        for datum in [Datum::Gcj02, Datum::Bd09] {
+            let e = datum.to_cgcs2000(paris).unwrap_err();
+            assert_eq!(
+                e,
+                OutsideDatum {
+                    datum,
+                    x: 2.35,
+                    y: 48.86
+                }
+            );
+            let msg = e.to_string();
+            for part in [datum.to_string().as_str(), "(2.35, 48.86)", "only defined in China"] {
+                assert!(msg.contains(part), "{part:?} not in {msg:?}");
+            }
+            assert!(datum.from_cgcs2000(paris).is_err(), "{datum}");
+        }
+        // The box's edges: inside on them, outside just beyond.
+        let (w, e, s, n) = CHINA;
+        for c in [(w, s), (e, n), (w, n), (e, s)] {
+            let c = Coord { x: c.0, y: c.1 };
+            assert!(Datum::Gcj02.to_cgcs2000(c).is_ok(), "{c:?}");
+        }
+        for c in [(w - 1e-6, 30.0), (e + 1e-6, 30.0), (100.0, s - 1e-6), (100.0, n + 1e-6)] {
+            let c = Coord { x: c.0, y: c.1 };
+            assert!(Datum::Bd09.to_cgcs2000(c).is_err(), "{c:?}");
+        }
     }
 
     #[test]
@@ -375,7 +460,7 @@ mod tests {
             x: 120.155,
             y: 30.274,
         };
-        let g = Datum::Gcj02.from_cgcs2000(w);
+        let g = Datum::Gcj02.from_cgcs2000(w).unwrap();
         assert!((0.003..0.006).contains(&(g.x - w.x)), "{}", g.x - w.x);
         assert!((-0.004..-0.001).contains(&(g.y - w.y)), "{}", g.y - w.y);
     }

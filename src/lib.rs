@@ -44,7 +44,7 @@ pub use cells::{
     aggregate_h3, partition, partition_with_progress, Adjacency, Cell, CellCode, CellConfig,
     CellError, CellReport, CodeProfile, CommunityFailure, H3Aggregate, Partition,
 };
-pub use crs::{CrsError, Datum, LocalProjection};
+pub use crs::{CrsError, Datum, LocalProjection, OutsideDatum};
 pub use index::{
     FacilityIndex, HazardHit, HazardIndex, IndexError, Indexed, LayerIndex, Nearest, NearestQuery,
     PointError,

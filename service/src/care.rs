@@ -13,6 +13,7 @@ use civgrid::CellCode;
 use gdal::vector::LayerAccess;
 
 use crate::store::{CareCount, Store, StoreError};
+use crate::values;
 
 /// The only columns a care file may have.
 pub const COLUMNS: [&str; 3] = ["grid", "group", "count"];
@@ -110,10 +111,12 @@ pub fn read_care(path: &Path) -> Result<Vec<(usize, CareCount)>, CareError> {
         if group.is_empty() {
             return Err(row("no group in column `group`".into()));
         }
+        values::text("group", &group).map_err(|e| row(e.to_string()))?;
         let count = field("count");
-        let people: u32 = count
-            .parse()
-            .map_err(|_| row(format!("count {count:?} is not a whole number ≥ 0")))?;
+        let people = count
+            .parse::<f64>()
+            .map_err(|_| row(format!("count {count:?} is not a whole number ≥ 0")))
+            .and_then(|n| values::count("count", n).map_err(|e| row(e.to_string())))?;
         if !seen.insert((grid, group.clone())) {
             return Err(row(format!(
                 "grid {grid} and group {group} are given twice"

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use crate::ogc::{self, People};
 use crate::progress::Progress;
 use crate::store::{Actor, GridEditRecord, Store};
+use crate::values;
 
 /// What `civgrid grids` did.
 #[derive(Debug)]
@@ -434,7 +435,8 @@ pub type Assignments = Vec<(CellCode, Option<Contact>, Option<Contact>)>;
 /// Reads a table of grid workers through GDAL (CSV, XLSX, ODS, GeoPackage…):
 /// columns `code`, `worker_name`, `worker_phone`, `leader_name`,
 /// `leader_phone` (empty cells: no such person). A row without a valid
-/// grid code is an error naming its line.
+/// grid code, or with a name or phone no store keeps ([`values::text`]), is
+/// an error naming its line and column.
 pub fn read_workers(path: &std::path::Path) -> Result<Assignments, WorkersError> {
     let shown = path.display().to_string();
     let read = |reason: String| WorkersError::Read {
@@ -461,17 +463,21 @@ pub fn read_workers(path: &std::path::Path) -> Result<Assignments, WorkersError>
         };
         let code = field("code").ok_or_else(|| row("no grid code in column `code`".into()))?;
         let code: CellCode = code.parse().map_err(|e| row(format!("code: {e}")))?;
-        let contact = |prefix: &str| {
-            let (name, phone) = (
-                field(&format!("{prefix}_name")),
-                field(&format!("{prefix}_phone")),
-            );
-            (name.is_some() || phone.is_some()).then(|| Contact {
+        let contact = |prefix: &str| -> Result<Option<Contact>, WorkersError> {
+            let mut read = |column: String| {
+                let v = field(&column);
+                if let Some(v) = &v {
+                    values::text(&column, v).map_err(|e| row(e.to_string()))?;
+                }
+                Ok::<_, WorkersError>(v)
+            };
+            let (name, phone) = (read(format!("{prefix}_name"))?, read(format!("{prefix}_phone"))?);
+            Ok((name.is_some() || phone.is_some()).then(|| Contact {
                 name: name.unwrap_or_default(),
                 phone: phone.unwrap_or_default(),
-            })
+            }))
         };
-        out.push((code, contact("worker"), contact("leader")));
+        out.push((code, contact("worker")?, contact("leader")?));
     }
     Ok(out)
 }

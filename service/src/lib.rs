@@ -28,6 +28,7 @@ pub mod routes;
 pub mod state;
 pub mod store;
 pub mod tiles;
+pub mod values;
 pub mod zones;
 
 pub use routes::app;

@@ -24,4 +24,5 @@ mod replicas;
 mod responders;
 mod risk;
 mod store_suite;
+mod values;
 mod web;

@@ -7,6 +7,7 @@ use gdal::vector::Feature;
 
 use super::mapping::LayerMapping;
 use super::FeatureProblem;
+use crate::values;
 
 /// A feature's attributes, looked up by model field name.
 pub struct Attributes<'a> {
@@ -62,10 +63,20 @@ pub trait Fields {
         None
     }
 
-    /// A required field.
+    /// A required text field, checked by [`values::text`].
     fn required(&self, field: &'static str) -> Result<String, FeatureProblem> {
-        self.get(field)
+        self.text(field)?
             .ok_or(FeatureProblem::MissingField { field })
+    }
+
+    /// An optional text field, checked by [`values::text`] (a NUL is
+    /// refused, never cut).
+    fn text(&self, field: &'static str) -> Result<Option<String>, FeatureProblem> {
+        let v = self.get(field);
+        if let Some(v) = &v {
+            values::text(field, v)?;
+        }
+        Ok(v)
     }
 
     /// An optional field parsed with `FromStr`; a bad value is an error naming it.
@@ -98,21 +109,13 @@ pub trait Fields {
             .transpose()
     }
 
-    /// An optional non-negative whole number.
+    /// An optional non-negative whole number that the stores keep
+    /// ([`values::count`]).
     fn count(&self, field: &'static str) -> Result<Option<u32>, FeatureProblem> {
-        self.number(field)?
-            .map(|n| {
-                if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) {
-                    Ok(n as u32)
-                } else {
-                    Err(FeatureProblem::BadField {
-                        field,
-                        value: n.to_string(),
-                        reason: "must be a whole number ≥ 0".into(),
-                    })
-                }
-            })
-            .transpose()
+        Ok(self
+            .number(field)?
+            .map(|n| values::count(field, n))
+            .transpose()?)
     }
 }
 

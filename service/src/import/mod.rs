@@ -10,6 +10,7 @@ mod attributes;
 mod geometry;
 mod limits;
 pub mod mapping;
+mod nul;
 mod open;
 pub mod placement;
 mod records;
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use civgrid::{AdminCode, Datum, HouseholdEstimate, Territory};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Feature, LayerAccess};
+use gdal::Dataset;
 use geo_types::Coord;
 
 use crate::progress::Progress;
@@ -27,6 +29,7 @@ use crate::store::ImportBatch;
 use attributes::Attributes;
 pub use attributes::Fields;
 use geometry::GeometryReader;
+pub use geometry::{from_geojson, Cleaned, Rules};
 pub use limits::{
     Bound, ImportLimits, DEFAULT_MAX_FEATURES, DEFAULT_MAX_UNCOMPRESSED_BYTES, MAX_ZIP_ENTRIES,
 };
@@ -103,9 +106,14 @@ impl fmt::Display for FeatureRef {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FeatureProblem {
-    /// The feature has no geometry.
-    #[error("has no geometry")]
+    /// The feature has no geometry: none was given, or GDAL could not read
+    /// the one given (a GeoJSON geometry whose coordinates are not nested
+    /// as its type needs reaches civgrid as none).
+    #[error("has no geometry (it is null, or its coordinates cannot be read: they must be nested as its type needs, e.g. a Point's as [lon, lat], a Polygon's as [[[lon, lat], …]])")]
     NoGeometry,
+    /// A GeoPackage geometry blob that cannot be read.
+    #[error("its geometry blob cannot be read (it is not a GeoPackage geometry; the file may be damaged)")]
+    UnreadableGeometry,
     /// The geometry is empty.
     #[error("geometry is empty")]
     Empty,
@@ -144,7 +152,7 @@ pub enum FeatureProblem {
         reason: String,
     },
     /// An invalid polygon (self-intersection, crossing rings…).
-    #[error("invalid geometry: {detail} (import with --repair to make it valid)")]
+    #[error("invalid geometry: {detail} (fix it, or import it with --repair, repair=true over HTTP, to make it valid)")]
     Invalid {
         /// Which ring and what is wrong.
         detail: String,
@@ -165,6 +173,14 @@ pub enum FeatureProblem {
         /// The model field.
         field: &'static str,
     },
+    /// A value no store may keep (an integer beyond its column, a NUL in
+    /// a text…).
+    #[error(transparent)]
+    Value(#[from] crate::values::ValueError),
+    /// A coordinate tagged GCJ-02 or BD-09 outside the region where that
+    /// datum is defined.
+    #[error(transparent)]
+    Datum(#[from] civgrid::OutsideDatum),
     /// A field whose value does not fit.
     #[error("field {field} = {value:?}: {reason}")]
     BadField {
@@ -380,8 +396,10 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
         let mut ctx = RecordContext {
             geometry: GeometryReader {
                 transform: transform.as_ref(),
-                datum: mapping.datum,
-                repair: opts.repair,
+                rules: Rules {
+                    datum: mapping.datum,
+                    repair: opts.repair,
+                },
             },
             estimate: opts.estimate,
             projections: std::collections::BTreeMap::new(),
@@ -393,8 +411,14 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
         if let Some(n) = total.filter(|n| read.saturating_add(*n) > max_features) {
             return Err(too_many(format!("layer {name:?} holds {n} features")));
         }
+        let geom_column = layer.defn().geom_fields().next().map(|g| g.name());
         let mut progress = Progress::new(&format!("{}:{name}", out.batch.source), total);
-        for feature in layer.features() {
+        let nul = if is_osm {
+            None
+        } else {
+            nul::find(&ds, path, &name)
+        };
+        for (index, feature) in (0_u64..).zip(layer.features()) {
             progress.inc(1);
             read += 1;
             if read > max_features {
@@ -405,12 +429,26 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
             let attrs = Attributes::new(&feature, &mapping);
             let at = || feature_ref(path, &name, &feature, &attrs);
             let fail = |problem| ImportError::Feature { at: at(), problem };
-            let Some(g) = feature.geometry() else {
-                if is_osm {
+            if let Some(field) = nul.as_ref().and_then(|n| n.field(index, feature.fid())) {
+                return Err(fail(FeatureProblem::Value(
+                    crate::values::ValueError::Nul {
+                        field: field.to_owned(),
+                        before: attrs.tag(field).unwrap_or_default(),
+                    },
+                )));
+            }
+            let g = match geometry::present(feature.geometry()) {
+                Ok(g) => g,
+                Err(_) if is_osm => {
                     out.skipped += 1;
                     continue;
                 }
-                return Err(fail(FeatureProblem::NoGeometry));
+                Err(FeatureProblem::NoGeometry)
+                    if unreadable_blob(&ds, &name, geom_column.as_deref(), feature.fid()) =>
+                {
+                    return Err(fail(FeatureProblem::UnreadableGeometry));
+                }
+                Err(problem) => return Err(fail(problem)),
             };
             let datum_tag = attrs
                 .get("datum")
@@ -423,7 +461,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                         reason,
                     })
                 })?;
-            ctx.geometry.datum = datum_tag.unwrap_or(mapping.datum);
+            ctx.geometry.rules.datum = datum_tag.unwrap_or(mapping.datum);
             let admin_before = SeenCodes::admin_len(&out.batch.territory);
             let t = &mut out.batch.territory;
             let notes = match if is_osm {
@@ -494,6 +532,31 @@ fn osm_feature(
         },
         _ => Ok(None),
     }
+}
+
+/// Whether a feature without a geometry has, in a GeoPackage, a geometry
+/// blob that GDAL could not read (a NULL blob is no geometry at all).
+fn unreadable_blob(ds: &Dataset, layer: &str, column: Option<&str>, fid: Option<u64>) -> bool {
+    let (Some(fid), Some(column)) = (fid, column) else {
+        return false;
+    };
+    if ds.driver().short_name() != "GPKG" {
+        return false;
+    }
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let sql = format!(
+        "SELECT {} IS NOT NULL FROM {} WHERE rowid = {fid}",
+        quoted(column),
+        quoted(layer)
+    );
+    let Ok(Some(mut rows)) = ds.execute_sql(sql, None, gdal::vector::sql::Dialect::DEFAULT) else {
+        return false;
+    };
+    let given = rows
+        .features()
+        .next()
+        .and_then(|f| f.field_as_integer(0).ok().flatten());
+    given == Some(1)
 }
 
 fn feature_ref(

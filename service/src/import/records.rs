@@ -20,6 +20,7 @@ use super::geometry::GeometryReader;
 use super::mapping::Target;
 use super::placement::ComponentDraft;
 use super::FeatureProblem;
+use crate::values;
 
 /// Road classes that carry vehicles (OSM highway values); others (footway,
 /// path, steps…) are not roads for travel times and are skipped.
@@ -108,7 +109,7 @@ pub fn add_feature(
             let area = gr.polygons(g)?;
             let a = AdminArea {
                 code,
-                name: attrs.get("name").unwrap_or_default(),
+                name: attrs.text("name")?.unwrap_or_default(),
                 kind,
                 geometry: area.geometry,
             };
@@ -123,7 +124,10 @@ pub fn add_feature(
             let area = gr.polygons(g)?;
             let levels = attrs
                 .count("levels")?
-                .or(attrs.tag("building:levels").and_then(|v| v.parse().ok()));
+                .or(attrs
+                    .tag("building:levels")
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .and_then(|n| values::count("building:levels", n).ok()));
             let given = attrs.count("households")?;
             let households = if let Some(h) = given {
                 h
@@ -136,12 +140,13 @@ pub fn add_feature(
                         reason: e.to_string(),
                     })?
                     .unsigned_area();
-                ctx.estimate.households(m2, levels)
+                let estimate = ctx.estimate.households(m2, levels);
+                values::count("households", f64::from(estimate))?
             };
             out.buildings.push(Building {
                 id: 0,
                 name: attrs
-                    .get("name")
+                    .text("name")?
                     .or_else(|| address(attrs))
                     .unwrap_or_default(),
                 levels,
@@ -169,7 +174,7 @@ pub fn add_feature(
         }
         Target::Roads => {
             let class = attrs
-                .get("class")
+                .text("class")?
                 .or_else(|| attrs.tag("highway"))
                 .ok_or(FeatureProblem::MissingField { field: "class" })?;
             add_roads(gr, class, attrs, g, out)
@@ -193,6 +198,7 @@ pub fn add_feature(
                 value: time.clone(),
                 reason: "not an ISO 8601 time (e.g. 2025-03-01T08:30:00+08:00)".into(),
             })?;
+            values::time("time", time_unix_s)?;
             let p = gr.point(g)?;
             out.incidents.push(Incident {
                 id: 0,
@@ -231,8 +237,8 @@ fn add_zone(
     let area = gr.polygons(g)?;
     out.zones.push(ZoneFeature {
         id: 0,
-        layer: attrs.get("layer").unwrap_or_else(|| layer.to_owned()),
-        name: attrs.get("name").unwrap_or_default(),
+        layer: attrs.text("layer")?.unwrap_or_else(|| layer.to_owned()),
+        name: attrs.text("name")?.unwrap_or_default(),
         code,
         complete,
         geometry: area.geometry,
@@ -280,8 +286,8 @@ pub fn component_draft(
         at: None,
         code,
         class,
-        name: attrs.get("name").unwrap_or_default(),
-        maintainer: attrs.get("maintainer").unwrap_or_else(|| owner.clone()),
+        name: attrs.text("name")?.unwrap_or_default(),
+        maintainer: attrs.text("maintainer")?.unwrap_or_else(|| owner.clone()),
         owner,
         state: attrs.parsed("state")?.unwrap_or(ComponentState::Good),
         geometry,
@@ -320,10 +326,10 @@ pub fn facility(
     Ok(Facility {
         id: 0,
         kind,
-        name: attrs.get("name").unwrap_or_default(),
+        name: attrs.text("name")?.unwrap_or_default(),
         capacity: attrs.count("capacity")?,
         staff: attrs.count("staff")?,
-        contact: attrs.get("contact").or_else(|| attrs.tag("phone")),
+        contact: attrs.text("contact")?.or_else(|| attrs.tag("phone")),
         location,
     })
 }
@@ -335,7 +341,7 @@ pub fn hazard(attrs: &impl Fields, geometry: HazardGeometry) -> Result<Hazard, F
         id: 0,
         assessment: assessment(attrs)?,
         kind: attrs.required("kind")?,
-        name: attrs.get("name").unwrap_or_default(),
+        name: attrs.text("name")?.unwrap_or_default(),
         geometry,
     })
 }
@@ -365,7 +371,7 @@ pub fn add_roads(
         out.roads.push(Road {
             id: 0,
             class: class.clone(),
-            name: attrs.get("name").unwrap_or_default(),
+            name: attrs.text("name")?.unwrap_or_default(),
             speed_kmh,
             oneway,
             geometry,
@@ -387,7 +393,7 @@ pub fn add_barriers(
         out.barriers.push(Barrier {
             id: 0,
             kind,
-            name: attrs.get("name").unwrap_or_default(),
+            name: attrs.text("name")?.unwrap_or_default(),
             geometry,
         });
     }

@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
-use geo::{BoundingRect, Centroid, Validation};
+use geo::{BoundingRect, Centroid};
 use geo_types::{Geometry, MultiPolygon, Point, Rect};
 use serde_json::{Map, Value};
 
@@ -164,15 +164,11 @@ impl Writable for Hazard {
     ];
 
     fn parse(geometry: Geometry<f64>, properties: &Map<String, Value>) -> ServiceResult<Self> {
-        let area = |m: MultiPolygon<f64>| {
-            m.check_validation()
-                .map(|()| HazardGeometry::Area(m.clone()))
-                .map_err(|e| ServiceError::BadRequest(format!("geometry: invalid polygon: {e}")))
-        };
+        // Checked by the import's rules (params::written_geometry).
         let geometry = match geometry {
             Geometry::Point(p) => HazardGeometry::Point(p),
-            Geometry::Polygon(p) => area(MultiPolygon(vec![p]))?,
-            Geometry::MultiPolygon(m) => area(m)?,
+            Geometry::Polygon(p) => HazardGeometry::Area(MultiPolygon(vec![p])),
+            Geometry::MultiPolygon(m) => HazardGeometry::Area(m),
             other => {
                 return Err(ServiceError::BadRequest(format!(
                     "geometry: a hazard is a Point, Polygon or MultiPolygon, not a {}",

@@ -47,6 +47,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::grids::{self as service_grids, feature_collection};
 use crate::ogc::{self, People};
 use crate::state::{AppState, Engine};
+use crate::values;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -288,14 +289,21 @@ pub fn parse_edit(body: &Value) -> Result<(Edit, AdminCode, Option<String>), Str
     let contact = |k: &str| -> Result<Option<Contact>, String> {
         match body.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|e| format!("{k}: {e}")),
+            Some(v) => {
+                let c: Contact =
+                    serde_json::from_value(v.clone()).map_err(|e| format!("{k}: {e}"))?;
+                values::text(&format!("{k}.name"), &c.name).map_err(|e| e.to_string())?;
+                values::text(&format!("{k}.phone"), &c.phone).map_err(|e| e.to_string())?;
+                Ok(Some(c))
+            }
         }
     };
     let author = match body.get("author") {
         None | Some(Value::Null) => None,
-        Some(Value::String(a)) if !a.trim().is_empty() => Some(a.trim().to_owned()),
+        Some(Value::String(a)) if !a.trim().is_empty() => {
+            values::text("author", a).map_err(|e| e.to_string())?;
+            Some(a.trim().to_owned())
+        }
         Some(_) => return Err("author: a name, or leave it out to sign with the token's".into()),
     };
     let op = text("op")?;

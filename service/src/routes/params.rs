@@ -6,6 +6,7 @@ use geo::CoordsIter;
 use geo_types::{Coord, Geometry, Point};
 
 use crate::error::ServiceError;
+use crate::import;
 
 /// Parses a required number parameter within `range`.
 pub fn number(
@@ -79,7 +80,8 @@ pub fn lonlat(x: f64, y: f64, datum: Option<&str>) -> Result<Point<f64>, Service
 }
 
 /// `(x, y)` in `datum` (CGCS2000 when absent) converted to CGCS2000; errors
-/// call the datum a `what` (parameter, field).
+/// call the datum a `what` (parameter, field). A GCJ-02 or BD-09 point
+/// outside China, where those datums are not defined, is refused.
 fn to_cgcs2000(
     x: f64,
     y: f64,
@@ -90,7 +92,10 @@ fn to_cgcs2000(
         .unwrap_or("")
         .parse()
         .map_err(|e: String| ServiceError::BadRequest(format!("{what} datum: {e}")))?;
-    Ok(datum.to_cgcs2000(Coord { x, y }).into())
+    datum
+        .to_cgcs2000(Coord { x, y })
+        .map(Point::from)
+        .map_err(|e| ServiceError::BadRequest(format!("{what} datum: {e}")))
 }
 
 /// Parses an optional whole-number parameter within `range` (`default`
@@ -169,10 +174,10 @@ fn positions<'a>(value: &'a geojson::GeometryValue, out: &mut Vec<&'a geojson::P
     }
 }
 
-/// A request's GeoJSON geometry as geo-types: refused, saying why, when it
-/// has more than [`MAX_VERTICES`] vertices, a position without two
-/// numbers, or a coordinate that is not a longitude and a latitude.
-pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String> {
+/// Refuses, saying why, a request's GeoJSON geometry with more than
+/// [`MAX_VERTICES`] vertices or a position without two numbers (before
+/// anything reads it).
+fn check_positions(value: &geojson::GeometryValue) -> Result<(), String> {
     let mut all = Vec::new();
     positions(value, &mut all);
     let n = all.len();
@@ -193,6 +198,14 @@ pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String>
             &p[..]
         ));
     }
+    Ok(())
+}
+
+/// A request's GeoJSON geometry as geo-types: refused, saying why, when it
+/// has more than [`MAX_VERTICES`] vertices, a position without two
+/// numbers, or a coordinate that is not a longitude and a latitude.
+pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String> {
+    check_positions(value)?;
     let g = Geometry::try_from(value).map_err(|e| format!("geometry: {e}"))?;
     if let Some(c) = g
         .coords_iter()
@@ -206,9 +219,24 @@ pub fn geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, String>
     Ok(g)
 }
 
+/// A written feature's GeoJSON geometry under the import's geometry rules
+/// ([`import::from_geojson`]): the same checks, messages and tidying as
+/// `civgrid import` (rings must be closed, polygons valid, lines of 2
+/// distinct points or more…), after the checks of [`geometry`].
+///
+/// # Errors
+/// [`ServiceError::BadRequest`] starting `geometry: `.
+pub fn written_geometry(value: &geojson::GeometryValue) -> Result<Geometry<f64>, ServiceError> {
+    check_positions(value).map_err(ServiceError::BadRequest)?;
+    import::from_geojson(value, import::Rules::default())
+        .map(|g| g.geometry)
+        .map_err(|e| ServiceError::BadRequest(format!("geometry: {e}")))
+}
+
 /// A request body that is one GeoJSON Feature, read by [`feature_body`].
 pub struct FeatureBody {
-    /// The checked geometry ([`geometry`]).
+    /// The checked geometry ([`written_geometry`]; a Polygon is a
+    /// MultiPolygon).
     pub geometry: Geometry<f64>,
     /// The properties.
     pub properties: serde_json::Map<String, serde_json::Value>,
@@ -231,7 +259,7 @@ pub fn feature_body(
     let value = f
         .geometry
         .ok_or_else(|| ServiceError::BadRequest("geometry: the Feature has no geometry".into()))?;
-    let g = geometry(&value.value).map_err(ServiceError::BadRequest)?;
+    let g = written_geometry(&value.value)?;
     let properties = f.properties.unwrap_or_default();
     if let Some(unknown) = properties.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(ServiceError::BadRequest(format!(
