@@ -436,7 +436,11 @@ mod tests {
                 }
             );
             let msg = e.to_string();
-            for part in [datum.to_string().as_str(), "(2.35, 48.86)", "only defined in China"] {
+            for part in [
+                datum.to_string().as_str(),
+                "(2.35, 48.86)",
+                "only defined in China",
+            ] {
                 assert!(msg.contains(part), "{part:?} not in {msg:?}");
             }
             assert!(datum.from_cgcs2000(paris).is_err(), "{datum}");
@@ -447,7 +451,12 @@ mod tests {
             let c = Coord { x: c.0, y: c.1 };
             assert!(Datum::Gcj02.to_cgcs2000(c).is_ok(), "{c:?}");
         }
-        for c in [(w - 1e-6, 30.0), (e + 1e-6, 30.0), (100.0, s - 1e-6), (100.0, n + 1e-6)] {
+        for c in [
+            (w - 1e-6, 30.0),
+            (e + 1e-6, 30.0),
+            (100.0, s - 1e-6),
+            (100.0, n + 1e-6),
+        ] {
             let c = Coord { x: c.0, y: c.1 };
             assert!(Datum::Bd09.to_cgcs2000(c).is_err(), "{c:?}");
         }

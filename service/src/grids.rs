@@ -464,14 +464,17 @@ pub fn read_workers(path: &std::path::Path) -> Result<Assignments, WorkersError>
         let code = field("code").ok_or_else(|| row("no grid code in column `code`".into()))?;
         let code: CellCode = code.parse().map_err(|e| row(format!("code: {e}")))?;
         let contact = |prefix: &str| -> Result<Option<Contact>, WorkersError> {
-            let mut read = |column: String| {
+            let read = |column: String| {
                 let v = field(&column);
                 if let Some(v) = &v {
                     values::text(&column, v).map_err(|e| row(e.to_string()))?;
                 }
                 Ok::<_, WorkersError>(v)
             };
-            let (name, phone) = (read(format!("{prefix}_name"))?, read(format!("{prefix}_phone"))?);
+            let (name, phone) = (
+                read(format!("{prefix}_name"))?,
+                read(format!("{prefix}_phone"))?,
+            );
             Ok((name.is_some() || phone.is_some()).then(|| Contact {
                 name: name.unwrap_or_default(),
                 phone: phone.unwrap_or_default(),

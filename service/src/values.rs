@@ -31,7 +31,9 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 #[non_exhaustive]
 pub enum ValueError {
     /// A whole number beyond the stored column's range.
-    #[error("field {field} = {value}: at most {MAX_INTEGER} (the store keeps it as a 32-bit integer)")]
+    #[error(
+        "field {field} = {value}: at most {MAX_INTEGER} (the store keeps it as a 32-bit integer)"
+    )]
     TooLarge {
         /// The field.
         field: String,

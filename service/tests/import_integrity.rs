@@ -35,7 +35,7 @@ struct Served {
     app: Router,
     spec: String,
     center: (f64, f64),
-    _holder: TestStore,
+    holder: TestStore,
 }
 
 async fn served(backend: Backend, limits: ImportLimits) -> Served {
@@ -52,7 +52,7 @@ async fn served(backend: Backend, limits: ImportLimits) -> Served {
         app,
         spec: holder.spec.clone(),
         center: (bbox.center().x, bbox.center().y),
-        _holder: holder,
+        holder,
     }
 }
 
@@ -114,6 +114,20 @@ fn assert_names(msg: &str, parts: &[&str], what: &str) {
     }
 }
 
+/// Posts `body` as the import `name`: it must be refused with 413 naming
+/// every one of `parts`; the problem's detail.
+async fn too_large(s: &Served, name: &str, body: Vec<u8>, parts: &[&str], what: &str) -> String {
+    let (status, detail) = problem_of(&s.app, Method::POST, &post(name, ""), body, TOKEN).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{what} ({:?}): {detail}",
+        s.holder.backend
+    );
+    assert_names(&detail, parts, what);
+    detail
+}
+
 #[tokio::test]
 async fn zip_bomb_is_refused_naming_the_bound() {
     let limits = ImportLimits {
@@ -128,48 +142,28 @@ async fn zip_bomb_is_refused_naming_the_bound() {
         let bomb = zipped(&[("facilities.geojson", &geojson)]);
         assert!(bomb.len() < geojson.len() / 10, "{}", bomb.len());
         let bounds = ["1048576 bytes", "1 MiB", "--max-import-uncompressed-mb"];
-        let (status, detail) = problem_of(
-            &s.app,
-            Method::POST,
-            &post("facilities.geojson.zip", ""),
+        too_large(
+            &s,
+            "facilities.geojson.zip",
             bomb.clone(),
-            TOKEN,
-        )
-        .await;
-        assert_eq!(
-            status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{backend:?}: {detail}"
-        );
-        assert_names(
-            &detail,
             &[&["facilities.geojson.zip", "declare"][..], &bounds[..]].concat(),
             "declared",
-        );
-        // Declared sizes lie: the bound holds while inflating.
-        let liar = lying(&bomb, 100);
-        let (status, detail) = problem_of(
-            &s.app,
-            Method::POST,
-            &post("facilities.geojson.zip", ""),
-            liar,
-            TOKEN,
         )
         .await;
-        assert_eq!(
-            status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{backend:?}: {detail}"
-        );
-        assert_names(
-            &detail,
+        // Declared sizes lie: the bound holds while inflating.
+        let liar = lying(&bomb, 100);
+        let detail = too_large(
+            &s,
+            "facilities.geojson.zip",
+            liar,
             &[
                 &["facilities.geojson.zip", "inflates past"][..],
                 &bounds[..],
             ]
             .concat(),
             "inflated",
-        );
+        )
+        .await;
         assert!(!detail.contains("/tmp"), "no server paths: {detail}");
         assert_eq!(
             snapshot(s.store.as_ref()).await,
@@ -201,24 +195,14 @@ async fn a_file_over_the_feature_bound_is_refused_naming_it() {
         let s = served(backend, limits).await;
         let before = snapshot(s.store.as_ref()).await;
         let geojson = hospitals(200, s.center);
-        let (status, detail) = problem_of(
-            &s.app,
-            Method::POST,
-            &post("facilities.geojson", ""),
+        too_large(
+            &s,
+            "facilities.geojson",
             geojson.clone(),
-            TOKEN,
-        )
-        .await;
-        assert_eq!(
-            status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{backend:?}: {detail}"
-        );
-        assert_names(
-            &detail,
             &["facilities.geojson", "50 features", "--max-import-features"],
             "HTTP",
-        );
+        )
+        .await;
         // The CLI takes the same bound.
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("facilities.geojson");

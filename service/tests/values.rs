@@ -231,43 +231,31 @@ async fn nul_in_a_name_is_refused_on_every_path() {
         let before = counts(&s).await;
         let name = "消防\u{0}站";
         // HTTP writes: facilities, hazards, components.
-        refused(
-            &s,
-            "/api/v1/facilities",
-            &feature(point(lon, lat), json!({"kind": "police", "name": name})),
-            &["field name", "NUL"],
-        )
-        .await;
-        refused(
-            &s,
-            "/api/v1/facilities",
-            &feature(
-                point(lon, lat),
+        for (uri, properties, field) in [
+            (
+                "/api/v1/facilities",
+                json!({"kind": "police", "name": name}),
+                "name",
+            ),
+            (
+                "/api/v1/facilities",
                 json!({"kind": "police", "contact": "0571\u{0}"}),
+                "contact",
             ),
-            &["field contact", "NUL"],
-        )
-        .await;
-        refused(
-            &s,
-            "/api/v1/hazards",
-            &feature(
-                point(lon, lat),
+            (
+                "/api/v1/hazards",
                 json!({"kind": "gas\u{0}station", "level": "red"}),
+                "kind",
             ),
-            &["field kind", "NUL"],
-        )
-        .await;
-        refused(
-            &s,
-            "/api/v1/components",
-            &feature(
-                point(lon, lat),
+            (
+                "/api/v1/components",
                 json!({"class": "0118", "owner": "城管\u{0}所"}),
+                "owner",
             ),
-            &["field owner", "NUL"],
-        )
-        .await;
+        ] {
+            let body = feature(point(lon, lat), properties);
+            refused(&s, uri, &body, &[&format!("field {field}"), "NUL"]).await;
+        }
         // civgrid import of a GeoJSON file and of a GeoPackage: refused,
         // not cut at the NUL.
         let file = facilities_file(
@@ -305,7 +293,13 @@ async fn nul_in_a_name_is_refused_on_every_path() {
             ],
         );
         let msg = import_error(&s, &gpkg, &ImportOptions::default()).await;
-        names(&msg, &gpkg, "facilities", "feature 2", &["field name", "NUL"]);
+        names(
+            &msg,
+            &gpkg,
+            "facilities",
+            "feature 2",
+            &["field name", "NUL"],
+        );
         // The HTTP import.
         let (status, detail) = call(
             &s.app,
@@ -331,7 +325,10 @@ async fn gcj02_point_outside_china_is_refused() {
             let (status, detail) = call(
                 &s.app,
                 Method::GET,
-                &format!("/api/v1/locate?lon={}&lat={}&datum={datum}", paris.0, paris.1),
+                &format!(
+                    "/api/v1/locate?lon={}&lat={}&datum={datum}",
+                    paris.0, paris.1
+                ),
                 Vec::new(),
             )
             .await;
@@ -431,7 +428,11 @@ async fn unclosed_ring_is_refused_over_http_as_on_import() {
             &s,
             "/api/v1/hazards",
             &feature(bow_tie, props.clone()),
-            &["geometry: invalid geometry", "self-intersection", "--repair"],
+            &[
+                "geometry: invalid geometry",
+                "self-intersection",
+                "--repair",
+            ],
         )
         .await;
         refused(
@@ -515,7 +516,11 @@ async fn geometry_errors_say_what_is_wrong_on_import() {
     );
     gdal_tool(
         "ogrinfo",
-        &[gpkg_s, "-sql", "UPDATE facilities SET geom = NULL WHERE fid = 2"],
+        &[
+            gpkg_s,
+            "-sql",
+            "UPDATE facilities SET geom = NULL WHERE fid = 2",
+        ],
     );
     let msg = import_error(&s, &gpkg, &ImportOptions::default()).await;
     names(

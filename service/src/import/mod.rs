@@ -371,28 +371,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
             continue;
         }
         mapped_any = true;
-        let transform = match layer.spatial_ref() {
-            None => {
-                return Err(ImportError::UnknownCrs {
-                    file: path.to_owned(),
-                    layer: name,
-                });
-            }
-            Some(mut srs) => {
-                srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
-                if matches!(srs.auth_code(), Ok(4490 | 4326)) {
-                    None
-                } else {
-                    Some(CoordTransform::new(&srs, &target_srs).map_err(|e| {
-                        ImportError::Transform {
-                            file: path.to_owned(),
-                            layer: name.clone(),
-                            reason: e.to_string(),
-                        }
-                    })?)
-                }
-            }
-        };
+        let transform = layer_transform(&layer, path, &name, &target_srs)?;
         let mut ctx = RecordContext {
             geometry: GeometryReader {
                 transform: transform.as_ref(),
@@ -416,7 +395,7 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
         let nul = if is_osm {
             None
         } else {
-            nul::find(&ds, path, &name)
+            nul::find(ds, path, &name)
         };
         for (index, feature) in (0_u64..).zip(layer.features()) {
             progress.inc(1);
@@ -444,23 +423,13 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
                     continue;
                 }
                 Err(FeatureProblem::NoGeometry)
-                    if unreadable_blob(&ds, &name, geom_column.as_deref(), feature.fid()) =>
+                    if unreadable_blob(ds, &name, geom_column.as_deref(), feature.fid()) =>
                 {
                     return Err(fail(FeatureProblem::UnreadableGeometry));
                 }
                 Err(problem) => return Err(fail(problem)),
             };
-            let datum_tag = attrs
-                .get("datum")
-                .map(|d| d.parse::<Datum>())
-                .transpose()
-                .map_err(|reason| {
-                    fail(FeatureProblem::BadField {
-                        field: "datum",
-                        value: attrs.get("datum").unwrap_or_default(),
-                        reason,
-                    })
-                })?;
+            let datum_tag = datum_tag(&attrs).map_err(fail)?;
             ctx.geometry.rules.datum = datum_tag.unwrap_or(mapping.datum);
             let admin_before = SeenCodes::admin_len(&out.batch.territory);
             let t = &mut out.batch.territory;
@@ -499,6 +468,48 @@ pub fn read_file(path: &Path, opts: &ImportOptions) -> Result<ImportedFile, Impo
         });
     }
     Ok(out)
+}
+
+/// The transform from `layer`'s CRS to CGCS2000; `None` when the layer is
+/// already in CGCS2000 or WGS 84 lon/lat.
+fn layer_transform(
+    layer: &gdal::vector::Layer<'_>,
+    path: &Path,
+    name: &str,
+    target_srs: &SpatialRef,
+) -> Result<Option<CoordTransform>, ImportError> {
+    let Some(mut srs) = layer.spatial_ref() else {
+        return Err(ImportError::UnknownCrs {
+            file: path.to_owned(),
+            layer: name.to_owned(),
+        });
+    };
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    if matches!(srs.auth_code(), Ok(4490 | 4326)) {
+        return Ok(None);
+    }
+    CoordTransform::new(&srs, target_srs)
+        .map(Some)
+        .map_err(|e| ImportError::Transform {
+            file: path.to_owned(),
+            layer: name.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// The datum a feature's own `datum` field names, if it has one.
+fn datum_tag(attrs: &Attributes<'_>) -> Result<Option<Datum>, FeatureProblem> {
+    let Some(value) = attrs.get("datum") else {
+        return Ok(None);
+    };
+    value
+        .parse::<Datum>()
+        .map(Some)
+        .map_err(|reason| FeatureProblem::BadField {
+            field: "datum",
+            value,
+            reason,
+        })
 }
 
 /// One OSM feature; `None` when civgrid keeps nothing of it.

@@ -78,11 +78,7 @@ fn in_geopackage(ds: &Dataset, layer: &str) -> Option<NulAt> {
                 quoted(column)
             );
             let mut rows = ds.execute_sql(sql, None, Dialect::SQLITE).ok()??;
-            let fid = rows
-                .features()
-                .next()?
-                .field_as_integer64(0)
-                .ok()??;
+            let fid = rows.features().next()?.field_as_integer64(0).ok()??;
             Some((u64::try_from(fid).ok()?, column.clone()))
         })
         .min()

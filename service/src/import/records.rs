@@ -122,12 +122,10 @@ pub fn add_feature(
         }
         Target::Buildings => {
             let area = gr.polygons(g)?;
-            let levels = attrs
-                .count("levels")?
-                .or(attrs
-                    .tag("building:levels")
-                    .and_then(|v| v.parse::<f64>().ok())
-                    .and_then(|n| values::count("building:levels", n).ok()));
+            let levels = attrs.count("levels")?.or(attrs
+                .tag("building:levels")
+                .and_then(|v| v.parse::<f64>().ok())
+                .and_then(|n| values::count("building:levels", n).ok()));
             let given = attrs.count("households")?;
             let households = if let Some(h) = given {
                 h
