@@ -40,7 +40,7 @@ pub enum CrsError {
 /// A transverse Mercator projection (scale 1, false easting 500 km) on a
 /// chosen central meridian: metres within a few hundred km of it are exact to
 /// well under a part in 10⁴.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LocalProjection {
     central_meridian: f64,
     geographic: Proj,

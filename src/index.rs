@@ -132,7 +132,7 @@ impl Indexed for Hazard {
 type Entry = GeomWithData<Rectangle<[f64; 2]>, i64>;
 
 /// A feature with its metric geometry and its R-tree entry.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Stored<T> {
     item: T,
     metric: Geometry<f64>,
@@ -140,7 +140,7 @@ struct Stored<T> {
 }
 
 /// R-trees of one layer's features by kind, in metres (see the module docs).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LayerIndex<T: Indexed> {
     projection: LocalProjection,
     items: HashMap<i64, Stored<T>>,

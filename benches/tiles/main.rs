@@ -74,7 +74,9 @@ fn bench(c: &mut Criterion) {
             coord: t,
             scale: 1,
         };
-        let _ = tiles.get(key, || tiles.render_risk(&engine, &styles.palette, t, 1));
+        let _ = tiles.get(tiles.cache.generation(), key, || {
+            tiles.render_risk(&engine, &styles.palette, t, 1)
+        });
         group.bench_function("cached_lookup", |b| {
             b.iter(|| tiles.cache.get(black_box(&key)));
         });

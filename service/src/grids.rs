@@ -157,17 +157,19 @@ pub async fn run(
 }
 
 /// What the service keeps in memory for grids: the index of active grids,
-/// the history (for codes), and per community what an edit needs.
-#[derive(Debug, Default)]
+/// the history (for codes), and per community what an edit needs. The
+/// communities and buildings, which edits do not change, are shared by
+/// the engine's snapshots.
+#[derive(Debug, Clone, Default)]
 pub struct GridState {
     /// Active grids by envelope and code.
     pub index: GridIndex,
     /// Every grid, active and retired, by code.
     pub history: Vec<Grid>,
     /// Communities by code.
-    pub communities: BTreeMap<AdminCode, AdminArea>,
+    pub communities: Arc<BTreeMap<AdminCode, AdminArea>>,
     /// Buildings per community (by representative point).
-    pub buildings: BTreeMap<AdminCode, Vec<Building>>,
+    pub buildings: Arc<BTreeMap<AdminCode, Vec<Building>>>,
     /// Bounds and settings.
     pub config: GridConfig,
 }
@@ -190,12 +192,14 @@ impl GridState {
         let mut state = Self {
             index: GridIndex::default(),
             history: Vec::new(),
-            communities: territory
-                .communities
-                .iter()
-                .map(|a| (a.code, a.clone()))
-                .collect(),
-            buildings,
+            communities: Arc::new(
+                territory
+                    .communities
+                    .iter()
+                    .map(|a| (a.code, a.clone()))
+                    .collect(),
+            ),
+            buildings: Arc::new(buildings),
             config,
         };
         state.set(grids);

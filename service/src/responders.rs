@@ -35,6 +35,7 @@
 //! a replica serves what another process stored, wherever it lies.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use civgrid::cells::{Cell, CellCode};
 use civgrid::network::{
@@ -97,17 +98,19 @@ pub enum Outside {
     },
 }
 
-/// One region of the territory (see the module docs).
-#[derive(Debug)]
+/// One region of the territory (see the module docs). Its parts are
+/// shared between engine snapshots; a write copies only the index it
+/// changes.
+#[derive(Debug, Clone)]
 pub struct Region {
     /// The lon/lat bounding box of the region's features as loaded.
     pub extent: Rect<f64>,
     /// Its facilities, in its projection.
-    pub facilities: FacilityIndex,
+    pub facilities: Arc<FacilityIndex>,
     /// Its hazards, in its projection.
-    pub hazards: HazardIndex,
+    pub hazards: Arc<HazardIndex>,
     /// Its road graph; `None` when it has no driven road.
-    pub graph: Option<RoadGraph>,
+    pub graph: Option<Arc<RoadGraph>>,
 }
 
 impl Region {
@@ -124,14 +127,17 @@ impl Region {
         }
         let projection = LocalProjection::new(meridian)?;
         let graph = match RoadGraph::build(&part.roads, &projection, &SpeedTable::default()) {
-            Ok(g) => Some(g),
+            Ok(g) => Some(Arc::new(g)),
             Err(NetworkError::Empty) => None,
             Err(e) => return Err(e.into()),
         };
         Ok(Self {
             extent,
-            facilities: FacilityIndex::new(LocalProjection::new(meridian)?, &part.facilities)?,
-            hazards: HazardIndex::new(projection, &part.hazards)?,
+            facilities: Arc::new(FacilityIndex::new(
+                LocalProjection::new(meridian)?,
+                &part.facilities,
+            )?),
+            hazards: Arc::new(HazardIndex::new(projection, &part.hazards)?),
             graph,
         })
     }
@@ -243,12 +249,13 @@ struct Part {
 }
 
 /// The regions, their indexes and graphs, and the cells as targets.
-#[derive(Debug, Default)]
+/// Cloning it copies no index, graph or cell: they are shared.
+#[derive(Debug, Clone, Default)]
 pub struct Responders {
     regions: Vec<Region>,
     /// How far the territory reaches, for writes.
     reach: Reach,
-    cells: Vec<CellTarget>,
+    cells: Arc<Vec<CellTarget>>,
     turnout: TurnoutTable,
 }
 
@@ -320,24 +327,28 @@ impl Responders {
         let mut out = Self {
             regions,
             reach: Reach::of(territory, []),
-            cells: Vec::with_capacity(cells.len()),
+            cells: Arc::default(),
             turnout: TurnoutTable::default(),
         };
-        for c in cells {
-            let point = c
-                .geometry
-                .interior_point()
-                .or_else(|| c.geometry.centroid())
-                .unwrap_or_else(|| Point::new(0.0, 0.0));
-            out.cells.push(CellTarget {
-                code: c.code,
-                community: c.community,
-                point,
-                households: households.get(&c.code).copied().unwrap_or(0),
-                level: None,
-                region: out.nearest_region(point).map(|(i, _)| i),
-            });
-        }
+        let targets = cells
+            .iter()
+            .map(|c| {
+                let point = c
+                    .geometry
+                    .interior_point()
+                    .or_else(|| c.geometry.centroid())
+                    .unwrap_or_else(|| Point::new(0.0, 0.0));
+                CellTarget {
+                    code: c.code,
+                    community: c.community,
+                    point,
+                    households: households.get(&c.code).copied().unwrap_or(0),
+                    level: None,
+                    region: out.nearest_region(point).map(|(i, _)| i),
+                }
+            })
+            .collect();
+        out.cells = Arc::new(targets);
         out.refresh_levels(cells)?;
         Ok(out)
     }
@@ -467,7 +478,7 @@ impl Responders {
     /// Each cell's level: the highest level of the hazards of its region
     /// whose point or area meets the cell (DESIGN standard 4).
     fn refresh_levels(&mut self, cells: &[Cell]) -> Result<(), ResponderError> {
-        for (target, cell) in self.cells.iter_mut().zip(cells) {
+        for (target, cell) in Arc::make_mut(&mut self.cells).iter_mut().zip(cells) {
             target.level = match (target.region, cell.geometry.bounding_rect()) {
                 (Some(r), Some(envelope)) => self.regions[r]
                     .hazards
@@ -572,9 +583,9 @@ fn all<T: Indexed>(regions: &[Region], pick: fn(&Region) -> &LayerIndex<T>) -> V
 
 /// Indexes `item` in region `region` of one layer, after removing the item
 /// with its id from every region; all or nothing.
-fn put<T: Indexed>(
+fn put<T: Indexed + Clone>(
     regions: &mut [Region],
-    pick: fn(&mut Region) -> &mut LayerIndex<T>,
+    pick: fn(&mut Region) -> &mut Arc<LayerIndex<T>>,
     region: usize,
     item: T,
 ) -> Result<Option<T>, IndexError> {
@@ -590,17 +601,22 @@ fn put<T: Indexed>(
         });
     }
     let old = take(regions, pick, item.id());
-    pick(&mut regions[region]).insert(item)?;
+    Arc::make_mut(pick(&mut regions[region])).insert(item)?;
     Ok(old)
 }
 
-/// Removes the item with this id from whichever region holds it.
-fn take<T: Indexed>(
+/// Removes the item with this id from whichever region holds it (the one
+/// index copied, when snapshots share it).
+fn take<T: Indexed + Clone>(
     regions: &mut [Region],
-    pick: fn(&mut Region) -> &mut LayerIndex<T>,
+    pick: fn(&mut Region) -> &mut Arc<LayerIndex<T>>,
     id: i64,
 ) -> Option<T> {
-    regions.iter_mut().find_map(|r| pick(r).remove(id))
+    let index = regions
+        .iter_mut()
+        .map(pick)
+        .find(|index| index.get(id).is_some())?;
+    Arc::make_mut(index).remove(id)
 }
 
 /// The 1° tile holding a coordinate.

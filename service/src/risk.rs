@@ -25,7 +25,7 @@ pub const FIRE_KINDS: [FacilityKind; 2] =
     [FacilityKind::FireStation, FacilityKind::MicroFireStation];
 
 /// The risk map and what it was computed with.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RiskState {
     /// The formula's weights.
     pub config: RiskConfig,

@@ -1,7 +1,27 @@
 //! Shared state of the HTTP service: the engine's in-memory indexes, built
 //! from the store at start and kept current on every write.
+//!
+//! # Snapshots
+//!
+//! Readers never wait for writers. The engine is an immutable snapshot
+//! behind an [`ArcSwap`]: a handler takes the current one
+//! ([`AppState::engine`], a pointer load) and reads it for as long as it
+//! likes. A write, once stored, builds the next snapshot
+//! ([`AppState::update`]): a copy of the current one that shares every
+//! part it does not change (each part sits behind an [`Arc`] and is copied
+//! on its first change, [`Arc::make_mut`]), changes its copy and publishes
+//! it with one atomic store. A reader sees the state before or after a
+//! write, never half of it. `arc-swap` over a left-right map: one copy of
+//! the state and no reader bookkeeping, where a left-right map holds two
+//! copies of a province (GiB each) and makes every write twice.
+//!
+//! Writers are serialised ([`AppState::update`] takes a mutex of its own,
+//! besides [`AppState::writes`], which orders store transactions).
 
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+use geo_types::Rect;
 
 use civgrid::cells::{Adjacency, Cell, CellCode};
 use civgrid::components::ComponentIndex;
@@ -20,33 +40,49 @@ use crate::store::{Store, StoreError};
 use crate::tiles::{Styles, Tiles, DEFAULT_CACHE_BYTES};
 use crate::zones::ZoneState;
 
-/// In-memory indexes over the stored territory.
-#[derive(Debug)]
+/// In-memory indexes over the stored territory: one snapshot (see the
+/// module docs). Cloning it is cheap: it shares every part.
+#[derive(Debug, Clone)]
 pub struct Engine {
     /// Point → administrative areas.
-    pub locator: Locator,
+    pub locator: Arc<Locator>,
     /// Feature counts.
     pub counts: LayerCounts,
     /// The active unit cells, by code.
-    pub cells: Vec<Cell>,
+    pub cells: Arc<Vec<Cell>>,
     /// Pairs of active cells sharing an edge.
-    pub adjacency: Vec<Adjacency>,
+    pub adjacency: Arc<Vec<Adjacency>>,
     /// The OGC API Features collections.
     pub collections: Collections,
     /// Facility and hazard indexes, road graphs and coverage targets.
-    pub responders: Responders,
+    pub responders: Arc<Responders>,
     /// Household grids and what their edits need.
-    pub grids: GridState,
+    pub grids: Arc<GridState>,
     /// Each cell's risk score and level.
-    pub risk: RiskState,
+    pub risk: Arc<RiskState>,
     /// Incidents with the cell and grid holding them, for hot spots.
-    pub incidents: Vec<PlacedIncident>,
+    pub incidents: Arc<Vec<PlacedIncident>>,
     /// Components (部件), tied to the active cells.
-    pub components: ComponentIndex,
+    pub components: Arc<ComponentIndex>,
     /// The household grid of each component.
-    pub component_grids: ComponentGrids,
+    pub component_grids: Arc<ComponentGrids>,
     /// Overlay zones and their validation reports.
-    pub zones: ZoneState,
+    pub zones: Arc<ZoneState>,
+}
+
+/// What a write touched: the places whose cached tiles must go once its
+/// snapshot is published.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Lon/lat rectangles: every cached tile meeting one is dropped.
+    pub areas: Vec<Rect<f64>>,
+}
+
+impl Touched {
+    /// Adds the places of `rects`.
+    pub fn extend(&mut self, rects: impl IntoIterator<Item = Rect<f64>>) {
+        self.areas.extend(rects);
+    }
 }
 
 /// An incident with the active cell and grid holding it (found when the
@@ -66,20 +102,20 @@ pub struct PlacedIncident {
 }
 
 /// The layers served as OGC API Features collections.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Collections {
     /// Unit cells (active ones).
-    pub cells: Collection,
+    pub cells: Arc<Collection>,
     /// Facilities.
-    pub facilities: Collection,
+    pub facilities: Arc<Collection>,
     /// Hazards.
-    pub hazards: Collection,
+    pub hazards: Arc<Collection>,
     /// Household grids (active ones).
-    pub grids: Collection,
+    pub grids: Arc<Collection>,
     /// Components (部件).
-    pub components: Collection,
+    pub components: Arc<Collection>,
     /// Overlay zones.
-    pub zones: Collection,
+    pub zones: Arc<Collection>,
 }
 
 impl Collections {
@@ -143,25 +179,25 @@ impl Engine {
         let zones = ZoneState::new(territory);
         let component_grids = ComponentGrids::new(&components, &grids.index);
         Ok(Self {
-            component_grids,
-            incidents,
-            locator,
-            counts: territory.counts(),
             collections: Collections {
-                cells: ogc::cells(&cells),
-                facilities: ogc::facilities(&territory.facilities),
-                hazards: ogc::hazards(&territory.hazards),
-                grids: ogc::grids(grids.index.grids()),
-                components: ogc::components(components.iter()),
-                zones: ogc::zones(&zones.features),
+                cells: Arc::new(ogc::cells(&cells)),
+                facilities: Arc::new(ogc::facilities(&territory.facilities)),
+                hazards: Arc::new(ogc::hazards(&territory.hazards)),
+                grids: Arc::new(ogc::grids(grids.index.grids())),
+                components: Arc::new(ogc::components(components.iter())),
+                zones: Arc::new(ogc::zones(&zones.features)),
             },
-            components,
-            zones,
-            grids,
-            cells,
-            adjacency,
-            responders,
-            risk,
+            component_grids: Arc::new(component_grids),
+            incidents: Arc::new(incidents),
+            locator: Arc::new(locator),
+            counts: territory.counts(),
+            components: Arc::new(components),
+            zones: Arc::new(zones),
+            grids: Arc::new(grids),
+            cells: Arc::new(cells),
+            adjacency: Arc::new(adjacency),
+            responders: Arc::new(responders),
+            risk: Arc::new(risk),
         })
     }
 }
@@ -234,7 +270,9 @@ impl Default for ServeConfig {
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
-    engine: Arc<RwLock<Engine>>,
+    engine: Arc<ArcSwap<Engine>>,
+    /// Held while the next snapshot is built and published.
+    publishing: Arc<Mutex<()>>,
     /// The store (source of truth).
     pub store: Arc<dyn Store>,
     /// Settings.
@@ -264,7 +302,8 @@ impl AppState {
         .await?;
         Ok(Self {
             tiles: Arc::new(tiles),
-            engine: Arc::new(RwLock::new(engine)),
+            engine: Arc::new(ArcSwap::from_pointee(engine)),
+            publishing: Arc::new(Mutex::new(())),
             store,
             config: Arc::new(config),
             writes: Arc::new(tokio::sync::Mutex::new(())),
@@ -281,18 +320,14 @@ impl AppState {
     /// [`LoadError`] when the store cannot be read or the engine built;
     /// the old state stays.
     pub async fn reload(&self) -> Result<(), LoadError> {
-        let (lock, tiles) = (self.engine.clone(), self.tiles.clone());
+        let state = self.clone();
         build(&self.store, &self.config, move |engine, territory| {
-            // Indexed before the lock, so reads wait only for the swap; the
-            // old engine is dropped after it.
+            // Indexed before publishing, so reads go on meanwhile.
             let prepared = Tiles::prepare(&engine.cells, territory);
-            let old = {
-                let mut current = lock
-                    .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                tiles.install(prepared);
-                std::mem::replace(&mut *current, engine)
-            };
+            let _publishing = state.publishing();
+            let old = state.engine.swap(Arc::new(engine));
+            // Clears the cache after the swap (see crate::tiles).
+            state.tiles.install(prepared);
             drop(old);
         })
         .await
@@ -316,28 +351,60 @@ impl AppState {
     /// # Errors
     /// [`ResponderError`] when a travel-time search fails.
     pub fn apply_risk_config(&self) -> Result<(), ResponderError> {
-        let mut engine = self.engine_mut();
-        if engine.risk.config != self.config.risk {
-            engine.risk =
-                RiskState::new(self.config.risk.clone(), &engine.responders, &engine.cells)?;
-        }
+        self.update(|engine, _| {
+            if engine.risk.config != self.config.risk {
+                engine.risk = Arc::new(RiskState::new(
+                    self.config.risk.clone(),
+                    &engine.responders,
+                    &engine.cells,
+                )?);
+            }
+            Ok::<_, ResponderError>(())
+        })?;
         self.tiles.cache.clear();
         Ok(())
     }
 
-    /// The engine, for reading. A panic in an earlier writer does not lock
-    /// readers out: writers replace whole parts, so the state stays whole.
-    pub fn engine(&self) -> RwLockReadGuard<'_, Engine> {
-        self.engine
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// The current snapshot of the engine: it stays whole however long it
+    /// is held, and writes never wait for it (module docs).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.load_full()
     }
 
-    /// The engine, for updating after a stored write.
-    pub fn engine_mut(&self) -> RwLockWriteGuard<'_, Engine> {
-        self.engine
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Builds the next snapshot with `change` (given a copy of the current
+    /// one that shares every part, and the [`Touched`] to fill) and, when
+    /// it succeeds, publishes it and drops the cached tiles over what it
+    /// touched. When `change` fails nothing is published: readers go on
+    /// with the current snapshot.
+    ///
+    /// # Errors
+    /// `change`'s error.
+    pub fn update<T, E>(
+        &self,
+        change: impl FnOnce(&mut Engine, &mut Touched) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _publishing = self.publishing();
+        let mut next = Engine::clone(&self.engine.load());
+        let mut touched = Touched::default();
+        let out = change(&mut next, &mut touched)?;
+        let old = self.engine.swap(Arc::new(next));
+        // After the swap: a tile rendered from the old snapshot is either
+        // cached before this and dropped by it, or not cached at all (see
+        // crate::tiles).
+        let areas: Vec<_> = touched
+            .areas
+            .into_iter()
+            .map(crate::tiles::bounds)
+            .collect();
+        self.tiles.cache.invalidate(&areas);
+        drop(old);
+        Ok(out)
+    }
+
+    fn publishing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

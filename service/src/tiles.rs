@@ -3,11 +3,13 @@
 //!
 //! # Never stale
 //!
-//! A tile is rendered and put in the cache while the engine's read lock is
-//! held; a write changes the engine and drops the tiles over the cells
-//! whose risk changed while holding its write lock. So a cached tile is
-//! always one rendered from the current data: a tile rendered before a
-//! write is cached before the write's invalidation runs, and dropped by it.
+//! A tile is rendered from one engine snapshot, taken after reading the
+//! cache's generation, and cached only if no invalidation ran since
+//! ([`TileCache::insert_if_current`]); a write publishes its snapshot and
+//! then drops the tiles over what it touched, which moves the generation
+//! on. So a cached tile is always one rendered from the current data: a
+//! tile rendered from the snapshot before a write is either cached before
+//! the write's invalidation, and dropped by it, or not cached at all.
 
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -503,8 +505,8 @@ impl Tiles {
         PreparedTiles(Arc::new(TileData::new(cells, territory)))
     }
 
-    /// Swaps in prepared indexes and drops every cached tile. Call it with
-    /// the engine write-locked (module docs).
+    /// Swaps in prepared indexes and drops every cached tile. Call it after
+    /// publishing the reloaded engine (module docs).
     pub fn install(&self, prepared: PreparedTiles) {
         *self.data.write().unwrap_or_else(PoisonError::into_inner) = prepared.0;
         self.cache.clear();
@@ -518,13 +520,16 @@ impl Tiles {
     }
 
     /// The tile of `key`: from the cache, or rendered by `render` and
-    /// cached. Call it with the engine read-locked (module docs), after a
-    /// counted lookup of the cache: this second look is not counted.
+    /// cached unless the cache has changed since `generation`
+    /// ([`TileCache::generation`], read before the engine snapshot that
+    /// `render` draws from: module docs). Call it after a counted lookup
+    /// of the cache: this second look is not counted.
     ///
     /// # Errors
     /// [`TileError`] when the tile cannot be drawn or encoded.
     pub fn get(
         &self,
+        generation: u64,
         key: TileKey,
         render: impl FnOnce() -> Result<Vec<u8>, TileError>,
     ) -> Result<Tile, TileError> {
@@ -532,7 +537,8 @@ impl Tiles {
             return Ok(t);
         }
         let tile = Tile::new(render()?);
-        self.cache.insert(key, tile.clone(), tile.bytes.len());
+        self.cache
+            .insert_if_current(generation, key, tile.clone(), tile.bytes.len());
         Ok(tile)
     }
 

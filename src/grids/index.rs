@@ -10,7 +10,7 @@ use crate::cells::CellCode;
 use crate::locate::{box_tree, holding, nearest, Entry};
 
 /// The active grids, indexed by envelope and by code.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct GridIndex {
     grids: Vec<Grid>,
     by_code: HashMap<CellCode, usize>,

@@ -37,6 +37,8 @@ struct Inner<V> {
     order: VecDeque<(TileKey, u64)>,
     weight: usize,
     serial: u64,
+    /// Bumped by every invalidation and clearing (see [`TileCache::generation`]).
+    generation: u64,
 }
 
 /// The cache; values are cheap to clone (shared bytes).
@@ -76,6 +78,7 @@ impl<V: Clone> TileCache<V> {
                 order: VecDeque::new(),
                 weight: 0,
                 serial: 0,
+                generation: 0,
             }),
             capacity: AtomicUsize::new(capacity),
             hits: AtomicU64::new(0),
@@ -131,11 +134,42 @@ impl<V: Clone> TileCache<V> {
     /// the oldest entries while over the bound. A value heavier than the
     /// whole bound is not kept.
     pub fn insert(&self, key: TileKey, value: V, weight: usize) {
+        self.insert_since(None, key, value, weight);
+    }
+
+    /// The cache's generation: it changes with every invalidation and
+    /// clearing. Read it before reading the data a tile is rendered from,
+    /// and cache the tile with [`TileCache::insert_if_current`].
+    pub fn generation(&self) -> u64 {
+        self.inner
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .generation
+    }
+
+    /// Caches `value` like [`TileCache::insert`], unless an invalidation or
+    /// clearing ran since `generation` was read: a tile rendered from data
+    /// that a write has since replaced is never cached after the write's
+    /// invalidation. Returns whether it was cached.
+    pub fn insert_if_current(
+        &self,
+        generation: u64,
+        key: TileKey,
+        value: V,
+        weight: usize,
+    ) -> bool {
+        self.insert_since(Some(generation), key, value, weight)
+    }
+
+    fn insert_since(&self, generation: Option<u64>, key: TileKey, value: V, weight: usize) -> bool {
         let capacity = self.capacity.load(Ordering::Relaxed);
         if weight > capacity {
-            return;
+            return false;
         }
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        if generation.is_some_and(|g| g != inner.generation) {
+            return false;
+        }
         inner.serial += 1;
         let serial = inner.serial;
         if let Some(old) = inner.map.insert(
@@ -156,6 +190,7 @@ impl<V: Clone> TileCache<V> {
             let Inner { map, order, .. } = &mut *inner;
             order.retain(|(k, s)| map.get(k).is_some_and(|e| e.serial == *s));
         }
+        true
     }
 
     /// Drops every tile (any layer, zoom and scale) whose bounds meet one of
@@ -174,6 +209,7 @@ impl<V: Clone> TileCache<V> {
 
     fn drop_where(&self, doomed: impl Fn(&TileKey) -> bool) -> usize {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        inner.generation += 1;
         let before = inner.map.len();
         let mut freed = 0;
         inner.map.retain(|k, e| {
@@ -275,6 +311,24 @@ mod tests {
             (3, 2),
             "peeks are not counted"
         );
+    }
+
+    #[test]
+    fn a_tile_rendered_before_an_invalidation_is_not_cached_after_it() {
+        let c = TileCache::new(1 << 20);
+        let before = c.generation();
+        // A write's invalidation runs while the tile is being rendered…
+        c.invalidate(&[key(5, 3, 3).coord.bounds()]);
+        // …so the tile, rendered from the data before the write, is not kept.
+        assert!(!c.insert_if_current(before, key(1, 0, 0), "stale", 1));
+        assert_eq!(c.peek(&key(1, 0, 0)), None);
+        let now = c.generation();
+        assert_ne!(now, before);
+        assert!(c.insert_if_current(now, key(1, 0, 0), "fresh", 1));
+        assert_eq!(c.peek(&key(1, 0, 0)), Some("fresh"));
+        c.clear();
+        assert!(!c.insert_if_current(now, key(1, 0, 0), "stale", 1));
+        assert!(c.is_empty());
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //!   component to the unit cell holding it; the answer carries the cell.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -32,7 +34,7 @@ use crate::auth::{Planning, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::import::{self, ComponentDraft, FeatureProblem, Fields};
 use crate::ogc;
-use crate::state::{AppState, Engine};
+use crate::state::{AppState, Engine, Touched};
 use crate::store::{self, AuditRecord, Layer};
 
 /// Features a list answers with by default, and at most.
@@ -107,36 +109,46 @@ fn grid_of(engine: &Engine, c: &Component) -> Option<CellCode> {
     engine.component_grids.get(c.id)
 }
 
-/// Drops the cached tiles over a component's old and new places.
-fn invalidate(state: &AppState, old: Option<&Component>, new: Option<&Component>) {
-    let touched: Vec<_> = old
-        .into_iter()
-        .chain(new)
-        .filter_map(|c| geo::BoundingRect::bounding_rect(&c.geometry))
-        .map(crate::tiles::bounds)
-        .collect();
-    state.tiles.cache.invalidate(&touched);
-}
-
-/// Puts `c` (written or moved) in the engine: index, grid, collection.
-fn put(engine: &mut Engine, c: Component) -> Option<Component> {
-    let Engine {
-        components,
-        component_grids,
-        grids,
-        ..
-    } = engine;
-    component_grids.place(&c, &grids.index);
-    let old = components.put(c);
-    engine.collections.components = ogc::components(engine.components.iter());
+/// Puts component `id` in the engine as `new` (written or moved), or takes
+/// it out (`None`): index, grid, collection and count; touches its old and
+/// new places. Returns the old one.
+fn change(
+    engine: &mut Engine,
+    touched: &mut Touched,
+    id: i64,
+    new: Option<Component>,
+) -> Option<Component> {
+    let area = |c: &Component| geo::BoundingRect::bounding_rect(&c.geometry);
+    touched.extend(new.as_ref().and_then(area));
+    let adding = new.is_some();
+    let grids = Arc::make_mut(&mut engine.component_grids);
+    let index = Arc::make_mut(&mut engine.components);
+    let old = match new {
+        Some(c) => {
+            grids.place(&c, &engine.grids.index);
+            index.put(c)
+        }
+        None => {
+            grids.forget(id);
+            index.remove(id)
+        }
+    };
+    touched.extend(old.as_ref().and_then(area));
+    let count = &mut engine.counts.components;
+    match (old.is_some(), adding) {
+        (false, true) => *count += 1,
+        (true, false) => *count = count.saturating_sub(1),
+        _ => {}
+    }
+    engine.collections.components = Arc::new(ogc::components(engine.components.iter()));
     old
 }
 
-/// Takes component `id` out of the engine.
-fn take(engine: &mut Engine, id: i64) -> Option<Component> {
-    engine.component_grids.forget(id);
-    let old = engine.components.remove(id);
-    engine.collections.components = ogc::components(engine.components.iter());
+/// Applies a stored write of component `id` to the engine (see [`change`])
+/// and publishes it; returns the old one.
+fn apply(state: &AppState, id: i64, new: Option<Component>) -> Option<Component> {
+    let Ok(old) =
+        state.update(|engine, touched| Ok::<_, Infallible>(change(engine, touched, id, new)));
     old
 }
 
@@ -372,12 +384,8 @@ async fn create(
         .insert(&store::Feature::Component(c.clone()), &record)
         .await?;
     let code = c.code;
-    let mut engine = state.engine_mut();
-    put(&mut engine, c.clone());
-    invalidate(&state, None, Some(&c));
-    engine.counts.components += 1;
-    let mut response = geojson(StatusCode::CREATED, &state, &engine, &c);
-    drop(engine);
+    apply(&state, c.id, Some(c.clone()));
+    let mut response = geojson(StatusCode::CREATED, &state, &state.engine(), &c);
     if let Ok(location) = format!("/api/v1/components/{code}").parse() {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -413,10 +421,8 @@ async fn replace(
     {
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
-    let mut engine = state.engine_mut();
-    let old = put(&mut engine, c.clone());
-    invalidate(&state, old.as_ref(), Some(&c));
-    Ok(geojson(StatusCode::OK, &state, &engine, &c))
+    apply(&state, c.id, Some(c.clone()));
+    Ok(geojson(StatusCode::OK, &state, &state.engine(), &c))
 }
 
 async fn remove(
@@ -435,30 +441,16 @@ async fn remove(
     {
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
-    let mut engine = state.engine_mut();
-    let old = take(&mut engine, before.id);
-    invalidate(&state, old.as_ref(), None);
-    engine.counts.components = engine.counts.components.saturating_sub(1);
+    apply(&state, before.id, None);
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Applies another process's stored write of component `id` (`stored`:
 /// the row now, or `None` when it is gone), re-tied to this process's
 /// cells; the cached tiles over it are dropped.
-pub(crate) fn follow(state: &AppState, id: i64, stored: Option<Component>) {
-    let mut engine = state.engine_mut();
-    if let Some(mut c) = stored {
-        components::tie(std::slice::from_mut(&mut c), &engine.locator);
-        let old = put(&mut engine, c.clone());
-        invalidate(state, old.as_ref(), Some(&c));
-        if old.is_none() {
-            engine.counts.components += 1;
-        }
-    } else {
-        let old = take(&mut engine, id);
-        invalidate(state, old.as_ref(), None);
-        if old.is_some() {
-            engine.counts.components = engine.counts.components.saturating_sub(1);
-        }
+pub(crate) fn follow(state: &AppState, id: i64, mut stored: Option<Component>) {
+    if let Some(c) = &mut stored {
+        components::tie(std::slice::from_mut(c), &state.engine().locator);
     }
+    apply(state, id, stored);
 }

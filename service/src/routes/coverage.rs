@@ -99,7 +99,7 @@ fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
     let uncovered: Vec<Value> = responders
         .cells()
         .iter()
-        .zip(&engine.cells)
+        .zip(engine.cells.iter())
         .zip(&report.eta_s)
         .filter(|(_, eta)| eta.is_none())
         .map(|((t, cell), _)| {

@@ -8,13 +8,17 @@
 //!   `likelihood` + `severity` (the import's attribute rules).
 //!
 //! Writes need the writers' bearer token ([`Writer`]). A write is stored in
-//! one transaction first; then, under the engine's write lock, the indexes,
-//! the cells' risk levels (hazards), the risk map, the counts and the OGC
-//! collection follow, and the cached tiles over the change are dropped. Writes are serialised from the store to the engine so both see
-//! them in the same order. The feature must lie within the territory (see
+//! one transaction first; then the next engine snapshot is built with the
+//! indexes, the cells' risk levels (hazards), the risk map, the counts and
+//! the OGC collection following, and published ([`AppState::update`]);
+//! the cached tiles over the change are dropped. Readers go on with the
+//! snapshot before meanwhile. Writes are serialised from the store to the
+//! engine so both see them in the same order. The feature must lie within the territory (see
 //! [`crate::responders`]). Answers: 201 with `Location` and the stored
 //! feature, 200 on PUT, 204 on DELETE, 404 for an unknown id, 400 naming
 //! the bad field.
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -24,7 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
 use geo::{BoundingRect, Centroid};
-use geo_types::{Geometry, MultiPolygon, Point, Rect};
+use geo_types::{Geometry, MultiPolygon, Point};
 use serde_json::{Map, Value};
 
 use super::params;
@@ -35,7 +39,6 @@ use crate::ogc;
 use crate::responders::ResponderError;
 use crate::state::{AppState, Engine};
 use crate::store::{self, AuditRecord, Layer};
-use crate::tiles;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -131,15 +134,15 @@ impl Writable for Facility {
     }
 
     fn put(engine: &mut Engine, region: usize, item: Self) -> Result<Option<Self>, ResponderError> {
-        Ok(engine.responders.put_facility(region, item)?)
+        Ok(Arc::make_mut(&mut engine.responders).put_facility(region, item)?)
     }
 
     fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError> {
-        Ok(engine.responders.remove_facility(id))
+        Ok(Arc::make_mut(&mut engine.responders).remove_facility(id))
     }
 
     fn sync_collection(engine: &mut Engine) {
-        engine.collections.facilities = ogc::facilities(&engine.responders.facilities());
+        engine.collections.facilities = Arc::new(ogc::facilities(&engine.responders.facilities()));
     }
 
     fn count(counts: &mut LayerCounts) -> &mut usize {
@@ -199,18 +202,18 @@ impl Writable for Hazard {
         let Engine {
             responders, cells, ..
         } = engine;
-        responders.put_hazard(region, item, cells)
+        Arc::make_mut(responders).put_hazard(region, item, cells)
     }
 
     fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError> {
         let Engine {
             responders, cells, ..
         } = engine;
-        responders.remove_hazard(id, cells)
+        Arc::make_mut(responders).remove_hazard(id, cells)
     }
 
     fn sync_collection(engine: &mut Engine) {
-        engine.collections.hazards = ogc::hazards(&engine.responders.hazards());
+        engine.collections.hazards = Arc::new(ogc::hazards(&engine.responders.hazards()));
     }
 
     fn count(counts: &mut LayerCounts) -> &mut usize {
@@ -265,46 +268,51 @@ fn geojson_response(status: StatusCode, item: &impl Writable) -> Response {
     super::geojson(status, &item.feature().to_json())
 }
 
-/// Applies a stored write of feature `id` (now `new`, or gone) to the
-/// engine and drops the tiles over its old and new places and over the
-/// cells whose risk changed; a failure here means the store and the engine
-/// disagree until the next start.
+/// Applies a stored write of feature `id` to the next engine snapshot and
+/// publishes it: `Some((region, item))`, it is now `item`, indexed in
+/// `region`; `None`, it is gone. Index, count, risk and collection follow;
+/// the tiles over its old and new places and over the cells whose risk
+/// changed are dropped. A failure here (nothing is published) means the
+/// store and the engine disagree until the next start.
 fn apply<T: Writable>(
     state: &AppState,
     what: &str,
     id: i64,
-    new: Option<&T>,
-    f: impl FnOnce(&mut Engine) -> Result<(), ResponderError>,
+    new: Option<(usize, T)>,
 ) -> ServiceResult<()> {
-    let mut engine = state.engine_mut();
-    let mut touched: Vec<Rect<f64>> = T::find(&engine, id)
-        .into_iter()
-        .chain(new)
-        .filter_map(|x| x.geometry().bounding_rect())
-        .collect();
-    let changed = f(&mut engine)
-        .and_then(|()| {
+    state
+        .update(|engine, touched| {
+            let area = |x: &T| x.geometry().bounding_rect();
+            touched.extend(new.as_ref().and_then(|(_, x)| area(x)));
+            let adding = new.is_some();
+            let old = match new {
+                Some((region, item)) => T::put(engine, region, item)?,
+                None => T::take(engine, id)?,
+            };
+            touched.extend(old.as_ref().and_then(area));
+            let count = T::count(&mut engine.counts);
+            match (old.is_some(), adding) {
+                (false, true) => *count += 1,
+                (true, false) => *count = count.saturating_sub(1),
+                _ => {}
+            }
             let Engine {
                 risk,
                 responders,
                 cells,
                 ..
-            } = &mut *engine;
-            Ok(risk.refresh(responders, cells, T::LAYER == Layer::Facilities)?)
+            } = engine;
+            let facilities = T::LAYER == Layer::Facilities;
+            touched.extend(Arc::make_mut(risk).refresh(responders, cells, facilities)?);
+            T::sync_collection(engine);
+            Ok::<_, ResponderError>(())
         })
         .map_err(|e| {
-        ServiceError::Internal(format!(
-            "the {} was {what} in the store but the in-memory indexes could not follow ({e}); restart the server to reload",
-            T::NOUN
-        ))
-    })?;
-    // Under the write lock, so that no tile rendered before this write is
-    // cached after it (see crate::tiles).
-    touched.extend(changed);
-    let touched: Vec<_> = touched.into_iter().map(tiles::bounds).collect();
-    state.tiles.cache.invalidate(&touched);
-    T::sync_collection(&mut engine);
-    Ok(())
+            ServiceError::Internal(format!(
+                "the {} was {what} in the store but the in-memory indexes could not follow ({e}); restart the server to reload",
+                T::NOUN
+            ))
+        })
 }
 
 /// The audit entry of `action` on a feature by `writer`: the engine's copy
@@ -352,12 +360,7 @@ pub(crate) fn follow(
 
 fn follow_one<T: Writable>(state: &AppState, id: i64, item: Option<T>) -> ServiceResult<()> {
     let Some(item) = item else {
-        return apply::<T>(state, "deleted by another process", id, None, |engine| {
-            if T::take(engine, id)?.is_some() {
-                *T::count(&mut engine.counts) -= 1;
-            }
-            Ok(())
-        });
+        return apply::<T>(state, "deleted by another process", id, None);
     };
     // The store holds it: it is served wherever it lies (a process with a
     // larger --max-outside-km wrote it), in the nearest region.
@@ -365,17 +368,11 @@ fn follow_one<T: Writable>(state: &AppState, id: i64, item: Option<T>) -> Servic
         tracing::warn!(layer = T::PATH, id, error = %e, "another process stored a {} farther from the territory than this one's --max-outside-km; serving it as stored", T::NOUN);
         region_of(state, &item, f64::INFINITY)
     })?;
-    apply::<T>(
+    apply(
         state,
         "written by another process",
         id,
-        Some(&item),
-        |engine| {
-            if T::put(engine, region, item.clone())?.is_none() {
-                *T::count(&mut engine.counts) += 1;
-            }
-            Ok(())
-        },
+        Some((region, item)),
     )
 }
 
@@ -390,10 +387,7 @@ async fn create<T: Writable>(
     let record = audit(&writer, &state, "create", None, Some(&item));
     let id = state.store.insert(&item.stored(), &record).await?;
     item.set_id(id);
-    apply::<T>(&state, "stored", id, Some(&item), |engine| {
-        *T::count(&mut engine.counts) += 1;
-        T::put(engine, region, item.clone()).map(drop)
-    })?;
+    apply(&state, "stored", id, Some((region, item.clone())))?;
     let mut response = geojson_response(StatusCode::CREATED, &item);
     if let Ok(location) = format!("/api/v1/{}/{id}", T::PATH).parse() {
         response.headers_mut().insert(header::LOCATION, location);
@@ -436,9 +430,7 @@ async fn replace<T: Writable>(
             T::NOUN
         )));
     }
-    apply::<T>(&state, "updated", id, Some(&item), |engine| {
-        T::put(engine, region, item.clone()).map(drop)
-    })?;
+    apply(&state, "updated", id, Some((region, item.clone())))?;
     Ok(geojson_response(StatusCode::OK, &item))
 }
 
@@ -456,11 +448,6 @@ async fn remove<T: Writable>(
             T::NOUN
         )));
     }
-    apply::<T>(&state, "deleted", id, None, |engine| {
-        if T::take(engine, id)?.is_some() {
-            *T::count(&mut engine.counts) -= 1;
-        }
-        Ok(())
-    })?;
+    apply::<T>(&state, "deleted", id, None)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

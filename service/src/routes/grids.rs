@@ -27,6 +27,8 @@
 //! token of any role ([`Reader`]).
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -46,7 +48,7 @@ use crate::auth::{Planning, Reader, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::grids::{self as service_grids, feature_collection};
 use crate::ogc::{self, People};
-use crate::state::{AppState, Engine};
+use crate::state::AppState;
 use crate::values;
 
 pub fn routes() -> Router<AppState> {
@@ -419,35 +421,36 @@ async fn edit(
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-/// Puts stored grid rows into the engine and drops the cached tiles over
-/// them (under the write lock: see [`crate::tiles`]).
+/// Puts stored grid rows into the next engine snapshot and publishes it;
+/// the cached tiles over the grids' old and new places are dropped.
 pub(crate) fn reindex(state: &AppState, rows: &[Grid]) {
-    let mut engine = state.engine_mut();
-    // The grids' places before and after: components there may change grid.
-    let areas: Vec<_> = rows
-        .iter()
-        .chain(rows.iter().filter_map(|g| engine.grids.index.get(g.code)))
-        .filter_map(|g| geo::BoundingRect::bounding_rect(&g.geometry))
-        .collect();
-    engine.grids.update(rows);
-    engine.collections.grids = ogc::grids(engine.grids.index.grids());
-    let Engine {
-        component_grids,
-        incidents,
-        grids,
-        ..
-    } = &mut *engine;
-    // Components and incidents under the changed grids take their grid again.
-    component_grids.refresh(&grids.index, &areas);
-    for i in incidents
-        .iter_mut()
-        .filter(|i| areas.iter().any(|r| r.intersects(&i.location)))
-    {
-        i.grid = grids.index.locate(i.location).map(|g| g.code);
-    }
-    // The tiles over the grids' old and new places.
-    let touched: Vec<_> = areas.iter().copied().map(crate::tiles::bounds).collect();
-    state.tiles.cache.invalidate(&touched);
+    let Ok(()) = state.update(|engine, touched| {
+        // The grids' places before and after: components there may change grid.
+        let areas: Vec<_> = rows
+            .iter()
+            .chain(rows.iter().filter_map(|g| engine.grids.index.get(g.code)))
+            .filter_map(|g| geo::BoundingRect::bounding_rect(&g.geometry))
+            .collect();
+        let grids = Arc::make_mut(&mut engine.grids);
+        grids.update(rows);
+        engine.collections.grids = Arc::new(ogc::grids(grids.index.grids()));
+        // Components and incidents under the changed grids take their grid again.
+        Arc::make_mut(&mut engine.component_grids).refresh(&grids.index, &areas);
+        if engine
+            .incidents
+            .iter()
+            .any(|i| areas.iter().any(|r| r.intersects(&i.location)))
+        {
+            for i in Arc::make_mut(&mut engine.incidents)
+                .iter_mut()
+                .filter(|i| areas.iter().any(|r| r.intersects(&i.location)))
+            {
+                i.grid = grids.index.locate(i.location).map(|g| g.code);
+            }
+        }
+        touched.extend(areas);
+        Ok::<_, Infallible>(())
+    });
 }
 
 /// `GET /grids/edits`: for planners and admins (authors, and the grids'

@@ -274,6 +274,8 @@ async fn tile(
     let tile = match cacheable.then(|| state.tiles.cache.get(&key)).flatten() {
         Some(cached) => cached,
         None => tokio::task::spawn_blocking(move || {
+            // The generation before the snapshot (see crate::tiles).
+            let generation = state.tiles.cache.generation();
             let engine = state.engine();
             let render = || match r.layer {
                 Layer::Risk => {
@@ -290,7 +292,7 @@ async fn tile(
                 Layer::Vector(v) => Ok(Tiles::render_vector(&engine, v, r.coord)),
             };
             if cacheable {
-                state.tiles.get(key, render)
+                state.tiles.get(generation, key, render)
             } else {
                 render().map(Tile::new)
             }
