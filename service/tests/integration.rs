@@ -23,6 +23,7 @@ mod people;
 mod replicas;
 mod responders;
 mod risk;
+mod snapshots;
 mod store_suite;
 mod values;
 mod web;
