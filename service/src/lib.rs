@@ -17,6 +17,7 @@ pub mod error;
 pub mod export;
 pub mod grids;
 pub mod import;
+pub mod live;
 pub mod metrics;
 pub mod ogc;
 pub mod openapi;

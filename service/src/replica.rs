@@ -120,7 +120,7 @@ async fn apply(state: &AppState, change: &Change) -> Result<(), ServiceError> {
                     Some(crate::store::Feature::Component(c)) => Some(c),
                     _ => None,
                 };
-                components::follow(state, id, stored);
+                components::follow(state, id, stored)?;
             }
             Ok(())
         }
@@ -130,8 +130,7 @@ async fn apply(state: &AppState, change: &Change) -> Result<(), ServiceError> {
                 .into_iter()
                 .filter(|g| change.codes.contains(&g.code.to_string()))
                 .collect();
-            grids::reindex(state, &rows);
-            Ok(())
+            grids::reindex(state, &rows)
         }
         _ => state.reload().await.map_err(|e| match e {
             LoadError::Store(e) => ServiceError::Store(e),

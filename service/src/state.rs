@@ -21,186 +21,18 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
-use geo_types::Rect;
 
-use civgrid::cells::{Adjacency, Cell, CellCode};
-use civgrid::components::ComponentIndex;
-use civgrid::grids::{Grid, GridConfig};
-use civgrid::{LayerCounts, Locator, RiskConfig, Territory};
+use civgrid::grids::GridConfig;
+use civgrid::{RiskConfig, Territory};
 
 use crate::assign::AssignData;
 use crate::auth::{Access, WriterToken};
-use crate::components::ComponentGrids;
-use crate::grids::GridState;
+pub use crate::live::{Collections, Engine, PlacedIncident, Touched, Update};
 use crate::metrics::Metrics;
-use crate::ogc::{self, Collection};
-use crate::responders::{ResponderError, Responders, DEFAULT_MAX_OUTSIDE_M};
+use crate::responders::{ResponderError, DEFAULT_MAX_OUTSIDE_M};
 use crate::risk::RiskState;
 use crate::store::{Store, StoreError};
 use crate::tiles::{Styles, Tiles, DEFAULT_CACHE_BYTES};
-use crate::zones::ZoneState;
-
-/// In-memory indexes over the stored territory: one snapshot (see the
-/// module docs). Cloning it is cheap: it shares every part.
-#[derive(Debug, Clone)]
-pub struct Engine {
-    /// Point → administrative areas.
-    pub locator: Arc<Locator>,
-    /// Feature counts.
-    pub counts: LayerCounts,
-    /// The active unit cells, by code.
-    pub cells: Arc<Vec<Cell>>,
-    /// Pairs of active cells sharing an edge.
-    pub adjacency: Arc<Vec<Adjacency>>,
-    /// The OGC API Features collections.
-    pub collections: Collections,
-    /// Facility and hazard indexes, road graphs and coverage targets.
-    pub responders: Arc<Responders>,
-    /// Household grids and what their edits need.
-    pub grids: Arc<GridState>,
-    /// Each cell's risk score and level.
-    pub risk: Arc<RiskState>,
-    /// Incidents with the cell and grid holding them, for hot spots.
-    pub incidents: Arc<Vec<PlacedIncident>>,
-    /// Components (部件), tied to the active cells.
-    pub components: Arc<ComponentIndex>,
-    /// The household grid of each component.
-    pub component_grids: Arc<ComponentGrids>,
-    /// Overlay zones and their validation reports.
-    pub zones: Arc<ZoneState>,
-}
-
-/// What a write touched: the places whose cached tiles must go once its
-/// snapshot is published.
-#[derive(Debug, Default)]
-pub struct Touched {
-    /// Lon/lat rectangles: every cached tile meeting one is dropped.
-    pub areas: Vec<Rect<f64>>,
-}
-
-impl Touched {
-    /// Adds the places of `rects`.
-    pub fn extend(&mut self, rects: impl IntoIterator<Item = Rect<f64>>) {
-        self.areas.extend(rects);
-    }
-}
-
-/// An incident with the active cell and grid holding it (found when the
-/// engine is built; the grid again when an edit changes the grids there).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlacedIncident {
-    /// Its kind or class code.
-    pub kind: String,
-    /// When, seconds since the Unix epoch.
-    pub time_unix_s: i64,
-    /// The active unit cell holding it.
-    pub cell: Option<CellCode>,
-    /// The active household grid holding it.
-    pub grid: Option<CellCode>,
-    /// Where it happened: its grid is found again when grids change there.
-    pub location: geo_types::Point<f64>,
-}
-
-/// The layers served as OGC API Features collections.
-#[derive(Debug, Clone)]
-pub struct Collections {
-    /// Unit cells (active ones).
-    pub cells: Arc<Collection>,
-    /// Facilities.
-    pub facilities: Arc<Collection>,
-    /// Hazards.
-    pub hazards: Arc<Collection>,
-    /// Household grids (active ones).
-    pub grids: Arc<Collection>,
-    /// Components (部件).
-    pub components: Arc<Collection>,
-    /// Overlay zones.
-    pub zones: Arc<Collection>,
-}
-
-impl Collections {
-    /// Every collection, in the order listed by `/ogc/collections`.
-    pub fn all(&self) -> [&Collection; 6] {
-        [
-            &self.cells,
-            &self.grids,
-            &self.facilities,
-            &self.hazards,
-            &self.components,
-            &self.zones,
-        ]
-    }
-
-    /// The collection with this id.
-    pub fn get(&self, id: &str) -> Option<&Collection> {
-        self.all().into_iter().find(|c| c.id == id)
-    }
-}
-
-impl Engine {
-    /// Builds the indexes of a territory, its cells and its grids (active
-    /// and retired: only the active cells are kept). Builds road graphs:
-    /// seconds for a city, so call it from a blocking task.
-    ///
-    /// # Errors
-    /// [`ResponderError`] for a facility, hazard or road that cannot be indexed.
-    pub fn new(
-        territory: &Territory,
-        mut cells: Vec<Cell>,
-        adjacency: Vec<Adjacency>,
-        grids: Vec<Grid>,
-        grid_config: GridConfig,
-        risk_config: RiskConfig,
-    ) -> Result<Self, ResponderError> {
-        cells.retain(|c| c.end.is_none());
-        cells.sort_by_key(|c| c.code);
-        let locator = Locator::new(territory).with_cells(&cells);
-        let responders = Responders::new(territory, &cells, &locator)?;
-        let grids = GridState::new(territory, &locator, grids, grid_config);
-        let risk = RiskState::new(risk_config, &responders, &cells)?;
-        let incidents = territory
-            .incidents
-            .iter()
-            .map(|i| PlacedIncident {
-                kind: i.kind.clone(),
-                time_unix_s: i.time_unix_s,
-                cell: locator.locate(i.location).cell.map(|c| c.code),
-                grid: grids.index.locate(i.location).map(|g| g.code),
-                location: i.location,
-            })
-            .collect();
-        let (components, moved) = ComponentIndex::new(territory.components.clone(), &locator);
-        if moved > 0 {
-            tracing::warn!(
-                moved,
-                "components whose stored cell is not the active cell holding them (run `civgrid cells` again to store the new ones)"
-            );
-        }
-        let zones = ZoneState::new(territory);
-        let component_grids = ComponentGrids::new(&components, &grids.index);
-        Ok(Self {
-            collections: Collections {
-                cells: Arc::new(ogc::cells(&cells)),
-                facilities: Arc::new(ogc::facilities(&territory.facilities)),
-                hazards: Arc::new(ogc::hazards(&territory.hazards)),
-                grids: Arc::new(ogc::grids(grids.index.grids())),
-                components: Arc::new(ogc::components(components.iter())),
-                zones: Arc::new(ogc::zones(&zones.features)),
-            },
-            component_grids: Arc::new(component_grids),
-            incidents: Arc::new(incidents),
-            locator: Arc::new(locator),
-            counts: territory.counts(),
-            components: Arc::new(components),
-            zones: Arc::new(zones),
-            grids: Arc::new(grids),
-            cells: Arc::new(cells),
-            adjacency: Arc::new(adjacency),
-            responders: Arc::new(responders),
-            risk: Arc::new(risk),
-        })
-    }
-}
 
 /// Why the state could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -371,15 +203,23 @@ impl AppState {
         self.engine.load_full()
     }
 
+    /// Applies a stored write to the next snapshot ([`crate::live::apply`])
+    /// and publishes it (see [`AppState::update`]): the one way writes,
+    /// of this process or followed from another, reach the engine.
+    ///
+    /// # Errors
+    /// [`ResponderError`] when the change cannot be indexed; nothing is
+    /// published.
+    pub fn apply(&self, update: Update) -> Result<(), ResponderError> {
+        self.update(|engine, touched| crate::live::apply(engine, update, touched))
+    }
+
     /// Builds the next snapshot with `change` (given a copy of the current
     /// one that shares every part, and the [`Touched`] to fill) and, when
     /// it succeeds, publishes it and drops the cached tiles over what it
     /// touched. When `change` fails nothing is published: readers go on
     /// with the current snapshot.
-    ///
-    /// # Errors
-    /// `change`'s error.
-    pub fn update<T, E>(
+    fn update<T, E>(
         &self,
         change: impl FnOnce(&mut Engine, &mut Touched) -> Result<T, E>,
     ) -> Result<T, E> {

@@ -13,8 +13,6 @@
 //!   component to the unit cell holding it; the answer carries the cell.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -34,7 +32,7 @@ use crate::auth::{Planning, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::import::{self, ComponentDraft, FeatureProblem, Fields};
 use crate::ogc;
-use crate::state::{AppState, Engine, Touched};
+use crate::state::{AppState, Engine, Update};
 use crate::store::{self, AuditRecord, Layer};
 
 /// Features a list answers with by default, and at most.
@@ -109,47 +107,12 @@ fn grid_of(engine: &Engine, c: &Component) -> Option<CellCode> {
     engine.component_grids.get(c.id)
 }
 
-/// Puts component `id` in the engine as `new` (written or moved), or takes
-/// it out (`None`): index, grid, collection and count; touches its old and
-/// new places. Returns the old one.
-fn change(
-    engine: &mut Engine,
-    touched: &mut Touched,
-    id: i64,
-    new: Option<Component>,
-) -> Option<Component> {
-    let area = |c: &Component| geo::BoundingRect::bounding_rect(&c.geometry);
-    touched.extend(new.as_ref().and_then(area));
-    let adding = new.is_some();
-    let grids = Arc::make_mut(&mut engine.component_grids);
-    let index = Arc::make_mut(&mut engine.components);
-    let old = match new {
-        Some(c) => {
-            grids.place(&c, &engine.grids.index);
-            index.put(c)
-        }
-        None => {
-            grids.forget(id);
-            index.remove(id)
-        }
-    };
-    touched.extend(old.as_ref().and_then(area));
-    let count = &mut engine.counts.components;
-    match (old.is_some(), adding) {
-        (false, true) => *count += 1,
-        (true, false) => *count = count.saturating_sub(1),
-        _ => {}
-    }
-    engine.collections.components = Arc::new(ogc::components(engine.components.iter()));
-    old
-}
-
-/// Applies a stored write of component `id` to the engine (see [`change`])
-/// and publishes it; returns the old one.
-fn apply(state: &AppState, id: i64, new: Option<Component>) -> Option<Component> {
-    let Ok(old) =
-        state.update(|engine, touched| Ok::<_, Infallible>(change(engine, touched, id, new)));
-    old
+/// Applies a stored write of component `id` (now `now`, or gone) to the
+/// engine (see [`crate::live::apply`]).
+fn apply(state: &AppState, id: i64, now: Option<Component>, what: &str) -> ServiceResult<()> {
+    super::follow_stored(state, Update::Component { id, now }, &|| {
+        format!("component {id} was {what}")
+    })
 }
 
 /// A component as a GeoJSON Feature (id = its code, as in the OGC
@@ -384,7 +347,7 @@ async fn create(
         .insert(&store::Feature::Component(c.clone()), &record)
         .await?;
     let code = c.code;
-    apply(&state, c.id, Some(c.clone()));
+    apply(&state, c.id, Some(c.clone()), "stored")?;
     let mut response = geojson(StatusCode::CREATED, &state, &state.engine(), &c);
     if let Ok(location) = format!("/api/v1/components/{code}").parse() {
         response.headers_mut().insert(header::LOCATION, location);
@@ -421,7 +384,7 @@ async fn replace(
     {
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
-    apply(&state, c.id, Some(c.clone()));
+    apply(&state, c.id, Some(c.clone()), "updated")?;
     Ok(geojson(StatusCode::OK, &state, &state.engine(), &c))
 }
 
@@ -441,16 +404,23 @@ async fn remove(
     {
         return Err(ServiceError::NotFound(format!("no component {code}")));
     }
-    apply(&state, before.id, None);
+    apply(&state, before.id, None, "deleted")?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Applies another process's stored write of component `id` (`stored`:
 /// the row now, or `None` when it is gone), re-tied to this process's
 /// cells; the cached tiles over it are dropped.
-pub(crate) fn follow(state: &AppState, id: i64, mut stored: Option<Component>) {
+///
+/// # Errors
+/// [`ServiceError::Internal`] when the engine cannot follow.
+pub(crate) fn follow(
+    state: &AppState,
+    id: i64,
+    mut stored: Option<Component>,
+) -> ServiceResult<()> {
     if let Some(c) = &mut stored {
         components::tie(std::slice::from_mut(c), &state.engine().locator);
     }
-    apply(state, id, stored);
+    apply(state, id, stored, "written by another process")
 }

@@ -18,16 +18,14 @@
 //! feature, 200 on PUT, 204 on DELETE, 404 for an unknown id, 400 naming
 //! the bad field.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed, LayerCounts};
-use geo::{BoundingRect, Centroid};
+use civgrid::{Facility, FacilityKind, Hazard, HazardGeometry, Indexed};
+use geo::Centroid;
 use geo_types::{Geometry, MultiPolygon, Point};
 use serde_json::{Map, Value};
 
@@ -36,8 +34,7 @@ use crate::auth::{Dispatch, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::import::{self, FeatureProblem, Fields};
 use crate::ogc;
-use crate::responders::ResponderError;
-use crate::state::{AppState, Engine};
+use crate::state::{AppState, Engine, Update};
 use crate::store::{self, AuditRecord, Layer};
 
 pub fn routes() -> Router<AppState> {
@@ -84,17 +81,8 @@ trait Writable: Indexed + Send + Sync + Sized + 'static {
     /// The indexed feature with this id.
     fn find(engine: &Engine, id: i64) -> Option<&Self>;
 
-    /// Indexes a stored feature in `region`, replacing the one with its id.
-    fn put(engine: &mut Engine, region: usize, item: Self) -> Result<Option<Self>, ResponderError>;
-
-    /// Removes a feature from the indexes.
-    fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError>;
-
-    /// Rebuilds the layer's OGC collection from the indexes.
-    fn sync_collection(engine: &mut Engine);
-
-    /// The layer's count.
-    fn count(counts: &mut LayerCounts) -> &mut usize;
+    /// The engine's update: feature `id` is now `now` (in its region), or gone.
+    fn update(id: i64, now: Option<(usize, Self)>) -> Update;
 }
 
 impl Writable for Facility {
@@ -133,20 +121,8 @@ impl Writable for Facility {
         engine.responders.facility(id)
     }
 
-    fn put(engine: &mut Engine, region: usize, item: Self) -> Result<Option<Self>, ResponderError> {
-        Ok(Arc::make_mut(&mut engine.responders).put_facility(region, item)?)
-    }
-
-    fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError> {
-        Ok(Arc::make_mut(&mut engine.responders).remove_facility(id))
-    }
-
-    fn sync_collection(engine: &mut Engine) {
-        engine.collections.facilities = Arc::new(ogc::facilities(&engine.responders.facilities()));
-    }
-
-    fn count(counts: &mut LayerCounts) -> &mut usize {
-        &mut counts.facilities
+    fn update(id: i64, now: Option<(usize, Self)>) -> Update {
+        Update::Facility { id, now }
     }
 }
 
@@ -198,26 +174,8 @@ impl Writable for Hazard {
         engine.responders.hazard(id)
     }
 
-    fn put(engine: &mut Engine, region: usize, item: Self) -> Result<Option<Self>, ResponderError> {
-        let Engine {
-            responders, cells, ..
-        } = engine;
-        Arc::make_mut(responders).put_hazard(region, item, cells)
-    }
-
-    fn take(engine: &mut Engine, id: i64) -> Result<Option<Self>, ResponderError> {
-        let Engine {
-            responders, cells, ..
-        } = engine;
-        Arc::make_mut(responders).remove_hazard(id, cells)
-    }
-
-    fn sync_collection(engine: &mut Engine) {
-        engine.collections.hazards = Arc::new(ogc::hazards(&engine.responders.hazards()));
-    }
-
-    fn count(counts: &mut LayerCounts) -> &mut usize {
-        &mut counts.hazards
+    fn update(id: i64, now: Option<(usize, Self)>) -> Update {
+        Update::Hazard { id, now }
     }
 }
 
@@ -268,51 +226,17 @@ fn geojson_response(status: StatusCode, item: &impl Writable) -> Response {
     super::geojson(status, &item.feature().to_json())
 }
 
-/// Applies a stored write of feature `id` to the next engine snapshot and
-/// publishes it: `Some((region, item))`, it is now `item`, indexed in
-/// `region`; `None`, it is gone. Index, count, risk and collection follow;
-/// the tiles over its old and new places and over the cells whose risk
-/// changed are dropped. A failure here (nothing is published) means the
-/// store and the engine disagree until the next start.
+/// Applies a stored write of feature `id` (now `Some((region, item))`, or
+/// gone) to the engine (see [`crate::live::apply`]).
 fn apply<T: Writable>(
     state: &AppState,
     what: &str,
     id: i64,
-    new: Option<(usize, T)>,
+    now: Option<(usize, T)>,
 ) -> ServiceResult<()> {
-    state
-        .update(|engine, touched| {
-            let area = |x: &T| x.geometry().bounding_rect();
-            touched.extend(new.as_ref().and_then(|(_, x)| area(x)));
-            let adding = new.is_some();
-            let old = match new {
-                Some((region, item)) => T::put(engine, region, item)?,
-                None => T::take(engine, id)?,
-            };
-            touched.extend(old.as_ref().and_then(area));
-            let count = T::count(&mut engine.counts);
-            match (old.is_some(), adding) {
-                (false, true) => *count += 1,
-                (true, false) => *count = count.saturating_sub(1),
-                _ => {}
-            }
-            let Engine {
-                risk,
-                responders,
-                cells,
-                ..
-            } = engine;
-            let facilities = T::LAYER == Layer::Facilities;
-            touched.extend(Arc::make_mut(risk).refresh(responders, cells, facilities)?);
-            T::sync_collection(engine);
-            Ok::<_, ResponderError>(())
-        })
-        .map_err(|e| {
-            ServiceError::Internal(format!(
-                "the {} was {what} in the store but the in-memory indexes could not follow ({e}); restart the server to reload",
-                T::NOUN
-            ))
-        })
+    super::follow_stored(state, T::update(id, now), &|| {
+        format!("{} {id} was {what}", T::NOUN)
+    })
 }
 
 /// The audit entry of `action` on a feature by `writer`: the engine's copy

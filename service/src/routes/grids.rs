@@ -27,8 +27,6 @@
 //! token of any role ([`Reader`]).
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -38,7 +36,7 @@ use axum::{Json, Router};
 use civgrid::cells::CellCode;
 use civgrid::grids::{validate, Contact, Edit, EditOutcome, Grid, GridKind, Proposal, Validation};
 use civgrid::AdminCode;
-use geo::{InteriorPoint, Intersects};
+use geo::InteriorPoint;
 use geo_types::{Geometry, MultiPolygon};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -48,7 +46,7 @@ use crate::auth::{Planning, Reader, Writer};
 use crate::error::{ServiceError, ServiceResult};
 use crate::grids::{self as service_grids, feature_collection};
 use crate::ogc::{self, People};
-use crate::state::AppState;
+use crate::state::{AppState, Update};
 use crate::values;
 
 pub fn routes() -> Router<AppState> {
@@ -415,42 +413,20 @@ async fn edit(
         .store
         .write_grid_edit(&outcome.after, &record, &writer.actor())
         .await?;
-    reindex(&state, &outcome.after);
+    reindex(&state, &outcome.after)?;
     answer["stored"] = json!(true);
     answer["edit"] = json!(id);
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
-/// Puts stored grid rows into the next engine snapshot and publishes it;
-/// the cached tiles over the grids' old and new places are dropped.
-pub(crate) fn reindex(state: &AppState, rows: &[Grid]) {
-    let Ok(()) = state.update(|engine, touched| {
-        // The grids' places before and after: components there may change grid.
-        let areas: Vec<_> = rows
-            .iter()
-            .chain(rows.iter().filter_map(|g| engine.grids.index.get(g.code)))
-            .filter_map(|g| geo::BoundingRect::bounding_rect(&g.geometry))
-            .collect();
-        let grids = Arc::make_mut(&mut engine.grids);
-        grids.update(rows);
-        engine.collections.grids = Arc::new(ogc::grids(grids.index.grids()));
-        // Components and incidents under the changed grids take their grid again.
-        Arc::make_mut(&mut engine.component_grids).refresh(&grids.index, &areas);
-        if engine
-            .incidents
-            .iter()
-            .any(|i| areas.iter().any(|r| r.intersects(&i.location)))
-        {
-            for i in Arc::make_mut(&mut engine.incidents)
-                .iter_mut()
-                .filter(|i| areas.iter().any(|r| r.intersects(&i.location)))
-            {
-                i.grid = grids.index.locate(i.location).map(|g| g.code);
-            }
-        }
-        touched.extend(areas);
-        Ok::<_, Infallible>(())
-    });
+/// Puts stored grid rows into the engine (see [`crate::live::apply`]).
+///
+/// # Errors
+/// [`ServiceError::Internal`] when the engine cannot follow.
+pub(crate) fn reindex(state: &AppState, rows: &[Grid]) -> ServiceResult<()> {
+    super::follow_stored(state, Update::Grids(rows.to_vec()), &|| {
+        format!("{} grids were stored", rows.len())
+    })
 }
 
 /// `GET /grids/edits`: for planners and admins (authors, and the grids'
@@ -540,7 +516,7 @@ async fn revert(
         .store
         .write_grid_edit(&rows, &record, &writer.actor())
         .await?;
-    reindex(&state, &rows);
+    reindex(&state, &rows)?;
     Ok((
         StatusCode::CREATED,
         Json(

@@ -184,6 +184,26 @@ async fn problem_bodies(State(limit): State<usize>, request: Request, next: Next
 }
 
 /// A GeoJSON answer (`application/geo+json`) with `status`.
+/// Applies a stored write to the engine ([`AppState::apply`]); `what` says
+/// what was stored ("facility 12 was updated"), for the error when the
+/// engine cannot follow: the store and the engine then disagree until the
+/// next start.
+///
+/// # Errors
+/// [`ServiceError::Internal`] saying so.
+pub(crate) fn follow_stored(
+    state: &AppState,
+    update: crate::state::Update,
+    what: &dyn Fn() -> String,
+) -> ServiceResult<()> {
+    state.apply(update).map_err(|e| {
+        ServiceError::Internal(format!(
+            "the {} in the store but the in-memory indexes could not follow ({e}); restart the server to reload",
+            what()
+        ))
+    })
+}
+
 fn geojson(status: StatusCode, body: &serde_json::Value) -> Response {
     (
         status,

@@ -1,0 +1,346 @@
+//! The engine's live state and its one write path.
+//!
+//! [`Engine`] is one snapshot of the in-memory indexes over the stored
+//! territory (see [`crate::state`] for how snapshots are published). A
+//! stored write reaches it as a typed change, an [`Update`], applied by
+//! [`apply`], which says what it touched ([`Touched`]). HTTP handlers and
+//! the replica's follower build the same updates and call the same
+//! function. Nothing here does I/O: no store, no HTTP, no cache.
+
+use std::sync::Arc;
+
+use civgrid::cells::{Adjacency, Cell, CellCode};
+use civgrid::components::{Component, ComponentIndex};
+use civgrid::grids::{Grid, GridConfig};
+use civgrid::{Facility, Hazard, Indexed, LayerCounts, Locator, RiskConfig, Territory};
+use geo::{BoundingRect, Intersects};
+use geo_types::Rect;
+
+use crate::components::ComponentGrids;
+use crate::grids::GridState;
+use crate::ogc::{self, Collection};
+use crate::responders::{ResponderError, Responders};
+use crate::risk::RiskState;
+use crate::zones::ZoneState;
+
+/// In-memory indexes over the stored territory: one snapshot (see the
+/// module docs). Cloning it is cheap: it shares every part.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// Point → administrative areas.
+    pub locator: Arc<Locator>,
+    /// Feature counts.
+    pub counts: LayerCounts,
+    /// The active unit cells, by code.
+    pub cells: Arc<Vec<Cell>>,
+    /// Pairs of active cells sharing an edge.
+    pub adjacency: Arc<Vec<Adjacency>>,
+    /// The OGC API Features collections.
+    pub collections: Collections,
+    /// Facility and hazard indexes, road graphs and coverage targets.
+    pub responders: Arc<Responders>,
+    /// Household grids and what their edits need.
+    pub grids: Arc<GridState>,
+    /// Each cell's risk score and level.
+    pub risk: Arc<RiskState>,
+    /// Incidents with the cell and grid holding them, for hot spots.
+    pub incidents: Arc<Vec<PlacedIncident>>,
+    /// Components (部件), tied to the active cells.
+    pub components: Arc<ComponentIndex>,
+    /// The household grid of each component.
+    pub component_grids: Arc<ComponentGrids>,
+    /// Overlay zones and their validation reports.
+    pub zones: Arc<ZoneState>,
+}
+
+/// What a write touched: the places whose cached tiles must go once its
+/// snapshot is published.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Lon/lat rectangles: every cached tile meeting one is dropped.
+    pub areas: Vec<Rect<f64>>,
+}
+
+impl Touched {
+    /// Adds the places of `rects`.
+    pub fn extend(&mut self, rects: impl IntoIterator<Item = Rect<f64>>) {
+        self.areas.extend(rects);
+    }
+}
+
+/// An incident with the active cell and grid holding it (found when the
+/// engine is built; the grid again when an edit changes the grids there).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedIncident {
+    /// Its kind or class code.
+    pub kind: String,
+    /// When, seconds since the Unix epoch.
+    pub time_unix_s: i64,
+    /// The active unit cell holding it.
+    pub cell: Option<CellCode>,
+    /// The active household grid holding it.
+    pub grid: Option<CellCode>,
+    /// Where it happened: its grid is found again when grids change there.
+    pub location: geo_types::Point<f64>,
+}
+
+/// The layers served as OGC API Features collections.
+#[derive(Debug, Clone)]
+pub struct Collections {
+    /// Unit cells (active ones).
+    pub cells: Arc<Collection>,
+    /// Facilities.
+    pub facilities: Arc<Collection>,
+    /// Hazards.
+    pub hazards: Arc<Collection>,
+    /// Household grids (active ones).
+    pub grids: Arc<Collection>,
+    /// Components (部件).
+    pub components: Arc<Collection>,
+    /// Overlay zones.
+    pub zones: Arc<Collection>,
+}
+
+impl Collections {
+    /// Every collection, in the order listed by `/ogc/collections`.
+    pub fn all(&self) -> [&Collection; 6] {
+        [
+            &self.cells,
+            &self.grids,
+            &self.facilities,
+            &self.hazards,
+            &self.components,
+            &self.zones,
+        ]
+    }
+
+    /// The collection with this id.
+    pub fn get(&self, id: &str) -> Option<&Collection> {
+        self.all().into_iter().find(|c| c.id == id)
+    }
+}
+
+impl Engine {
+    /// Builds the indexes of a territory, its cells and its grids (active
+    /// and retired: only the active cells are kept). Builds road graphs:
+    /// seconds for a city, so call it from a blocking task.
+    ///
+    /// # Errors
+    /// [`ResponderError`] for a facility, hazard or road that cannot be indexed.
+    pub fn new(
+        territory: &Territory,
+        mut cells: Vec<Cell>,
+        adjacency: Vec<Adjacency>,
+        grids: Vec<Grid>,
+        grid_config: GridConfig,
+        risk_config: RiskConfig,
+    ) -> Result<Self, ResponderError> {
+        cells.retain(|c| c.end.is_none());
+        cells.sort_by_key(|c| c.code);
+        let locator = Locator::new(territory).with_cells(&cells);
+        let responders = Responders::new(territory, &cells, &locator)?;
+        let grids = GridState::new(territory, &locator, grids, grid_config);
+        let risk = RiskState::new(risk_config, &responders, &cells)?;
+        let incidents = territory
+            .incidents
+            .iter()
+            .map(|i| PlacedIncident {
+                kind: i.kind.clone(),
+                time_unix_s: i.time_unix_s,
+                cell: locator.locate(i.location).cell.map(|c| c.code),
+                grid: grids.index.locate(i.location).map(|g| g.code),
+                location: i.location,
+            })
+            .collect();
+        let (components, moved) = ComponentIndex::new(territory.components.clone(), &locator);
+        if moved > 0 {
+            tracing::warn!(
+                moved,
+                "components whose stored cell is not the active cell holding them (run `civgrid cells` again to store the new ones)"
+            );
+        }
+        let zones = ZoneState::new(territory);
+        let component_grids = ComponentGrids::new(&components, &grids.index);
+        Ok(Self {
+            collections: Collections {
+                cells: Arc::new(ogc::cells(&cells)),
+                facilities: Arc::new(ogc::facilities(&territory.facilities)),
+                hazards: Arc::new(ogc::hazards(&territory.hazards)),
+                grids: Arc::new(ogc::grids(grids.index.grids())),
+                components: Arc::new(ogc::components(components.iter())),
+                zones: Arc::new(ogc::zones(&zones.features)),
+            },
+            component_grids: Arc::new(component_grids),
+            incidents: Arc::new(incidents),
+            locator: Arc::new(locator),
+            counts: territory.counts(),
+            components: Arc::new(components),
+            zones: Arc::new(zones),
+            grids: Arc::new(grids),
+            cells: Arc::new(cells),
+            adjacency: Arc::new(adjacency),
+            responders: Arc::new(responders),
+            risk: Arc::new(risk),
+        })
+    }
+}
+
+/// A stored write, as the engine takes it.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Facility `id` is now the given one, indexed in the given region,
+    /// or gone (`None`).
+    Facility {
+        /// Its store id.
+        id: i64,
+        /// Its region and the facility as stored.
+        now: Option<(usize, Facility)>,
+    },
+    /// Hazard `id` is now the given one, indexed in the given region, or
+    /// gone (`None`).
+    Hazard {
+        /// Its store id.
+        id: i64,
+        /// Its region and the hazard as stored.
+        now: Option<(usize, Hazard)>,
+    },
+    /// Component `id` is now the given one (tied to this engine's cells),
+    /// or gone (`None`).
+    Component {
+        /// Its store id.
+        id: i64,
+        /// The component as stored.
+        now: Option<Component>,
+    },
+    /// These stored grid rows replace the rows with their codes.
+    Grids(Vec<Grid>),
+}
+
+/// Applies `update` to `engine` (a snapshot being built): indexes, counts,
+/// risk, collections; fills `touched` with the places whose tiles change.
+///
+/// # Errors
+/// [`ResponderError`] when a feature cannot be indexed or the risk map
+/// recomputed; `engine` is then to be dropped, not published.
+pub fn apply(
+    engine: &mut Engine,
+    update: Update,
+    touched: &mut Touched,
+) -> Result<(), ResponderError> {
+    match update {
+        Update::Facility { id, now } => {
+            let (had, has) = swap_in(touched, now, |now| {
+                let responders = Arc::make_mut(&mut engine.responders);
+                Ok(match now {
+                    Some((region, f)) => responders.put_facility(region, f)?,
+                    None => responders.remove_facility(id),
+                })
+            })?;
+            recount(&mut engine.counts.facilities, had, has);
+            refresh_risk(engine, touched, true)?;
+            engine.collections.facilities =
+                Arc::new(ogc::facilities(&engine.responders.facilities()));
+        }
+        Update::Hazard { id, now } => {
+            let (had, has) = swap_in(touched, now, |now| {
+                let responders = Arc::make_mut(&mut engine.responders);
+                match now {
+                    Some((region, h)) => responders.put_hazard(region, h, &engine.cells),
+                    None => responders.remove_hazard(id, &engine.cells),
+                }
+            })?;
+            recount(&mut engine.counts.hazards, had, has);
+            refresh_risk(engine, touched, false)?;
+            engine.collections.hazards = Arc::new(ogc::hazards(&engine.responders.hazards()));
+        }
+        Update::Component { id, now } => {
+            let has = now.is_some();
+            let area = |c: &Component| c.geometry.bounding_rect();
+            touched.extend(now.as_ref().and_then(area));
+            let grids = Arc::make_mut(&mut engine.component_grids);
+            let index = Arc::make_mut(&mut engine.components);
+            let old = match now {
+                Some(c) => {
+                    grids.place(&c, &engine.grids.index);
+                    index.put(c)
+                }
+                None => {
+                    grids.forget(id);
+                    index.remove(id)
+                }
+            };
+            touched.extend(old.as_ref().and_then(area));
+            recount(&mut engine.counts.components, old.is_some(), has);
+            engine.collections.components = Arc::new(ogc::components(engine.components.iter()));
+        }
+        Update::Grids(rows) => regrid(engine, &rows, touched),
+    }
+    Ok(())
+}
+
+/// Puts a feature in (`Some`) or takes it out (`None`) with `change`,
+/// which returns the one it replaced; touches both places. Whether there
+/// was one before and is one now.
+fn swap_in<T: Indexed>(
+    touched: &mut Touched,
+    now: Option<(usize, T)>,
+    change: impl FnOnce(Option<(usize, T)>) -> Result<Option<T>, ResponderError>,
+) -> Result<(bool, bool), ResponderError> {
+    let area = |x: &T| x.geometry().bounding_rect();
+    touched.extend(now.as_ref().and_then(|(_, x)| area(x)));
+    let has = now.is_some();
+    let old = change(now)?;
+    touched.extend(old.as_ref().and_then(area));
+    Ok((old.is_some(), has))
+}
+
+/// A layer's count after a write: one more when a feature came, one less
+/// when one went.
+fn recount(count: &mut usize, had: bool, has: bool) {
+    match (had, has) {
+        (false, true) => *count += 1,
+        (true, false) => *count = count.saturating_sub(1),
+        _ => {}
+    }
+}
+
+/// Recomputes the risk map (and the fire response when `facilities`
+/// changed); touches the cells whose level or score changed.
+fn refresh_risk(
+    engine: &mut Engine,
+    touched: &mut Touched,
+    facilities: bool,
+) -> Result<(), ResponderError> {
+    let Engine {
+        risk,
+        responders,
+        cells,
+        ..
+    } = engine;
+    touched.extend(Arc::make_mut(risk).refresh(responders, cells, facilities)?);
+    Ok(())
+}
+
+/// Puts stored grid rows in: the index and collection; components and
+/// incidents under the grids' old and new places take their grid again.
+fn regrid(engine: &mut Engine, rows: &[Grid], touched: &mut Touched) {
+    let areas: Vec<Rect<f64>> = rows
+        .iter()
+        .chain(rows.iter().filter_map(|g| engine.grids.index.get(g.code)))
+        .filter_map(|g| g.geometry.bounding_rect())
+        .collect();
+    let grids = Arc::make_mut(&mut engine.grids);
+    grids.update(rows);
+    engine.collections.grids = Arc::new(ogc::grids(grids.index.grids()));
+    Arc::make_mut(&mut engine.component_grids).refresh(&grids.index, &areas);
+    let under = |i: &PlacedIncident| areas.iter().any(|r| r.intersects(&i.location));
+    if engine.incidents.iter().any(under) {
+        for i in Arc::make_mut(&mut engine.incidents)
+            .iter_mut()
+            .filter(|i| under(i))
+        {
+            i.grid = grids.index.locate(i.location).map(|g| g.code);
+        }
+    }
+    touched.extend(areas);
+}
