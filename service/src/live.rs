@@ -317,7 +317,9 @@ fn refresh_risk(
         cells,
         ..
     } = engine;
-    touched.extend(Arc::make_mut(risk).refresh(responders, cells, facilities)?);
+    let (next, changed) = risk.refreshed(responders, cells, facilities)?;
+    *risk = Arc::new(next);
+    touched.extend(changed);
     Ok(())
 }
 

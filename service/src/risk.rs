@@ -25,7 +25,7 @@ pub const FIRE_KINDS: [FacilityKind; 2] =
     [FacilityKind::FireStation, FacilityKind::MicroFireStation];
 
 /// The risk map and what it was computed with.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct RiskState {
     /// The formula's weights.
     pub config: RiskConfig,
@@ -45,34 +45,36 @@ impl RiskState {
         responders: &Responders,
         cells: &[Cell],
     ) -> Result<Self, NetworkError> {
-        let mut out = Self {
+        let empty = Self {
             config,
             response: Vec::new(),
             map: RiskMap::default(),
         };
-        out.refresh(responders, cells, true)?;
-        Ok(out)
+        Ok(empty.refreshed(responders, cells, true)?.0)
     }
 
-    /// Recomputes the map (and the fire response when `facilities_changed`)
-    /// after a write; returns the lon/lat envelopes of the cells whose level
-    /// or score changed.
+    /// The state after a write: the map recomputed (and the fire response
+    /// when `facilities_changed`; else this one's, copied), and the lon/lat
+    /// envelopes of the cells whose level or score changed. Built anew, so
+    /// a snapshot's copy is never made only to be overwritten.
     ///
     /// # Errors
     /// [`NetworkError`] when a travel-time search fails.
-    pub fn refresh(
-        &mut self,
+    pub fn refreshed(
+        &self,
         responders: &Responders,
         cells: &[Cell],
         facilities_changed: bool,
-    ) -> Result<Vec<Rect<f64>>, NetworkError> {
-        if facilities_changed || self.response.len() != cells.len() {
-            self.response = fire_response(responders, self.config.response.target_s)?;
-        }
+    ) -> Result<(Self, Vec<Rect<f64>>), NetworkError> {
+        let response = if facilities_changed || self.response.len() != cells.len() {
+            fire_response(responders, self.config.response.target_s)?
+        } else {
+            self.response.clone()
+        };
         let exposure: Vec<CellExposure> = responders
             .cells()
             .iter()
-            .zip(&self.response)
+            .zip(&response)
             .map(|(t, &response)| CellExposure {
                 households: t.households,
                 response,
@@ -96,8 +98,12 @@ impl RiskState {
             })
             .filter_map(|(_, c)| c.geometry.bounding_rect())
             .collect();
-        self.map = map;
-        Ok(changed)
+        let next = Self {
+            config: self.config.clone(),
+            response,
+            map,
+        };
+        Ok((next, changed))
     }
 }
 
