@@ -28,6 +28,7 @@
 pub mod assign;
 pub mod cells;
 pub mod components;
+pub mod cow;
 pub mod crs;
 pub mod extent;
 pub mod grids;

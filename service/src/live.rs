@@ -229,28 +229,39 @@ pub fn apply(
 ) -> Result<(), ResponderError> {
     match update {
         Update::Facility { id, now } => {
-            let (had, has) = swap_in(touched, now, |now| {
+            let old = swap_in(touched, now, |now| {
                 let responders = Arc::make_mut(&mut engine.responders);
                 Ok(match now {
                     Some((region, f)) => responders.put_facility(region, f)?,
                     None => responders.remove_facility(id),
                 })
             })?;
-            recount(&mut engine.counts.facilities, had, has);
-            refresh_risk(engine, touched, true)?;
+            let new = engine.responders.facility(id);
+            recount(&mut engine.counts.facilities, old.is_some(), new.is_some());
+            let (risk, changed) =
+                engine
+                    .risk
+                    .after_facility(&engine.responders, &engine.cells, old.as_ref(), new)?;
+            engine.risk = Arc::new(risk);
+            touched.extend(changed);
             engine.collections.facilities =
                 Arc::new(ogc::facilities(&engine.responders.facilities()));
         }
         Update::Hazard { id, now } => {
-            let (had, has) = swap_in(touched, now, |now| {
+            let old = swap_in(touched, now, |now| {
                 let responders = Arc::make_mut(&mut engine.responders);
-                match now {
-                    Some((region, h)) => responders.put_hazard(region, h, &engine.cells),
-                    None => responders.remove_hazard(id, &engine.cells),
-                }
+                Ok(match now {
+                    Some((region, h)) => responders.put_hazard(region, h)?,
+                    None => responders.remove_hazard(id),
+                })
             })?;
-            recount(&mut engine.counts.hazards, had, has);
-            refresh_risk(engine, touched, false)?;
+            let new = engine.responders.hazard(id);
+            recount(&mut engine.counts.hazards, old.is_some(), new.is_some());
+            let (risk, reached, changed) =
+                engine.risk.after_hazard(&engine.cells, old.as_ref(), new);
+            engine.risk = Arc::new(risk);
+            Arc::make_mut(&mut engine.responders).relevel(&engine.cells, reached)?;
+            touched.extend(changed);
             engine.collections.hazards = Arc::new(ogc::hazards(&engine.responders.hazards()));
         }
         Update::Component { id, now } => {
@@ -279,19 +290,18 @@ pub fn apply(
 }
 
 /// Puts a feature in (`Some`) or takes it out (`None`) with `change`,
-/// which returns the one it replaced; touches both places. Whether there
-/// was one before and is one now.
+/// which returns the one it replaced; touches both places. The replaced
+/// one.
 fn swap_in<T: Indexed>(
     touched: &mut Touched,
     now: Option<(usize, T)>,
     change: impl FnOnce(Option<(usize, T)>) -> Result<Option<T>, ResponderError>,
-) -> Result<(bool, bool), ResponderError> {
+) -> Result<Option<T>, ResponderError> {
     let area = |x: &T| x.geometry().bounding_rect();
     touched.extend(now.as_ref().and_then(|(_, x)| area(x)));
-    let has = now.is_some();
     let old = change(now)?;
     touched.extend(old.as_ref().and_then(area));
-    Ok((old.is_some(), has))
+    Ok(old)
 }
 
 /// A layer's count after a write: one more when a feature came, one less
@@ -302,25 +312,6 @@ fn recount(count: &mut usize, had: bool, has: bool) {
         (true, false) => *count = count.saturating_sub(1),
         _ => {}
     }
-}
-
-/// Recomputes the risk map (and the fire response when `facilities`
-/// changed); touches the cells whose level or score changed.
-fn refresh_risk(
-    engine: &mut Engine,
-    touched: &mut Touched,
-    facilities: bool,
-) -> Result<(), ResponderError> {
-    let Engine {
-        risk,
-        responders,
-        cells,
-        ..
-    } = engine;
-    let (next, changed) = risk.refreshed(responders, cells, facilities)?;
-    *risk = Arc::new(next);
-    touched.extend(changed);
-    Ok(())
 }
 
 /// Puts stored grid rows in: the index and collection; components and

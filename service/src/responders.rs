@@ -38,8 +38,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use civgrid::cells::{Cell, CellCode};
+use civgrid::cow::CowVec;
 use civgrid::network::{
-    CoverageSource, CoverageTarget, NetworkError, RoadGraph, Share, SpeedTable, TurnoutTable,
+    CoverageSource, NetworkError, RoadGraph, Share, SnappedTargets, SpeedTable, TurnoutTable,
 };
 use civgrid::{
     AdminCode, CrsError, Facility, FacilityIndex, FacilityKind, Hazard, HazardGeometry,
@@ -55,6 +56,10 @@ pub const DEFAULT_MAX_OUTSIDE_M: f64 = 20_000.0;
 
 /// Side of the lon/lat tiles that regions are made of, degrees.
 const TILE_DEG: f64 = 1.0;
+
+/// Fewer metres than a degree of latitude spans anywhere (110.57 km at the
+/// equator), so that boxes grown with it are never too small.
+const MIN_METRES_PER_DEGREE: f64 = 110_000.0;
 
 /// A region wider than this, in degrees of longitude, is warned about.
 pub const WIDE_REGION_DEG: f64 = 6.0;
@@ -111,6 +116,46 @@ pub struct Region {
     pub hazards: Arc<HazardIndex>,
     /// Its road graph; `None` when it has no driven road.
     pub graph: Option<Arc<RoadGraph>>,
+    /// Its unit cells as targets of the road graph.
+    pub cells: Arc<RegionCells>,
+}
+
+/// The unit cells of a region, snapped to its road graph once: cells do
+/// not move while the engine lives, so every search reuses the snaps.
+#[derive(Debug, Default)]
+pub struct RegionCells {
+    /// Engine cell indexes, ascending.
+    pub members: Vec<usize>,
+    /// Their interior points on the region's graph, in the order of
+    /// `members` (empty without a graph).
+    pub snapped: SnappedTargets,
+}
+
+/// The first responder to reach a cell: when, and which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct First {
+    /// Turn-out plus drive, milliseconds.
+    pub ms: u64,
+    /// The facility's store id (the lowest of those arriving at the same
+    /// millisecond).
+    pub facility: i64,
+}
+
+/// Cells (engine indexes) and their first arrivals.
+pub type CellArrivals = Vec<(usize, First)>;
+
+/// The answer of [`Responders::arrivals`].
+#[derive(Debug, Clone, Default)]
+pub struct Arrivals {
+    /// Per cell (in the order of [`Responders::cells`]), the first
+    /// arrival within the limit.
+    pub first: Vec<Option<First>>,
+    /// Facilities that respond (of the kinds, in every region).
+    pub facilities: usize,
+    /// Ids of the facilities too far from every road to respond by road.
+    pub unsnapped: Vec<i64>,
+    /// Cells in regions without a road network (never reached).
+    pub cells_without_roads: usize,
 }
 
 impl Region {
@@ -139,6 +184,7 @@ impl Region {
             )?),
             hazards: Arc::new(HazardIndex::new(projection, &part.hazards)?),
             graph,
+            cells: Arc::default(),
         })
     }
 
@@ -255,7 +301,7 @@ pub struct Responders {
     regions: Vec<Region>,
     /// How far the territory reaches, for writes.
     reach: Reach,
-    cells: Arc<Vec<CellTarget>>,
+    cells: CowVec<CellTarget>,
     turnout: TurnoutTable,
 }
 
@@ -327,7 +373,7 @@ impl Responders {
         let mut out = Self {
             regions,
             reach: Reach::of(territory, []),
-            cells: Arc::default(),
+            cells: CowVec::default(),
             turnout: TurnoutTable::default(),
         };
         let targets = cells
@@ -348,8 +394,22 @@ impl Responders {
                 }
             })
             .collect();
-        out.cells = Arc::new(targets);
-        out.refresh_levels(cells)?;
+        out.cells = targets;
+        for (i, region) in out.regions.iter_mut().enumerate() {
+            let members: Vec<usize> = (0..out.cells.len())
+                .filter(|&c| out.cells[c].region == Some(i))
+                .collect();
+            let snapped = match &region.graph {
+                Some(graph) => {
+                    let points: Vec<Point<f64>> =
+                        members.iter().map(|&c| out.cells[c].point).collect();
+                    graph.snap_targets(&points)?
+                }
+                None => SnappedTargets::default(),
+            };
+            region.cells = Arc::new(RegionCells { members, snapped });
+        }
+        out.relevel(cells, 0..cells.len())?;
         Ok(out)
     }
 
@@ -359,7 +419,7 @@ impl Responders {
     }
 
     /// The unit cells as coverage targets, in the engine's cell order.
-    pub fn cells(&self) -> &[CellTarget] {
+    pub fn cells(&self) -> &CowVec<CellTarget> {
         &self.cells
     }
 
@@ -442,44 +502,40 @@ impl Responders {
         take(&mut self.regions, |r| &mut r.facilities, id)
     }
 
-    /// Indexes a stored hazard in `region` (replacing the one with its id)
-    /// and recomputes the cells' risk levels; returns the replaced one.
+    /// Indexes a stored hazard in `region` (replacing the one with its id);
+    /// returns the replaced one. The cells' levels follow with
+    /// [`Responders::relevel`].
     ///
     /// # Errors
-    /// [`ResponderError::Index`] when its geometry cannot be indexed;
-    /// nothing changes.
+    /// [`IndexError`] when its geometry cannot be indexed; nothing changes.
     pub fn put_hazard(
         &mut self,
         region: usize,
         hazard: Hazard,
-        cells: &[Cell],
-    ) -> Result<Option<Hazard>, ResponderError> {
-        let old = put(&mut self.regions, |r| &mut r.hazards, region, hazard)?;
-        self.refresh_levels(cells)?;
-        Ok(old)
+    ) -> Result<Option<Hazard>, IndexError> {
+        put(&mut self.regions, |r| &mut r.hazards, region, hazard)
     }
 
-    /// Removes a hazard, recomputes the cells' risk levels, and returns it.
+    /// Removes a hazard and returns it. The cells' levels follow with
+    /// [`Responders::relevel`].
+    pub fn remove_hazard(&mut self, id: i64) -> Option<Hazard> {
+        take(&mut self.regions, |r| &mut r.hazards, id)
+    }
+
+    /// Sets the level of the cells `which` (engine indexes into `cells`):
+    /// the highest level of the hazards of its region whose point or area
+    /// meets the cell (DESIGN standard 4).
     ///
     /// # Errors
     /// [`ResponderError::Index`] when a cell's envelope cannot be projected.
-    pub fn remove_hazard(
+    pub fn relevel(
         &mut self,
-        id: i64,
         cells: &[Cell],
-    ) -> Result<Option<Hazard>, ResponderError> {
-        let old = take(&mut self.regions, |r| &mut r.hazards, id);
-        if old.is_some() {
-            self.refresh_levels(cells)?;
-        }
-        Ok(old)
-    }
-
-    /// Each cell's level: the highest level of the hazards of its region
-    /// whose point or area meets the cell (DESIGN standard 4).
-    fn refresh_levels(&mut self, cells: &[Cell]) -> Result<(), ResponderError> {
-        for (target, cell) in Arc::make_mut(&mut self.cells).iter_mut().zip(cells) {
-            target.level = match (target.region, cell.geometry.bounding_rect()) {
+        which: impl IntoIterator<Item = usize>,
+    ) -> Result<(), ResponderError> {
+        for i in which {
+            let (cell, target) = (&cells[i], &self.cells[i]);
+            let level = match (target.region, cell.geometry.bounding_rect()) {
                 (Some(r), Some(envelope)) => self.regions[r]
                     .hazards
                     .in_envelope(envelope, &[])?
@@ -489,8 +545,151 @@ impl Responders {
                     .max(),
                 _ => None,
             };
+            if level != target.level {
+                self.cells.make_mut(i).level = level;
+            }
         }
         Ok(())
+    }
+
+    /// The first arrival at every cell of the facilities of `kinds` within
+    /// `limit_s` (turn-out, `turnout_s` for every kind or each kind's
+    /// default, plus drive to the cell's interior point), region by region.
+    ///
+    /// # Errors
+    /// [`NetworkError`] when a search fails.
+    pub fn arrivals(
+        &self,
+        kinds: &[FacilityKind],
+        limit_s: f64,
+        turnout_s: Option<f64>,
+    ) -> Result<Arrivals, NetworkError> {
+        let mut out = Arrivals {
+            first: vec![None; self.cells.len()],
+            ..Arrivals::default()
+        };
+        for (i, region) in self.regions.iter().enumerate() {
+            let sources: Vec<&Facility> =
+                region.facilities.members(kinds).map(|(f, _)| f).collect();
+            out.facilities += sources.len();
+            if region.graph.is_none() {
+                out.cells_without_roads += region.cells.members.len();
+                continue;
+            }
+            let (reached, unsnapped) = self.reach(i, sources, limit_s, turnout_s)?;
+            for (c, first) in reached {
+                out.first[c] = Some(first);
+            }
+            out.unsnapped.extend(unsnapped);
+        }
+        out.unsnapped.sort_unstable();
+        Ok(out)
+    }
+
+    /// The cells facility `id` (indexed, of a kind that responds) reaches
+    /// within `limit_s` at its kind's turn-out time, with its arrivals: a
+    /// search from it alone, bounded by the limit.
+    ///
+    /// # Errors
+    /// [`NetworkError`] when the search fails.
+    pub fn arrivals_from(&self, id: i64, limit_s: f64) -> Result<CellArrivals, NetworkError> {
+        let Some((i, f)) = self
+            .regions
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| Some((i, r.facilities.get(id)?)))
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(self.reach(i, vec![f], limit_s, None)?.0)
+    }
+
+    /// The first arrival within `limit_s` of the facilities of `kinds` at
+    /// the cells `which` (engine indexes), at each kind's turn-out time:
+    /// searched from the facilities near enough to reach them in time only.
+    /// Cells reached by none are not in the answer.
+    ///
+    /// # Errors
+    /// [`NetworkError`] when a search fails.
+    pub fn arrivals_at(
+        &self,
+        which: &[usize],
+        kinds: &[FacilityKind],
+        limit_s: f64,
+    ) -> Result<CellArrivals, NetworkError> {
+        let mut out = Vec::new();
+        for (i, region) in self.regions.iter().enumerate() {
+            let Some(graph) = &region.graph else { continue };
+            let wanted: Vec<usize> = which
+                .iter()
+                .copied()
+                .filter(|&c| self.cells[c].region == Some(i))
+                .collect();
+            let Some(area) = civgrid::extent::extent(
+                wanted
+                    .iter()
+                    .map(|&c| Rect::new(self.cells[c].point, self.cells[c].point)),
+            ) else {
+                continue;
+            };
+            let area = grown(area, graph.reach_m(limit_s));
+            let sources: Vec<&Facility> = region
+                .facilities
+                .members(kinds)
+                .map(|(f, _)| f)
+                .filter(|f| area.intersects(&f.location))
+                .collect();
+            let (reached, _) = self.reach(i, sources, limit_s, None)?;
+            out.extend(
+                reached
+                    .into_iter()
+                    .filter(|(c, _)| wanted.binary_search(c).is_ok()),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The cells of region `i` that `sources` reach within `limit_s`, with
+    /// their first arrivals, and the ids of the sources far from every road.
+    fn reach(
+        &self,
+        i: usize,
+        mut sources: Vec<&Facility>,
+        limit_s: f64,
+        turnout_s: Option<f64>,
+    ) -> Result<(CellArrivals, Vec<i64>), NetworkError> {
+        let region = &self.regions[i];
+        let Some(graph) = &region.graph else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        // Sources by id: ties go to the lowest id whichever are searched.
+        sources.sort_by_key(|f| f.id);
+        let placed: Vec<CoverageSource> = sources
+            .iter()
+            .map(|f| CoverageSource {
+                point: f.location,
+                turnout_s: turnout_s.unwrap_or_else(|| self.turnout.seconds(f.kind)),
+            })
+            .collect();
+        let reached = graph.reach(&placed, limit_s, &region.cells.snapped)?;
+        let members = &region.cells.members;
+        let arrivals = reached
+            .arrivals
+            .into_iter()
+            .map(|(t, a)| {
+                let first = First {
+                    ms: a.ms,
+                    facility: sources[a.source].id,
+                };
+                (members[t], first)
+            })
+            .collect();
+        let unsnapped = reached
+            .unsnapped_sources
+            .iter()
+            .map(|&s| sources[s].id)
+            .collect();
+        Ok((arrivals, unsnapped))
     }
 
     /// Which cells the facilities of `q.kinds` reach within `q.limit_s`
@@ -499,47 +698,31 @@ impl Responders {
     /// # Errors
     /// [`NetworkError`] when a search fails.
     pub fn coverage(&self, q: &CoverageQuery<'_>) -> Result<CoverageReport, NetworkError> {
+        let arrivals = self.arrivals(q.kinds, q.limit_s, q.turnout_s)?;
         let mut out = CoverageReport {
-            eta_s: vec![None; self.cells.len()],
+            eta_s: arrivals
+                .first
+                .iter()
+                .map(|a| a.map(|a| a.ms as f64 / 1000.0))
+                .collect(),
+            facilities: arrivals.facilities,
+            unsnapped: arrivals.unsnapped,
+            cells_without_roads: arrivals.cells_without_roads,
             ..CoverageReport::default()
         };
-        for (i, region) in self.regions.iter().enumerate() {
-            let mut sources: Vec<&Facility> =
-                region.facilities.members(q.kinds).map(|(f, _)| f).collect();
-            sources.sort_by_key(|f| f.id);
-            out.facilities += sources.len();
-            let placed: Vec<CoverageSource> = sources
-                .iter()
-                .map(|f| CoverageSource {
-                    point: f.location,
-                    turnout_s: q.turnout_s.unwrap_or_else(|| self.turnout.seconds(f.kind)),
-                })
-                .collect();
-            let members: Vec<usize> = (0..self.cells.len())
-                .filter(|&c| self.cells[c].region == Some(i))
-                .collect();
-            let Some(graph) = &region.graph else {
-                out.cells_without_roads += members.len();
-                continue;
-            };
-            let targets: Vec<CoverageTarget> = members
-                .iter()
-                .map(|&c| CoverageTarget {
-                    point: self.cells[c].point,
-                    households: self.cells[c].households,
-                    high_risk: self.cells[c].high_risk(),
-                })
-                .collect();
-            let covered = graph.coverage(&placed, q.limit_s, &targets)?;
-            for (&c, eta) in members.iter().zip(covered.eta_s) {
-                out.eta_s[c] = eta;
-            }
-            out.unsnapped
-                .extend(covered.unsnapped_sources.iter().map(|&s| sources[s].id));
-            if q.isochrones {
-                for (f, source) in sources.iter().zip(&placed) {
-                    match graph.isochrone(source, q.limit_s, q.buffer_m) {
-                        Ok(area) => out.isochrones.push(((*f).clone(), area)),
+        if q.isochrones {
+            for region in &self.regions {
+                let Some(graph) = &region.graph else { continue };
+                let mut sources: Vec<&Facility> =
+                    region.facilities.members(q.kinds).map(|(f, _)| f).collect();
+                sources.sort_by_key(|f| f.id);
+                for f in sources {
+                    let source = CoverageSource {
+                        point: f.location,
+                        turnout_s: q.turnout_s.unwrap_or_else(|| self.turnout.seconds(f.kind)),
+                    };
+                    match graph.isochrone(&source, q.limit_s, q.buffer_m) {
+                        Ok(area) => out.isochrones.push((f.clone(), area)),
                         Err(NetworkError::TooFarFromRoad { .. }) => {}
                         Err(e) => return Err(e),
                     }
@@ -552,9 +735,26 @@ impl Responders {
             add(&mut out.households, c.households, covered);
             add(&mut out.high_risk, u64::from(c.high_risk()), covered);
         }
-        out.unsnapped.sort_unstable();
         Ok(out)
     }
+}
+
+/// `r` grown by at least `m` metres on every side.
+fn grown(r: Rect<f64>, m: f64) -> Rect<f64> {
+    let dy = m / MIN_METRES_PER_DEGREE;
+    let cos = r
+        .max()
+        .y
+        .abs()
+        .max(r.min().y.abs())
+        .min(89.0)
+        .to_radians()
+        .cos();
+    let dx = dy / cos;
+    Rect::new(
+        (r.min().x - dx, r.min().y - dy),
+        (r.max().x + dx, r.max().y + dy),
+    )
 }
 
 /// Adds `amount` to a share's total, and to its covered part if `covered`.

@@ -17,6 +17,7 @@ mod grids;
 mod http;
 mod import;
 mod import_integrity;
+mod incremental;
 mod ogc;
 mod openapi;
 mod people;

@@ -1,9 +1,12 @@
 //! Coverage: which places the facilities reach within a time limit.
 
-use geo_types::Point;
+use std::collections::HashMap;
 
+use geo_types::Point;
+use rayon::prelude::*;
+
+use super::graph::Seed;
 use super::{to_ms, NetworkError, RoadGraph, Snap};
-use crate::index::project_point;
 
 /// A facility seen as a source of travel: where it is and its turn-out time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,12 +69,66 @@ pub struct Coverage {
     pub unsnapped_sources: Vec<usize>,
 }
 
+/// Places to reach, snapped to the graph once for any number of searches
+/// ([`RoadGraph::snap_targets`]): the unit cells of a region, whose
+/// centres do not move between writes.
+#[derive(Debug, Clone, Default)]
+pub struct SnappedTargets {
+    /// Per target, where it meets the network (`None`: farther from every
+    /// road than the snapping limit).
+    snaps: Vec<Option<Snap>>,
+    /// The targets on a segment ending at node `n`:
+    /// `by_node[start[n]..start[n + 1]]`.
+    start: Vec<u32>,
+    by_node: Vec<u32>,
+}
+
+impl SnappedTargets {
+    /// Number of targets.
+    pub fn len(&self) -> usize {
+        self.snaps.len()
+    }
+
+    /// `true` without targets.
+    pub fn is_empty(&self) -> bool {
+        self.snaps.is_empty()
+    }
+
+    /// The targets on segments ending at `node`.
+    fn at_node(&self, node: usize) -> &[u32] {
+        &self.by_node[self.start[node] as usize..self.start[node + 1] as usize]
+    }
+}
+
+/// When travel reaches a target first, and from which source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Arrival {
+    /// Turn-out plus drive, milliseconds.
+    pub ms: u64,
+    /// Index of the source among those searched: the lowest of those
+    /// arriving at the same millisecond.
+    pub source: usize,
+}
+
+/// The answer of [`RoadGraph::reach`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reached {
+    /// (target index, its arrival) for every target reached within the
+    /// limit, by target index.
+    pub arrivals: Vec<(usize, Arrival)>,
+    /// Indexes of the sources farther from every road than the snapping
+    /// limit: they reach nothing.
+    pub unsnapped_sources: Vec<usize>,
+}
+
 /// Sources placed on the network.
 pub(super) struct Placed {
     /// Graph nodes and the times at which travel reaches them first.
-    pub seeds: Vec<(usize, u64)>,
+    pub seeds: Vec<Seed>,
     /// Each placed source's snap and turn-out time, milliseconds.
     pub snaps: Vec<(Snap, u64)>,
+    /// The index of each placed source (parallel to `snaps`).
+    pub indexes: Vec<usize>,
     /// Indexes of the sources too far from every road.
     pub unsnapped: Vec<usize>,
 }
@@ -82,6 +139,7 @@ impl RoadGraph {
         let mut placed = Placed {
             seeds: Vec::new(),
             snaps: Vec::new(),
+            indexes: Vec::new(),
             unsnapped: Vec::new(),
         };
         for (i, s) in sources.iter().enumerate() {
@@ -90,14 +148,131 @@ impl RoadGraph {
                     let turnout = to_ms(s.turnout_s);
                     placed
                         .seeds
-                        .extend(self.departures(&snap).map(|(n, ms)| (n, turnout + ms)));
+                        .extend(self.departures(&snap).map(|(node, ms)| Seed {
+                            node,
+                            ms: turnout + ms,
+                            source: i as u32,
+                        }));
                     placed.snaps.push((snap, turnout));
+                    placed.indexes.push(i);
                 }
                 Err(NetworkError::TooFarFromRoad { .. }) => placed.unsnapped.push(i),
                 Err(e) => return Err(e),
             }
         }
         Ok(placed)
+    }
+
+    /// Snaps the `points` of places to reach, in parallel.
+    ///
+    /// # Errors
+    /// [`NetworkError::Point`] for a point out of range.
+    pub fn snap_targets(&self, points: &[Point<f64>]) -> Result<SnappedTargets, NetworkError> {
+        let snaps = points
+            .par_iter()
+            .map(|&p| match self.snap(p) {
+                Ok(snap) => Ok(Some(snap)),
+                Err(NetworkError::TooFarFromRoad { .. }) => Ok(None),
+                Err(e) => Err(e),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let ends = |snap: &Snap| {
+            let seg = self.segments[snap.segment];
+            [Some(seg.from), (seg.to != seg.from).then_some(seg.to)]
+        };
+        let mut start = vec![0_u32; self.node_count() + 1];
+        for snap in snaps.iter().flatten() {
+            for node in ends(snap).into_iter().flatten() {
+                start[node + 1] += 1;
+            }
+        }
+        for n in 0..self.node_count() {
+            start[n + 1] += start[n];
+        }
+        let mut fill = start.clone();
+        let mut by_node = vec![0_u32; start[self.node_count()] as usize];
+        for (t, snap) in snaps.iter().enumerate() {
+            for node in snap.iter().flat_map(ends).flatten() {
+                by_node[fill[node] as usize] = t as u32;
+                fill[node] += 1;
+            }
+        }
+        Ok(SnappedTargets {
+            snaps,
+            start,
+            by_node,
+        })
+    }
+
+    /// The `targets` some source reaches within `limit_s` seconds of
+    /// dispatch (turn-out plus drive, from the source to the target), each
+    /// with its earliest arrival: one multi-source Dijkstra on the graph,
+    /// bounded by the limit, then each target's arrival through either end
+    /// of the segment it snaps to (or along that segment from a source on
+    /// it). Only the targets near the nodes reached are looked at, so one
+    /// source costs its own neighbourhood, not the region.
+    ///
+    /// # Errors
+    /// [`NetworkError::Point`] for a source out of range.
+    pub fn reach(
+        &self,
+        sources: &[CoverageSource],
+        limit_s: f64,
+        targets: &SnappedTargets,
+    ) -> Result<Reached, NetworkError> {
+        let limit_ms = to_ms(limit_s);
+        let placed = self.place(sources)?;
+        let search = self.bounded_search(&placed.seeds, limit_ms);
+        let mut on_segment: HashMap<usize, Vec<(usize, &Snap, u64)>> = HashMap::new();
+        for ((snap, turnout), &i) in placed.snaps.iter().zip(&placed.indexes) {
+            on_segment
+                .entry(snap.segment)
+                .or_default()
+                .push((i, snap, *turnout));
+        }
+        let near_sources = on_segment.values().flatten().flat_map(|(_, snap, _)| {
+            let seg = self.segments[snap.segment];
+            [seg.from, seg.to]
+        });
+        let mut candidates: Vec<u32> = search
+            .settled
+            .iter()
+            .copied()
+            .chain(near_sources)
+            .flat_map(|n| targets.at_node(n).iter().copied())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let arrivals = candidates
+            .into_iter()
+            .filter_map(|t| {
+                let t = t as usize;
+                let snap = targets.snaps[t].as_ref()?;
+                let via = self.arrivals(snap).filter_map(|(n, ms)| {
+                    let (at, source) = search.at(n);
+                    (at != u64::MAX).then(|| Arrival {
+                        ms: at + ms,
+                        source: source as usize,
+                    })
+                });
+                let direct = on_segment
+                    .get(&snap.segment)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&(source, from, turnout)| {
+                        Some(Arrival {
+                            ms: turnout + self.direct_ms(from, snap)?,
+                            source,
+                        })
+                    });
+                let first = via.chain(direct).min().filter(|a| a.ms <= limit_ms)?;
+                Some((t, first))
+            })
+            .collect();
+        Ok(Reached {
+            arrivals,
+            unsnapped_sources: placed.unsnapped,
+        })
     }
 
     /// Which `targets` some source reaches within `limit_s` seconds of
@@ -115,37 +290,21 @@ impl RoadGraph {
         limit_s: f64,
         targets: &[CoverageTarget],
     ) -> Result<Coverage, NetworkError> {
-        let limit_ms = to_ms(limit_s);
-        let placed = self.place(sources)?;
-        let dist = self.bounded_dijkstra(&placed.seeds, limit_ms);
+        let points: Vec<Point<f64>> = targets.iter().map(|t| t.point).collect();
+        let reached = self.reach(sources, limit_s, &self.snap_targets(&points)?)?;
+        let mut eta_s = vec![None; targets.len()];
+        for (t, a) in reached.arrivals {
+            eta_s[t] = Some(a.ms as f64 / 1000.0);
+        }
         let mut out = Coverage {
-            eta_s: Vec::with_capacity(targets.len()),
-            covered: Vec::with_capacity(targets.len()),
+            covered: eta_s.iter().map(Option::is_some).collect(),
+            eta_s,
             cells: Share::default(),
             households: Share::default(),
             high_risk: Share::default(),
-            unsnapped_sources: placed.unsnapped,
+            unsnapped_sources: reached.unsnapped_sources,
         };
-        for t in targets {
-            let snap = match self.snap_metric(project_point(&self.projection, t.point)?) {
-                Ok(snap) => Some(snap),
-                Err(NetworkError::TooFarFromRoad { .. }) => None,
-                Err(e) => return Err(e),
-            };
-            let eta = snap.and_then(|snap| {
-                let via = self
-                    .arrivals(&snap)
-                    .filter(|&(n, _)| dist[n] != u64::MAX)
-                    .map(|(n, ms)| dist[n] + ms);
-                let direct = placed
-                    .snaps
-                    .iter()
-                    .filter_map(|(s, turnout)| Some(turnout + self.direct_ms(s, &snap)?));
-                via.chain(direct).min().filter(|&ms| ms <= limit_ms)
-            });
-            let covered = eta.is_some();
-            out.eta_s.push(eta.map(|ms| ms as f64 / 1000.0));
-            out.covered.push(covered);
+        for (t, &covered) in targets.iter().zip(&out.covered) {
             out.cells.add(1, covered);
             out.households.add(t.households, covered);
             out.high_risk.add(u64::from(t.high_risk), covered);

@@ -13,7 +13,7 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use super::speeds::SpeedTable;
-use super::NetworkError;
+use super::{to_ms, NetworkError};
 use crate::crs::LocalProjection;
 use crate::model::{Oneway, Road};
 
@@ -198,6 +198,14 @@ impl RoadGraph {
         &self.projection
     }
 
+    /// The farthest, in metres in a straight line, a source point can be
+    /// from a target point that a search of `limit_s` seconds reaches:
+    /// the limit at the graph's top speed, plus the snapping limit at both
+    /// ends. Sources farther from a place cannot reach it in time.
+    pub fn reach_m(&self, limit_s: f64) -> f64 {
+        to_ms(limit_s) as f64 * self.metres_per_ms + 2.0 * self.max_snap_m
+    }
+
     /// Number of nodes.
     pub fn node_count(&self) -> usize {
         self.nodes_xy.len()
@@ -245,31 +253,69 @@ impl RoadGraph {
         result
     }
 
-    /// Travel times in milliseconds from the `seeds` (node, initial time)
-    /// to every node reachable within `limit_ms` (`u64::MAX` elsewhere):
-    /// a multi-source Dijkstra that stops at the limit.
-    pub(super) fn bounded_dijkstra(&self, seeds: &[(usize, u64)], limit_ms: u64) -> Vec<u64> {
-        let mut dist = vec![u64::MAX; self.node_count()];
+    /// Travel times in milliseconds from the `seeds` (node, initial time,
+    /// source) to every node reachable within `limit_ms`: a multi-source
+    /// Dijkstra that stops at the limit. Each node keeps the earliest time
+    /// and, of the sources reaching it then, the lowest: the order of
+    /// (time, source) pairs, which adding an edge's time preserves, so the
+    /// answer is the same whichever sources are searched together.
+    pub(super) fn bounded_search(&self, seeds: &[Seed], limit_ms: u64) -> Search {
+        let mut out = Search {
+            dist: vec![u64::MAX; self.node_count()],
+            source: vec![u32::MAX; self.node_count()],
+            settled: Vec::new(),
+        };
         let mut heap = BinaryHeap::new();
-        for &(node, ms) in seeds {
-            if ms <= limit_ms && ms < dist[node] {
-                dist[node] = ms;
-                heap.push(Reverse((ms, node)));
+        for s in seeds {
+            if s.ms <= limit_ms && (s.ms, s.source) < out.at(s.node) {
+                out.dist[s.node] = s.ms;
+                out.source[s.node] = s.source;
+                heap.push(Reverse((s.ms, s.source, s.node)));
             }
         }
-        while let Some(Reverse((ms, node))) = heap.pop() {
-            if ms > dist[node] {
+        while let Some(Reverse((ms, source, node))) = heap.pop() {
+            if (ms, source) != out.at(node) {
                 continue;
             }
+            out.settled.push(node);
             for e in self.out_edges(node) {
                 let next = ms + u64::from(e.weight_ms);
-                if next <= limit_ms && next < dist[e.to] {
-                    dist[e.to] = next;
-                    heap.push(Reverse((next, e.to)));
+                if next <= limit_ms && (next, source) < out.at(e.to) {
+                    out.dist[e.to] = next;
+                    out.source[e.to] = source;
+                    heap.push(Reverse((next, source, e.to)));
                 }
             }
         }
-        dist
+        out
+    }
+}
+
+/// Where a search starts: a node, the time travel reaches it, and the
+/// index of the source it leaves from.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Seed {
+    pub node: usize,
+    pub ms: u64,
+    pub source: u32,
+}
+
+/// The answer of [`RoadGraph::bounded_search`].
+pub(super) struct Search {
+    /// Per node, the earliest time in milliseconds (`u64::MAX`: not within
+    /// the limit).
+    pub dist: Vec<u64>,
+    /// Per node, the source reaching it first (lowest on ties).
+    pub source: Vec<u32>,
+    /// The nodes reached, in the order they were settled.
+    pub settled: Vec<usize>,
+}
+
+impl Search {
+    /// The (time, source) pair of a node: (`u64::MAX`, `u32::MAX`) when
+    /// not reached.
+    pub fn at(&self, node: usize) -> (u64, u32) {
+        (self.dist[node], self.source[node])
     }
 }
 

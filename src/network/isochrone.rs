@@ -37,7 +37,7 @@ impl RoadGraph {
             return Ok(MultiPolygon::new(Vec::new()));
         }
         let budget = (limit_ms - turnout_ms) as f64;
-        let dist = self.bounded_dijkstra(&placed.seeds, limit_ms);
+        let dist = self.bounded_search(&placed.seeds, limit_ms).dist;
         let at = |a: Coord<f64>, b: Coord<f64>, t: f64| a + (b - a) * t;
         let mut pieces = Vec::new();
         // Along the source's own segment, away from the snapped point.

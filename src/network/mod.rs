@@ -20,7 +20,9 @@ mod route;
 mod snap;
 mod speeds;
 
-pub use coverage::{Coverage, CoverageSource, CoverageTarget, Share};
+pub use coverage::{
+    Arrival, Coverage, CoverageSource, CoverageTarget, Reached, Share, SnappedTargets,
+};
 pub use graph::{Edge, RoadGraph, Segment, DEFAULT_MAX_SNAP_M};
 pub use route::{ByTime, TimeQuery, TimedNearest, Unreachable, UnreachableReason};
 pub use snap::Snap;

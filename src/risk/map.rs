@@ -29,7 +29,9 @@
 //! on the mean Earth radius): within a zone of a few km its error is far
 //! below a metre, and it needs no projection per region.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use geo::{BoundingRect, Contains, Distance, Euclidean, MapCoords};
 use geo_types::{Coord, Geometry, MultiPolygon};
@@ -38,6 +40,7 @@ use rstar::{RTree, AABB};
 use serde::{Deserialize, Serialize};
 
 use crate::cells::{Cell, CellCode};
+use crate::cow::CowVec;
 use crate::model::{AdminCode, AdminLevel, Facility, FacilityKind, Hazard, HazardGeometry};
 use crate::risk::{band, RiskLevel};
 
@@ -332,13 +335,22 @@ impl LevelCounts {
     }
 }
 
-/// Every cell's risk, in the order of the cells given to [`assess`].
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Every cell's risk, in the order of the cells given to [`assess`], and
+/// the index of those cells that lets one write rescore only the cells it
+/// reaches ([`RiskMap::put_hazard`] and its siblings). Cloning it shares
+/// both; a write copies only the chunks of the cells it rescores.
+#[derive(Debug, Clone, Default)]
 pub struct RiskMap {
     /// One entry per cell.
-    pub cells: Vec<CellRisk>,
-    /// For each hazard id, the indexes of the cells its zone reaches.
-    pub reach: HashMap<i64, Vec<usize>>,
+    pub cells: CowVec<CellRisk>,
+    /// The cells' envelopes, by index.
+    tree: Arc<RTree<CellEntry>>,
+}
+
+impl PartialEq for RiskMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.cells == other.cells
+    }
 }
 
 impl RiskMap {
@@ -347,13 +359,155 @@ impl RiskMap {
     #[must_use]
     pub fn counts(&self, level: AdminLevel) -> BTreeMap<AdminCode, LevelCounts> {
         let mut out: BTreeMap<AdminCode, LevelCounts> = BTreeMap::new();
-        for c in &self.cells {
+        for c in self.cells.iter() {
             if let Some(area) = c.community.ancestor(level) {
                 out.entry(area).or_default().add(c.level);
             }
         }
         out
     }
+
+    /// The indexes of the cells the zone of `hazard` reaches, ascending.
+    /// `cells` are those the map was assessed with.
+    #[must_use]
+    pub fn reach(&self, config: &RiskConfig, hazard: &Hazard, cells: &[Cell]) -> Vec<usize> {
+        zone_cells(config, hazard, cells, &self.tree)
+            .into_iter()
+            .map(|(i, ..)| i)
+            .collect()
+    }
+
+    /// Adds `hazard` (not in the map yet: take a replaced one out first
+    /// with [`RiskMap::remove_hazard`]) and rescores the cells its zone
+    /// reaches; returns their indexes.
+    pub fn put_hazard(
+        &mut self,
+        config: &RiskConfig,
+        hazard: &Hazard,
+        cells: &[Cell],
+    ) -> Vec<usize> {
+        let hits = reaches(config, hazard, cells, &self.tree);
+        for &(i, reach) in &hits {
+            self.rescore(config, cells, i, |r| {
+                let at = r.hazards.partition_point(|h| order(h, &reach).is_lt());
+                r.hazards.insert(at, reach);
+            });
+        }
+        hits.into_iter().map(|(i, _)| i).collect()
+    }
+
+    /// Takes `hazard` (as it was put) out and rescores the cells its zone
+    /// reached; returns their indexes.
+    pub fn remove_hazard(
+        &mut self,
+        config: &RiskConfig,
+        hazard: &Hazard,
+        cells: &[Cell],
+    ) -> Vec<usize> {
+        let reached = self.reach(config, hazard, cells);
+        for &i in &reached {
+            self.rescore(config, cells, i, |r| {
+                r.hazards.retain(|h| h.hazard != hazard.id)
+            });
+        }
+        reached
+    }
+
+    /// Counts (`add`) or no longer counts a facility as a vulnerable place
+    /// of the cell holding it, when its kind is one; returns that cell.
+    pub fn count_vulnerable(
+        &mut self,
+        config: &RiskConfig,
+        facility: &Facility,
+        cells: &[Cell],
+        add: bool,
+    ) -> Option<usize> {
+        if !config.exposure.vulnerable_kinds.contains(&facility.kind) {
+            return None;
+        }
+        let i = holding(&self.tree, cells, facility)?;
+        self.rescore(config, cells, i, |r| {
+            r.vulnerable.retain(|&v| v != facility.id);
+            if add {
+                let at = r.vulnerable.partition_point(|&v| v < facility.id);
+                r.vulnerable.insert(at, facility.id);
+            }
+        });
+        Some(i)
+    }
+
+    /// Sets the fire response of cell `i` and rescores it.
+    pub fn set_response(
+        &mut self,
+        config: &RiskConfig,
+        i: usize,
+        response: Response,
+        cells: &[Cell],
+    ) {
+        if self.cells[i].response != response {
+            self.rescore(config, cells, i, |r| r.response = response);
+        }
+    }
+
+    /// Changes cell `i`'s inputs with `change`, then computes its score
+    /// and level again from them.
+    fn rescore(
+        &mut self,
+        config: &RiskConfig,
+        cells: &[Cell],
+        i: usize,
+        change: impl FnOnce(&mut CellRisk),
+    ) {
+        let r = self.cells.make_mut(i);
+        change(r);
+        let x = CellExposure {
+            households: r.households,
+            response: r.response,
+        };
+        let hazards = std::mem::take(&mut r.hazards);
+        let vulnerable = std::mem::take(&mut r.vulnerable);
+        *r = score(config, &cells[i], x, hazards, vulnerable);
+    }
+}
+
+/// The order of a cell's hazards: nearest first, ties by id.
+fn order(a: &HazardReach, b: &HazardReach) -> Ordering {
+    a.distance_m
+        .total_cmp(&b.distance_m)
+        .then(a.hazard.cmp(&b.hazard))
+}
+
+/// What `hazard` adds to each cell its zone reaches, by cell index.
+fn reaches(
+    config: &RiskConfig,
+    hazard: &Hazard,
+    cells: &[Cell],
+    tree: &RTree<CellEntry>,
+) -> Vec<(usize, HazardReach)> {
+    let level = hazard.level();
+    let w = config.levels.of(level);
+    zone_cells(config, hazard, cells, tree)
+        .into_iter()
+        .map(|(i, distance_m, influence)| {
+            let reach = HazardReach {
+                hazard: hazard.id,
+                level,
+                distance_m,
+                influence,
+                contribution: w * influence,
+            };
+            (i, reach)
+        })
+        .collect()
+}
+
+/// The index of the cell holding a facility, if any (the first the tree
+/// finds when the facility lies on an edge).
+fn holding(tree: &RTree<CellEntry>, cells: &[Cell], f: &Facility) -> Option<usize> {
+    let p = [f.location.x(), f.location.y()];
+    tree.locate_all_at_point(&p)
+        .find(|e| cells[e.data].geometry.contains(&f.location))
+        .map(|e| e.data)
 }
 
 /// f(d) of a zone: 1 at 0, falling to 0 at the radius; `None` beyond it.
@@ -397,22 +551,10 @@ pub fn assess(
             })
             .collect(),
     );
-    let mut reaches: Vec<Vec<HazardReach>> = vec![Vec::new(); cells.len()];
-    let mut reach: HashMap<i64, Vec<usize>> = HashMap::new();
+    let mut per_cell: Vec<Vec<HazardReach>> = vec![Vec::new(); cells.len()];
     for h in hazards {
-        let hits = zone_cells(config, h, cells, &tree);
-        let level = h.level();
-        let w = config.levels.of(level);
-        let list = reach.entry(h.id).or_default();
-        for (i, distance_m, influence) in hits {
-            list.push(i);
-            reaches[i].push(HazardReach {
-                hazard: h.id,
-                level,
-                distance_m,
-                influence,
-                contribution: w * influence,
-            });
+        for (i, reach) in reaches(config, h, cells, &tree) {
+            per_cell[i].push(reach);
         }
     }
     let mut vulnerable: Vec<Vec<i64>> = vec![Vec::new(); cells.len()];
@@ -420,29 +562,24 @@ pub fn assess(
         .iter()
         .filter(|f| config.exposure.vulnerable_kinds.contains(&f.kind))
     {
-        let p = [f.location.x(), f.location.y()];
-        if let Some(e) = tree
-            .locate_all_at_point(&p)
-            .find(|e| cells[e.data].geometry.contains(&f.location))
-        {
-            vulnerable[e.data].push(f.id);
+        if let Some(i) = holding(&tree, cells, f) {
+            vulnerable[i].push(f.id);
         }
     }
-    let cells = cells
+    let scored = cells
         .iter()
         .zip(exposure)
-        .zip(reaches.into_iter().zip(vulnerable))
+        .zip(per_cell.into_iter().zip(vulnerable))
         .map(|((cell, x), (mut hazards, mut vulnerable))| {
-            hazards.sort_by(|a, b| {
-                a.distance_m
-                    .total_cmp(&b.distance_m)
-                    .then(a.hazard.cmp(&b.hazard))
-            });
+            hazards.sort_by(order);
             vulnerable.sort_unstable();
             score(config, cell, *x, hazards, vulnerable)
         })
         .collect();
-    RiskMap { cells, reach }
+    RiskMap {
+        cells: scored,
+        tree: Arc::new(tree),
+    }
 }
 
 /// One cell's score and level from its reaching hazards and exposure.

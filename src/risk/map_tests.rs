@@ -110,8 +110,9 @@ fn a_point_hazard_reaches_the_cells_within_its_radius() {
         RiskLevel::Orange,
         HazardGeometry::Point(centre(2, 2)),
     );
-    let map = assess(&point_zone(150.0, 1.0), &cells, &quiet(36), &[h], &[]);
-    let reached: Vec<usize> = map.reach[&7].clone();
+    let config = point_zone(150.0, 1.0);
+    let map = assess(&config, &cells, &quiet(36), std::slice::from_ref(&h), &[]);
+    let reached: Vec<usize> = map.reach(&config, &h, &cells);
     let rc = |i: usize| (i / 6, i % 6);
     let got: Vec<(usize, usize)> = reached.iter().map(|&i| rc(i)).collect();
     assert_eq!(
@@ -161,7 +162,8 @@ fn an_area_hazard_covers_the_cells_it_meets() {
         RiskLevel::Red,
         HazardGeometry::Area(MultiPolygon(vec![area.to_polygon()])),
     );
-    let map = assess(&point_zone(0.0, 1.0), &cells, &quiet(36), &[h], &[]);
+    let config = point_zone(0.0, 1.0);
+    let map = assess(&config, &cells, &quiet(36), std::slice::from_ref(&h), &[]);
     let red: Vec<usize> = map
         .cells
         .iter()
@@ -170,7 +172,7 @@ fn an_area_hazard_covers_the_cells_it_meets() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(red, vec![3, 4, 9, 10]);
-    assert_eq!(map.reach[&1], red);
+    assert_eq!(map.reach(&config, &h, &cells), red);
 }
 
 #[test]
@@ -244,7 +246,7 @@ fn a_cell_is_never_below_the_highest_hazard_inside_it() {
         hazards.push(hazard(id, "test", level, HazardGeometry::Point(p)));
     }
     let map = assess(&config, &cells, &quiet(36), &hazards, &[]);
-    for (cell, risk) in cells.iter().zip(&map.cells) {
+    for (cell, risk) in cells.iter().zip(map.cells.iter()) {
         let inside = hazards
             .iter()
             .filter(|h| match &h.geometry {
@@ -293,4 +295,108 @@ fn zones_by_kind_with_a_default() {
     assert_relative_eq!(c.zone("unknown").radius_m, 200.0);
     assert_eq!(c.thresholds.level(7.9), RiskLevel::Orange);
     assert_eq!(c.thresholds.level(8.0), RiskLevel::Red);
+}
+
+#[test]
+fn writes_one_at_a_time_equal_a_fresh_assessment() {
+    // Random puts, moves, level changes and removals of hazards (points
+    // and areas), vulnerable places and responses, each applied to the map
+    // alone; after every step the map equals `assess` of the same inputs.
+    let cells = grid();
+    let mut config = point_zone(180.0, 1.0);
+    config.zones.insert(
+        "flat".into(),
+        Zone {
+            radius_m: 60.0,
+            decay: 0.0,
+        },
+    );
+    let levels = [
+        RiskLevel::Blue,
+        RiskLevel::Yellow,
+        RiskLevel::Orange,
+        RiskLevel::Red,
+    ];
+    let mut seed = 99_u64;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % n
+    };
+    let mut hazards: BTreeMap<i64, Hazard> = BTreeMap::new();
+    let mut schools: BTreeMap<i64, Facility> = BTreeMap::new();
+    let mut exposure = quiet(36);
+    for (i, x) in exposure.iter_mut().enumerate() {
+        x.households = (i as u64 * 37) % 400;
+    }
+    let mut map = assess(&config, &cells, &exposure, &[], &[]);
+    for step in 0..300 {
+        let at = |a: u64, b: u64| {
+            Point::new(
+                LON0 + a as f64 / 100.0 * 6.0 * STEP,
+                LAT0 - b as f64 / 100.0 * 6.0 * STEP,
+            )
+        };
+        match next(3) {
+            0 => {
+                let id = next(12) as i64;
+                if let Some(old) = hazards.remove(&id) {
+                    map.remove_hazard(&config, &old, &cells);
+                }
+                if next(4) > 0 {
+                    let p = at(next(100), next(100));
+                    let geometry = if next(3) == 0 {
+                        let d = STEP * 0.8;
+                        let r = Rect::new((p.x(), p.y()), (p.x() + d, p.y() + d));
+                        HazardGeometry::Area(MultiPolygon(vec![r.to_polygon()]))
+                    } else {
+                        HazardGeometry::Point(p)
+                    };
+                    let kind = if next(2) == 0 { "test" } else { "flat" };
+                    let h = hazard(id, kind, levels[next(4) as usize], geometry);
+                    map.put_hazard(&config, &h, &cells);
+                    hazards.insert(id, h);
+                }
+            }
+            1 => {
+                let id = 100 + next(6) as i64;
+                if let Some(old) = schools.remove(&id) {
+                    map.count_vulnerable(&config, &old, &cells, false);
+                }
+                if next(3) > 0 {
+                    let f = Facility {
+                        id,
+                        kind: FacilityKind::School,
+                        name: "school".into(),
+                        capacity: None,
+                        staff: None,
+                        contact: None,
+                        location: at(next(100), next(100)),
+                    };
+                    map.count_vulnerable(&config, &f, &cells, true);
+                    schools.insert(id, f);
+                }
+            }
+            _ => {
+                let i = next(36) as usize;
+                let response = match next(3) {
+                    0 => Response::Unknown,
+                    1 => Response::Unreachable,
+                    _ => Response::Eta {
+                        seconds: next(900) as f64,
+                    },
+                };
+                exposure[i].response = response;
+                map.set_response(&config, i, response, &cells);
+            }
+        }
+        let hs: Vec<Hazard> = hazards.values().cloned().collect();
+        let fs: Vec<Facility> = schools.values().cloned().collect();
+        let fresh = assess(&config, &cells, &exposure, &hs, &fs);
+        assert!(
+            map == fresh,
+            "step {step}: the map differs from a fresh one"
+        );
+    }
+    assert!(map.cells.iter().any(|c| c.level >= RiskLevel::Orange));
+    assert!(map.cells.iter().any(|c| !c.vulnerable.is_empty()));
 }

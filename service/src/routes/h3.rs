@@ -55,7 +55,7 @@ async fn h3(State(state): State<AppState>, Query(q): Query<H3Params>) -> Service
     let values: Vec<f64> = engine
         .cells
         .iter()
-        .zip(targets)
+        .zip(targets.iter())
         .map(|(c, t)| match value {
             "households" => t.households as f64,
             "area_m2" => c.area_m2,

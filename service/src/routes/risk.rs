@@ -215,9 +215,7 @@ async fn impact(
     let reached = engine
         .risk
         .map
-        .reach
-        .get(&hazard.id)
-        .map_or(&[][..], Vec::as_slice);
+        .reach(&engine.risk.config, hazard, &engine.cells);
     let mut communities: BTreeMap<String, (usize, u64, usize)> = BTreeMap::new();
     let mut grids: BTreeMap<String, (usize, u64, usize)> = BTreeMap::new();
     let grid_of = grid_of_cells(&engine);
