@@ -13,6 +13,7 @@
 //!   the areas containing it) and the hazards meeting an envelope.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use geo::{Distance, Euclidean, Intersects};
 use geo_types::{Coord, Geometry, Point, Polygon, Rect};
@@ -140,12 +141,16 @@ struct Stored<T> {
 }
 
 /// R-trees of one layer's features by kind, in metres (see the module docs).
+///
+/// Cloning it (a write to an engine snapshot) copies the table of
+/// features by id, not the features, and shares the trees until a change
+/// copies the two it touches (every feature's and its kind's).
 #[derive(Debug, Clone)]
 pub struct LayerIndex<T: Indexed> {
     projection: LocalProjection,
-    items: HashMap<i64, Stored<T>>,
-    all: RTree<Entry>,
-    by_kind: BTreeMap<T::Kind, RTree<Entry>>,
+    items: HashMap<i64, Arc<Stored<T>>>,
+    all: Arc<RTree<Entry>>,
+    by_kind: BTreeMap<T::Kind, Arc<RTree<Entry>>>,
 }
 
 /// R-trees of facilities by kind.
@@ -165,16 +170,16 @@ impl<T: Indexed> LayerIndex<T> {
         for item in items {
             let s = Self::store(&projection, item.clone())?;
             groups.entry(item.kind()).or_default().push(s.entry);
-            if stored.insert(item.id(), s).is_some() {
+            if stored.insert(item.id(), Arc::new(s)).is_some() {
                 return Err(IndexError::DuplicateId(item.id()));
             }
         }
         Ok(Self {
             projection,
-            all: RTree::bulk_load(stored.values().map(|s| s.entry).collect()),
+            all: Arc::new(RTree::bulk_load(stored.values().map(|s| s.entry).collect())),
             by_kind: groups
                 .into_iter()
-                .map(|(k, entries)| (k, RTree::bulk_load(entries)))
+                .map(|(k, entries)| (k, Arc::new(RTree::bulk_load(entries))))
                 .collect(),
             items: stored,
         })
@@ -247,23 +252,20 @@ impl<T: Indexed> LayerIndex<T> {
     pub fn remove(&mut self, id: i64) -> Option<T> {
         let stored = self.items.remove(&id)?;
         let kind = stored.item.kind();
-        self.all.remove(&stored.entry);
+        Arc::make_mut(&mut self.all).remove(&stored.entry);
         if let Some(tree) = self.by_kind.get_mut(&kind) {
-            tree.remove(&stored.entry);
+            Arc::make_mut(tree).remove(&stored.entry);
             if tree.size() == 0 {
                 self.by_kind.remove(&kind);
             }
         }
-        Some(stored.item)
+        Some(Arc::unwrap_or_clone(stored).item)
     }
 
     fn put(&mut self, stored: Stored<T>) {
-        self.all.insert(stored.entry);
-        self.by_kind
-            .entry(stored.item.kind())
-            .or_default()
-            .insert(stored.entry);
-        self.items.insert(stored.item.id(), stored);
+        Arc::make_mut(&mut self.all).insert(stored.entry);
+        Arc::make_mut(self.by_kind.entry(stored.item.kind()).or_default()).insert(stored.entry);
+        self.items.insert(stored.item.id(), Arc::new(stored));
     }
 
     /// The trees to search for `kinds` (empty: every kind), each once.
@@ -271,12 +273,12 @@ impl<T: Indexed> LayerIndex<T> {
     where
         'a: 'k,
     {
-        let all = kinds.is_empty().then_some(&self.all);
+        let all = kinds.is_empty().then_some(&*self.all);
         let chosen = kinds
             .iter()
             .enumerate()
             .filter(|&(i, k)| !kinds[..i].contains(k))
-            .filter_map(|(_, k)| self.by_kind.get(k));
+            .filter_map(|(_, k)| self.by_kind.get(k).map(|t| &**t));
         all.into_iter().chain(chosen)
     }
 

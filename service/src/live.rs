@@ -7,7 +7,10 @@
 //! the replica's follower build the same updates and call the same
 //! function. Nothing here does I/O: no store, no HTTP, no cache.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::body::Bytes;
 
 use civgrid::cells::{Adjacency, Cell, CellCode};
 use civgrid::components::{Component, ComponentIndex};
@@ -51,6 +54,52 @@ pub struct Engine {
     pub component_grids: Arc<ComponentGrids>,
     /// Overlay zones and their validation reports.
     pub zones: Arc<ZoneState>,
+    /// Coverage answers computed on this snapshot, kept for the snapshots
+    /// after it until a facility or hazard write.
+    pub coverage: Arc<Memo>,
+}
+
+/// Answers kept for the next asker, by question: the [`MEMO_ANSWERS`]
+/// most recently computed. A snapshot shares its memo with the ones after
+/// it until a write changes what the answers depend on (then the next
+/// snapshot starts an empty one).
+#[derive(Debug, Default)]
+pub struct Memo {
+    answers: Mutex<VecDeque<(String, Bytes)>>,
+}
+
+/// Answers a [`Memo`] keeps.
+pub const MEMO_ANSWERS: usize = 8;
+
+impl Memo {
+    /// The answer to `question`: kept, or computed by `compute` and kept.
+    ///
+    /// # Errors
+    /// What `compute` returns.
+    pub fn get_or<E>(
+        &self,
+        question: &str,
+        compute: impl FnOnce() -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        let kept = self
+            .lock()
+            .iter()
+            .find(|(q, _)| q == question)
+            .map(|(_, a)| a.clone());
+        if let Some(answer) = kept {
+            return Ok(answer);
+        }
+        let answer = compute()?;
+        let mut answers = self.lock();
+        answers.retain(|(q, _)| q != question);
+        answers.push_front((question.to_owned(), answer.clone()));
+        answers.truncate(MEMO_ANSWERS);
+        Ok(answer)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<(String, Bytes)>> {
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// What a write touched: the places whose cached tiles must go once its
@@ -181,6 +230,7 @@ impl Engine {
             adjacency: Arc::new(adjacency),
             responders: Arc::new(responders),
             risk: Arc::new(risk),
+            coverage: Arc::default(),
         })
     }
 }
@@ -243,6 +293,7 @@ pub fn apply(
                     .risk
                     .after_facility(&engine.responders, &engine.cells, old.as_ref(), new)?;
             engine.risk = Arc::new(risk);
+            engine.coverage = Arc::default();
             touched.extend(changed);
             engine.collections.facilities =
                 Arc::new(ogc::facilities(&engine.responders.facilities()));
@@ -261,6 +312,7 @@ pub fn apply(
                 engine.risk.after_hazard(&engine.cells, old.as_ref(), new);
             engine.risk = Arc::new(risk);
             Arc::make_mut(&mut engine.responders).relevel(&engine.cells, reached)?;
+            engine.coverage = Arc::default();
             touched.extend(changed);
             engine.collections.hazards = Arc::new(ogc::hazards(&engine.responders.hazards()));
         }

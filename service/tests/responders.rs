@@ -685,6 +685,27 @@ async fn coverage_agrees_with_brute_force_and_follows_hazard_writes() {
         let hazards = f.store.load().await.expect("load").hazards;
         let r = get(&f.app, "/api/v1/coverage?minutes=5").await;
         check_coverage(&f, &r.body, 5.0, &TurnoutTable::default(), &hazards);
+        // Answers are kept until a facility write: asked again, the same;
+        // after a new station, one more facility responds.
+        let again = get(&f.app, "/api/v1/coverage?minutes=5").await;
+        assert_eq!(again.body, r.body, "{backend:?}");
+        let station = json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.x(), p.y()]},
+            "properties": {"kind": "fire_station", "name": "new station"}});
+        let (status, _, created) = send(
+            &f.app,
+            Method::POST,
+            "/api/v1/facilities",
+            Some(&station),
+            Some(TOKEN),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let after = get(&f.app, "/api/v1/coverage?minutes=5").await;
+        assert_eq!(
+            after.body["facilities"].as_u64(),
+            r.body["facilities"].as_u64().map(|n| n + 1),
+            "{backend:?}: the kept answer was dropped by the write"
+        );
     }
 }
 

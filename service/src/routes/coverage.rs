@@ -11,10 +11,18 @@
 //! uncovered cells as a GeoJSON FeatureCollection and, with
 //! `isochrones=true`, each facility's service area (the roads reached,
 //! buffered by `buffer_m`) as a MultiPolygon.
+//!
+//! Answers are kept per question on the engine snapshot ([`Memo`]) until
+//! a facility or hazard write: asking again costs nothing.
+//!
+//! [`Memo`]: crate::live::Memo
 
+use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use civgrid::network::Share;
 use civgrid::FacilityKind;
 use serde::Deserialize;
@@ -52,6 +60,19 @@ struct Asked {
 }
 
 impl Asked {
+    /// The question in one canonical line: the key of kept answers.
+    fn question(&self) -> String {
+        let kinds: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
+        format!(
+            "kinds={} minutes={} turnout_s={:?} isochrones={} buffer_m={}",
+            kinds.join(","),
+            self.minutes,
+            self.turnout_s,
+            self.isochrones,
+            self.buffer_m
+        )
+    }
+
     fn parse(q: &CoverageParams) -> ServiceResult<Self> {
         let optional = |name, v: Option<&str>, range| {
             v.map(|v| params::number(name, Some(v), range)).transpose()
@@ -156,10 +177,18 @@ fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
 async fn coverage(
     State(state): State<AppState>,
     Query(q): Query<CoverageParams>,
-) -> ServiceResult<Json<Value>> {
+) -> ServiceResult<Response> {
     let asked = Asked::parse(&q)?;
-    let value = tokio::task::spawn_blocking(move || answer(&state.engine(), &asked))
-        .await
-        .map_err(|e| ServiceError::Internal(format!("coverage worker failed: {e}")))??;
-    Ok(Json(value))
+    let body = tokio::task::spawn_blocking(move || {
+        let engine = state.engine();
+        engine.coverage.get_or(&asked.question(), || {
+            let value = answer(&engine, &asked)?;
+            serde_json::to_vec(&value)
+                .map(Bytes::from)
+                .map_err(|e| ServiceError::Internal(format!("coverage answer: {e}")))
+        })
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(format!("coverage worker failed: {e}")))??;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
