@@ -606,7 +606,7 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
     };
     let n = tokio::task::spawn_blocking({
         let out = out.to_path_buf();
-        move || export::write(layer, features.features(), &out)
+        move || export::write(layer, &features, &out)
     })
     .await
     .context("export worker failed")??;

@@ -16,7 +16,7 @@ use gdal::DriverManager;
 use geo_types::Geometry;
 use serde_json::Value;
 
-use crate::ogc::Feature;
+use crate::ogc::Collection;
 
 /// A layer that can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -104,10 +104,10 @@ fn driver_name(path: &Path) -> Option<&'static str> {
 
 /// The field type of a property: integer if every value is one, real if
 /// every value is a number, text otherwise.
-fn field_types(features: &[Feature]) -> Vec<(String, OGRFieldType::Type)> {
+fn field_types(features: &Collection) -> Vec<(String, OGRFieldType::Type)> {
     let mut types: BTreeMap<&str, OGRFieldType::Type> = BTreeMap::new();
     let mut order: Vec<&str> = Vec::new();
-    for f in features {
+    for f in features.features() {
         for (k, v) in &f.properties {
             let ty = match v {
                 Value::Number(n) if n.is_i64() => OGRFieldType::OFTInteger64,
@@ -137,9 +137,9 @@ fn field_types(features: &[Feature]) -> Vec<(String, OGRFieldType::Type)> {
         .collect()
 }
 
-fn geometry_type(features: &[Feature]) -> (OGRwkbGeometryType::Type, Vec<&'static str>) {
+fn geometry_type(features: &Collection) -> (OGRwkbGeometryType::Type, Vec<&'static str>) {
     let mut names: Vec<&'static str> = features
-        .iter()
+        .features()
         .map(|f| match f.geometry {
             Geometry::Point(_) => "Point",
             Geometry::MultiPoint(_) => "MultiPoint",
@@ -162,9 +162,10 @@ fn geometry_type(features: &[Feature]) -> (OGRwkbGeometryType::Type, Vec<&'stati
     (ty, names)
 }
 
-/// Writes `features` as layer `layer` of `out` (format from the extension)
-/// and returns the number written.
-pub fn write(layer: ExportLayer, features: &[Feature], out: &Path) -> Result<usize, ExportError> {
+/// Writes the features of `features`, in collection order, as layer
+/// `layer` of `out` (format from the extension) and returns the number
+/// written.
+pub fn write(layer: ExportLayer, features: &Collection, out: &Path) -> Result<usize, ExportError> {
     let driver = driver_name(out).ok_or_else(|| ExportError::UnknownFormat(out.to_owned()))?;
     let gdal_err = |source| ExportError::Gdal {
         file: out.to_owned(),
@@ -228,12 +229,12 @@ pub fn write(layer: ExportLayer, features: &[Feature], out: &Path) -> Result<usi
 fn write_features(
     lyr: &impl LayerAccess,
     fields: &[(String, OGRFieldType::Type)],
-    features: &[Feature],
+    features: &Collection,
 ) -> gdal::errors::Result<()> {
     let defs: Vec<(&str, OGRFieldType::Type)> =
         fields.iter().map(|(n, t)| (n.as_str(), *t)).collect();
     lyr.create_defn_fields(&defs)?;
-    for f in features {
+    for f in features.features() {
         let mut out = GdalFeature::new(lyr.defn())?;
         out.set_geometry(f.geometry.to_gdal()?)?;
         for (i, (name, _)) in fields.iter().enumerate() {

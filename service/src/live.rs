@@ -295,8 +295,11 @@ pub fn apply(
             engine.risk = Arc::new(risk);
             engine.coverage = Arc::default();
             touched.extend(changed);
-            engine.collections.facilities =
-                Arc::new(ogc::facilities(&engine.responders.facilities()));
+            let facilities = Arc::make_mut(&mut engine.collections.facilities);
+            match new {
+                Some(f) => facilities.put(ogc::facility(f)),
+                None => facilities.remove(&id.to_string()),
+            }
         }
         Update::Hazard { id, now } => {
             let old = swap_in(touched, now, |now| {
@@ -314,7 +317,11 @@ pub fn apply(
             Arc::make_mut(&mut engine.responders).relevel(&engine.cells, reached)?;
             engine.coverage = Arc::default();
             touched.extend(changed);
-            engine.collections.hazards = Arc::new(ogc::hazards(&engine.responders.hazards()));
+            let hazards = Arc::make_mut(&mut engine.collections.hazards);
+            match engine.responders.hazard(id) {
+                Some(h) => hazards.put(ogc::hazard(h)),
+                None => hazards.remove(&id.to_string()),
+            }
         }
         Update::Component { id, now } => {
             let has = now.is_some();
@@ -334,7 +341,14 @@ pub fn apply(
             };
             touched.extend(old.as_ref().and_then(area));
             recount(&mut engine.counts.components, old.is_some(), has);
-            engine.collections.components = Arc::new(ogc::components(engine.components.iter()));
+            // Its feature's id is its code, which a write may change.
+            let components = Arc::make_mut(&mut engine.collections.components);
+            if let Some(o) = &old {
+                components.remove(&o.code.to_string());
+            }
+            if let Some(c) = engine.components.by_id(id) {
+                components.put(ogc::component(c));
+            }
         }
         Update::Grids(rows) => regrid(engine, &rows, touched),
     }
@@ -376,7 +390,13 @@ fn regrid(engine: &mut Engine, rows: &[Grid], touched: &mut Touched) {
         .collect();
     let grids = Arc::make_mut(&mut engine.grids);
     grids.update(rows);
-    engine.collections.grids = Arc::new(ogc::grids(grids.index.grids()));
+    let collection = Arc::make_mut(&mut engine.collections.grids);
+    for row in rows {
+        match grids.index.get(row.code) {
+            Some(g) => collection.put(ogc::grid(g)),
+            None => collection.remove(&row.code.to_string()),
+        }
+    }
     Arc::make_mut(&mut engine.component_grids).refresh(&grids.index, &areas);
     let under = |i: &PlacedIncident| areas.iter().any(|r| r.intersects(&i.location));
     if engine.incidents.iter().any(under) {

@@ -62,7 +62,6 @@ async fn layer(State(state): State<AppState>, Path(name): Path<String>) -> Servi
         .collections
         .zones
         .features()
-        .iter()
         .filter(|f| f.properties.get("layer").and_then(Value::as_str) == Some(name.as_str()))
         .map(ogc::Feature::to_json)
         .collect();
