@@ -8,6 +8,7 @@
 //! ## Operations
 //! - [`model`]: the territory model ([`Territory`], [`AdminArea`], [`Building`],
 //!   [`Facility`], [`Hazard`], [`Road`], [`Incident`]) and administrative codes.
+//! - [`cow`]: per-cell vectors shared between snapshots, copied a chunk at a time on write.
 //! - [`crs`]: the local transverse Mercator for metric work and the GCJ-02 /
 //!   BD-09 conversions.
 //! - [`assign`]: case assignment: the class taxonomy (部件/事件), working calendars, deadlines and escalation.
