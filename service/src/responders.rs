@@ -395,10 +395,13 @@ impl Responders {
             })
             .collect();
         out.cells = targets;
-        for (i, region) in out.regions.iter_mut().enumerate() {
-            let members: Vec<usize> = (0..out.cells.len())
-                .filter(|&c| out.cells[c].region == Some(i))
-                .collect();
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); out.regions.len()];
+        for (c, target) in out.cells.iter().enumerate() {
+            if let Some(r) = target.region {
+                members[r].push(c);
+            }
+        }
+        for (region, members) in out.regions.iter_mut().zip(members) {
             let snapped = match &region.graph {
                 Some(graph) => {
                     let points: Vec<Point<f64>> =
@@ -620,11 +623,12 @@ impl Responders {
         let mut out = Vec::new();
         for (i, region) in self.regions.iter().enumerate() {
             let Some(graph) = &region.graph else { continue };
-            let wanted: Vec<usize> = which
+            let mut wanted: Vec<usize> = which
                 .iter()
                 .copied()
                 .filter(|&c| self.cells[c].region == Some(i))
                 .collect();
+            wanted.sort_unstable();
             let Some(area) = civgrid::extent::extent(
                 wanted
                     .iter()

@@ -105,8 +105,12 @@ impl RiskState {
         let fire = |f: &&Facility| FIRE_KINDS.contains(&f.kind);
         let mut moved: Vec<usize> = Vec::new();
         if let Some(old) = old.filter(fire) {
-            let lost: Vec<usize> = (0..self.first.len())
-                .filter(|&c| self.first[c].is_some_and(|f| f.facility == old.id))
+            let lost: Vec<usize> = self
+                .first
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.is_some_and(|f| f.facility == old.id))
+                .map(|(c, _)| c)
                 .collect();
             for &c in &lost {
                 *next.first.make_mut(c) = None;
