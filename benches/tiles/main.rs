@@ -12,6 +12,7 @@ use civgrid::cells::{partition, CellConfig};
 use civgrid::grids::GridConfig;
 use civgrid::synth::{synthesize, SynthConfig};
 use civgrid::RiskConfig;
+use civgrid_service::progress::Stages;
 use civgrid_service::tiles::{IncidentFilter, Styles, Tiles, VectorLayer, DEFAULT_CACHE_BYTES};
 use civgrid_service::Engine;
 use civgrid_tiles::{TileCoord, TileKey};
@@ -35,6 +36,7 @@ fn bench(c: &mut Criterion) {
         Vec::new(),
         GridConfig::default(),
         RiskConfig::default(),
+        &Stages::new(),
     )
     .expect("the engine");
     let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);

@@ -10,8 +10,6 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use axum::body::Bytes;
-
 use civgrid::cells::{Adjacency, Cell, CellCode};
 use civgrid::components::{Component, ComponentIndex};
 use civgrid::grids::{Grid, GridConfig};
@@ -22,7 +20,8 @@ use geo_types::Rect;
 use crate::components::ComponentGrids;
 use crate::grids::GridState;
 use crate::ogc::{self, Collection};
-use crate::responders::{ResponderError, Responders};
+use crate::progress::Stages;
+use crate::responders::{CoverageReport, ResponderError, Responders};
 use crate::risk::RiskState;
 use crate::zones::ZoneState;
 
@@ -56,22 +55,30 @@ pub struct Engine {
     pub zones: Arc<ZoneState>,
     /// Coverage answers computed on this snapshot, kept for the snapshots
     /// after it until a facility or hazard write.
-    pub coverage: Arc<Memo>,
+    pub coverage: Arc<Memo<Arc<CoverageReport>>>,
 }
 
 /// Answers kept for the next asker, by question: the [`MEMO_ANSWERS`]
 /// most recently computed. A snapshot shares its memo with the ones after
 /// it until a write changes what the answers depend on (then the next
 /// snapshot starts an empty one).
-#[derive(Debug, Default)]
-pub struct Memo {
-    answers: Mutex<VecDeque<(String, Bytes)>>,
+#[derive(Debug)]
+pub struct Memo<T> {
+    answers: Mutex<VecDeque<(String, T)>>,
 }
 
 /// Answers a [`Memo`] keeps.
 pub const MEMO_ANSWERS: usize = 8;
 
-impl Memo {
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Self {
+            answers: Mutex::new(VecDeque::new()),
+        }
+    }
+}
+
+impl<T: Clone> Memo<T> {
     /// The answer to `question`: kept, or computed by `compute` and kept.
     ///
     /// # Errors
@@ -79,8 +86,8 @@ impl Memo {
     pub fn get_or<E>(
         &self,
         question: &str,
-        compute: impl FnOnce() -> Result<Bytes, E>,
-    ) -> Result<Bytes, E> {
+        compute: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
         let kept = self
             .lock()
             .iter()
@@ -97,7 +104,7 @@ impl Memo {
         Ok(answer)
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<(String, Bytes)>> {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<(String, T)>> {
         self.answers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -183,42 +190,54 @@ impl Engine {
         grids: Vec<Grid>,
         grid_config: GridConfig,
         risk_config: RiskConfig,
+        stages: &Stages,
     ) -> Result<Self, ResponderError> {
         cells.retain(|c| c.end.is_none());
         cells.sort_by_key(|c| c.code);
-        let locator = Locator::new(territory).with_cells(&cells);
-        let responders = Responders::new(territory, &cells, &locator)?;
-        let grids = GridState::new(territory, &locator, grids, grid_config);
-        let risk = RiskState::new(risk_config, &responders, &cells)?;
-        let incidents = territory
-            .incidents
-            .iter()
-            .map(|i| PlacedIncident {
-                kind: i.kind.clone(),
-                time_unix_s: i.time_unix_s,
-                cell: locator.locate(i.location).cell.map(|c| c.code),
-                grid: grids.index.locate(i.location).map(|g| g.code),
-                location: i.location,
-            })
-            .collect();
-        let (components, moved) = ComponentIndex::new(territory.components.clone(), &locator);
+        let locator = stages.run("locator", || Locator::new(territory).with_cells(&cells));
+        let responders = stages.run("responders and road graphs", || {
+            Responders::new(territory, &cells, &locator)
+        })?;
+        let grids = stages.run("household grids", || {
+            GridState::new(territory, &locator, grids, grid_config)
+        });
+        let risk = stages.run("risk map", || {
+            RiskState::new(risk_config, &responders, &cells)
+        })?;
+        let incidents = stages.run("incidents", || {
+            territory
+                .incidents
+                .iter()
+                .map(|i| PlacedIncident {
+                    kind: i.kind.clone(),
+                    time_unix_s: i.time_unix_s,
+                    cell: locator.locate(i.location).cell.map(|c| c.code),
+                    grid: grids.index.locate(i.location).map(|g| g.code),
+                    location: i.location,
+                })
+                .collect()
+        });
+        let (components, moved) = stages.run("components", || {
+            ComponentIndex::new(territory.components.clone(), &locator)
+        });
         if moved > 0 {
             tracing::warn!(
                 moved,
                 "components whose stored cell is not the active cell holding them (run `civgrid cells` again to store the new ones)"
             );
         }
-        let zones = ZoneState::new(territory);
+        let zones = stages.run("zones", || ZoneState::new(territory));
         let component_grids = ComponentGrids::new(&components, &grids.index);
+        let collections = stages.run("OGC collections", || Collections {
+            cells: Arc::new(ogc::cells(&cells)),
+            facilities: Arc::new(ogc::facilities(&territory.facilities)),
+            hazards: Arc::new(ogc::hazards(&territory.hazards)),
+            grids: Arc::new(ogc::grids(grids.index.grids())),
+            components: Arc::new(ogc::components(components.iter())),
+            zones: Arc::new(ogc::zones(&zones.features)),
+        });
         Ok(Self {
-            collections: Collections {
-                cells: Arc::new(ogc::cells(&cells)),
-                facilities: Arc::new(ogc::facilities(&territory.facilities)),
-                hazards: Arc::new(ogc::hazards(&territory.hazards)),
-                grids: Arc::new(ogc::grids(grids.index.grids())),
-                components: Arc::new(ogc::components(components.iter())),
-                zones: Arc::new(ogc::zones(&zones.features)),
-            },
+            collections,
             component_grids: Arc::new(component_grids),
             incidents: Arc::new(incidents),
             locator: Arc::new(locator),

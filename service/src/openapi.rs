@@ -253,6 +253,9 @@ pub const OPERATIONS: &[Operation] = &[
         q("turnout_s", "number", false, "turnout time before driving, seconds", "60"),
         q("isochrones", "boolean", false, "include each station's reach as polygons", "false"),
         q("buffer_m", "number", false, "width of the isochrone polygons around reached roads", "150"),
+        q("bbox", "string", false, "list only the uncovered cells meeting west,south,east,north", "120.0,30.0,120.2,30.2"),
+        q("limit", "integer", false, "uncovered cells listed, most urgent first (0–10000, default 1000); numberMatched counts them all", "1000"),
+        q("offset", "integer", false, "uncovered cells skipped before the list", "0"),
     ]),
     op("get", "/api/v1/h3", "places", "Households or incidents per H3 hexagon", &[
         q("resolution", "integer", false, "H3 resolution", "9"),

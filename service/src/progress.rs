@@ -1,6 +1,7 @@
 //! Progress of long work: a bar on a terminal, log lines otherwise.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -72,4 +73,107 @@ impl Progress {
             self.started.elapsed()
         );
     }
+}
+
+/// The parts of a long start-up, timed one after another: a spinner
+/// naming the part under way on a terminal, and a log line as each ends
+/// with its time and the resident memory after it (where the memory
+/// goes, part by part).
+pub struct Stages {
+    started: Instant,
+    done: Mutex<Vec<(String, Duration)>>,
+}
+
+impl Stages {
+    /// Starts timing.
+    pub fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            done: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `part`, named `what`, and records how long it took.
+    pub fn run<T>(&self, what: &str, part: impl FnOnce() -> T) -> T {
+        let spinner = spinner(what);
+        let started = Instant::now();
+        let out = part();
+        self.record(what, started.elapsed(), spinner);
+        out
+    }
+
+    /// Runs the future `part`, named `what`, and records how long it took.
+    pub async fn run_async<T>(&self, what: &str, part: impl std::future::Future<Output = T>) -> T {
+        let spinner = spinner(what);
+        let started = Instant::now();
+        let out = part.await;
+        self.record(what, started.elapsed(), spinner);
+        out
+    }
+
+    fn record(&self, what: &str, took: Duration, spinner: Option<ProgressBar>) {
+        if let Some(bar) = spinner {
+            bar.finish_and_clear();
+        }
+        let resident =
+            resident_mib().map_or_else(String::new, |mib| format!(" (resident {mib} MiB)"));
+        tracing::info!("{what}: {took:.2?}{resident}");
+        self.lock().push((what.to_owned(), took));
+    }
+
+    /// One line: the whole time and each part's, slowest first.
+    pub fn summary(&self) -> String {
+        let mut parts = self.lock().clone();
+        parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+        let parts: Vec<String> = parts
+            .iter()
+            .map(|(what, took)| format!("{what} {:.1} s", took.as_secs_f64()))
+            .collect();
+        let resident =
+            resident_mib().map_or_else(String::new, |mib| format!("; resident {mib} MiB"));
+        format!(
+            "{:.1} s: {}{resident}",
+            self.started.elapsed().as_secs_f64(),
+            parts.join(", ")
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Duration)>> {
+        self.done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Default for Stages {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A spinner naming `what` on a terminal.
+fn spinner(what: &str) -> Option<ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        if let Ok(style) = ProgressStyle::with_template("{spinner} loading {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.set_message(what.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    })
+}
+
+/// This process's resident memory, MiB (Linux; `None` elsewhere).
+pub fn resident_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024)
 }

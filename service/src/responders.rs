@@ -34,6 +34,7 @@
 //! path that writes: HTTP writes, `civgrid import` and imports over HTTP;
 //! a replica serves what another process stored, wherever it lies.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -49,6 +50,7 @@ use civgrid::{
 };
 use geo::{BoundingRect, Centroid, Distance, Haversine, InteriorPoint, Intersects};
 use geo_types::{Coord, Geometry, MultiPolygon, Point, Rect};
+use rayon::prelude::*;
 
 /// Default largest distance from the territory of a query or a written
 /// feature, metres.
@@ -338,6 +340,10 @@ pub struct CoverageReport {
     pub unsnapped: Vec<i64>,
     /// Cells in regions without a road network (never covered).
     pub cells_without_roads: usize,
+    /// The cells not covered (indexes in [`Responders::cells`]), most
+    /// urgent first: the highest hazard level meeting them, then the most
+    /// households, then by code.
+    pub uncovered: Vec<usize>,
     /// Each facility's service area, by id, when asked for.
     pub isochrones: Vec<(Facility, MultiPolygon<f64>)>,
 }
@@ -571,15 +577,24 @@ impl Responders {
             first: vec![None; self.cells.len()],
             ..Arrivals::default()
         };
-        for (i, region) in self.regions.iter().enumerate() {
-            let sources: Vec<&Facility> =
-                region.facilities.members(kinds).map(|(f, _)| f).collect();
-            out.facilities += sources.len();
+        // Regions are searched in parallel: they share no road.
+        let regions: Vec<(usize, CellArrivals, Vec<i64>)> = self
+            .regions
+            .par_iter()
+            .enumerate()
+            .map(|(i, region)| {
+                let sources: Vec<&Facility> =
+                    region.facilities.members(kinds).map(|(f, _)| f).collect();
+                let n = sources.len();
+                let (reached, unsnapped) = self.reach(i, sources, limit_s, turnout_s)?;
+                Ok((n, reached, unsnapped))
+            })
+            .collect::<Result<_, NetworkError>>()?;
+        for (region, (n, reached, unsnapped)) in self.regions.iter().zip(regions) {
+            out.facilities += n;
             if region.graph.is_none() {
                 out.cells_without_roads += region.cells.members.len();
-                continue;
             }
-            let (reached, unsnapped) = self.reach(i, sources, limit_s, turnout_s)?;
             for (c, first) in reached {
                 out.first[c] = Some(first);
             }
@@ -733,12 +748,21 @@ impl Responders {
                 }
             }
         }
-        for (c, eta) in self.cells.iter().zip(&out.eta_s) {
+        for (i, (c, eta)) in self.cells.iter().zip(&out.eta_s).enumerate() {
             let covered = eta.is_some();
             add(&mut out.cells, 1, covered);
             add(&mut out.households, c.households, covered);
             add(&mut out.high_risk, u64::from(c.high_risk()), covered);
+            if !covered {
+                out.uncovered.push(i);
+            }
         }
+        // Most urgent first: the highest hazard level, then the most
+        // households, then by code.
+        out.uncovered.par_sort_unstable_by_key(|&i| {
+            let c = &self.cells[i];
+            (Reverse(c.level), Reverse(c.households), c.code)
+        });
         Ok(out)
     }
 }

@@ -29,6 +29,7 @@ use crate::assign::AssignData;
 use crate::auth::{Access, WriterToken};
 pub use crate::live::{Collections, Engine, PlacedIncident, Touched, Update};
 use crate::metrics::Metrics;
+use crate::progress::Stages;
 use crate::responders::{ResponderError, DEFAULT_MAX_OUTSIDE_M};
 use crate::risk::RiskState;
 use crate::store::{Store, StoreError};
@@ -256,9 +257,12 @@ async fn build<T: Send + 'static>(
     config: &ServeConfig,
     finish: impl FnOnce(Engine, &Territory) -> T + Send + 'static,
 ) -> Result<T, LoadError> {
-    let territory = store.load().await?;
-    let (cells, adjacency) = store.load_cells().await?;
-    let grids = store.load_grids().await?;
+    let stages = Stages::new();
+    let territory = stages.run_async("territory", store.load()).await?;
+    let (cells, adjacency) = stages.run_async("unit cells", store.load_cells()).await?;
+    let grids = stages
+        .run_async("household grids (stored)", store.load_grids())
+        .await?;
     let (grid_config, risk_config) = (config.grids.clone(), config.risk.clone());
     tokio::task::spawn_blocking(move || {
         let engine = Engine::new(
@@ -268,8 +272,11 @@ async fn build<T: Send + 'static>(
             grids,
             grid_config,
             risk_config,
+            &stages,
         )?;
-        Ok(finish(engine, &territory))
+        let out = stages.run("tiles", || finish(engine, &territory));
+        tracing::info!("engine built in {}", stages.summary());
+        Ok(out)
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))

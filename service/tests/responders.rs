@@ -606,13 +606,126 @@ fn check_coverage(
     assert_eq!(share(&body["cells"]), cells);
     assert_eq!(share(&body["households"]), hh);
     assert_eq!(share(&body["high_risk_cells"]), hr);
-    let listed: Vec<String> = body["uncovered"]["features"]
-        .as_array()
-        .expect("features")
-        .iter()
-        .map(|x| x["properties"]["code"].as_str().expect("code").to_owned())
+    let listed = &body["uncovered"];
+    assert_eq!(
+        listed["numberMatched"].as_u64(),
+        Some(uncovered.len() as u64)
+    );
+    let features = listed["features"].as_array().expect("features");
+    assert_eq!(
+        listed["numberReturned"].as_u64(),
+        Some(features.len() as u64)
+    );
+    // Every uncovered cell, with its households, most urgent first.
+    let rank = |x: &Value| {
+        let level = match x["properties"]["risk"].as_str() {
+            Some("red") => 4,
+            Some("orange") => 3,
+            Some("yellow") => 2,
+            Some("blue") => 1,
+            _ => 0,
+        };
+        (
+            std::cmp::Reverse(level),
+            std::cmp::Reverse(x["properties"]["households"].as_u64().expect("households")),
+            x["properties"]["code"].as_str().expect("code").to_owned(),
+        )
+    };
+    let ranks: Vec<_> = features.iter().map(rank).collect();
+    assert!(ranks.is_sorted(), "most urgent first");
+    let mut codes: Vec<(String, u64)> = ranks
+        .into_iter()
+        .map(|(_, hh, code)| (code, hh.0))
         .collect();
-    assert_eq!(listed, uncovered);
+    codes.sort();
+    let mut expected: Vec<(String, u64)> = uncovered
+        .iter()
+        .map(|c| {
+            let i = f
+                .cells
+                .iter()
+                .position(|x| x.code.to_string() == *c)
+                .expect("a cell");
+            (c.clone(), homes[i])
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(codes, expected);
+}
+
+/// Pages of the uncovered cells of the answer to `question`: `limit` and
+/// `offset` cut its list, and `bbox` keeps the cells meeting it, in the
+/// same order.
+async fn check_pages(f: &Fixture, question: &str) {
+    let whole = &get(&f.app, &format!("/api/v1/coverage?{question}"))
+        .await
+        .body;
+    let codes = |v: &Value| -> Vec<String> {
+        v["uncovered"]["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|x| x["properties"]["code"].as_str().expect("code").to_owned())
+            .collect()
+    };
+    let all = codes(whole);
+    assert!(
+        all.len() > 4,
+        "enough uncovered cells to page: {}",
+        all.len()
+    );
+    let page = get(
+        &f.app,
+        &format!("/api/v1/coverage?{question}&limit=3&offset=2"),
+    )
+    .await;
+    assert_eq!(codes(&page.body), all[2..5].to_vec());
+    assert_eq!(
+        page.body["uncovered"]["numberMatched"],
+        whole["uncovered"]["numberMatched"]
+    );
+    assert_eq!(page.body["cells"], whole["cells"]);
+    let counts = get(&f.app, &format!("/api/v1/coverage?{question}&limit=0")).await;
+    assert_eq!(counts.body["uncovered"]["numberReturned"], 0);
+    // The south-west quarter of the city.
+    let (min, c) = (f.bbox.min(), f.bbox.center());
+    let view = Rect::new(min, c);
+    let r = get(
+        &f.app,
+        &format!(
+            "/api/v1/coverage?{question}&bbox={},{},{},{}",
+            min.x, min.y, c.x, c.y
+        ),
+    )
+    .await;
+    let expected: Vec<String> = all
+        .iter()
+        .filter(|code| {
+            let cell = f
+                .cells
+                .iter()
+                .find(|x| x.code.to_string() == **code)
+                .expect("a cell");
+            cell.geometry.intersects(&view)
+        })
+        .cloned()
+        .collect();
+    assert!(
+        !expected.is_empty() && expected.len() < all.len(),
+        "a part: {}",
+        expected.len()
+    );
+    assert_eq!(codes(&r.body), expected);
+    assert_eq!(
+        r.body["uncovered"]["numberMatched"].as_u64(),
+        Some(expected.len() as u64)
+    );
+    let bad = get(&f.app, "/api/v1/coverage?minutes=5&bbox=1,2,3").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.to_string().contains("bbox"), "{}", bad.body);
+    let bad = get(&f.app, "/api/v1/coverage?minutes=5&limit=10001").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.to_string().contains("limit"), "{}", bad.body);
 }
 
 #[tokio::test]
@@ -667,6 +780,7 @@ async fn coverage_agrees_with_brute_force_and_follows_hazard_writes() {
         // Without isochrones they are left out.
         let r = get(&f.app, "/api/v1/coverage?minutes=5").await;
         assert!(r.body.get("isochrones").is_none());
+        check_pages(&f, "minutes=1&turnout_s=0").await;
         // A new red hazard point makes its cell high-risk.
         let target = &f.cells[f.cells.len() / 2];
         let p = target.geometry.interior_point().expect("a point");

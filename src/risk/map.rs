@@ -407,7 +407,7 @@ impl RiskMap {
         let reached = self.reach(config, hazard, cells);
         for &i in &reached {
             self.rescore(config, cells, i, |r| {
-                r.hazards.retain(|h| h.hazard != hazard.id)
+                r.hazards.retain(|h| h.hazard != hazard.id);
             });
         }
         reached

@@ -392,13 +392,23 @@ describe('web map', () => {
     const from = Number(query.get('from'));
     assert.equal(from, Math.floor(new Date('2024-01-01T00:00:00').getTime() / 1000));
     // Coverage within one minute: the uncovered cells are the API's.
+    // The map asks for the cells in its view; the count is the whole area's.
     await page.fill('#coverage-minutes', '1');
+    const asked = page.waitForRequest((r) => r.url().includes('/api/v1/coverage'));
     await page.click('#coverage-show');
-    const api = await json(server.base, '/api/v1/coverage?kind=fire_station,micro_fire_station&minutes=1');
-    assert.ok(api.uncovered.features.length > 0, 'one minute leaves cells uncovered');
+    const bbox = new URL((await asked).url()).searchParams.get('bbox').split(',').map(Number);
+    const mapView = await page.evaluate(() => window.civgrid.map.getBounds().toArray().flat());
+    bbox.forEach((v, i) => assert.ok(Math.abs(v - mapView[i]) < 1e-5, `the view ${mapView} asked as ${bbox}`));
+    const api = await json(server.base, `/api/v1/coverage?kind=fire_station,micro_fire_station&minutes=1&bbox=${bbox}&limit=2000`);
+    const all = await json(server.base, '/api/v1/coverage?kind=fire_station,micro_fire_station&minutes=1&limit=10000');
+    assert.ok(api.uncovered.features.length > 0, 'one minute leaves cells uncovered in view');
+    assert.equal(all.uncovered.numberMatched, all.cells.total - all.cells.covered);
     await page.waitForFunction((n) => window.civgrid.map.getSource('uncovered').serialize().data.features.length === n, api.uncovered.features.length);
     const shown = await page.evaluate(() => window.civgrid.map.getSource('uncovered').serialize().data.features.map((f) => f.properties.code).sort());
     assert.deepEqual(shown, api.uncovered.features.map((f) => f.properties.code).sort());
+    const everyUncovered = new Set(all.uncovered.features.map((f) => f.properties.code));
+    assert.ok(shown.every((c) => everyUncovered.has(c)), 'the cells shown are uncovered ones');
+    assert.match(await page.textContent('#coverage-result'), new RegExp(`${all.uncovered.numberMatched}`));
     // Search by grid code.
     const grid = (await json(server.base, '/api/v1/grids')).features[5];
     await page.fill('#search-code', grid.properties.code);

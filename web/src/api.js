@@ -67,8 +67,12 @@ export const locate = (lon, lat) => get('/api/v1/locate', { lon, lat });
 /** The risk of the unit cell holding a point. */
 export const risk = (lon, lat) => get('/api/v1/risk', { lon, lat });
 
-/** Covered shares and the uncovered cells within `minutes`. */
-export const coverage = (kinds, minutes) => get('/api/v1/coverage', { kind: kinds, minutes });
+/**
+ * Covered shares within `minutes`, and the most urgent uncovered cells
+ * meeting `bbox` ([minlon, minlat, maxlon, maxlat], the view), up to `limit`.
+ */
+export const coverage = (kinds, minutes, bbox, limit = 2000) =>
+  get('/api/v1/coverage', { kind: kinds, minutes, bbox: bbox.join(','), limit });
 
 /** A hazard's zone of influence: cells, grids, households. */
 export const impact = (id) => get(`/api/v1/hazards/${encodeURIComponent(id)}/impact`);

@@ -143,10 +143,18 @@ function renderImpact() {
 
 let coverageShown = null;
 
+/** The map's view as [minlon, minlat, maxlon, maxlat]. */
+function view(map) {
+  const b = map.getBounds();
+  const clamp = (v, m) => +Math.min(m, Math.max(-m, v)).toFixed(6);
+  return [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)];
+}
+
+/** Asks for coverage and draws the uncovered cells in view (the search is kept by the server: moving the map only lists cells). */
 async function showCoverage(map) {
   const minutes = document.getElementById('coverage-minutes').value || '5';
   try {
-    const r = await api.coverage(kinds(), minutes);
+    const r = await api.coverage(kinds(), minutes, view(map));
     coverageShown = r;
     setOverlay(map, 'uncovered', r.uncovered.features);
     renderCoverage();
@@ -159,7 +167,7 @@ function renderCoverage() {
   const r = coverageShown;
   document.getElementById('coverage-result').textContent = r ? t('coverage.result', {
     minutes: r.minutes, covered: r.cells.covered, total: r.cells.total, share: `${(r.cells.share * 100).toFixed(1)}%`,
-    hcovered: r.households.covered, htotal: r.households.total, uncovered: r.uncovered.features.length,
+    hcovered: r.households.covered, htotal: r.households.total, uncovered: r.cells.total - r.cells.covered,
   }) : '';
 }
 
@@ -184,6 +192,7 @@ async function search(map, code) {
 /** Wires the mode's controls. */
 export function init(map) {
   document.getElementById('coverage-show').addEventListener('click', () => showCoverage(map));
+  map.on('moveend', () => { if (coverageShown) showCoverage(map); });
   document.getElementById('coverage-clear').addEventListener('click', () => {
     coverageShown = null;
     setOverlay(map, 'uncovered', []);

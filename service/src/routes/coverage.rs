@@ -1,4 +1,4 @@
-//! `GET /api/v1/coverage?kind=fire_station&minutes=5[&turnout_s=][&isochrones=true][&buffer_m=50]`:
+//! `GET /api/v1/coverage?kind=fire_station&minutes=5[&turnout_s=][&isochrones=true][&buffer_m=50][&bbox=][&limit=][&offset=]`:
 //! which unit cells the facilities reach in time (DESIGN standard 5).
 //!
 //! Each active unit cell is a target at its interior point, standing for
@@ -12,12 +12,20 @@
 //! `isochrones=true`, each facility's service area (the roads reached,
 //! buffered by `buffer_m`) as a MultiPolygon.
 //!
-//! Answers are kept per question on the engine snapshot ([`Memo`]) until
-//! a facility or hazard write: asking again costs nothing.
+//! A province leaves a million cells uncovered: the collection lists a
+//! page of them, most urgent first (the highest hazard level meeting the
+//! cell, then the most households, then by code), `limit` (default
+//! [`DEFAULT_LIMIT`]) from `offset`, of those meeting `bbox` when given
+//! (the map's view). `numberMatched` says how many there are in all.
+//!
+//! The search is kept per question on the engine snapshot ([`Memo`])
+//! until a facility or hazard write: asking again, for another page or
+//! view, only lists cells.
 //!
 //! [`Memo`]: crate::live::Memo
 
-use axum::body::Bytes;
+use std::sync::Arc;
+
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -25,16 +33,24 @@ use axum::routing::get;
 use axum::Router;
 use civgrid::network::Share;
 use civgrid::FacilityKind;
+use geo::{BoundingRect, Intersects};
+use geo_types::Rect;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::params;
 use crate::error::{ServiceError, ServiceResult};
-use crate::responders::CoverageQuery;
+use crate::responders::{CoverageQuery, CoverageReport};
 use crate::state::{AppState, Engine};
 
 /// Default buffer around reached roads for service areas, metres.
 pub const DEFAULT_BUFFER_M: f64 = 50.0;
+
+/// Uncovered cells listed when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 1_000;
+
+/// The most uncovered cells one answer lists.
+pub const MAX_LIMIT: usize = 10_000;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/coverage", get(coverage))
@@ -48,6 +64,9 @@ struct CoverageParams {
     turnout_s: Option<String>,
     isochrones: Option<String>,
     buffer_m: Option<String>,
+    bbox: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
 }
 
 /// A checked coverage question.
@@ -57,10 +76,20 @@ struct Asked {
     turnout_s: Option<f64>,
     isochrones: bool,
     buffer_m: f64,
+    /// Which uncovered cells to list.
+    page: Page,
+}
+
+/// The uncovered cells asked for: those meeting `bbox`, `limit` from `offset`.
+struct Page {
+    bbox: Option<Rect<f64>>,
+    limit: usize,
+    offset: usize,
 }
 
 impl Asked {
-    /// The question in one canonical line: the key of kept answers.
+    /// The search in one canonical line: the key of kept searches (the
+    /// page is not part of it).
     fn question(&self) -> String {
         let kinds: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
         format!(
@@ -84,6 +113,11 @@ impl Asked {
             isochrones: params::flag("isochrones", q.isochrones.as_deref())?,
             buffer_m: optional("buffer_m", q.buffer_m.as_deref(), 1.0..=1000.0)?
                 .unwrap_or(DEFAULT_BUFFER_M),
+            page: Page {
+                bbox: q.bbox.as_deref().map(params::bbox).transpose()?,
+                limit: params::count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 0..=MAX_LIMIT)?,
+                offset: params::count("offset", q.offset.as_deref(), 0, 0..=usize::MAX)?,
+            },
         })
     }
 }
@@ -92,9 +126,9 @@ fn share(s: Share) -> Value {
     json!({ "covered": s.covered, "total": s.total, "share": s.ratio() })
 }
 
-/// The answer, computed on the engine (a bounded Dijkstra per region: up
-/// to about a second for a large city).
-fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
+/// The search, on the engine (a bounded Dijkstra per region, the regions
+/// in parallel).
+fn search(engine: &Engine, a: &Asked) -> ServiceResult<CoverageReport> {
     let responders = &engine.responders;
     if responders.cells().is_empty() {
         return Err(ServiceError::Conflict(
@@ -107,7 +141,7 @@ fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
             "coverage needs roads, and none are loaded: import a road layer (OSM highways or `roads` with a class), then restart the server".into(),
         ));
     }
-    let report = responders
+    responders
         .coverage(&CoverageQuery {
             kinds: &a.kinds,
             limit_s: a.minutes * 60.0,
@@ -115,28 +149,50 @@ fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
             isochrones: a.isochrones,
             buffer_m: a.buffer_m,
         })
-        .map_err(|e| ServiceError::Internal(format!("coverage failed: {e}")))?;
+        .map_err(|e| ServiceError::Internal(format!("coverage failed: {e}")))
+}
+
+/// The uncovered cells of the page, as a FeatureCollection with how many
+/// match and how many are listed.
+fn uncovered(engine: &Engine, report: &CoverageReport, page: &Page) -> Value {
     // The targets are in the engine's cell order.
-    let uncovered: Vec<Value> = responders
-        .cells()
-        .iter()
-        .zip(engine.cells.iter())
-        .zip(&report.eta_s)
-        .filter(|(_, eta)| eta.is_none())
-        .map(|((t, cell), _)| {
-            json!({
+    let targets = engine.responders.cells();
+    let matching = report.uncovered.iter().copied().filter(|&i| {
+        page.bbox.is_none_or(|b| {
+            let g = &engine.cells[i].geometry;
+            g.bounding_rect().is_some_and(|r| r.intersects(&b)) && g.intersects(&b)
+        })
+    });
+    let mut matched = 0;
+    let mut features = Vec::new();
+    for i in matching {
+        if (page.offset..page.offset.saturating_add(page.limit)).contains(&matched) {
+            let t = &targets[i];
+            features.push(json!({
                 "type": "Feature",
                 "id": t.code.to_string(),
-                "geometry": geojson::Geometry::from(&cell.geometry),
+                "geometry": geojson::Geometry::from(&engine.cells[i].geometry),
                 "properties": {
                     "code": t.code.to_string(),
                     "community": t.community.to_string(),
                     "households": t.households,
                     "risk": t.level.map(civgrid::RiskLevel::as_str),
                 },
-            })
-        })
-        .collect();
+            }));
+        }
+        matched += 1;
+    }
+    json!({
+        "type": "FeatureCollection",
+        "numberMatched": matched,
+        "numberReturned": features.len(),
+        "features": features,
+    })
+}
+
+/// The answer to `a` from its search.
+fn answer(engine: &Engine, report: &CoverageReport, a: &Asked) -> Value {
+    let responders = &engine.responders;
     let mut out = json!({
         "kinds": a.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "minutes": a.minutes,
@@ -154,7 +210,7 @@ fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
         "cells": share(report.cells),
         "households": share(report.households),
         "high_risk_cells": share(report.high_risk),
-        "uncovered": { "type": "FeatureCollection", "features": uncovered },
+        "uncovered": uncovered(engine, report, &a.page),
     });
     if a.isochrones {
         let features: Vec<Value> = report
@@ -171,7 +227,7 @@ fn answer(engine: &Engine, a: &Asked) -> ServiceResult<Value> {
             .collect();
         out["isochrones"] = json!({ "type": "FeatureCollection", "features": features });
     }
-    Ok(out)
+    out
 }
 
 async fn coverage(
@@ -181,12 +237,11 @@ async fn coverage(
     let asked = Asked::parse(&q)?;
     let body = tokio::task::spawn_blocking(move || {
         let engine = state.engine();
-        engine.coverage.get_or(&asked.question(), || {
-            let value = answer(&engine, &asked)?;
-            serde_json::to_vec(&value)
-                .map(Bytes::from)
-                .map_err(|e| ServiceError::Internal(format!("coverage answer: {e}")))
-        })
+        let report = engine
+            .coverage
+            .get_or(&asked.question(), || search(&engine, &asked).map(Arc::new))?;
+        serde_json::to_vec(&answer(&engine, &report, &asked))
+            .map_err(|e| ServiceError::Internal(format!("coverage answer: {e}")))
     })
     .await
     .map_err(|e| ServiceError::Internal(format!("coverage worker failed: {e}")))??;

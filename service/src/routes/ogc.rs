@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use geo_types::Rect;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -136,35 +135,6 @@ struct ItemsParams {
     offset: Option<String>,
 }
 
-/// `minlon,minlat,maxlon,maxlat` in CRS84.
-fn parse_bbox(s: &str) -> ServiceResult<Rect<f64>> {
-    let bad = |why: &str| {
-        ServiceError::BadRequest(format!(
-            "parameter bbox = {s:?} {why}; expected minlon,minlat,maxlon,maxlat"
-        ))
-    };
-    let n: Vec<f64> = s
-        .split(',')
-        .map(|v| v.trim().parse::<f64>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| bad("has a value that is not a number"))?;
-    let [x0, y0, x1, y1] = n[..] else {
-        return Err(bad("does not have 4 numbers"));
-    };
-    if n.iter().any(|v| !v.is_finite())
-        || !(-180.0..=180.0).contains(&x0)
-        || !(-180.0..=180.0).contains(&x1)
-        || !(-90.0..=90.0).contains(&y0)
-        || !(-90.0..=90.0).contains(&y1)
-    {
-        return Err(bad("is outside -180..180, -90..90"));
-    }
-    if x0 > x1 || y0 > y1 {
-        return Err(bad("has a minimum above its maximum"));
-    }
-    Ok(Rect::new((x0, y0), (x1, y1)))
-}
-
 fn geojson(body: &Value) -> Response {
     super::geojson(StatusCode::OK, body)
 }
@@ -176,7 +146,7 @@ async fn items(
     Path(id): Path<String>,
     Query(q): Query<ItemsParams>,
 ) -> ServiceResult<Response> {
-    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let bbox = q.bbox.as_deref().map(params::bbox).transpose()?;
     let limit = params::count("limit", q.limit.as_deref(), DEFAULT_LIMIT, 1..=MAX_LIMIT)?;
     let offset = params::count("offset", q.offset.as_deref(), 0, 0..=usize::MAX)?;
     let engine = state.engine();

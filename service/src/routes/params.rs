@@ -3,7 +3,7 @@
 
 use civgrid::{Datum, FacilityKind};
 use geo::CoordsIter;
-use geo_types::{Coord, Geometry, Point};
+use geo_types::{Coord, Geometry, Point, Rect};
 
 use crate::error::ServiceError;
 use crate::import;
@@ -276,4 +276,33 @@ pub fn feature_body(
         properties,
         id,
     })
+}
+
+/// Parses `bbox` = `minlon,minlat,maxlon,maxlat` in CRS84.
+pub fn bbox(s: &str) -> Result<Rect<f64>, ServiceError> {
+    let bad = |why: &str| {
+        ServiceError::BadRequest(format!(
+            "parameter bbox = {s:?} {why}; expected minlon,minlat,maxlon,maxlat"
+        ))
+    };
+    let n: Vec<f64> = s
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("has a value that is not a number"))?;
+    let [x0, y0, x1, y1] = n[..] else {
+        return Err(bad("does not have 4 numbers"));
+    };
+    if n.iter().any(|v| !v.is_finite())
+        || !(-180.0..=180.0).contains(&x0)
+        || !(-180.0..=180.0).contains(&x1)
+        || !(-90.0..=90.0).contains(&y0)
+        || !(-90.0..=90.0).contains(&y1)
+    {
+        return Err(bad("is outside -180..180, -90..90"));
+    }
+    if x0 > x1 || y0 > y1 {
+        return Err(bad("has a minimum above its maximum"));
+    }
+    Ok(Rect::new((x0, y0), (x1, y1)))
 }
