@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use civgrid::extent::merge;
+use futures_util::TryStreamExt;
 use geo::BoundingRect;
 use geo_types::{Geometry, Rect};
 use geozero::wkb::GpkgWkb;
@@ -306,29 +307,29 @@ impl Backend for GpkgStore {
         Ok(done)
     }
 
-    async fn select(
+    async fn select_each(
         &self,
         table: &'static Table,
         only: Option<i64>,
-    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        row: &mut (dyn FnMut(i64, Vec<Value>) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
         let sql = table.select_sql(ID, |name, _| name.to_owned(), only.map(|_| "?"));
         let mut query = sqlx::query(&sql);
         if let Some(id) = only {
             query = query.bind(id);
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(self.db())?;
-        rows.iter()
-            .map(|row| {
-                let id: i64 = row.try_get(0).map_err(self.db())?;
-                let values = table
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| read_value(row, i + 1, c.ty, table.name, id))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok((id, values))
-            })
-            .collect()
+        let mut rows = query.fetch(&self.pool);
+        while let Some(r) = rows.try_next().await.map_err(self.db())? {
+            let id: i64 = r.try_get(0).map_err(self.db())?;
+            let values = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| read_value(&r, i + 1, c.ty, table.name, id))
+                .collect::<StoreResult<Vec<_>>>()?;
+            row(id, values)?;
+        }
+        Ok(())
     }
 
     async fn count(&self, table: &'static Table) -> StoreResult<u64> {

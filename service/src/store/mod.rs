@@ -573,13 +573,15 @@ pub(crate) trait Backend: Send + Sync {
     /// Runs `plan` in one transaction: all steps or none.
     async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>>;
 
-    /// Every row of `table` (or only row `only`) as (id, values in column
-    /// order), by id.
-    async fn select(
+    /// Hands every row of `table` (or only row `only`) to `row` as (id,
+    /// values in column order), by id, as it is read: a table is never
+    /// held whole in rows and values besides what `row` makes of it.
+    async fn select_each(
         &self,
         table: &'static Table,
         only: Option<i64>,
-    ) -> StoreResult<Vec<(i64, Vec<Value>)>>;
+        row: &mut (dyn FnMut(i64, Vec<Value>) -> StoreResult<()> + Send),
+    ) -> StoreResult<()>;
 
     /// Rows in `table`.
     async fn count(&self, table: &'static Table) -> StoreResult<u64>;
@@ -668,14 +670,17 @@ impl<B: Backend> Store for B {
         let mut t = Territory::default();
         for &layer in layers {
             let source = layer.columns().iter().position(|c| c.name == "source");
-            for (id, values) in self.select(layer.def(), None).await? {
+            self.select_each(layer.def(), None, &mut |id, values| {
                 let skipped = source
                     .and_then(|k| values.get(k))
                     .is_some_and(|v| matches!(v, Value::Text(s) if except.contains(&s.as_str())));
-                if !skipped {
-                    schema::decode(layer, id, values, &mut t)?;
+                if skipped {
+                    Ok(())
+                } else {
+                    schema::decode(layer, id, values, &mut t)
                 }
-            }
+            })
+            .await?;
         }
         Ok(t)
     }
@@ -740,9 +745,10 @@ impl<B: Backend> Store for B {
 
     async fn load_feature(&self, layer: Layer, id: i64) -> StoreResult<Option<Feature>> {
         let mut t = Territory::default();
-        for (id, values) in self.select(layer.def(), Some(id)).await? {
-            schema::decode(layer, id, values, &mut t)?;
-        }
+        self.select_each(layer.def(), Some(id), &mut |id, values| {
+            schema::decode(layer, id, values, &mut t)
+        })
+        .await?;
         Ok(match layer {
             Layer::Facilities => t.facilities.pop().map(Feature::Facility),
             Layer::Hazards => t.hazards.pop().map(Feature::Hazard),
@@ -916,17 +922,19 @@ fn grid_audit(edit: &GridEditRecord, actor: &Actor) -> Write {
 }
 
 /// Reads every row of `table` through `decode`.
-async fn read_all<B: Backend + ?Sized, T>(
+async fn read_all<B: Backend + ?Sized, T: Send>(
     backend: &B,
     table: &'static Table,
     decode: fn(i64, Vec<Value>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
+    let mut out = Vec::new();
     backend
-        .select(table, None)
-        .await?
-        .into_iter()
-        .map(|(id, values)| decode(id, values))
-        .collect()
+        .select_each(table, None, &mut |id, values| {
+            out.push(decode(id, values)?);
+            Ok(())
+        })
+        .await?;
+    Ok(out)
 }
 
 /// Opens (creating and migrating if needed) the store named by `spec`: a path

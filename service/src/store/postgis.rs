@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use geozero::wkb::Wkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
 use sqlx::postgres::{
@@ -306,13 +307,14 @@ impl Backend for PostgisStore {
             .await
     }
 
-    async fn select(
+    async fn select_each(
         &self,
         table: &'static Table,
         only: Option<i64>,
-    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        row: &mut (dyn FnMut(i64, Vec<Value>) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
         self.breaker
-            .guard(&self.location, self.select_rows(table, only))
+            .guard(&self.location, self.select_rows(table, only, row))
             .await
     }
 
@@ -485,25 +487,25 @@ impl PostgisStore {
         &self,
         table: &'static Table,
         only: Option<i64>,
-    ) -> StoreResult<Vec<(i64, Vec<Value>)>> {
+        row: &mut (dyn FnMut(i64, Vec<Value>) -> StoreResult<()> + Send),
+    ) -> StoreResult<()> {
         let sql = table.select_sql(ID, select_expr, only.map(|_| "$1"));
         let mut query = sqlx::query(&sql);
         if let Some(id) = only {
             query = query.bind(id);
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(self.db())?;
-        rows.iter()
-            .map(|row| {
-                let id: i64 = row.try_get(0).map_err(self.db())?;
-                let values = table
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| read_value(row, i + 1, c.ty, table.name, id))
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok((id, values))
-            })
-            .collect()
+        let mut rows = query.fetch(&self.pool);
+        while let Some(r) = rows.try_next().await.map_err(self.db())? {
+            let id: i64 = r.try_get(0).map_err(self.db())?;
+            let values = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| read_value(&r, i + 1, c.ty, table.name, id))
+                .collect::<StoreResult<Vec<_>>>()?;
+            row(id, values)?;
+        }
+        Ok(())
     }
 
     async fn count_rows(&self, table: &'static Table) -> StoreResult<u64> {
