@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
         &Stages::new(),
     )
     .expect("the engine");
-    let tiles = Tiles::new(&engine.cells, &territory, DEFAULT_CACHE_BYTES);
+    let tiles = Tiles::new(&engine.cells, territory.clone(), DEFAULT_CACHE_BYTES);
     let styles = Styles::default();
     let centre = territory
         .extent()

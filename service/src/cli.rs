@@ -589,7 +589,7 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
         ExportLayer::Cells => {
             let (mut cells, _) = store.load_cells().await?;
             cells.retain(|c| c.end.is_none());
-            ogc::cells(&cells)
+            ogc::cells(std::sync::Arc::new(cells))
         }
         ExportLayer::Grids => ogc::grids(&store.load_grids().await?),
         ExportLayer::Facilities => {

@@ -105,8 +105,8 @@ fn driver_name(path: &Path) -> Option<&'static str> {
 /// The field type of a property: integer if every value is one, real if
 /// every value is a number, text otherwise.
 fn field_types(features: &Collection) -> Vec<(String, OGRFieldType::Type)> {
-    let mut types: BTreeMap<&str, OGRFieldType::Type> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
+    let mut types: BTreeMap<String, OGRFieldType::Type> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
     for f in features.features() {
         for (k, v) in &f.properties {
             let ty = match v {
@@ -116,8 +116,8 @@ fn field_types(features: &Collection) -> Vec<(String, OGRFieldType::Type)> {
             };
             match types.get(k.as_str()) {
                 None => {
-                    order.push(k);
-                    types.insert(k, ty);
+                    order.push(k.clone());
+                    types.insert(k.clone(), ty);
                 }
                 Some(&t) if t == ty => {}
                 Some(&t) => {
@@ -126,14 +126,17 @@ fn field_types(features: &Collection) -> Vec<(String, OGRFieldType::Type)> {
                     } else {
                         OGRFieldType::OFTString
                     };
-                    types.insert(k, widened);
+                    types.insert(k.clone(), widened);
                 }
             }
         }
     }
     order
         .into_iter()
-        .map(|k| (k.to_owned(), types[k]))
+        .map(|k| {
+            let ty = types[&k];
+            (k, ty)
+        })
         .collect()
 }
 

@@ -228,8 +228,9 @@ impl Engine {
         }
         let zones = stages.run("zones", || ZoneState::new(territory));
         let component_grids = ComponentGrids::new(&components, &grids.index);
+        let cells = Arc::new(cells);
         let collections = stages.run("OGC collections", || Collections {
-            cells: Arc::new(ogc::cells(&cells)),
+            cells: Arc::new(ogc::cells(cells.clone())),
             facilities: Arc::new(ogc::facilities(&territory.facilities)),
             hazards: Arc::new(ogc::hazards(&territory.hazards)),
             grids: Arc::new(ogc::grids(grids.index.grids())),
@@ -245,7 +246,7 @@ impl Engine {
             components: Arc::new(components),
             zones: Arc::new(zones),
             grids: Arc::new(grids),
-            cells: Arc::new(cells),
+            cells,
             adjacency: Arc::new(adjacency),
             responders: Arc::new(responders),
             risk: Arc::new(risk),

@@ -5,7 +5,12 @@
 //! cells, grids and components, store ids for facilities and hazards), with
 //! an R-tree of their envelopes, so a `bbox` query is a tree search and
 //! pages are stable; a write puts or removes its one feature.
+//!
+//! The large layers that writes do not change (unit cells; the base map's
+//! buildings and roads) are [`Made`] from the engine's own data when they
+//! are read: their collections hold an R-tree, not a copy of the features.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::iter::Peekable;
 use std::sync::Arc;
@@ -112,34 +117,148 @@ fn id_order(a: &str, b: &str) -> Ordering {
     key(a).cmp(&key(b))
 }
 
+/// Features made from data held elsewhere when they are read (see the
+/// module docs).
+pub trait Source: std::fmt::Debug + Send + Sync {
+    /// Number of features.
+    fn len(&self) -> usize;
+    /// `true` without features.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The id of feature `i`: ids ascend with `i` in collection order (see
+    /// [`id_order`]).
+    fn id(&self, i: usize) -> String;
+    /// Feature `i`.
+    fn feature(&self, i: usize) -> Feature;
+    /// The bounding box of feature `i` (`None` when its geometry is empty).
+    fn bounds(&self, i: usize) -> Option<Rect<f64>>;
+}
+
+/// The [`Source`] of a shared list of items, each made into a feature by
+/// `make`.
+#[derive(Debug)]
+pub struct Made<T> {
+    items: Arc<Vec<T>>,
+    id: fn(&T) -> String,
+    make: fn(&T) -> Feature,
+    bounds: fn(&T) -> Option<Rect<f64>>,
+}
+
+impl<T> Made<T> {
+    /// The features `make` makes of `items`, whose ids (`id`) ascend in
+    /// collection order; `bounds` gives an item's bounding box.
+    pub fn new(
+        items: Arc<Vec<T>>,
+        id: fn(&T) -> String,
+        make: fn(&T) -> Feature,
+        bounds: fn(&T) -> Option<Rect<f64>>,
+    ) -> Self {
+        Self {
+            items,
+            id,
+            make,
+            bounds,
+        }
+    }
+}
+
+impl<T: std::fmt::Debug + Send + Sync> Source for Made<T> {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn id(&self, i: usize) -> String {
+        (self.id)(&self.items[i])
+    }
+
+    fn feature(&self, i: usize) -> Feature {
+        (self.make)(&self.items[i])
+    }
+
+    fn bounds(&self, i: usize) -> Option<Rect<f64>> {
+        (self.bounds)(&self.items[i])
+    }
+}
+
+/// The features of a base, in collection order.
+#[derive(Debug)]
+enum Items {
+    /// Held as features.
+    Held(Vec<Arc<Feature>>),
+    /// Made from a source when read.
+    Made(Arc<dyn Source>),
+}
+
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Self::Held(f) => f.len(),
+            Self::Made(s) => s.len(),
+        }
+    }
+
+    fn id(&self, i: usize) -> Cow<'_, str> {
+        match self {
+            Self::Held(f) => Cow::Borrowed(&f[i].id),
+            Self::Made(s) => Cow::Owned(s.id(i)),
+        }
+    }
+
+    fn get(&self, i: usize) -> Arc<Feature> {
+        match self {
+            Self::Held(f) => f[i].clone(),
+            Self::Made(s) => Arc::new(s.feature(i)),
+        }
+    }
+
+    fn envelope(&self, i: usize) -> Option<AABB<[f64; 2]>> {
+        match self {
+            Self::Held(f) => envelope(&f[i].geometry),
+            Self::Made(s) => s
+                .bounds(i)
+                .map(|r| AABB::from_corners(r.min().into(), r.max().into())),
+        }
+    }
+
+    /// Whether feature `i`, whose envelope is `envelope`, meets the box.
+    fn meets(&self, i: usize, envelope: &AABB<[f64; 2]>, within: &Within) -> bool {
+        match self {
+            Self::Held(f) => within.meets(envelope, &f[i].geometry),
+            Self::Made(s) => {
+                within.aabb.contains_envelope(envelope)
+                    || within.meets(envelope, &s.feature(i).geometry)
+            }
+        }
+    }
+}
+
 /// The shared, immutable layer of a collection: features in collection
 /// order with an R-tree of their envelopes.
 #[derive(Debug)]
 struct Base {
     /// In collection order (see [`id_order`]).
-    features: Vec<Arc<Feature>>,
-    /// Envelopes, with each feature's position in `features`.
+    items: Items,
+    /// Envelopes, with each feature's position in `items`.
     index: RTree<Envelope>,
     /// The bounding box of every envelope.
     extent: Option<Rect<f64>>,
 }
 
 impl Base {
-    /// The base of `features`, already in collection order.
-    fn new(features: Vec<Arc<Feature>>) -> Self {
-        let envelopes: Vec<Envelope> = features
-            .iter()
-            .enumerate()
-            .filter_map(|(i, f)| {
+    /// The base of `items`, already in collection order.
+    fn new(items: Items) -> Self {
+        let envelopes: Vec<Envelope> = (0..items.len())
+            .filter_map(|i| {
                 Some(GeomWithData::new(
-                    Rectangle::from_aabb(envelope(&f.geometry)?),
+                    Rectangle::from_aabb(items.envelope(i)?),
                     i,
                 ))
             })
             .collect();
         let extent = civgrid::extent::extent(envelopes.iter().map(|e| rect(&e.geom().envelope())));
         Self {
-            features,
+            items,
             index: RTree::bulk_load(envelopes),
             extent,
         }
@@ -148,10 +267,17 @@ impl Base {
     /// The position of the feature with this id (the last of those
     /// sharing it).
     fn position(&self, id: &str) -> Option<usize> {
-        let end = self
-            .features
-            .partition_point(|f| id_order(&f.id, id).is_le());
-        end.checked_sub(1).filter(|&i| self.features[i].id == id)
+        // The first position whose id comes after `id`.
+        let (mut lo, mut hi) = (0, self.items.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if id_order(&self.items.id(mid), id).is_le() {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo.checked_sub(1).filter(|&i| self.items.id(i) == id)
     }
 }
 
@@ -175,10 +301,10 @@ enum Change {
 
 impl Change {
     /// The id it changes.
-    fn id<'a>(&'a self, base: &'a Base) -> &'a str {
+    fn id<'a>(&'a self, base: &'a Base) -> Cow<'a, str> {
         match self {
-            Self::Added(p) | Self::Replaced(_, p) => &p.feature.id,
-            Self::Removed(i) => &base.features[*i].id,
+            Self::Added(p) | Self::Replaced(_, p) => Cow::Borrowed(&p.feature.id),
+            Self::Removed(i) => base.items.id(*i),
         }
     }
 
@@ -216,7 +342,7 @@ impl Within {
 
     /// Whether a geometry whose `envelope` meets the box's meets the box.
     /// A feature whose envelope lies inside the box meets it; only those
-    /// across the box's edge need the exact test.
+    /// across the box's edge need the exact test (see also [`Items::meets`]).
     fn meets(&self, envelope: &AABB<[f64; 2]>, geometry: &Geometry<f64>) -> bool {
         self.aabb.contains_envelope(envelope) || geometry.intersects(&self.bbox)
     }
@@ -271,11 +397,11 @@ pub struct Collection {
 
 /// One page of a query.
 #[derive(Debug)]
-pub struct Page<'a> {
+pub struct Page {
     /// Features matching the query in all pages.
     pub matched: usize,
     /// The features of this page, in collection order.
-    pub features: Vec<&'a Feature>,
+    pub features: Vec<Arc<Feature>>,
 }
 
 impl Collection {
@@ -303,12 +429,48 @@ impl Collection {
     ) -> Self {
         let mut features: Vec<Arc<Feature>> = features.into_iter().map(Arc::new).collect();
         features.sort_by(|a, b| id_order(&a.id, &b.id));
-        let base = Base::new(features);
+        Self::of(
+            id,
+            title,
+            description,
+            Base::new(Items::Held(features)),
+            fold_min,
+        )
+    }
+
+    /// A collection of the features of `source` (made when read, see
+    /// [`Source`]), in its order, which must be collection order.
+    pub fn made(
+        id: &'static str,
+        title: &'static str,
+        description: &'static str,
+        source: Arc<dyn Source>,
+    ) -> Self {
+        debug_assert!(
+            (1..source.len()).all(|i| id_order(&source.id(i - 1), &source.id(i)).is_le()),
+            "{id}: a source out of collection order"
+        );
+        Self::of(
+            id,
+            title,
+            description,
+            Base::new(Items::Made(source)),
+            FOLD_MIN,
+        )
+    }
+
+    fn of(
+        id: &'static str,
+        title: &'static str,
+        description: &'static str,
+        base: Base,
+        fold_min: usize,
+    ) -> Self {
         Self {
             id,
             title,
             description,
-            len: base.features.len(),
+            len: base.items.len(),
             extent: base.extent,
             base: Arc::new(base),
             changes: Vec::new(),
@@ -317,9 +479,8 @@ impl Collection {
     }
 
     /// Every feature, in collection order.
-    pub fn features(&self) -> impl Iterator<Item = &Feature> {
-        self.merged(0..self.base.features.len(), None)
-            .map(AsRef::as_ref)
+    pub fn features(&self) -> impl Iterator<Item = Arc<Feature>> + '_ {
+        self.merged(0..self.base.items.len(), None)
     }
 
     /// The bounding box of every feature, if any. After a remove it may
@@ -340,19 +501,16 @@ impl Collection {
     }
 
     /// The feature with this id.
-    pub fn get(&self, id: &str) -> Option<&Feature> {
+    pub fn get(&self, id: &str) -> Option<Arc<Feature>> {
         match self.change(id) {
-            Ok(k) => self.changes[k].now().map(|p| p.feature.as_ref()),
-            Err(_) => self
-                .base
-                .position(id)
-                .map(|i| self.base.features[i].as_ref()),
+            Ok(k) => self.changes[k].now().map(|p| p.feature.clone()),
+            Err(_) => self.base.position(id).map(|i| self.base.items.get(i)),
         }
     }
 
     /// The features whose geometry intersects `bbox` (all without one),
     /// skipping `offset` and returning at most `limit`.
-    pub fn query(&self, bbox: Option<Rect<f64>>, offset: usize, limit: usize) -> Page<'_> {
+    pub fn query(&self, bbox: Option<Rect<f64>>, offset: usize, limit: usize) -> Page {
         let Some(bbox) = bbox else {
             return Page {
                 matched: self.len,
@@ -364,7 +522,7 @@ impl Collection {
             .base
             .index
             .locate_in_envelope_intersecting(&within.aabb)
-            .filter(|e| within.meets(&e.geom().envelope(), &self.base.features[e.data].geometry))
+            .filter(|e| self.base.items.meets(e.data, &e.geom().envelope(), &within))
             .map(|e| e.data)
             .collect();
         hits.sort_unstable();
@@ -442,17 +600,14 @@ impl Collection {
     /// Where the change of `id` is in `changes` (`Err`: where it would go).
     fn change(&self, id: &str) -> Result<usize, usize> {
         self.changes
-            .binary_search_by(|c| id_order(c.id(&self.base), id))
+            .binary_search_by(|c| id_order(&c.id(&self.base), id))
     }
 
     /// Folds the changes into a new base once there are too many.
     fn fold_if_due(&mut self) {
-        if self.changes.len() > self.fold_min.max(self.base.features.len() / 32) {
-            let features = self
-                .merged(0..self.base.features.len(), None)
-                .cloned()
-                .collect();
-            self.base = Arc::new(Base::new(features));
+        if self.changes.len() > self.fold_min.max(self.base.items.len() / 32) {
+            let features = self.merged(0..self.base.items.len(), None).collect();
+            self.base = Arc::new(Base::new(Items::Held(features)));
             self.changes.clear();
             self.extent = self.base.extent;
         }
@@ -483,8 +638,8 @@ struct Merged<'a, B: Iterator<Item = usize>> {
     within: Option<Within>,
 }
 
-impl<'a, B: Iterator<Item = usize>> Iterator for Merged<'a, B> {
-    type Item = &'a Arc<Feature>;
+impl<B: Iterator<Item = usize>> Iterator for Merged<'_, B> {
+    type Item = Arc<Feature>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -501,11 +656,11 @@ impl<'a, B: Iterator<Item = usize>> Iterator for Merged<'a, B> {
                         }
                         j > i
                     }
-                    None => id_order(&self.layer.features[i].id, change.id(self.layer)).is_lt(),
+                    None => id_order(&self.layer.items.id(i), &change.id(self.layer)).is_lt(),
                 },
             };
             if from_base {
-                return self.base.next().map(|i| &self.layer.features[i]);
+                return self.base.next().map(|i| self.layer.items.get(i));
             }
             let now = self.changes.next().and_then(Change::now);
             if let Some(p) = now.filter(|p| {
@@ -514,7 +669,7 @@ impl<'a, B: Iterator<Item = usize>> Iterator for Merged<'a, B> {
                         .is_some_and(|e| e.intersects(&w.aabb) && w.meets(&e, &p.feature.geometry))
                 })
             }) {
-                return Some(&p.feature);
+                return Some(p.feature.clone());
             }
         }
     }
@@ -531,26 +686,33 @@ pub(crate) fn properties(
         .collect()
 }
 
-/// The unit cells collection, by code.
-pub fn cells(cells: &[Cell]) -> Collection {
-    Collection::new(
+/// One unit cell as a feature (id = its code).
+pub fn cell(c: &Cell) -> Feature {
+    Feature {
+        id: c.code.to_string(),
+        geometry: c.geometry.clone().into(),
+        properties: properties([
+            ("code", json!(c.code.to_string())),
+            ("community", json!(c.community.to_string())),
+            ("area_m2", json!((c.area_m2 * 100.0).round() / 100.0)),
+            ("h3", json!(c.h3.to_string())),
+            ("start_date", json!(c.start.to_string())),
+        ]),
+    }
+}
+
+/// The unit cells collection of `cells` (in code order), made when read.
+pub fn cells(cells: Arc<Vec<Cell>>) -> Collection {
+    Collection::made(
         "cells",
         "Unit cells",
         "万米单元网格: unit cells of about 10,000 m², coded district+subdistrict+community+sequence",
-        cells
-            .iter()
-            .map(|c| Feature {
-                id: c.code.to_string(),
-                geometry: c.geometry.clone().into(),
-                properties: properties([
-                    ("code", json!(c.code.to_string())),
-                    ("community", json!(c.community.to_string())),
-                    ("area_m2", json!((c.area_m2 * 100.0).round() / 100.0)),
-                    ("h3", json!(c.h3.to_string())),
-                    ("start_date", json!(c.start.to_string())),
-                ]),
-            })
-            .collect(),
+        Arc::new(Made::new(
+            cells,
+            |c| c.code.to_string(),
+            cell,
+            |c| c.geometry.bounding_rect(),
+        )),
     )
 }
 

@@ -7,6 +7,8 @@ use geo_types::{coord, LineString, MultiPolygon, Point, Polygon};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use geo::BoundingRect;
+
 use super::*;
 
 /// A random feature with this id: a point, a triangle (whose envelope
@@ -41,8 +43,8 @@ fn id(rng: &mut ChaCha8Rng) -> String {
     }
 }
 
-fn ids<'a>(features: impl IntoIterator<Item = &'a Feature>) -> Vec<&'a str> {
-    features.into_iter().map(|f| f.id.as_str()).collect()
+fn ids(features: impl IntoIterator<Item = Arc<Feature>>) -> Vec<String> {
+    features.into_iter().map(|f| f.id.clone()).collect()
 }
 
 /// `got` reads as `want` (a collection built anew from the same
@@ -122,7 +124,41 @@ fn puts_moves_and_removes_read_as_a_collection_built_anew() {
             fold_min,
         )
     };
-    let mut c = build(&model, 8);
+    // Half the runs start from features made from a source when read.
+    let made = |model: &BTreeMap<String, Feature>| {
+        let mut features: Vec<Feature> = model.values().cloned().collect();
+        features.sort_by(|a, b| id_order(&a.id, &b.id));
+        let source = Made::new(
+            Arc::new(features),
+            |f| f.id.clone(),
+            Feature::clone,
+            |f| f.geometry.bounding_rect(),
+        );
+        let mut c = Collection::made("t", "T", "test", Arc::new(source));
+        c.fold_min = 8;
+        c
+    };
+    let start = build(&model, 8);
+    same(&made(&model), &start, &mut rng, 0);
+    run_steps(rng, model, start, build);
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let mut model: BTreeMap<String, Feature> = BTreeMap::new();
+    for _ in 0..200 {
+        let id = id(&mut rng);
+        model.insert(id.clone(), feature(&mut rng, &id));
+    }
+    let start = made(&model);
+    run_steps(rng, model, start, build);
+}
+
+/// 600 random puts and removes on `c` and `model`, checking after each
+/// that `c` reads as a collection built anew from `model`.
+fn run_steps(
+    mut rng: ChaCha8Rng,
+    mut model: BTreeMap<String, Feature>,
+    mut c: Collection,
+    build: impl Fn(&BTreeMap<String, Feature>, usize) -> Collection,
+) {
     let mut folds = 0;
     for step in 0..600 {
         let before = c.changes.len();

@@ -255,7 +255,7 @@ impl AppState {
 async fn build<T: Send + 'static>(
     store: &Arc<dyn Store>,
     config: &ServeConfig,
-    finish: impl FnOnce(Engine, &Territory) -> T + Send + 'static,
+    finish: impl FnOnce(Engine, Territory) -> T + Send + 'static,
 ) -> Result<T, LoadError> {
     let stages = Stages::new();
     let territory = stages.run_async("territory", store.load()).await?;
@@ -274,7 +274,7 @@ async fn build<T: Send + 'static>(
             risk_config,
             &stages,
         )?;
-        let out = stages.run("tiles", || finish(engine, &territory));
+        let out = stages.run("tiles", || finish(engine, territory));
         tracing::info!("engine built in {}", stages.summary());
         Ok(out)
     })

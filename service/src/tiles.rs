@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::body::Bytes;
 use civgrid::cells::{Cell, CellCode};
-use civgrid::{BarrierKind, Incident, RiskLevel, Territory};
+use civgrid::{Barrier, BarrierKind, Incident, RiskLevel, Territory};
 use civgrid_tiles::{
     bandwidth_margin_deg, density, effective_bandwidth_m, encode_tile, Canvas, ColorRamp,
     LonLatBounds, MvtLayer, MvtValue, Rgba, TileCache, TileCoord, TileError, TileKey,
@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::ogc::{self, Collection, Feature, People};
+use crate::ogc::{self, Collection, Feature, Made, People};
 use crate::state::Engine;
 
 /// Default bound of the tile cache, bytes.
@@ -108,41 +108,49 @@ struct Base {
 }
 
 impl Base {
-    fn new(t: &Territory) -> Self {
-        let roads = t
-            .roads
-            .iter()
-            .map(|r| Feature {
-                id: r.id.to_string(),
-                geometry: r.geometry.clone().into(),
-                properties: ogc::properties([
-                    ("class", json!(r.class)),
-                    ("name", json!(r.name).filter_empty()),
-                ]),
-            })
-            .collect();
-        let water = t
+    /// The base map of `t`'s roads, water and buildings, made into
+    /// features when a tile is drawn (no copy: see [`ogc::Made`]).
+    fn new(t: Territory) -> Self {
+        let water: Vec<Barrier> = t
             .barriers
-            .iter()
+            .into_iter()
             .filter(|b| {
                 matches!(
                     b.kind,
                     BarrierKind::River | BarrierKind::Canal | BarrierKind::Stream
                 )
             })
-            .map(|b| Feature {
+            .collect();
+        let roads = Made::new(
+            by_id(t.roads, |r| r.id),
+            |r| r.id.to_string(),
+            |r| Feature {
+                id: r.id.to_string(),
+                geometry: r.geometry.clone().into(),
+                properties: ogc::properties([
+                    ("class", json!(r.class)),
+                    ("name", json!(r.name).filter_empty()),
+                ]),
+            },
+            |r| r.geometry.bounding_rect(),
+        );
+        let water = Made::new(
+            by_id(water, |b| b.id),
+            |b| b.id.to_string(),
+            |b| Feature {
                 id: b.id.to_string(),
                 geometry: b.geometry.clone().into(),
                 properties: ogc::properties([
                     ("kind", json!(b.kind.as_str())),
                     ("name", json!(b.name).filter_empty()),
                 ]),
-            })
-            .collect();
-        let buildings = t
-            .buildings
-            .iter()
-            .map(|b| Feature {
+            },
+            |b| b.geometry.bounding_rect(),
+        );
+        let buildings = Made::new(
+            by_id(t.buildings, |b| b.id),
+            |b| b.id.to_string(),
+            |b| Feature {
                 id: b.id.to_string(),
                 geometry: b.geometry.clone().into(),
                 properties: ogc::properties([
@@ -150,14 +158,31 @@ impl Base {
                     ("households", json!(b.households)),
                     ("levels", json!(b.levels)),
                 ]),
-            })
-            .collect();
+            },
+            |b| b.geometry.bounding_rect(),
+        );
         Self {
-            roads: Collection::new("roads", "Roads", "roads by class", roads),
-            water: Collection::new("water", "Water", "rivers, canals and streams", water),
-            buildings: Collection::new("buildings", "Buildings", "building footprints", buildings),
+            roads: Collection::made("roads", "Roads", "roads by class", Arc::new(roads)),
+            water: Collection::made(
+                "water",
+                "Water",
+                "rivers, canals and streams",
+                Arc::new(water),
+            ),
+            buildings: Collection::made(
+                "buildings",
+                "Buildings",
+                "building footprints",
+                Arc::new(buildings),
+            ),
         }
     }
+}
+
+/// `items` in collection order, by their store ids.
+fn by_id<T>(mut items: Vec<T>, id: fn(&T) -> i64) -> Arc<Vec<T>> {
+    items.sort_by_key(id);
+    Arc::new(items)
 }
 
 /// An empty string as null, so that it is left out of the properties.
@@ -458,8 +483,8 @@ pub fn bounds(r: Rect<f64>) -> LonLatBounds {
 }
 
 impl TileData {
-    fn new(cells: &[Cell], territory: &Territory) -> Self {
-        let incidents = territory.incidents.clone();
+    fn new(cells: &[Cell], mut territory: Territory) -> Self {
+        let incidents = std::mem::take(&mut territory.incidents);
         let incident_index = RTree::bulk_load(
             incidents
                 .iter()
@@ -491,7 +516,7 @@ impl Tiles {
     /// Indexes the engine's cells (in its order), and the roads, buildings,
     /// water and incidents of `territory` (not edited through the API; a
     /// reload replaces them, see [`Tiles::reload`]), for rendering.
-    pub fn new(cells: &[Cell], territory: &Territory, cache_bytes: usize) -> Self {
+    pub fn new(cells: &[Cell], territory: Territory, cache_bytes: usize) -> Self {
         Self {
             cache: TileCache::new(cache_bytes),
             data: RwLock::new(Arc::new(TileData::new(cells, territory))),
@@ -501,7 +526,7 @@ impl Tiles {
     /// Indexes a reloaded engine's cells and territory, for
     /// [`Tiles::install`]: the long part, done before the engine is locked.
     #[must_use]
-    pub fn prepare(cells: &[Cell], territory: &Territory) -> PreparedTiles {
+    pub fn prepare(cells: &[Cell], territory: Territory) -> PreparedTiles {
         PreparedTiles(Arc::new(TileData::new(cells, territory)))
     }
 
@@ -571,7 +596,7 @@ impl Tiles {
                     extra.push(("households", MvtValue::Int(r.households as i64)));
                 }
             }
-            add_feature(&mut out, f, extra);
+            add_feature(&mut out, &f, extra);
         }
         encode_tile(&[out])
     }
@@ -585,8 +610,8 @@ impl Tiles {
         let layer = |collection: &Collection, keep: &dyn Fn(&Feature) -> bool| {
             let mut out = MvtLayer::new(collection.id, coord, DEFAULT_EXTENT, MVT_BUFFER);
             for f in collection.query(Some(query), 0, usize::MAX).features {
-                if keep(f) {
-                    add_feature(&mut out, f, Vec::new());
+                if keep(&f) {
+                    add_feature(&mut out, &f, Vec::new());
                 }
             }
             out

@@ -38,7 +38,7 @@ fn served(engine: &Engine, id: &str) -> Vec<Value> {
     c.query(None, 0, usize::MAX)
         .features
         .into_iter()
-        .map(civgrid_service::ogc::Feature::to_json)
+        .map(|f| f.to_json())
         .collect()
 }
 

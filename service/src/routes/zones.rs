@@ -17,7 +17,6 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::ogc;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -63,7 +62,7 @@ async fn layer(State(state): State<AppState>, Path(name): Path<String>) -> Servi
         .zones
         .features()
         .filter(|f| f.properties.get("layer").and_then(Value::as_str) == Some(name.as_str()))
-        .map(ogc::Feature::to_json)
+        .map(|f| f.to_json())
         .collect();
     if features.is_empty() {
         let known: Vec<&str> = engine
