@@ -46,11 +46,15 @@ timed() {
 }
 
 if [ ! -f "$store" ]; then
+  # Made under another name (ending in .gpkg, as the store's kind is told
+  # by it) and renamed once whole: an interrupted run leaves no store.
+  part="$work/province-$households.part.gpkg"
+  rm -f "$part"
   echo "== data: $households households in $store" >&2
-  "$bin" --store "$store.part" synth --households "$households" >&2
-  timed "civgrid cells" "$bin" --store "$store.part" cells
-  timed "civgrid grids" "$bin" --store "$store.part" grids
-  mv "$store.part" "$store"
+  "$bin" --store "$part" synth --households "$households" >&2
+  timed "civgrid cells" "$bin" --store "$part" cells
+  timed "civgrid grids" "$bin" --store "$part" grids
+  mv "$part" "$store"
 fi
 
 rss() { awk '/VmRSS/ {printf "%d MiB", $2 / 1024}' "/proc/$1/status"; }

@@ -365,25 +365,34 @@ impl Responders {
     ) -> Result<Self, ResponderError> {
         let (extents, parts) = split(territory);
         let regions = extents
-            .into_iter()
+            .into_par_iter()
             .zip(&parts)
             .map(|(extent, part)| Region::build(extent, part))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut households: HashMap<CellCode, u64> = HashMap::new();
-        for b in &territory.buildings {
-            let cell = b.geometry.centroid().and_then(|c| locator.locate(c).cell);
-            if let Some(cell) = cell {
-                *households.entry(cell.code).or_default() += u64::from(b.households);
-            }
-        }
+        let households = territory
+            .buildings
+            .par_iter()
+            .fold(HashMap::<CellCode, u64>::new, |mut households, b| {
+                let cell = b.geometry.centroid().and_then(|c| locator.locate(c).cell);
+                if let Some(cell) = cell {
+                    *households.entry(cell.code).or_default() += u64::from(b.households);
+                }
+                households
+            })
+            .reduce(HashMap::new, |mut a, b| {
+                for (code, n) in b {
+                    *a.entry(code).or_default() += n;
+                }
+                a
+            });
         let mut out = Self {
             regions,
             reach: Reach::of(territory, []),
             cells: CowVec::default(),
             turnout: TurnoutTable::default(),
         };
-        let targets = cells
-            .iter()
+        let targets: Vec<CellTarget> = cells
+            .par_iter()
             .map(|c| {
                 let point = c
                     .geometry
@@ -400,24 +409,29 @@ impl Responders {
                 }
             })
             .collect();
-        out.cells = targets;
+        out.cells = targets.into();
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); out.regions.len()];
         for (c, target) in out.cells.iter().enumerate() {
             if let Some(r) = target.region {
                 members[r].push(c);
             }
         }
-        for (region, members) in out.regions.iter_mut().zip(members) {
-            let snapped = match &region.graph {
-                Some(graph) => {
-                    let points: Vec<Point<f64>> =
-                        members.iter().map(|&c| out.cells[c].point).collect();
-                    graph.snap_targets(&points)?
-                }
-                None => SnappedTargets::default(),
-            };
-            region.cells = Arc::new(RegionCells { members, snapped });
-        }
+        let targets = &out.cells;
+        out.regions
+            .par_iter_mut()
+            .zip(members)
+            .try_for_each(|(region, members)| {
+                let snapped = match &region.graph {
+                    Some(graph) => {
+                        let points: Vec<Point<f64>> =
+                            members.iter().map(|&c| targets[c].point).collect();
+                        graph.snap_targets(&points)?
+                    }
+                    None => SnappedTargets::default(),
+                };
+                region.cells = Arc::new(RegionCells { members, snapped });
+                Ok::<_, ResponderError>(())
+            })?;
         out.relevel(cells, 0..cells.len())?;
         Ok(out)
     }
@@ -542,19 +556,26 @@ impl Responders {
         cells: &[Cell],
         which: impl IntoIterator<Item = usize>,
     ) -> Result<(), ResponderError> {
-        for i in which {
-            let (cell, target) = (&cells[i], &self.cells[i]);
-            let level = match (target.region, cell.geometry.bounding_rect()) {
-                (Some(r), Some(envelope)) => self.regions[r]
-                    .hazards
-                    .in_envelope(envelope, &[])?
-                    .into_iter()
-                    .filter(|h| meets(h, &cell.geometry))
-                    .map(Hazard::level)
-                    .max(),
-                _ => None,
-            };
-            if level != target.level {
+        let which: Vec<usize> = which.into_iter().collect();
+        let levels = which
+            .par_iter()
+            .map(|&i| {
+                let (cell, target) = (&cells[i], &self.cells[i]);
+                let level = match (target.region, cell.geometry.bounding_rect()) {
+                    (Some(r), Some(envelope)) => self.regions[r]
+                        .hazards
+                        .in_envelope(envelope, &[])?
+                        .into_iter()
+                        .filter(|h| meets(h, &cell.geometry))
+                        .map(Hazard::level)
+                        .max(),
+                    _ => None,
+                };
+                Ok((i, level))
+            })
+            .collect::<Result<Vec<_>, ResponderError>>()?;
+        for (i, level) in levels {
+            if level != self.cells[i].level {
                 self.cells.make_mut(i).level = level;
             }
         }

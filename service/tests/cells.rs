@@ -242,7 +242,12 @@ async fn cells_are_stored_with_history_and_exported_gap_free_on_both_stores() {
         // Independent check of the partition: GEOS on the exported file.
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("cells.gpkg");
-        let n = export::write(ExportLayer::Cells, &ogc::cells(std::sync::Arc::new(stored.clone())), &file).expect("export");
+        let n = export::write(
+            ExportLayer::Cells,
+            &ogc::cells(std::sync::Arc::new(stored.clone())),
+            &file,
+        )
+        .expect("export");
         assert_eq!(n, stored.len());
         check_with_geos(&file, &city.communities, stored.len());
 

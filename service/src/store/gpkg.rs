@@ -1,21 +1,24 @@
 //! The embedded store: an OGC GeoPackage file (SQLite), which QGIS and GDAL
 //! open directly. Geometries are GeoPackage binary blobs (header + WKB).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use civgrid::extent::merge;
-use futures_util::TryStreamExt;
 use geo::BoundingRect;
 use geo_types::{Geometry, Rect};
 use geozero::wkb::GpkgWkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
+use rusqlite::types::ValueRef;
+use rusqlite::OpenFlags;
 use sqlx::query::Query;
 use sqlx::sqlite::{
-    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
+use tokio::sync::mpsc;
 
 use super::schema::{self, ColumnType, Table, Value, ROWS_PER_INSERT};
 use super::{Backend, PlanStopped, StoreError, StoreResult, Write, Written};
@@ -26,9 +29,13 @@ const SRS_ID: i32 = 4490;
 /// The id column of every feature table.
 const ID: &str = "fid";
 
+/// How long a statement waits for another process's lock on the file.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A GeoPackage file store.
 #[derive(Debug)]
 pub struct GpkgStore {
+    path: PathBuf,
     location: String,
     pool: SqlitePool,
 }
@@ -54,7 +61,7 @@ impl GpkgStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Delete)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -67,7 +74,11 @@ impl GpkgStore {
                 store: location.clone(),
                 source,
             })?;
-        Ok(Self { location, pool })
+        Ok(Self {
+            path: path.to_owned(),
+            location,
+            pool,
+        })
     }
 
     fn db(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
@@ -156,18 +167,79 @@ fn encode_geom(table: &'static str, g: &Geometry<f64>) -> StoreResult<Vec<u8>> {
         })
 }
 
-fn read_value(
-    row: &SqliteRow,
-    i: usize,
-    ty: ColumnType,
-    table: &'static str,
-    id: i64,
-) -> StoreResult<Value> {
-    let db = |source| StoreError::Database {
-        store: table.to_owned(),
+/// Rows handed from a scan's reading thread to its caller at a time: enough
+/// that the hand-over costs nothing per row, few enough to keep memory flat.
+const ROWS_PER_BATCH: usize = 2048;
+
+/// A batch of rows of a scan: each row's id and its values.
+type Batch = Vec<(i64, Vec<Value>)>;
+
+/// Reads the rows of `sql` (the id, then `table`'s columns; `only` binds
+/// the one id asked for) on a read-only connection of its own, decoded, in
+/// batches sent to `out`. Stops early when `out` is closed.
+///
+/// A blocking loop over SQLite's own cursor: sqlx hands its rows one by
+/// one across threads and copies each value, which costs more than the
+/// read itself on a table of a million cells.
+fn scan(
+    path: &Path,
+    location: &str,
+    table: &'static Table,
+    sql: &str,
+    only: Option<i64>,
+    out: &mpsc::Sender<StoreResult<Batch>>,
+) -> StoreResult<()> {
+    let err = |source| StoreError::Scan {
+        store: location.to_owned(),
+        table: table.name,
         source,
     };
-    let text = || row.try_get::<Option<String>, _>(i).map_err(db);
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    let mut statement = conn.prepare(sql).map_err(err)?;
+    let mut rows = match only {
+        Some(id) => statement.query([id]),
+        None => statement.query([]),
+    }
+    .map_err(err)?;
+    let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
+    while let Some(r) = rows.next().map_err(err)? {
+        let id: i64 = r.get(0).map_err(err)?;
+        let values = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| read_value(r, i + 1, c.ty, (table.name, id), &err))
+            .collect::<StoreResult<Vec<_>>>()?;
+        batch.push((id, values));
+        if batch.len() == ROWS_PER_BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(ROWS_PER_BATCH));
+            if out.blocking_send(Ok(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        // A closed channel means the caller stopped: nothing to report.
+        let _ = out.blocking_send(Ok(batch));
+    }
+    Ok(())
+}
+
+/// Column `i` of `row` as a value of type `ty` (`table` and `id` name it in
+/// errors; `sqlite` wraps SQLite's, a type that does not convert most often).
+fn read_value(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+    ty: ColumnType,
+    (table, id): (&'static str, i64),
+    sqlite: &impl Fn(rusqlite::Error) -> StoreError,
+) -> StoreResult<Value> {
+    let text = || row.get::<_, Option<String>>(i).map_err(sqlite);
     let corrupt = |column: &str, reason: String| StoreError::Corrupt {
         table,
         id,
@@ -177,16 +249,16 @@ fn read_value(
     let v = match ty {
         ColumnType::Text => text()?.map(Value::Text),
         ColumnType::Int => row
-            .try_get::<Option<i64>, _>(i)
-            .map_err(db)?
+            .get::<_, Option<i64>>(i)
+            .map_err(sqlite)?
             .map(Value::Int),
         ColumnType::Real => row
-            .try_get::<Option<f64>, _>(i)
-            .map_err(db)?
+            .get::<_, Option<f64>>(i)
+            .map_err(sqlite)?
             .map(Value::Real),
         ColumnType::Bool => row
-            .try_get::<Option<bool>, _>(i)
-            .map_err(db)?
+            .get::<_, Option<bool>>(i)
+            .map_err(sqlite)?
             .map(Value::Bool),
         ColumnType::Time => match text()? {
             None => None,
@@ -200,15 +272,21 @@ fn read_value(
                 corrupt("date", format!("{s:?} is not a YYYY-MM-DD date"))
             })?)),
         },
-        ColumnType::Geom => match row.try_get::<Option<Vec<u8>>, _>(i).map_err(db)? {
-            None => None,
-            Some(blob) => Some(Value::Geom(GpkgWkb(blob).to_geo().map_err(|e| {
+        ColumnType::Geom => match row.get_ref(i).map_err(sqlite)? {
+            ValueRef::Null => None,
+            ValueRef::Blob(blob) => Some(Value::Geom(GpkgWkb(blob).to_geo().map_err(|e| {
                 StoreError::Geometry {
                     table,
                     id,
                     reason: e.to_string(),
                 }
             })?)),
+            other => {
+                return Err(corrupt(
+                    "geom",
+                    format!("a {} where a geometry blob belongs", other.data_type()),
+                ))
+            }
         },
     };
     Ok(v.unwrap_or(Value::Null))
@@ -314,20 +392,24 @@ impl Backend for GpkgStore {
         row: &mut (dyn FnMut(i64, Vec<Value>) -> StoreResult<()> + Send),
     ) -> StoreResult<()> {
         let sql = table.select_sql(ID, |name, _| name.to_owned(), only.map(|_| "?"));
-        let mut query = sqlx::query(&sql);
-        if let Some(id) = only {
-            query = query.bind(id);
+        let (out, mut batches) = mpsc::channel(4);
+        let (path, location) = (self.path.clone(), self.location.clone());
+        let reader = tokio::task::spawn_blocking(move || {
+            if let Err(e) = scan(&path, &location, table, &sql, only, &out) {
+                let _ = out.blocking_send(Err(e));
+            }
+        });
+        while let Some(batch) = batches.recv().await {
+            for (id, values) in batch? {
+                row(id, values)?;
+            }
         }
-        let mut rows = query.fetch(&self.pool);
-        while let Some(r) = rows.try_next().await.map_err(self.db())? {
-            let id: i64 = r.try_get(0).map_err(self.db())?;
-            let values = table
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| read_value(&r, i + 1, c.ty, table.name, id))
-                .collect::<StoreResult<Vec<_>>>()?;
-            row(id, values)?;
+        // The channel also closes when the reader panicked: never take that
+        // for the end of the table.
+        if let Err(e) = reader.await {
+            if let Ok(panic) = e.try_into_panic() {
+                std::panic::resume_unwind(panic);
+            }
         }
         Ok(())
     }

@@ -43,6 +43,18 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A GeoPackage table could not be read through (a scan, see
+    /// `GpkgStore`'s `select_each`).
+    #[error("{store}: reading {table}")]
+    Scan {
+        /// Which store.
+        store: String,
+        /// Which table.
+        table: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
     /// The database was found unreachable a moment ago: the call is
     /// refused at once rather than waiting again (see `PostgisStore`).
     #[error(
