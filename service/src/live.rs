@@ -195,12 +195,27 @@ impl Engine {
         cells.retain(|c| c.end.is_none());
         cells.sort_by_key(|c| c.code);
         let locator = stages.run("locator", || Locator::new(territory).with_cells(&cells));
-        let responders = stages.run("responders and road graphs", || {
-            Responders::new(territory, &cells, &locator)
-        })?;
-        let grids = stages.run("household grids", || {
-            GridState::new(territory, &locator, grids, grid_config)
-        });
+        // The road graphs take longest; what does not need them is built
+        // alongside.
+        let (responders, (grids, (components, moved), zones)) = rayon::join(
+            || {
+                stages.run("responders and road graphs", || {
+                    Responders::new(territory, &cells, &locator)
+                })
+            },
+            || {
+                (
+                    stages.run("household grids", || {
+                        GridState::new(territory, &locator, grids, grid_config)
+                    }),
+                    stages.run("components", || {
+                        ComponentIndex::new(territory.components.clone(), &locator)
+                    }),
+                    stages.run("zones", || ZoneState::new(territory)),
+                )
+            },
+        );
+        let responders = responders?;
         let risk = stages.run("risk map", || {
             RiskState::new(risk_config, &responders, &cells)
         })?;
@@ -217,16 +232,12 @@ impl Engine {
                 })
                 .collect()
         });
-        let (components, moved) = stages.run("components", || {
-            ComponentIndex::new(territory.components.clone(), &locator)
-        });
         if moved > 0 {
             tracing::warn!(
                 moved,
                 "components whose stored cell is not the active cell holding them (run `civgrid cells` again to store the new ones)"
             );
         }
-        let zones = stages.run("zones", || ZoneState::new(territory));
         let component_grids = ComponentGrids::new(&components, &grids.index);
         let cells = Arc::new(cells);
         let collections = stages.run("OGC collections", || Collections {

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// How often a log line is written when stderr is not a terminal.
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -75,13 +75,14 @@ impl Progress {
     }
 }
 
-/// The parts of a long start-up, timed one after another: a spinner
-/// naming the part under way on a terminal, and a log line as each ends
-/// with its time and the resident memory after it (where the memory
-/// goes, part by part).
+/// The parts of a long start-up, timed: a spinner naming each part under
+/// way on a terminal (a line each, as parts may run at once), and a log
+/// line as each ends with its time and the resident memory after it
+/// (where the memory goes, part by part).
 pub struct Stages {
     started: Instant,
     done: Mutex<Vec<(String, Duration)>>,
+    spinners: Option<MultiProgress>,
 }
 
 impl Stages {
@@ -90,12 +91,13 @@ impl Stages {
         Self {
             started: Instant::now(),
             done: Mutex::new(Vec::new()),
+            spinners: std::io::stderr().is_terminal().then(MultiProgress::new),
         }
     }
 
     /// Runs `part`, named `what`, and records how long it took.
     pub fn run<T>(&self, what: &str, part: impl FnOnce() -> T) -> T {
-        let spinner = spinner(what);
+        let spinner = self.spinner(what);
         let started = Instant::now();
         let out = part();
         self.record(what, started.elapsed(), spinner);
@@ -104,7 +106,7 @@ impl Stages {
 
     /// Runs the future `part`, named `what`, and records how long it took.
     pub async fn run_async<T>(&self, what: &str, part: impl std::future::Future<Output = T>) -> T {
-        let spinner = spinner(what);
+        let spinner = self.spinner(what);
         let started = Instant::now();
         let out = part.await;
         self.record(what, started.elapsed(), spinner);
@@ -138,6 +140,19 @@ impl Stages {
         )
     }
 
+    /// A spinner naming `what` on a terminal.
+    fn spinner(&self, what: &str) -> Option<ProgressBar> {
+        self.spinners.as_ref().map(|all| {
+            let bar = all.add(ProgressBar::new_spinner());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} loading {msg} ({elapsed})") {
+                bar.set_style(style);
+            }
+            bar.set_message(what.to_owned());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Duration)>> {
         self.done
             .lock()
@@ -149,19 +164,6 @@ impl Default for Stages {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// A spinner naming `what` on a terminal.
-fn spinner(what: &str) -> Option<ProgressBar> {
-    std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template("{spinner} loading {msg} ({elapsed})") {
-            bar.set_style(style);
-        }
-        bar.set_message(what.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    })
 }
 
 /// This process's resident memory, MiB (Linux; `None` elsewhere).

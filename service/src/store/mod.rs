@@ -804,9 +804,11 @@ impl<B: Backend> Store for B {
     }
 
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)> {
-        let mut cells = read_all(self, &schema::CELLS, schema::decode_cell).await?;
+        let (mut cells, adjacency) = tokio::try_join!(
+            read_all(self, &schema::CELLS, schema::decode_cell),
+            read_all(self, &schema::CELL_ADJACENCY, schema::decode_adjacency),
+        )?;
         cells.sort_by_key(|c| c.code);
-        let adjacency = read_all(self, &schema::CELL_ADJACENCY, schema::decode_adjacency).await?;
         Ok((cells, adjacency))
     }
 
