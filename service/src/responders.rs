@@ -399,16 +399,17 @@ impl Responders {
                     .interior_point()
                     .or_else(|| c.geometry.centroid())
                     .unwrap_or_else(|| Point::new(0.0, 0.0));
-                CellTarget {
+                let region = out.nearest_region(point).map(|(i, _)| i);
+                Ok(CellTarget {
                     code: c.code,
                     community: c.community,
                     point,
                     households: households.get(&c.code).copied().unwrap_or(0),
-                    level: None,
-                    region: out.nearest_region(point).map(|(i, _)| i),
-                }
+                    level: level_at(&out.regions, c, region)?,
+                    region,
+                })
             })
-            .collect();
+            .collect::<Result<_, ResponderError>>()?;
         out.cells = targets.into();
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); out.regions.len()];
         for (c, target) in out.cells.iter().enumerate() {
@@ -432,7 +433,6 @@ impl Responders {
                 region.cells = Arc::new(RegionCells { members, snapped });
                 Ok::<_, ResponderError>(())
             })?;
-        out.relevel(cells, 0..cells.len())?;
         Ok(out)
     }
 
@@ -556,25 +556,10 @@ impl Responders {
         cells: &[Cell],
         which: impl IntoIterator<Item = usize>,
     ) -> Result<(), ResponderError> {
-        let which: Vec<usize> = which.into_iter().collect();
-        let levels = which
-            .par_iter()
-            .map(|&i| {
-                let (cell, target) = (&cells[i], &self.cells[i]);
-                let level = match (target.region, cell.geometry.bounding_rect()) {
-                    (Some(r), Some(envelope)) => self.regions[r]
-                        .hazards
-                        .in_envelope(envelope, &[])?
-                        .into_iter()
-                        .filter(|h| meets(h, &cell.geometry))
-                        .map(Hazard::level)
-                        .max(),
-                    _ => None,
-                };
-                Ok((i, level))
-            })
-            .collect::<Result<Vec<_>, ResponderError>>()?;
-        for (i, level) in levels {
+        // One by one on the writer's thread: a write never waits for the
+        // parallel pool (a coverage search may hold it).
+        for i in which {
+            let level = level_at(&self.regions, &cells[i], self.cells[i].region)?;
             if level != self.cells[i].level {
                 self.cells.make_mut(i).level = level;
             }
@@ -815,6 +800,25 @@ fn add(share: &mut Share, amount: u64, covered: bool) {
 }
 
 /// `true` when a hazard's point or area meets a cell.
+/// The highest level of the hazards of `region` (of `regions`) whose point
+/// or area meets `cell` (DESIGN standard 4); `None` without one.
+fn level_at(
+    regions: &[Region],
+    cell: &Cell,
+    region: Option<usize>,
+) -> Result<Option<RiskLevel>, ResponderError> {
+    Ok(match (region, cell.geometry.bounding_rect()) {
+        (Some(r), Some(envelope)) => regions[r]
+            .hazards
+            .in_envelope(envelope, &[])?
+            .into_iter()
+            .filter(|h| meets(h, &cell.geometry))
+            .map(Hazard::level)
+            .max(),
+        _ => None,
+    })
+}
+
 fn meets(h: &Hazard, cell: &MultiPolygon<f64>) -> bool {
     match &h.geometry {
         HazardGeometry::Point(p) => cell.intersects(p),
