@@ -3,9 +3,9 @@
 //! Inside a block, footprint outlines are cutting lines like the grid's, so
 //! every face of a block lies either inside one footprint or outside all.
 //! All faces of a footprint then go to the grid square holding most of its
-//! area, and the cell boundary follows the outline. A footprint that crosses
-//! a road, a barrier or the community boundary is cut there (those lines
-//! come first) and counted.
+//! area, and the cell boundary follows the outline; footprints that overlap
+//! go together. A footprint that crosses a road, a barrier or the community
+//! boundary is cut there (those lines come first) and counted.
 
 use geo::{Contains, InteriorPoint};
 use geo_types::Polygon;
@@ -71,17 +71,23 @@ pub(super) fn outlines(
         })
 }
 
-/// The footprint holding a face (the first, if footprints overlap).
-pub(super) fn holder(footprints: &[Footprint], face: &Shape, face_bbox: [f64; 4]) -> Option<usize> {
+/// The footprints holding a face, in order: none, one, or several where
+/// footprints overlap.
+pub(super) fn holders(footprints: &[Footprint], face: &Shape, face_bbox: [f64; 4]) -> Vec<usize> {
     let mut hits = footprints
         .iter()
         .enumerate()
         .filter(|(_, f)| contains_box(f.bbox, face_bbox))
         .peekable();
-    hits.peek()?;
-    let point = polygon(face).interior_point()?;
-    hits.find(|(_, f)| f.polygon.contains(&point))
+    if hits.peek().is_none() {
+        return Vec::new();
+    }
+    let Some(point) = polygon(face).interior_point() else {
+        return Vec::new();
+    };
+    hits.filter(|(_, f)| f.polygon.contains(&point))
         .map(|(i, _)| i)
+        .collect()
 }
 
 /// `true` when two boxes meet.

@@ -24,9 +24,11 @@
 //!    as they were; a lattice shared by the whole territory would instead
 //!    leave a sliver along every road.
 //! 4. **Buildings.** A footprint cut by a grid line goes whole to the grid
-//!    square holding most of it, and the cell boundary follows its outline.
-//!    Footprints crossing a road or the community boundary are cut there and
-//!    counted in the report.
+//!    square holding most of it, and the cell boundary follows its outline;
+//!    footprints that overlap go together. Footprints crossing a road, a
+//!    barrier or the community boundary are cut there and counted in the
+//!    report, unless all but a hair of one (a ten-thousandth of its area)
+//!    lies in one block.
 //! 5. **Slivers.** A grid square that the block's shape splits into several
 //!    parts keeps the largest; the others, and every piece under
 //!    [`CellConfig::min_m2`], merge into the neighbour with the longest

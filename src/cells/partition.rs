@@ -9,7 +9,7 @@ use rstar::primitives::{GeomWithData, Line, Rectangle};
 use rstar::{PointDistance, RTree, AABB};
 
 use super::adjacency::{ring_segments, shared_edges};
-use super::buildings::{footprints, holder, meets, outlines, Footprint};
+use super::buildings::{footprints, holders, meets, outlines, Footprint};
 use super::frame::{bounds, lonlat_bounds, polygon, Frame, Ring, Shape, Snap, Zones, P};
 use super::slivers::{merge, Unit};
 use super::{CellConfig, CellError};
@@ -17,8 +17,10 @@ use crate::model::{AdminArea, Building, Territory};
 
 /// Faces closer than this share an edge, metres.
 const FACE_TOL_M: f64 = 1e-3;
-/// A footprint with less than this share of its area outside the block it
-/// lies in is whole (snapping moves outlines by micrometres), m²/m².
+/// A footprint with less than this share of its area outside the block
+/// holding most of it is whole: snapping moves outlines by micrometres, and
+/// a hair's breadth across a road or the community boundary cuts nothing a
+/// planner would see, m²/m².
 const CUT_SHARE: f64 = 1e-4;
 /// Margin around a community's box for the lines clipped to it, metres.
 const MARGIN_M: f64 = 1.0;
@@ -117,13 +119,14 @@ pub(super) struct Outcome {
     pub buildings_cut: Vec<usize>,
 }
 
-/// A face of a block: inside one grid square, inside one footprint or none.
+/// A face of a block: inside one grid square, inside the footprints in
+/// `footprints` (none, one, or several where footprints overlap).
 struct Face {
     shape: Shape,
     area: f64,
     block: usize,
     square: (usize, usize),
-    footprint: Option<usize>,
+    footprints: Vec<usize>,
 }
 
 /// Partitions one community.
@@ -356,36 +359,52 @@ fn grid_faces(
             xs.partition_point(|&x| x <= cx),
             ys.partition_point(|&y| y <= cy),
         );
-        let footprint = if prints.iter().any(|f| meets(f.bbox, fb)) {
-            holder(prints, &shape, fb)
+        let footprints = if prints.iter().any(|f| meets(f.bbox, fb)) {
+            holders(prints, &shape, fb)
         } else {
-            None
+            Vec::new()
         };
         faces.push(Face {
             area: frame.metric_area(&shape),
             shape,
             block: b,
             square,
-            footprint,
+            footprints,
         });
     }
 }
 
 /// Moves every face of a footprint to the square holding most of its area
-/// in that block; returns the buildings that were cut (by a road, a barrier
-/// or the community boundary), by territory index.
+/// in that block, footprints that overlap moving together (the faces they
+/// share are counted once); returns the buildings that were cut (by a road,
+/// a barrier or the community boundary), by territory index: those of which
+/// no block holds all but [`CUT_SHARE`].
 fn keep_footprints_whole(faces: &mut [Face], prints: &[Footprint]) -> Vec<usize> {
-    // (footprint, block) → square → area
-    let mut shares: BTreeMap<(usize, usize), BTreeMap<(usize, usize), f64>> = BTreeMap::new();
-    let mut inside = vec![0.0; prints.len()];
+    // Overlapping footprints form a group, named by its smallest footprint.
+    let mut group: Vec<usize> = (0..prints.len()).collect();
     for f in faces.iter() {
-        if let Some(fp) = f.footprint {
-            *shares
-                .entry((fp, f.block))
-                .or_default()
-                .entry((f.square.1, f.square.0))
-                .or_default() += f.area;
-            inside[fp] += f.area;
+        if let [first, rest @ ..] = f.footprints.as_slice() {
+            for &other in rest {
+                let (ra, rb) = (root(&mut group, *first), root(&mut group, other));
+                group[ra.max(rb)] = ra.min(rb);
+            }
+        }
+    }
+    // (group, block) → (row, column) → area
+    let mut shares: BTreeMap<(usize, usize), BTreeMap<(usize, usize), f64>> = BTreeMap::new();
+    // footprint → block → area of it there
+    let mut held: Vec<BTreeMap<usize, f64>> = vec![BTreeMap::new(); prints.len()];
+    for f in faces.iter() {
+        let Some(&first) = f.footprints.first() else {
+            continue;
+        };
+        *shares
+            .entry((root(&mut group, first), f.block))
+            .or_default()
+            .entry((f.square.1, f.square.0))
+            .or_default() += f.area;
+        for &fp in &f.footprints {
+            *held[fp].entry(f.block).or_default() += f.area;
         }
     }
     let winner: BTreeMap<(usize, usize), (usize, usize)> = shares
@@ -397,22 +416,21 @@ fn keep_footprints_whole(faces: &mut [Face], prints: &[Footprint]) -> Vec<usize>
         })
         .collect();
     for f in faces.iter_mut() {
-        if let Some(&sq) = f.footprint.and_then(|fp| winner.get(&(fp, f.block))) {
+        let Some(&first) = f.footprints.first() else {
+            continue;
+        };
+        if let Some(&sq) = winner.get(&(root(&mut group, first), f.block)) {
             f.square = sq;
         }
     }
-    let mut blocks_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &(fp, block) in winner.keys() {
-        blocks_of.entry(fp).or_default().push(block);
-    }
     let mut cut: Vec<usize> = prints
         .iter()
-        .enumerate()
-        .filter(|&(i, f)| {
-            let touched = blocks_of.get(&i).map_or(0, Vec::len);
-            touched > 1 || (touched == 1 && inside[i] < f.area * (1.0 - CUT_SHARE))
+        .zip(&held)
+        .filter(|(f, blocks)| {
+            let most = blocks.values().copied().fold(0.0, f64::max);
+            !blocks.is_empty() && most < f.area * (1.0 - CUT_SHARE)
         })
-        .map(|(_, f)| f.building)
+        .map(|(f, _)| f.building)
         .collect();
     cut.dedup();
     cut
