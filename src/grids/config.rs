@@ -61,6 +61,24 @@ impl Bounds {
             step
         }
     }
+
+    /// The largest atom that lets a connected part of `households`
+    /// households split into its lower bound of grids, k: the width of the
+    /// window each of those grids must then fall in, the least of
+    /// [`atom_max`](Self::atom_max), k·max − households and
+    /// households − k·min (at least 1).
+    ///
+    /// 242 households into three 80–120 grids leave each grid 80 to 82
+    /// households: atoms of 2 can meet that, atoms of 40 may jump over it.
+    #[must_use]
+    pub fn atom_max_for(self, households: u32) -> u32 {
+        let k = u64::from(self.lower_bound(households));
+        let h = u64::from(households);
+        let over = (k * u64::from(self.max)).saturating_sub(h);
+        let under = h.saturating_sub(k * u64::from(self.min));
+        let width = over.min(under).min(u64::from(self.atom_max()));
+        u32::try_from(width).map_or(1, |w| w.max(1))
+    }
 }
 
 /// Settings of [`plan`](super::plan) (DESIGN.md, standard 3).
@@ -120,5 +138,26 @@ impl GridConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atom_max_for_is_the_window_of_the_lower_bound() {
+        let rural = Bounds { min: 80, max: 120 };
+        // 3 grids of 80-82.
+        assert_eq!(rural.atom_max_for(242), 2);
+        // 2 grids of exactly 120, or 80 + 80: single households.
+        assert_eq!(rural.atom_max_for(240), 1);
+        assert_eq!(rural.atom_max_for(160), 1);
+        // Room to spare: the band, as before.
+        assert_eq!(rural.atom_max_for(1000), rural.atom_max());
+        let urban = Bounds { min: 0, max: 300 };
+        assert_eq!(urban.atom_max_for(1000), urban.atom_max());
+        assert_eq!(urban.atom_max_for(1190), 10);
+        assert_eq!(urban.atom_max_for(u32::MAX), 105);
     }
 }

@@ -39,7 +39,15 @@
 //!    households, 2 too few), the component is split into k balanced grids
 //!    and flagged infeasible; one under the minimum becomes one grid
 //!    flagged under-size.
-//! 4. Codes: community code + 3-digit sequence, numbered in rows of
+//! 4. **Re-cut.** A component whose bounds could be met but were not
+//!    (unsolved) may leave each grid a window narrower than its atoms:
+//!    242 households in three 80–120 grids leave each 80 to 82, which
+//!    whole cells of 20-odd households jump over. Its cells are cut again
+//!    into atoms of at most the window's width ([`Bounds::atom_max_for`]),
+//!    down to single buildings, and the community's grids are made again
+//!    (the other components' cells keep their atoms); the second plan is
+//!    kept when it leaves fewer components unsolved.
+//! 5. Codes: community code + 3-digit sequence, numbered in rows of
 //!    [`ROW_M`] metres from north to south, west to east. A grid that
 //!    covers at least half of an active grid of the previous plan (and is
 //!    at least half covered by it: intersection over union ≥ ½) keeps its
@@ -546,10 +554,7 @@ fn community(
             name: area.name.clone(),
             reason: e.to_string(),
         })?;
-    let shapes: Vec<Vec<Shape>> = cells
-        .iter()
-        .map(|c| c.geometry.iter().map(|p| frame.shape(p)).collect())
-        .collect();
+    let shapes = cell_shapes(cells, &frame);
     let fb = frame_bounds(shapes.iter().flatten().flatten().flatten()).ok_or_else(no_cells)?;
     let snap = Snap::new([
         fb[0] - MARGIN_M,
@@ -559,114 +564,203 @@ fn community(
     ]);
     let lonlat = shape::VertexMap::new(&frame, &snap, cells.iter().map(|c| &c.geometry));
     let bounds = config.bounds(area);
-
-    let (mut atoms, special) = atoms_of(territory, placement, cells, shapes, &frame, &snap, bounds);
-    let mut pieces: Vec<Vec<Shape>> = atoms
-        .iter_mut()
-        .map(|a| std::mem::take(&mut a.shapes))
-        .collect();
-    shape::node(&mut pieces, NODE_TOL_M);
-    for (a, shapes) in atoms.iter_mut().zip(pieces) {
-        a.shapes = shapes;
-    }
-    let adj = atoms::adjacency(&atoms);
-    let weight: Vec<u32> = atoms.iter().map(|a| a.households).collect();
-    let centre: Vec<P> = atoms.iter().map(|a| a.centre).collect();
-    let graph = Graph {
-        weight: &weight,
-        centre: &centre,
-        adj: &adj,
+    let ground = Ground {
+        territory,
+        placement,
+        cells,
+        frame: &frame,
+        snap: &snap,
+        bounds,
     };
 
-    let mut parts: Vec<(GridKind, String, Vec<usize>)> = Vec::new();
-    let mut basic_atoms = vec![true; atoms.len()];
-    for (a, name) in special {
-        basic_atoms[a] = false;
-        parts.push((GridKind::Special, name, vec![a]));
-    }
-    for (a, atom) in atoms.iter().enumerate() {
-        if basic_atoms[a] && atom.households > bounds.max {
-            basic_atoms[a] = false;
-            let names: Vec<&str> = atom
-                .items
-                .iter()
-                .map(|i| territory.buildings[i.building].name.as_str())
-                .filter(|n| !n.is_empty())
-                .collect();
-            parts.push((GridKind::Building, names.join("、"), vec![a]));
+    let mut layout = ground.lay_out(shapes, &|_| bounds.atom_max());
+    if !layout.recut.is_empty() {
+        // Re-cut the cells of the unsolved components finer and try again.
+        let recut = std::mem::take(&mut layout.recut);
+        let finer = ground.lay_out(cell_shapes(cells, &frame), &|c| {
+            recut.get(&c).copied().unwrap_or_else(|| bounds.atom_max())
+        });
+        if finer.unsolved < layout.unsolved {
+            layout = finer;
         }
     }
-    let members: Vec<usize> = (0..atoms.len()).filter(|&a| basic_atoms[a]).collect();
-    let mut flags = Vec::new();
-    let mut lower_bound = 0;
-    for comp in bisect::components(&graph, &members) {
-        let h: u32 = comp.iter().map(|&a| weight[a]).sum();
-        lower_bound += bounds.lower_bound(h);
-        let (grids, flag) = split_component(&graph, comp, h, bounds);
-        flags.extend(flag);
-        parts.extend(
-            grids
-                .into_iter()
-                .map(|g| (GridKind::Basic, String::new(), g)),
-        );
-    }
-    flags.sort_by_key(|f| *f as u8);
-    flags.dedup();
 
-    let drafts: Vec<Draft> = parts
+    let drafts: Vec<Draft> = layout
+        .parts
         .into_iter()
-        .map(|(kind, name, members)| draft(&frame, &snap, &lonlat, &atoms, kind, name, &members))
+        .map(|(kind, name, members)| {
+            draft(&frame, &snap, &lonlat, &layout.atoms, kind, name, &members)
+        })
         .collect();
     let count = |k: GridKind| drafts.iter().filter(|d| d.kind == k).count() as u32;
     let stats = CommunityGrids {
         code: area.code,
         name: area.name.clone(),
-        households: weight.iter().sum(),
+        households: layout.atoms.iter().map(|a| a.households).sum(),
         bounds,
-        lower_bound,
+        lower_bound: layout.lower_bound,
         basic: count(GridKind::Basic),
         special: count(GridKind::Special),
         building: count(GridKind::Building),
-        flags,
+        flags: layout.flags,
         grids: Vec::new(),
     };
     Ok((drafts, stats))
 }
 
-/// The atoms of a community's cells, and the special ones with their names.
-fn atoms_of(
-    territory: &Territory,
-    placement: &Placement<'_>,
-    cells: &[&Cell],
-    shapes: Vec<Vec<Shape>>,
-    frame: &Frame,
-    snap: &Snap,
+/// The shapes of `cells` in the frame.
+fn cell_shapes(cells: &[&Cell], frame: &Frame) -> Vec<Vec<Shape>> {
+    cells
+        .iter()
+        .map(|c| c.geometry.iter().map(|p| frame.shape(p)).collect())
+        .collect()
+}
+
+/// What one community's grids are made from.
+struct Ground<'a> {
+    territory: &'a Territory,
+    placement: &'a Placement<'a>,
+    /// Its active cells.
+    cells: &'a [&'a Cell],
+    frame: &'a Frame,
+    snap: &'a Snap,
+    /// Its bounds.
     bounds: Bounds,
-) -> (Vec<Atom>, Vec<(usize, String)>) {
-    let mut atoms: Vec<Atom> = Vec::new();
-    let mut special: Vec<(usize, String)> = Vec::new();
-    for (cell, shapes) in cells.iter().zip(shapes) {
-        let items: Vec<Item> = placement
-            .buildings
-            .get(&cell.code)
-            .into_iter()
-            .flatten()
-            .filter_map(|&b| item(frame, territory, b))
+}
+
+/// A community's atoms and the grids made of them.
+struct Layout {
+    atoms: Vec<Atom>,
+    /// The grids: kind, name and atoms.
+    parts: Vec<(GridKind, String, Vec<usize>)>,
+    /// Why bounds were not met, sorted, each once.
+    flags: Vec<CommunityFlag>,
+    /// ⌈households ÷ max⌉ summed over the connected parts.
+    lower_bound: u32,
+    /// Connected parts flagged [`CommunityFlag::Unsolved`].
+    unsolved: usize,
+    /// Per cell (index in [`Ground::cells`]) of an unsolved part, the
+    /// atom size that part's bounds ask for ([`Bounds::atom_max_for`]),
+    /// where it is smaller than the usual one.
+    recut: BTreeMap<usize, u32>,
+}
+
+impl Ground<'_> {
+    /// Cuts the cells (`shapes`, in the frame) into atoms of at most
+    /// `atom_max(cell)` households and makes the special, building and
+    /// basic grids of them.
+    fn lay_out(&self, shapes: Vec<Vec<Shape>>, atom_max: &dyn Fn(usize) -> u32) -> Layout {
+        let (mut atoms, cell_of, special) = self.atoms(shapes, atom_max);
+        let mut pieces: Vec<Vec<Shape>> = atoms
+            .iter_mut()
+            .map(|a| std::mem::take(&mut a.shapes))
             .collect();
-        if let Some(fs) = placement.specials.get(&cell.code) {
-            let mut names: Vec<&str> = fs
-                .iter()
-                .map(|&f| territory.facilities[f].name.as_str())
-                .filter(|n| !n.is_empty())
-                .collect();
-            names.dedup();
-            special.push((atoms.len(), names.join("、")));
-            atoms.extend(atoms::of_cell(snap, shapes, items, u32::MAX));
-        } else {
-            atoms.extend(atoms::of_cell(snap, shapes, items, bounds.atom_max()));
+        shape::node(&mut pieces, NODE_TOL_M);
+        for (a, shapes) in atoms.iter_mut().zip(pieces) {
+            a.shapes = shapes;
+        }
+        let adj = atoms::adjacency(&atoms);
+        let weight: Vec<u32> = atoms.iter().map(|a| a.households).collect();
+        let centre: Vec<P> = atoms.iter().map(|a| a.centre).collect();
+        let graph = Graph {
+            weight: &weight,
+            centre: &centre,
+            adj: &adj,
+        };
+
+        let bounds = self.bounds;
+        let mut parts: Vec<(GridKind, String, Vec<usize>)> = Vec::new();
+        let mut basic_atoms = vec![true; atoms.len()];
+        for (a, name) in special {
+            basic_atoms[a] = false;
+            parts.push((GridKind::Special, name, vec![a]));
+        }
+        for (a, atom) in atoms.iter().enumerate() {
+            if basic_atoms[a] && atom.households > bounds.max {
+                basic_atoms[a] = false;
+                let names: Vec<&str> = atom
+                    .items
+                    .iter()
+                    .map(|i| self.territory.buildings[i.building].name.as_str())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                parts.push((GridKind::Building, names.join("、"), vec![a]));
+            }
+        }
+        let members: Vec<usize> = (0..atoms.len()).filter(|&a| basic_atoms[a]).collect();
+        let mut flags = Vec::new();
+        let mut lower_bound = 0;
+        let mut unsolved = 0;
+        let mut recut: BTreeMap<usize, u32> = BTreeMap::new();
+        for comp in bisect::components(&graph, &members) {
+            let h: u32 = comp.iter().map(|&a| weight[a]).sum();
+            lower_bound += bounds.lower_bound(h);
+            let (grids, flag) = split_component(&graph, comp, h, bounds);
+            if flag == Some(CommunityFlag::Unsolved) {
+                unsolved += 1;
+                let finer = bounds.atom_max_for(h);
+                if finer < bounds.atom_max() {
+                    for &a in grids.iter().flatten() {
+                        let m = recut.entry(cell_of[a]).or_insert(finer);
+                        *m = (*m).min(finer);
+                    }
+                }
+            }
+            flags.extend(flag);
+            parts.extend(
+                grids
+                    .into_iter()
+                    .map(|g| (GridKind::Basic, String::new(), g)),
+            );
+        }
+        flags.sort_by_key(|f| *f as u8);
+        flags.dedup();
+        Layout {
+            atoms,
+            parts,
+            flags,
+            lower_bound,
+            unsolved,
+            recut,
         }
     }
-    (atoms, special)
+
+    /// The atoms of the cells (`shapes`, in the frame), at most
+    /// `atom_max(cell)` households each except in special cells (one atom
+    /// each); the cell of each atom; the special atoms with their names.
+    fn atoms(
+        &self,
+        shapes: Vec<Vec<Shape>>,
+        atom_max: &dyn Fn(usize) -> u32,
+    ) -> (Vec<Atom>, Vec<usize>, Vec<(usize, String)>) {
+        let (territory, placement) = (self.territory, self.placement);
+        let mut atoms: Vec<Atom> = Vec::new();
+        let mut cell_of: Vec<usize> = Vec::new();
+        let mut special: Vec<(usize, String)> = Vec::new();
+        for (c, (cell, shapes)) in self.cells.iter().zip(shapes).enumerate() {
+            let items: Vec<Item> = placement
+                .buildings
+                .get(&cell.code)
+                .into_iter()
+                .flatten()
+                .filter_map(|&b| item(self.frame, territory, b))
+                .collect();
+            if let Some(fs) = placement.specials.get(&cell.code) {
+                let mut names: Vec<&str> = fs
+                    .iter()
+                    .map(|&f| territory.facilities[f].name.as_str())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                names.dedup();
+                special.push((atoms.len(), names.join("、")));
+                atoms.extend(atoms::of_cell(self.snap, shapes, items, u32::MAX));
+            } else {
+                atoms.extend(atoms::of_cell(self.snap, shapes, items, atom_max(c)));
+            }
+            cell_of.resize(atoms.len(), c);
+        }
+        (atoms, cell_of, special)
+    }
 }
 
 /// The grid made of atoms `members`.
