@@ -692,6 +692,35 @@ impl fmt::Display for LayerCounts {
 }
 
 impl Territory {
+    /// Moves every feature of `other` after this territory's own, layer by
+    /// layer (parts of one territory read separately, e.g. a layer each).
+    pub fn append(&mut self, other: Self) {
+        let Self {
+            districts,
+            subdistricts,
+            communities,
+            buildings,
+            facilities,
+            hazards,
+            roads,
+            barriers,
+            incidents,
+            components,
+            zones,
+        } = other;
+        self.districts.extend(districts);
+        self.subdistricts.extend(subdistricts);
+        self.communities.extend(communities);
+        self.buildings.extend(buildings);
+        self.facilities.extend(facilities);
+        self.hazards.extend(hazards);
+        self.roads.extend(roads);
+        self.barriers.extend(barriers);
+        self.incidents.extend(incidents);
+        self.components.extend(components);
+        self.zones.extend(zones);
+    }
+
     /// The lon/lat box covering every district, subdistrict and community.
     #[must_use]
     pub fn extent(&self) -> Option<geo_types::Rect<f64>> {

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use civgrid::cells::{partition_with_progress, CellConfig, CellReport, Partition};
+use civgrid::cells::{partition_with_progress, CellConfig, CellReport};
 use civgrid::components::{tie, Component};
 use civgrid::Locator;
 
 use crate::progress::Progress;
-use crate::store::{Store, StoreResult};
+use crate::store::{CellRows, Layer, Store, StoreResult};
 
 /// What `civgrid cells` did.
 #[derive(Debug)]
@@ -24,8 +24,14 @@ pub struct CellsRun {
     pub adjacency: usize,
     /// Components whose unit cell changed with the new cells.
     pub retied: usize,
+    /// Rows deleted, inserted or updated: only what changed is written.
+    pub written: u64,
+    /// Time spent reading the territory and the previous cells.
+    pub load_time: Duration,
     /// Time spent partitioning.
     pub partition_time: Duration,
+    /// Time spent writing the store.
+    pub write_time: Duration,
     /// Time spent in all.
     pub total_time: Duration,
 }
@@ -41,8 +47,21 @@ pub async fn run(
     today: NaiveDate,
 ) -> StoreResult<CellsRun> {
     let started = Instant::now();
-    let territory = store.load().await?;
-    let (previous, _) = store.load_cells().await?;
+    // The communities, what cells follow (nothing for a plain grid), and
+    // the components they hold: no facility, hazard, incident or zone.
+    let layers: &[Layer] = if config.follow_lines {
+        &[
+            Layer::Communities,
+            Layer::Buildings,
+            Layer::Roads,
+            Layer::Barriers,
+            Layer::Components,
+        ]
+    } else {
+        &[Layer::Communities, Layer::Components]
+    };
+    let (territory, (previous, previous_adjacency)) =
+        tokio::try_join!(store.load_layers(layers, &[]), store.load_cells())?;
     tracing::info!(
         "cells: {} communities, {} roads, {} buildings, {} previous cells",
         territory.communities.len(),
@@ -50,8 +69,9 @@ pub async fn run(
         territory.buildings.len(),
         previous.len()
     );
+    let load_time = started.elapsed();
     let partition_started = Instant::now();
-    let (partition, retied): (Partition, Vec<Component>) = tokio::task::spawn_blocking(move || {
+    let (partition, retied, previous) = tokio::task::spawn_blocking(move || {
         let mut territory = territory;
         let total = territory.communities.len() as u64;
         let progress = Mutex::new(Progress::new("cells", Some(total)));
@@ -70,21 +90,31 @@ pub async fn run(
         let retied = moved
             .into_iter()
             .map(|i| territory.components[i].clone())
-            .collect();
-        (p, retied)
+            .collect::<Vec<Component>>();
+        (p, retied, previous)
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let partition_time = partition_started.elapsed();
-    store
-        .replace_cells(&partition.cells, &partition.adjacency, &retied)
-        .await?;
+    let before = CellRows {
+        cells: &previous,
+        adjacency: &previous_adjacency,
+    };
+    let after = CellRows {
+        cells: &partition.cells,
+        adjacency: &partition.adjacency,
+    };
+    let write_started = Instant::now();
+    let written = store.replace_cells(before, after, &retied).await?;
     Ok(CellsRun {
         stored: partition.cells.len(),
         adjacency: partition.adjacency.len(),
         retied: retied.len(),
+        written,
         report: partition.report,
+        load_time,
         partition_time,
+        write_time: write_started.elapsed(),
         total_time: started.elapsed(),
     })
 }

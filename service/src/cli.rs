@@ -669,14 +669,17 @@ pub(crate) fn report_cells(run: &CellsRun, store: &str, json: Option<&Path>) -> 
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!(
-        "cells: {} -> {} cells (with history) and {} adjacent pairs stored in {}, {} components moved to new cells, in {:.2?} (partition {:.2?}){}",
+        "cells: {} -> {} cells (with history) and {} adjacent pairs in {} ({} rows written), {} components moved to new cells, in {:.2?} (read {:.2?}, partition {:.2?}, write {:.2?}){}",
         run.report,
         run.stored,
         run.adjacency,
         store,
+        run.written,
         run.retied,
         run.total_time,
+        run.load_time,
         run.partition_time,
+        run.write_time,
         json.map(|p| format!("; report in {}", p.display()))
             .unwrap_or_default()
     );

@@ -18,7 +18,7 @@ use civgrid::{LocalProjection, Territory};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::import::ImportOptions;
 use civgrid_service::state::ServeConfig;
-use civgrid_service::store::Store;
+use civgrid_service::store::{CellRows, Store};
 use civgrid_service::{app, cli, AppState};
 use geo::{Area, InteriorPoint, Intersects};
 use geo_types::{MultiPolygon, Point};
@@ -273,8 +273,12 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
         stale.cell = Some(other);
         stale.owner = "stale copy".into();
         let (all, adjacency) = store.load_cells().await.expect("cells");
+        let rows = CellRows {
+            cells: &all,
+            adjacency: &adjacency,
+        };
         store
-            .replace_cells(&all, &adjacency, std::slice::from_ref(&stale))
+            .replace_cells(rows, rows, std::slice::from_ref(&stale))
             .await
             .expect("replace cells");
         let row = store

@@ -356,7 +356,7 @@ async fn failed_import_is_atomic(s: &TestStore) {
         Err(e) => e,
     };
     assert!(
-        matches!(err, StoreError::Database { .. }),
+        matches!(err, StoreError::Database { .. } | StoreError::Write { .. }),
         "{what}: expected a database error, got {err:?}"
     );
     assert!(

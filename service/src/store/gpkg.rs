@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,16 +12,13 @@ use geo::BoundingRect;
 use geo_types::{Geometry, Rect};
 use geozero::wkb::GpkgWkb;
 use geozero::{CoordDimensions, ToGeo, ToWkb};
-use rusqlite::types::ValueRef;
-use rusqlite::OpenFlags;
-use sqlx::query::Query;
-use sqlx::sqlite::{
-    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
-};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{OpenFlags, TransactionBehavior};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
-use super::schema::{self, ColumnType, Table, Value, ROWS_PER_INSERT};
+use super::schema::{self, ColumnType, Table, Value};
 use super::{Backend, PlanStopped, StoreError, StoreResult, Write, Written};
 
 /// EPSG code of CGCS2000, the stored CRS.
@@ -38,6 +36,9 @@ pub struct GpkgStore {
     path: PathBuf,
     location: String,
     pool: SqlitePool,
+    /// The one connection writes go through (SQLite takes one writer at a
+    /// time); reads use the pool and connections of their own.
+    writer: Arc<Mutex<rusqlite::Connection>>,
 }
 
 impl GpkgStore {
@@ -74,83 +75,164 @@ impl GpkgStore {
                 store: location.clone(),
                 source,
             })?;
+        let writer = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|conn| {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update(None, "foreign_keys", true)?;
+            Ok(conn)
+        })
+        .map_err(|source| StoreError::sqlite(&location, source))?;
         Ok(Self {
             path: path.to_owned(),
             location,
             pool,
+            writer: Arc::new(Mutex::new(writer)),
         })
     }
 
     fn db(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
         |source| StoreError::database(&self.location, source)
     }
-
-    /// Inserts `rows` into `table` in statements of [`ROWS_PER_INSERT`] rows
-    /// and widens the table's extent in `gpkg_contents`.
-    async fn insert(
-        &self,
-        tx: &mut SqliteConnection,
-        table: &'static Table,
-        rows: &[Vec<Value>],
-    ) -> StoreResult<Written> {
-        let mut written = Written::default();
-        let returning = (rows.len() == 1).then_some(ID);
-        let mut extent: Option<Rect<f64>> = None;
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let sql = table.insert_sql(chunk.len(), |_, _| "?".to_owned(), returning);
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                for v in row {
-                    if let Some(r) = v.geometry().and_then(BoundingRect::bounding_rect) {
-                        extent = Some(extent.map_or(r, |e| merge(e, r)));
-                    }
-                    q = bind(q, v, table.name)?;
-                }
-            }
-            if returning.is_some() {
-                written.id = Some(q.fetch_one(&mut *tx).await.map_err(self.db())?.get(0));
-                written.rows += 1;
-            } else {
-                written.rows += q
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(self.db())?
-                    .rows_affected();
-            }
-        }
-        if let Some(e) = extent {
-            sqlx::query(
-                "UPDATE gpkg_contents SET \
-                 min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2), \
-                 max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4), \
-                 last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?5",
-            )
-            .bind(e.min().x)
-            .bind(e.min().y)
-            .bind(e.max().x)
-            .bind(e.max().y)
-            .bind(table.name)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.db())?;
-        }
-        Ok(written)
-    }
 }
 
-type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
+/// Runs `plan` in one immediate transaction on `conn`: all steps or none.
+///
+/// Each statement is prepared once and run row by row through SQLite's own
+/// API on the caller's (blocking) thread: a bulk write of a million cells
+/// costs what SQLite costs, not a hand-over across threads per statement.
+fn run_plan(
+    conn: &mut rusqlite::Connection,
+    location: &str,
+    plan: &[Write],
+) -> StoreResult<Vec<Written>> {
+    let err = |source| StoreError::sqlite(location, source);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let mut done = Vec::with_capacity(plan.len());
+    for step in plan {
+        let step = match step.resolve(&done) {
+            Ok(Some(step)) => step,
+            Ok(None) => {
+                done.push(Written::default());
+                continue;
+            }
+            // Dropping the transaction rolls it back.
+            Err(PlanStopped) => return Ok(done),
+        };
+        done.push(match &*step {
+            Write::Delete(table, filter) => {
+                let (sql, values) = filter.delete_sql(table, ID, |_| "?".to_owned());
+                let mut statement = tx.prepare_cached(&sql).map_err(err)?;
+                let bound = values
+                    .iter()
+                    .map(|v| bind(v, table.name))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let rows = statement
+                    .execute(rusqlite::params_from_iter(bound))
+                    .map_err(err)?;
+                Written {
+                    rows: rows as u64,
+                    id: None,
+                }
+            }
+            Write::Insert(table, rows) => insert(&tx, location, table, rows)?,
+            Write::Update(table, id, row) => {
+                let sql = table.update_sql(ID, |_, _| "?".to_owned());
+                let mut statement = tx.prepare_cached(&sql).map_err(err)?;
+                let mut bound = table
+                    .updated_columns()
+                    .map(|(i, _)| bind(&row[i], table.name))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                bound.push(ToSqlOutput::from(*id));
+                let rows = statement
+                    .execute(rusqlite::params_from_iter(bound))
+                    .map_err(err)?;
+                Written {
+                    rows: rows as u64,
+                    id: None,
+                }
+            }
+            // Resolved into an insert, or run as nothing, above.
+            Write::InsertLinked { .. } | Write::RequireRows(_) | Write::RefuseRows(_) => {
+                unreachable!("Write::resolve leaves no linked or conditional step")
+            }
+        });
+    }
+    tx.commit().map_err(err)?;
+    Ok(done)
+}
 
-/// Binds `v` in GeoPackage encoding.
-fn bind<'q>(q: SqliteQuery<'q>, v: &'q Value, table: &'static str) -> StoreResult<SqliteQuery<'q>> {
+/// Inserts `rows` into `table`, one prepared statement run per row, and
+/// widens the table's extent in `gpkg_contents`.
+fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    location: &str,
+    table: &'static Table,
+    rows: &[Vec<Value>],
+) -> StoreResult<Written> {
+    let err = |source| StoreError::sqlite(location, source);
+    let mut written = Written::default();
+    let returning = (rows.len() == 1).then_some(ID);
+    let sql = table.insert_sql(1, |_, _| "?".to_owned(), returning);
+    let mut statement = tx.prepare_cached(&sql).map_err(err)?;
+    let mut extent: Option<Rect<f64>> = None;
+    for row in rows {
+        for r in row
+            .iter()
+            .filter_map(|v| v.geometry().and_then(BoundingRect::bounding_rect))
+        {
+            extent = Some(extent.map_or(r, |e| merge(e, r)));
+        }
+        let bound = row
+            .iter()
+            .map(|v| bind(v, table.name))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let params = rusqlite::params_from_iter(bound);
+        if returning.is_some() {
+            written.id = Some(statement.query_row(params, |r| r.get(0)).map_err(err)?);
+            written.rows += 1;
+        } else {
+            written.rows += statement.execute(params).map_err(err)? as u64;
+        }
+    }
+    if let Some(e) = extent {
+        tx.prepare_cached(
+            "UPDATE gpkg_contents SET \
+             min_x = min(coalesce(min_x, ?1), ?1), min_y = min(coalesce(min_y, ?2), ?2), \
+             max_x = max(coalesce(max_x, ?3), ?3), max_y = max(coalesce(max_y, ?4), ?4), \
+             last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = ?5",
+        )
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                e.min().x,
+                e.min().y,
+                e.max().x,
+                e.max().y,
+                table.name
+            ])
+        })
+        .map_err(err)?;
+    }
+    Ok(written)
+}
+
+/// `v` as SQLite takes it, in GeoPackage encoding (geometries as
+/// GeoPackage binary blobs, times and dates as text).
+fn bind<'a>(v: &'a Value, table: &'static str) -> StoreResult<ToSqlOutput<'a>> {
+    use rusqlite::types::Value as Sql;
     Ok(match v {
-        Value::Null => q.bind(None::<i64>),
-        Value::Int(i) => q.bind(*i),
-        Value::Real(r) => q.bind(*r),
-        Value::Bool(b) => q.bind(*b),
-        Value::Text(s) => q.bind(s.as_str()),
-        Value::Time(t) => q.bind(schema::format_time(*t)),
-        Value::Date(d) => q.bind(d.to_string()),
-        Value::Geom(g) => q.bind(encode_geom(table, g)?),
+        Value::Null => ToSqlOutput::Owned(Sql::Null),
+        Value::Int(i) => ToSqlOutput::from(*i),
+        Value::Real(r) => ToSqlOutput::from(*r),
+        Value::Bool(b) => ToSqlOutput::from(*b),
+        Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Time(t) => ToSqlOutput::Owned(Sql::Text(schema::format_time(*t))),
+        Value::Date(d) => ToSqlOutput::Owned(Sql::Text(d.to_string())),
+        Value::Geom(g) => ToSqlOutput::Owned(Sql::Blob(encode_geom(table, g)?)),
     })
 }
 
@@ -332,57 +414,15 @@ impl Backend for GpkgStore {
     }
 
     async fn write(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>> {
-        let mut tx = self.pool.begin().await.map_err(self.db())?;
-        let mut done = Vec::with_capacity(plan.len());
-        for step in &plan {
-            let step = match step.resolve(&done) {
-                Ok(Some(step)) => step,
-                Ok(None) => {
-                    done.push(Written::default());
-                    continue;
-                }
-                Err(PlanStopped) => {
-                    tx.rollback().await.map_err(self.db())?;
-                    return Ok(done);
-                }
-            };
-            done.push(match &*step {
-                Write::Delete(table, filter) => {
-                    let (sql, value) = filter.delete_sql(table, ID, "?");
-                    let mut q = sqlx::query(&sql);
-                    if let Some(v) = &value {
-                        q = bind(q, v, table.name)?;
-                    }
-                    let rows = q
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(self.db())?
-                        .rows_affected();
-                    Written { rows, id: None }
-                }
-                Write::Insert(table, rows) => self.insert(&mut tx, table, rows).await?,
-                Write::Update(table, id, row) => {
-                    let sql = table.update_sql(ID, |_, _| "?".to_owned());
-                    let mut q = sqlx::query(&sql);
-                    for (i, _) in table.updated_columns() {
-                        q = bind(q, &row[i], table.name)?;
-                    }
-                    let rows = q
-                        .bind(*id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(self.db())?
-                        .rows_affected();
-                    Written { rows, id: None }
-                }
-                // Resolved into an insert, or run as nothing, above.
-                Write::InsertLinked { .. } | Write::RequireRows(_) | Write::RefuseRows(_) => {
-                    unreachable!("Write::resolve leaves no linked or conditional step")
-                }
-            });
-        }
-        tx.commit().await.map_err(self.db())?;
-        Ok(done)
+        let (writer, location) = (Arc::clone(&self.writer), self.location.clone());
+        tokio::task::spawn_blocking(move || {
+            // A write that panicked rolled its transaction back: the
+            // connection is as good as before.
+            let mut conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            run_plan(&mut conn, &location, &plan)
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     }
 
     async fn select_each(

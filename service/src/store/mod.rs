@@ -6,6 +6,7 @@
 //! upserted by code; every other feature is keyed by the file (`source`) that
 //! brought it, so importing a file again replaces what it brought before.
 
+mod cell_rows;
 mod gpkg;
 mod postgis;
 pub mod schema;
@@ -18,7 +19,9 @@ use civgrid::cells::{Adjacency, Cell};
 use civgrid::components::Component;
 use civgrid::grids::Grid;
 use civgrid::{Facility, Hazard, LayerCounts, Territory};
+use futures_util::{StreamExt, TryStreamExt};
 
+pub use cell_rows::CellRows;
 pub use gpkg::GpkgStore;
 pub use postgis::PostgisStore;
 pub use schema::{Actor, AuditRecord, GridEditRecord, Layer};
@@ -51,6 +54,16 @@ pub enum StoreError {
         store: String,
         /// Which table.
         table: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// SQLite refused a statement of a write to a GeoPackage (see
+    /// `GpkgStore`'s `run_plan`); the write was rolled back.
+    #[error("{store}: writing: nothing was written")]
+    Write {
+        /// Which store.
+        store: String,
         /// SQLite's error.
         #[source]
         source: rusqlite::Error,
@@ -136,6 +149,21 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
+    /// The error of a SQLite write on `store`: [`StoreError::Full`] when
+    /// SQLite says the disk is full, else [`StoreError::Write`].
+    pub(crate) fn sqlite(store: &str, source: rusqlite::Error) -> Self {
+        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            Self::Full {
+                store: store.to_owned(),
+            }
+        } else {
+            Self::Write {
+                store: store.to_owned(),
+                source,
+            }
+        }
+    }
+
     /// The error of a database call on `store`: [`StoreError::Full`] when
     /// the database says its disk is full (SQLite's SQLITE_FULL,
     /// PostgreSQL's 53100), else [`StoreError::Database`].
@@ -288,16 +316,18 @@ pub trait Store: Send + Sync {
     /// GeoPackage file).
     async fn changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Change>>>;
 
-    /// Replaces every cell (active and retired) and the adjacency of the
-    /// active ones, and rewrites the cell of the `retied` components (whose
-    /// cell changed with the new cells; nothing else of them), in one
-    /// transaction.
+    /// Replaces the stored cells and adjacency, `before` (as
+    /// [`Store::load_cells`] read them), by `after`, and rewrites the cell
+    /// of the `retied` components (whose cell changed with the new cells;
+    /// nothing else of them), in one transaction. Only the rows that
+    /// changed are written: the count of rows deleted, inserted and
+    /// updated is returned.
     async fn replace_cells(
         &self,
-        cells: &[Cell],
-        adjacency: &[Adjacency],
+        before: CellRows<'_>,
+        after: CellRows<'_>,
         retied: &[Component],
-    ) -> StoreResult<()>;
+    ) -> StoreResult<u64>;
 
     /// Every stored cell (active and retired, by code) and the adjacency.
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)>;
@@ -459,28 +489,55 @@ pub(crate) enum Filter {
     Id(i64),
     /// Rows whose column has this value.
     Eq(&'static str, Value),
+    /// Rows whose columns hold one of these keys (each key a value per
+    /// column, in order): a cell's code, a pair of codes.
+    In(&'static [&'static str], Vec<Vec<Value>>),
 }
 
+/// Layers [`Store::load_layers`] reads at once.
+const LAYERS_AT_ONCE: usize = 3;
+
+/// Keys per [`Filter::In`] step: a few thousand parameters, well under both
+/// databases' limits.
+pub(crate) const KEYS_PER_DELETE: usize = 1024;
+
 impl Filter {
-    /// The `WHERE` clause (`id` names the id column; `param` writes `$1`/`?`)
-    /// and the value to bind, if any.
-    fn clause(&self, id: &str, param: &str) -> (String, Option<Value>) {
+    /// The `WHERE` clause (`id` names the id column; `param(i)` writes the
+    /// i-th, 1-based, placeholder: `$1` or `?`) and the values to bind.
+    fn clause(&self, id: &str, param: impl Fn(usize) -> String) -> (String, Vec<Value>) {
         match self {
-            Self::All => (String::new(), None),
-            Self::Id(i) => (format!(" WHERE {id} = {param}"), Some(Value::Int(*i))),
-            Self::Eq(column, v) => (format!(" WHERE {column} = {param}"), Some(v.clone())),
+            Self::All => (String::new(), Vec::new()),
+            Self::Id(i) => (format!(" WHERE {id} = {}", param(1)), vec![Value::Int(*i)]),
+            Self::Eq(column, v) => (format!(" WHERE {column} = {}", param(1)), vec![v.clone()]),
+            Self::In(columns, keys) => {
+                let n = columns.len();
+                let tuples: Vec<String> = (0..keys.len())
+                    .map(|k| {
+                        let params: Vec<String> = (1..=n).map(|i| param(k * n + i)).collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                (
+                    format!(
+                        " WHERE ({}) IN (VALUES {})",
+                        columns.join(", "),
+                        tuples.join(", ")
+                    ),
+                    keys.iter().flatten().cloned().collect(),
+                )
+            }
         }
     }
 
-    /// `DELETE` from `table` of the matching rows, and the value to bind.
+    /// `DELETE` from `table` of the matching rows, and the values to bind.
     pub(crate) fn delete_sql(
         &self,
         table: &Table,
         id: &str,
-        param: &str,
-    ) -> (String, Option<Value>) {
-        let (clause, value) = self.clause(id, param);
-        (format!("DELETE FROM {}{clause}", table.name), value)
+        param: impl Fn(usize) -> String,
+    ) -> (String, Vec<Value>) {
+        let (clause, values) = self.clause(id, param);
+        (format!("DELETE FROM {}{clause}", table.name), values)
     }
 }
 
@@ -679,8 +736,11 @@ impl<B: Backend> Store for B {
     }
 
     async fn load_layers(&self, layers: &[Layer], except: &[&str]) -> StoreResult<Territory> {
-        let mut t = Territory::default();
-        for &layer in layers {
+        // A few layers are read at once (each scan has a connection and a
+        // thread of its own; a few, to leave the pool's other connections
+        // to everything else) and put together in the order asked.
+        let reads = layers.iter().map(|&layer| async move {
+            let mut t = Territory::default();
             let source = layer.columns().iter().position(|c| c.name == "source");
             self.select_each(layer.def(), None, &mut |id, values| {
                 let skipped = source
@@ -693,6 +753,16 @@ impl<B: Backend> Store for B {
                 }
             })
             .await?;
+            Ok::<_, StoreError>(t)
+        });
+        let reads: Vec<_> = reads.collect();
+        let parts: Vec<Territory> = futures_util::stream::iter(reads)
+            .buffered(LAYERS_AT_ONCE)
+            .try_collect()
+            .await?;
+        let mut t = Territory::default();
+        for part in parts {
+            t.append(part);
         }
         Ok(t)
     }
@@ -775,32 +845,16 @@ impl<B: Backend> Store for B {
 
     async fn replace_cells(
         &self,
-        cells: &[Cell],
-        adjacency: &[Adjacency],
+        before: CellRows<'_>,
+        after: CellRows<'_>,
         retied: &[Component],
-    ) -> StoreResult<()> {
-        let mut plan = vec![
-            Write::Delete(&schema::CELL_ADJACENCY, Filter::All),
-            Write::Delete(&schema::CELLS, Filter::All),
-        ];
-        if !cells.is_empty() {
-            plan.push(Write::Insert(
-                &schema::CELLS,
-                cells.iter().map(schema::cell_row).collect(),
-            ));
-        }
-        if !adjacency.is_empty() {
-            plan.push(Write::Insert(
-                &schema::CELL_ADJACENCY,
-                adjacency.iter().map(schema::adjacency_row).collect(),
-            ));
-        }
+    ) -> StoreResult<u64> {
+        let mut plan = cell_rows::plan(before, after);
         plan.extend(retied.iter().map(|c| {
             let cell = c.cell.map_or(Value::Null, |x| Value::Text(x.to_string()));
             Write::Update(&schema::COMPONENT_CELLS, c.id, vec![cell])
         }));
-        self.write(plan).await?;
-        Ok(())
+        Ok(self.write(plan).await?.iter().map(|w| w.rows).sum())
     }
 
     async fn load_cells(&self) -> StoreResult<(Vec<Cell>, Vec<Adjacency>)> {

@@ -408,9 +408,9 @@ impl PostgisStore {
             };
             done.push(match &*step {
                 Write::Delete(table, filter) => {
-                    let (sql, value) = filter.delete_sql(table, ID, "$1");
+                    let (sql, values) = filter.delete_sql(table, ID, |i| format!("${i}"));
                     let mut q = sqlx::query(&sql);
-                    if let Some(v) = &value {
+                    for v in &values {
                         let ty = if matches!(v, Value::Int(_)) {
                             ColumnType::Int
                         } else {
