@@ -14,12 +14,13 @@
 #     points, each timed from request to answer (the answer comes after
 #     the new snapshot is published): p50, p99, max;
 #   - coverage of the whole province (fire stations, 5 minutes);
-#   - RSS at the end.
+#   - a soak: SOAK (10 minutes; 0 skips it) of `locate` and `nearest` in
+#     turn with one write a second, then RSS.
 #
 # Not run in CI (minutes, and GiB). Needs wrk, curl, python3.
 # Usage: benches/load/province.sh [WORK_DIR]
 #   env: BIN (default: a release build), HOUSEHOLDS=10000000, DURATION=20s,
-#        WRITES=200, PORT=18191
+#        WRITES=200, PORT=18191, SOAK=10m
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
@@ -68,15 +69,24 @@ for _ in $(seq 1 1500); do curl -sf -o /dev/null "$base/health" && break; sleep 
 up=$(date +%s.%N)
 echo "start-up: $(python3 -c "print(f'{$up - $started:.1f}')") s, RSS $(rss "$server")"
 
-# Query points: random points over the facilities' extent.
+# Query points: random points over the facilities' extent that lie in the
+# territory (locate answers 200), so that every non-2xx under load counts.
 curl -sf "$base/ogc/collections/facilities" | python3 -c '
-import json, random, sys
+import http.client, json, random, sys
 w, s, e, n = json.load(sys.stdin)["extent"]["spatial"]["bbox"][0]
 random.seed(15)
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[2]))
+kept = []
+while len(kept) < 10000:
+    q = f"lon={random.uniform(w, e):.6f}&lat={random.uniform(s, n):.6f}"
+    conn.request("GET", "/api/v1/locate?" + q)
+    r = conn.getresponse()
+    r.read()
+    if r.status == 200:
+        kept.append(q)
 with open(sys.argv[1], "w") as out:
-    for _ in range(10000):
-        out.write(f"lon={random.uniform(w, e):.6f}&lat={random.uniform(s, n):.6f}\n")
-' "$work/points.txt"
+    out.write("\n".join(kept) + "\n")
+' "$work/points.txt" "$port"
 
 # write_one N: adds fire station N at a random query point; prints seconds.
 write_one() {
@@ -88,16 +98,25 @@ write_one() {
     -d "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[$lon,$lat]},\"properties\":{\"kind\":\"fire_station\",\"name\":\"bench $1\"}}"
 }
 
+# start_writer FIRST: one facility write a second in the background
+# (stations FIRST, FIRST + 1, …), until stop_writer.
+start_writer() {
+  (i=0; while :; do write_one $(($1 + i)) >>"$work/writes-under-load.txt"; i=$((i + 1)); sleep 1; done) &
+  writer=$!
+}
+stop_writer() {
+  kill "$writer" 2>/dev/null || true
+  wait "$writer" 2>/dev/null || true
+}
+
 # Reads while one write a second runs.
 for path in locate nearest; do
   query=""
   [ "$path" = nearest ] && query="&k=5"
-  (i=0; while :; do write_one $((5000 + i)) >>"$work/writes-under-load.txt"; i=$((i + 1)); sleep 1; done) &
-  writer=$!
+  start_writer 5000
   POINTS="$work/points.txt" ENDPOINT="/api/v1/$path" QUERY="$query" wrk -t2 -c32 -d"$duration" --latency \
     -s benches/load/nearest.lua "$base" >"$work/wrk-$path.txt" 2>&1 || true
-  kill "$writer" 2>/dev/null || true
-  wait "$writer" 2>/dev/null || true
+  stop_writer
   echo "$path under 1 write/s: $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$path.txt") req/s," \
     "p50 $(awk '$1 == "50%" {print $2}' "$work/wrk-$path.txt")," \
     "p99 $(awk '$1 == "99%" {print $2}' "$work/wrk-$path.txt")" \
@@ -116,4 +135,16 @@ print(f"{len(t)} facility writes: p50 {q(0.5):.1f} ms, p99 {q(0.99):.1f} ms, max
 EOF
 
 echo "coverage (fire stations, 5 min, whole province): $(curl -s -o /dev/null -w '%{http_code} in %{time_total} s' "$base/api/v1/coverage?kind=fire_station&minutes=5")"
+soak=${SOAK:-10m}
+if [ "$soak" != 0 ]; then
+  # Mixed: locate and nearest (k = 5) in turn, one write a second.
+  awk '{print "/api/v1/locate?" $0; print "/api/v1/nearest?" $0 "&k=5"}' "$work/points.txt" >"$work/soak-paths.txt"
+  start_writer 8000
+  PATHS="$work/soak-paths.txt" wrk -t2 -c32 -d"$soak" --latency -s benches/load/mixed.lua "$base" \
+    >"$work/wrk-soak.txt" 2>&1 || true
+  stop_writer
+  echo "soak of $soak (locate and nearest, one write/s): $(awk '/Requests\/sec/ {print $2}' "$work/wrk-soak.txt") req/s," \
+    "p99 $(awk '$1 == "99%" {print $2}' "$work/wrk-soak.txt"), $(grep -E 'non-200|Non-2xx|errors' "$work/wrk-soak.txt" | tr '\n' ' ')" \
+    "RSS after $(rss "$server")"
+fi
 echo "RSS at the end: $(rss "$server")"
