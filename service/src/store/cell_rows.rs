@@ -4,6 +4,7 @@
 //! that district's rows, not the province's.
 
 use civgrid::cells::{Adjacency, Cell, CellCode};
+use rayon::prelude::*;
 
 use super::schema::{self, Value};
 use super::{Filter, Write, KEYS_PER_DELETE};
@@ -30,14 +31,19 @@ pub(crate) fn plan(before: CellRows<'_>, after: CellRows<'_>) -> Vec<Write> {
     steps.extend(pairs.deletes(&schema::CELL_ADJACENCY, &["a", "b"], |p| {
         vec![code(p.a), code(p.b)]
     }));
+    // Rows are made in parallel: a province's first partition is millions.
     if !cells.added.is_empty() {
-        let rows = cells.added.iter().map(|c| schema::cell_row(c)).collect();
+        let rows = cells
+            .added
+            .par_iter()
+            .map(|c| schema::cell_row(c))
+            .collect();
         steps.push(Write::Insert(&schema::CELLS, rows));
     }
     if !pairs.added.is_empty() {
         let rows = pairs
             .added
-            .iter()
+            .par_iter()
             .map(|p| schema::adjacency_row(p))
             .collect();
         steps.push(Write::Insert(&schema::CELL_ADJACENCY, rows));

@@ -126,35 +126,21 @@ fn run_plan(
         done.push(match &*step {
             Write::Delete(table, filter) => {
                 let (sql, values) = filter.delete_sql(table, ID, |_| "?".to_owned());
-                let mut statement = tx.prepare_cached(&sql).map_err(err)?;
                 let bound = values
                     .iter()
                     .map(|v| bind(v, table.name))
                     .collect::<StoreResult<Vec<_>>>()?;
-                let rows = statement
-                    .execute(rusqlite::params_from_iter(bound))
-                    .map_err(err)?;
-                Written {
-                    rows: rows as u64,
-                    id: None,
-                }
+                execute(&tx, location, &sql, bound)?
             }
             Write::Insert(table, rows) => insert(&tx, location, table, rows)?,
             Write::Update(table, id, row) => {
                 let sql = table.update_sql(ID, |_, _| "?".to_owned());
-                let mut statement = tx.prepare_cached(&sql).map_err(err)?;
                 let mut bound = table
                     .updated_columns()
                     .map(|(i, _)| bind(&row[i], table.name))
                     .collect::<StoreResult<Vec<_>>>()?;
                 bound.push(ToSqlOutput::from(*id));
-                let rows = statement
-                    .execute(rusqlite::params_from_iter(bound))
-                    .map_err(err)?;
-                Written {
-                    rows: rows as u64,
-                    id: None,
-                }
+                execute(&tx, location, &sql, bound)?
             }
             // Resolved into an insert, or run as nothing, above.
             Write::InsertLinked { .. } | Write::RequireRows(_) | Write::RefuseRows(_) => {
@@ -164,6 +150,23 @@ fn run_plan(
     }
     tx.commit().map_err(err)?;
     Ok(done)
+}
+
+/// Runs the statement `sql` (prepared once per connection) with `bound`.
+fn execute(
+    tx: &rusqlite::Transaction<'_>,
+    location: &str,
+    sql: &str,
+    bound: Vec<ToSqlOutput<'_>>,
+) -> StoreResult<Written> {
+    let rows = tx
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute(rusqlite::params_from_iter(bound)))
+        .map_err(|source| StoreError::sqlite(location, source))?;
+    Ok(Written {
+        rows: rows as u64,
+        id: None,
+    })
 }
 
 /// Inserts `rows` into `table`, one prepared statement run per row, and
