@@ -11,7 +11,7 @@ use civgrid::components::{tie, Component};
 use civgrid::Locator;
 
 use crate::progress::Progress;
-use crate::store::{CellRows, Layer, Store, StoreResult};
+use crate::store::{CellRows, Layer, NewCells, Store, StoreResult};
 
 /// What `civgrid cells` did.
 #[derive(Debug)]
@@ -100,15 +100,15 @@ pub async fn run(
         cells: &previous,
         adjacency: &previous_adjacency,
     };
-    let after = CellRows {
-        cells: &partition.cells,
-        adjacency: &partition.adjacency,
+    let after = NewCells {
+        cells: Arc::new(partition.cells),
+        adjacency: Arc::new(partition.adjacency),
     };
     let write_started = Instant::now();
-    let written = store.replace_cells(before, after, &retied).await?;
+    let written = store.replace_cells(before, &after, &retied).await?;
     Ok(CellsRun {
-        stored: partition.cells.len(),
-        adjacency: partition.adjacency.len(),
+        stored: after.cells.len(),
+        adjacency: after.adjacency.len(),
         retied: retied.len(),
         written,
         report: partition.report,

@@ -18,7 +18,7 @@ use civgrid::{LocalProjection, Territory};
 use civgrid_service::auth::WriterToken;
 use civgrid_service::import::ImportOptions;
 use civgrid_service::state::ServeConfig;
-use civgrid_service::store::{CellRows, Store};
+use civgrid_service::store::{CellRows, NewCells, Store};
 use civgrid_service::{app, cli, AppState};
 use geo::{Area, InteriorPoint, Intersects};
 use geo_types::{MultiPolygon, Point};
@@ -277,8 +277,12 @@ async fn components_are_tied_to_the_cells_holding_them_and_counted() {
             cells: &all,
             adjacency: &adjacency,
         };
+        let same = NewCells {
+            cells: Arc::new(all.clone()),
+            adjacency: Arc::new(adjacency.clone()),
+        };
         store
-            .replace_cells(rows, rows, std::slice::from_ref(&stale))
+            .replace_cells(rows, &same, std::slice::from_ref(&stale))
             .await
             .expect("replace cells");
         let row = store

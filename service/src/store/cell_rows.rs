@@ -3,11 +3,12 @@
 //! every code, so it rewrites nothing; an edit in one district rewrites
 //! that district's rows, not the province's.
 
+use std::sync::Arc;
+
 use civgrid::cells::{Adjacency, Cell, CellCode};
-use rayon::prelude::*;
 
 use super::schema::{self, Value};
-use super::{Filter, Write, KEYS_PER_DELETE};
+use super::{Filter, MadeRows, Write, KEYS_PER_DELETE};
 
 /// Stored cells (active and retired) and the adjacency of the active ones:
 /// what a store holds before a write, or what it is to hold after.
@@ -20,64 +21,99 @@ pub struct CellRows<'a> {
     pub adjacency: &'a [Adjacency],
 }
 
+/// A new partition to store: its cells (active and retired) and the
+/// adjacency of the active ones, shared with the write, which makes each
+/// row as it stores it.
+#[derive(Debug, Clone, Default)]
+pub struct NewCells {
+    /// Every cell row, active and retired.
+    pub cells: Arc<Vec<Cell>>,
+    /// Every pair of adjacent active cells.
+    pub adjacency: Arc<Vec<Adjacency>>,
+}
+
 /// The steps that turn the rows `before` into the rows `after`: the rows
 /// that went or changed are deleted by key, the new and changed ones
-/// inserted. A table whose every row goes is emptied in one statement.
-pub(crate) fn plan(before: CellRows<'_>, after: CellRows<'_>) -> Vec<Write> {
+/// inserted (made one at a time as they are written: a province's first
+/// partition is millions of rows). A table whose every row goes is emptied
+/// in one statement.
+pub(crate) fn plan(before: CellRows<'_>, after: &NewCells) -> Vec<Write> {
     let mut steps = Vec::new();
-    let cells = Diff::new(before.cells, after.cells, |c| c.code);
-    let pairs = Diff::new(before.adjacency, after.adjacency, |p| (p.a, p.b));
-    steps.extend(cells.deletes(&schema::CELLS, &["code"], |c| vec![code(c.code)]));
-    steps.extend(pairs.deletes(&schema::CELL_ADJACENCY, &["a", "b"], |p| {
-        vec![code(p.a), code(p.b)]
+    let cells = Diff::new(before.cells, &after.cells, |c| c.code);
+    let pairs = Diff::new(before.adjacency, &after.adjacency, |p| (p.a, p.b));
+    steps.extend(cells.deletes(&schema::CELLS, &["code"], before.cells, |c| {
+        vec![code(c.code)]
     }));
-    // Rows are made in parallel: a province's first partition is millions.
-    if !cells.added.is_empty() {
-        let rows = cells
-            .added
-            .par_iter()
-            .map(|c| schema::cell_row(c))
-            .collect();
-        steps.push(Write::Insert(&schema::CELLS, rows));
-    }
-    if !pairs.added.is_empty() {
-        let rows = pairs
-            .added
-            .par_iter()
-            .map(|p| schema::adjacency_row(p))
-            .collect();
-        steps.push(Write::Insert(&schema::CELL_ADJACENCY, rows));
-    }
+    steps.extend(pairs.deletes(
+        &schema::CELL_ADJACENCY,
+        &["a", "b"],
+        before.adjacency,
+        |p| vec![code(p.a), code(p.b)],
+    ));
+    steps.extend(inserts(
+        &schema::CELLS,
+        &after.cells,
+        cells.added,
+        schema::cell_row,
+    ));
+    steps.extend(inserts(
+        &schema::CELL_ADJACENCY,
+        &after.adjacency,
+        pairs.added,
+        schema::adjacency_row,
+    ));
     steps
 }
 
-/// Rows of one table that go and that come, matched by a unique key.
-struct Diff<'a, T> {
+/// The insert of rows `added` (positions) of `rows`, each made by `row`
+/// as it is written; nothing when none is added.
+fn inserts<T: Send + Sync + 'static>(
+    table: &'static schema::Table,
+    rows: &Arc<Vec<T>>,
+    added: Vec<usize>,
+    row: fn(&T) -> Vec<Value>,
+) -> Option<Write> {
+    if added.is_empty() {
+        return None;
+    }
+    let rows = Arc::clone(rows);
+    Some(Write::InsertMade(
+        table,
+        MadeRows {
+            len: added.len(),
+            row: Arc::new(move |i| row(&rows[added[i]])),
+        },
+    ))
+}
+
+/// Rows of one table that go and that come, matched by a unique key, by
+/// their positions.
+struct Diff {
     /// Rows of before with no equal row after (gone or changed).
-    gone: Vec<&'a T>,
+    gone: Vec<usize>,
     /// Rows of after with no equal row before (new or changed).
-    added: Vec<&'a T>,
+    added: Vec<usize>,
     /// Rows before, to tell "all gone" from "some gone".
     before: usize,
 }
 
-impl<'a, T: PartialEq> Diff<'a, T> {
-    /// Compares `before` and `after` in one pass over both sorted by `key`
-    /// (sorted here when they are not): no hashing, no copy of a row.
-    fn new<K: Ord>(before: &'a [T], after: &'a [T], key: impl Fn(&T) -> K + Copy) -> Self {
-        let sorted = |rows: &'a [T]| {
-            let mut rows: Vec<&'a T> = rows.iter().collect();
-            if !rows.is_sorted_by_key(|r| key(r)) {
-                rows.sort_by_key(|r| key(r));
+impl Diff {
+    /// Compares `before` and `after` in one pass over both in the order of
+    /// `key` (sorted here when they are not): no hashing, no copy of a row.
+    fn new<T: PartialEq, K: Ord>(before: &[T], after: &[T], key: impl Fn(&T) -> K + Copy) -> Self {
+        let sorted = |rows: &[T]| {
+            let mut order: Vec<usize> = (0..rows.len()).collect();
+            if !rows.is_sorted_by_key(key) {
+                order.sort_by_key(|&i| key(&rows[i]));
             }
-            rows
+            order
         };
         let (old, new) = (sorted(before), sorted(after));
         let (mut gone, mut added) = (Vec::new(), Vec::new());
         let (mut i, mut j) = (0, 0);
         while i < old.len() || j < new.len() {
             let order = match (old.get(i), new.get(j)) {
-                (Some(o), Some(n)) => key(o).cmp(&key(n)),
+                (Some(&o), Some(&n)) => key(&before[o]).cmp(&key(&after[n])),
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, _) => std::cmp::Ordering::Greater,
             };
@@ -91,7 +127,7 @@ impl<'a, T: PartialEq> Diff<'a, T> {
                     j += 1;
                 }
                 std::cmp::Ordering::Equal => {
-                    if old[i] != new[j] {
+                    if before[old[i]] != after[new[j]] {
                         gone.push(old[i]);
                         added.push(new[j]);
                     }
@@ -107,12 +143,14 @@ impl<'a, T: PartialEq> Diff<'a, T> {
         }
     }
 
-    /// Deletes of the gone rows, by `key_values`, in statements of
-    /// [`KEYS_PER_DELETE`] keys; one delete of every row when all go.
-    fn deletes(
+    /// Deletes of the gone rows of `before`, by `key_values`, in
+    /// statements of [`KEYS_PER_DELETE`] keys; one delete of every row when
+    /// all go.
+    fn deletes<T>(
         &self,
         table: &'static schema::Table,
         columns: &'static [&'static str],
+        before: &[T],
         key_values: impl Fn(&T) -> Vec<Value>,
     ) -> Vec<Write> {
         if self.gone.is_empty() {
@@ -124,7 +162,7 @@ impl<'a, T: PartialEq> Diff<'a, T> {
         self.gone
             .chunks(KEYS_PER_DELETE)
             .map(|rows| {
-                let keys = rows.iter().map(|r| key_values(r)).collect();
+                let keys = rows.iter().map(|&r| key_values(&before[r])).collect();
                 Write::Delete(table, Filter::In(columns, keys))
             })
             .collect()
@@ -173,6 +211,14 @@ mod tests {
         }
     }
 
+    /// `rows` as the new partition to store.
+    fn new(rows: CellRows<'_>) -> NewCells {
+        NewCells {
+            cells: Arc::new(rows.cells.to_vec()),
+            adjacency: Arc::new(rows.adjacency.to_vec()),
+        }
+    }
+
     /// Each step as (kind, table, how many rows or keys).
     fn summary(steps: &[Write]) -> Vec<(&'static str, &'static str, usize)> {
         steps
@@ -180,7 +226,7 @@ mod tests {
             .map(|s| match s {
                 Write::Delete(t, Filter::All) => ("delete all", t.name, 0),
                 Write::Delete(t, Filter::In(_, keys)) => ("delete", t.name, keys.len()),
-                Write::Insert(t, rows) => ("insert", t.name, rows.len()),
+                Write::InsertMade(t, rows) => ("insert", t.name, rows.len),
                 other => panic!("unexpected step {other:?}"),
             })
             .collect()
@@ -194,7 +240,7 @@ mod tests {
             cells: &cells,
             adjacency: &adjacency,
         };
-        assert!(plan(rows, rows).is_empty());
+        assert!(plan(rows, &new(rows)).is_empty());
     }
 
     #[test]
@@ -217,10 +263,10 @@ mod tests {
                 cells: &before,
                 adjacency: &old_pairs,
             },
-            CellRows {
+            &new(CellRows {
                 cells: &after,
                 adjacency: &new_pairs,
-            },
+            }),
         );
         assert_eq!(
             summary(&steps),
@@ -236,6 +282,15 @@ mod tests {
         };
         assert_eq!(*columns, ["a", "b"]);
         assert_eq!(keys[0], [code(before[1].code), code(before[2].code)]);
+        let Write::InsertMade(_, made) = &steps[2] else {
+            unreachable!("checked above")
+        };
+        let expected: Vec<_> = after[1..].iter().map(schema::cell_row).collect();
+        assert_eq!(
+            format!("{:?}", made.iter().collect::<Vec<_>>()),
+            format!("{expected:?}"),
+            "the changed and new cells' rows, made as written"
+        );
     }
 
     #[test]
@@ -247,7 +302,7 @@ mod tests {
             adjacency: &adjacency,
         };
         assert_eq!(
-            summary(&plan(CellRows::default(), rows)),
+            summary(&plan(CellRows::default(), &new(rows))),
             [("insert", "cells", 2), ("insert", "cell_adjacency", 1)]
         );
         let moved: Vec<Cell> = cells
@@ -259,10 +314,10 @@ mod tests {
             .collect();
         let steps = plan(
             rows,
-            CellRows {
+            &new(CellRows {
                 cells: &moved,
                 adjacency: &[],
-            },
+            }),
         );
         assert_eq!(
             summary(&steps),
@@ -286,10 +341,10 @@ mod tests {
                 cells: &before,
                 adjacency: &[],
             },
-            CellRows {
+            &new(CellRows {
                 cells: after,
                 adjacency: &[],
-            },
+            }),
         );
         assert_eq!(
             summary(&steps),

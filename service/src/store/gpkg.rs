@@ -132,7 +132,8 @@ fn run_plan(
                     .collect::<StoreResult<Vec<_>>>()?;
                 execute(&tx, location, &sql, bound)?
             }
-            Write::Insert(table, rows) => insert(&tx, location, table, rows)?,
+            Write::Insert(table, rows) => insert(&tx, location, table, rows.iter())?,
+            Write::InsertMade(table, rows) => insert(&tx, location, table, rows.iter())?,
             Write::Update(table, id, row) => {
                 let sql = table.update_sql(ID, |_, _| "?".to_owned());
                 let mut bound = table
@@ -171,11 +172,11 @@ fn execute(
 
 /// Inserts `rows` into `table`, one prepared statement run per row, and
 /// widens the table's extent in `gpkg_contents`.
-fn insert(
+fn insert<R: AsRef<[Value]>>(
     tx: &rusqlite::Transaction<'_>,
     location: &str,
     table: &'static Table,
-    rows: &[Vec<Value>],
+    rows: impl ExactSizeIterator<Item = R>,
 ) -> StoreResult<Written> {
     let err = |source| StoreError::sqlite(location, source);
     let mut written = Written::default();
@@ -184,6 +185,7 @@ fn insert(
     let mut statement = tx.prepare_cached(&sql).map_err(err)?;
     let mut extent: Option<Rect<f64>> = None;
     for row in rows {
+        let row = row.as_ref();
         for r in row
             .iter()
             .filter_map(|v| v.geometry().and_then(BoundingRect::bounding_rect))

@@ -21,7 +21,7 @@ use civgrid::grids::Grid;
 use civgrid::{Facility, Hazard, LayerCounts, Territory};
 use futures_util::{StreamExt, TryStreamExt};
 
-pub use cell_rows::CellRows;
+pub use cell_rows::{CellRows, NewCells};
 pub use gpkg::GpkgStore;
 pub use postgis::PostgisStore;
 pub use schema::{Actor, AuditRecord, GridEditRecord, Layer};
@@ -325,7 +325,7 @@ pub trait Store: Send + Sync {
     async fn replace_cells(
         &self,
         before: CellRows<'_>,
-        after: CellRows<'_>,
+        after: &NewCells,
         retied: &[Component],
     ) -> StoreResult<u64>;
 
@@ -447,7 +447,9 @@ pub(crate) fn changes_of(plan: &[Write], done: &[Written], origin: &str) -> Vec<
             Write::Delete(t, Filter::Eq("code", Value::Text(code))) => {
                 (t, Vec::new(), vec![code.clone()], false)
             }
-            Write::Delete(t, _) => (t, Vec::new(), Vec::new(), written.rows > 0),
+            Write::Delete(t, _) | Write::InsertMade(t, _) => {
+                (t, Vec::new(), Vec::new(), written.rows > 0)
+            }
             Write::InsertLinked { .. } | Write::RequireRows(_) | Write::RefuseRows(_) => continue,
         };
         if UNFOLLOWED.contains(&table.name) || (ids.is_empty() && codes.is_empty() && !all) {
@@ -541,6 +543,28 @@ impl Filter {
     }
 }
 
+/// Rows of a [`Write::InsertMade`]: row `i` is `row(i)`, for `i < len`.
+#[derive(Clone)]
+pub(crate) struct MadeRows {
+    /// How many rows.
+    pub len: usize,
+    /// Makes row `i`.
+    pub row: Arc<dyn Fn(usize) -> Vec<Value> + Send + Sync>,
+}
+
+impl std::fmt::Debug for MadeRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MadeRows({} rows)", self.len)
+    }
+}
+
+impl MadeRows {
+    /// The rows, made in order.
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = Vec<Value>> + '_ {
+        (0..self.len).map(|i| (self.row)(i))
+    }
+}
+
 /// One step of a write, run with the others in one transaction.
 #[derive(Debug, Clone)]
 pub(crate) enum Write {
@@ -548,6 +572,9 @@ pub(crate) enum Write {
     Delete(&'static Table, Filter),
     /// Insert rows (upserting on the table's key); one row returns its id.
     Insert(&'static Table, Vec<Vec<Value>>),
+    /// Insert rows made one at a time as the step runs (a partition's
+    /// millions of rows are never all held as values at once).
+    InsertMade(&'static Table, MadeRows),
     /// Rewrite row `id` (every column but `source`).
     Update(&'static Table, i64, Vec<Value>),
     /// Insert one row whose column `column` takes the id that step `step`
@@ -846,7 +873,7 @@ impl<B: Backend> Store for B {
     async fn replace_cells(
         &self,
         before: CellRows<'_>,
-        after: CellRows<'_>,
+        after: &NewCells,
         retied: &[Component],
     ) -> StoreResult<u64> {
         let mut plan = cell_rows::plan(before, after);

@@ -1,6 +1,7 @@
 //! The production store: PostGIS through sqlx. Geometries travel as WKB
 //! (`ST_GeomFromWKB` / `ST_AsBinary`), times as `timestamptz`.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -390,6 +391,31 @@ impl Backend for PostgisStore {
     }
 }
 
+/// The rows of an insert step in statements of [`ROWS_PER_INSERT`] rows,
+/// and how many rows there are in all; made rows are made a statement at a
+/// time.
+fn chunks_of(
+    step: &Write,
+) -> (
+    usize,
+    Box<dyn Iterator<Item = Cow<'_, [Vec<Value>]>> + Send + '_>,
+) {
+    match step {
+        Write::Insert(_, rows) => (
+            rows.len(),
+            Box::new(rows.chunks(ROWS_PER_INSERT).map(Cow::Borrowed)),
+        ),
+        Write::InsertMade(_, made) => (
+            made.len,
+            Box::new((0..made.len).step_by(ROWS_PER_INSERT).map(|start| {
+                let end = (start + ROWS_PER_INSERT).min(made.len);
+                Cow::Owned((start..end).map(|i| (made.row)(i)).collect())
+            })),
+        ),
+        _ => (0, Box::new(std::iter::empty())),
+    }
+}
+
 impl PostgisStore {
     async fn write_plan(&self, plan: Vec<Write>) -> StoreResult<Vec<Written>> {
         let mut tx = self.pool.begin().await.map_err(self.db())?;
@@ -425,13 +451,14 @@ impl PostgisStore {
                         .rows_affected();
                     Written { rows, id: None }
                 }
-                Write::Insert(table, rows) => {
+                Write::Insert(table, _) | Write::InsertMade(table, _) => {
                     let mut written = Written::default();
-                    let returning = (rows.len() == 1).then_some(ID);
-                    for chunk in rows.chunks(ROWS_PER_INSERT) {
+                    let (len, chunks) = chunks_of(&step);
+                    let returning = (len == 1).then_some(ID);
+                    for chunk in chunks {
                         let sql = table.insert_sql(chunk.len(), param, returning);
                         let mut q = sqlx::query(&sql);
-                        for row in chunk {
+                        for row in chunk.iter() {
                             for (v, c) in row.iter().zip(table.columns) {
                                 q = bind(q, v, c.ty, table.name)?;
                             }
