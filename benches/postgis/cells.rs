@@ -71,68 +71,7 @@ fn main() {
     // CGCS2000 / 3-degree Gauss-Kruger CM 75E..135E: EPSG:4534..4554.
     let epsg = 4534 + ((lon / 3.0).round() as i64 * 3 - 75) / 3;
 
-    let (pg_time, pg_cells) = rt.block_on(async {
-        let mut admin = PgConnection::connect(&url)
-            .await
-            .expect("PostGIS reachable");
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)").as_str())
-            .await
-            .expect("drop the bench database");
-        admin
-            .execute(format!("CREATE DATABASE {DB}").as_str())
-            .await
-            .expect("create the bench database");
-        let db_url = with_database(&url, DB);
-        let store = store::open(&db_url).await.expect("open the PostGIS store");
-        let mut communities = territory.clone();
-        communities.buildings.clear();
-        communities.roads.clear();
-        store
-            .import(&[ImportBatch {
-                source: "bench".into(),
-                territory: communities,
-            }])
-            .await
-            .expect("import the communities");
-        let mut conn = PgConnection::connect(&db_url).await.expect("connect");
-        let sql = format!(
-            "WITH parts AS (
-               SELECT code, ST_Subdivide(ST_Transform(geom, {epsg}), 256) AS g FROM communities),
-             pieces AS (
-               SELECT p.code, s.i, s.j, ST_Intersection(s.geom, p.g) AS g
-               FROM parts p, ST_SquareGrid({side}, p.g) s
-               WHERE ST_Intersects(s.geom, p.g))
-             SELECT code, i, j, ST_Union(g) AS geom FROM pieces GROUP BY code, i, j"
-        );
-        let mut best = None::<(Duration, i64)>;
-        for _ in 0..runs {
-            conn.execute("DROP TABLE IF EXISTS bench_cells")
-                .await
-                .expect("drop the cells table");
-            let t = Instant::now();
-            conn.execute(format!("CREATE TABLE bench_cells AS {sql}").as_str())
-                .await
-                .expect("the PostGIS grid");
-            let e = t.elapsed();
-            let (n, area): (i64, f64) =
-                sqlx::query_as("SELECT count(*), sum(ST_Area(geom)) FROM bench_cells")
-                    .fetch_one(&mut conn)
-                    .await
-                    .expect("the PostGIS cells");
-            assert!(area > 0.0, "PostGIS cells have an area");
-            if best.is_none_or(|(b, _)| e < b) {
-                best = Some((e, n));
-            }
-        }
-        drop(conn);
-        drop(store);
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)").as_str())
-            .await
-            .expect("drop the bench database");
-        best.expect("a run")
-    });
+    let (pg_time, pg_cells) = rt.block_on(postgis_grid(&url, &territory, epsg, side, runs));
 
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a date");
     let plain = CellConfig {
@@ -163,6 +102,76 @@ fn main() {
     );
 }
 
+/// The best time of `runs` runs of PostGIS's plain grid of the communities
+/// of `territory` (in the Gauss-Krüger zone `epsg`, squares of `side`
+/// metres), written to a table, in a database made for it; and the cells.
+async fn postgis_grid(
+    url: &str,
+    territory: &civgrid::Territory,
+    epsg: i64,
+    side: f64,
+    runs: usize,
+) -> (Duration, i64) {
+    let mut admin = PgConnection::connect(url).await.expect("PostGIS reachable");
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)").as_str())
+        .await
+        .expect("drop the bench database");
+    admin
+        .execute(format!("CREATE DATABASE {DB}").as_str())
+        .await
+        .expect("create the bench database");
+    let db_url = with_database(url, DB);
+    let store = store::open(&db_url).await.expect("open the PostGIS store");
+    let mut communities = territory.clone();
+    communities.buildings.clear();
+    communities.roads.clear();
+    store
+        .import(&[ImportBatch {
+            source: "bench".into(),
+            territory: communities,
+        }])
+        .await
+        .expect("import the communities");
+    let mut conn = PgConnection::connect(&db_url).await.expect("connect");
+    let sql = format!(
+        "WITH parts AS (
+           SELECT code, ST_Subdivide(ST_Transform(geom, {epsg}), 256) AS g FROM communities),
+         pieces AS (
+           SELECT p.code, s.i, s.j, ST_Intersection(s.geom, p.g) AS g
+           FROM parts p, ST_SquareGrid({side}, p.g) s
+           WHERE ST_Intersects(s.geom, p.g))
+         SELECT code, i, j, ST_Union(g) AS geom FROM pieces GROUP BY code, i, j"
+    );
+    let mut best = None::<(Duration, i64)>;
+    for _ in 0..runs {
+        conn.execute("DROP TABLE IF EXISTS bench_cells")
+            .await
+            .expect("drop the cells table");
+        let t = Instant::now();
+        conn.execute(format!("CREATE TABLE bench_cells AS {sql}").as_str())
+            .await
+            .expect("the PostGIS grid");
+        let e = t.elapsed();
+        let (n, area): (i64, f64) =
+            sqlx::query_as("SELECT count(*), sum(ST_Area(geom)) FROM bench_cells")
+                .fetch_one(&mut conn)
+                .await
+                .expect("the PostGIS cells");
+        assert!(area > 0.0, "PostGIS cells have an area");
+        if best.is_none_or(|(b, _)| e < b) {
+            best = Some((e, n));
+        }
+    }
+    drop(conn);
+    drop(store);
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)").as_str())
+        .await
+        .expect("drop the bench database");
+    best.expect("a run")
+}
+
 /// The best time of `runs` runs of the `civgrid cells` command with
 /// `config` on a fresh copy of a GeoPackage holding `territory` (the
 /// copy is not timed), and the active cells it stored.
@@ -190,7 +199,7 @@ async fn whole_command(
         std::fs::copy(&source, &copy).expect("copy the store");
         let t = Instant::now();
         let store = store::open(&spec(&copy)).await.expect("open the copy");
-        let run = cells::run(&store, config.clone(), today)
+        let run = cells::run(&store, *config, today)
             .await
             .expect("civgrid cells --plain");
         let e = t.elapsed();

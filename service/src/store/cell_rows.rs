@@ -211,6 +211,13 @@ mod tests {
         }
     }
 
+    /// Two neighbouring cells and their shared edge.
+    fn two_cells() -> ([Cell; 2], [Adjacency; 1]) {
+        let cells = [cell(1, 120.0), cell(2, 120.001)];
+        let adjacency = [pair(&cells[0], &cells[1], 111.0)];
+        (cells, adjacency)
+    }
+
     /// `rows` as the new partition to store.
     fn new(rows: CellRows<'_>) -> NewCells {
         NewCells {
@@ -234,8 +241,7 @@ mod tests {
 
     #[test]
     fn the_same_rows_write_nothing() {
-        let cells = [cell(1, 120.0), cell(2, 120.001)];
-        let adjacency = [pair(&cells[0], &cells[1], 111.0)];
+        let (cells, adjacency) = two_cells();
         let rows = CellRows {
             cells: &cells,
             adjacency: &adjacency,
@@ -295,8 +301,7 @@ mod tests {
 
     #[test]
     fn a_first_partition_only_inserts_and_a_new_one_empties_the_tables() {
-        let cells = [cell(1, 120.0), cell(2, 120.001)];
-        let adjacency = [pair(&cells[0], &cells[1], 111.0)];
+        let (cells, adjacency) = two_cells();
         let rows = CellRows {
             cells: &cells,
             adjacency: &adjacency,

@@ -391,15 +391,13 @@ impl Backend for PostgisStore {
     }
 }
 
+/// Rows of an insert step, a statement's worth at a time.
+type Chunks<'a> = Box<dyn Iterator<Item = Cow<'a, [Vec<Value>]>> + Send + 'a>;
+
 /// The rows of an insert step in statements of [`ROWS_PER_INSERT`] rows,
 /// and how many rows there are in all; made rows are made a statement at a
 /// time.
-fn chunks_of(
-    step: &Write,
-) -> (
-    usize,
-    Box<dyn Iterator<Item = Cow<'_, [Vec<Value>]>> + Send + '_>,
-) {
+fn chunks_of(step: &Write) -> (usize, Chunks<'_>) {
     match step {
         Write::Insert(_, rows) => (
             rows.len(),
@@ -412,7 +410,7 @@ fn chunks_of(
                 Cow::Owned((start..end).map(|i| (made.row)(i)).collect())
             })),
         ),
-        _ => (0, Box::new(std::iter::empty())),
+        _ => unreachable!("chunks_of is called on insert steps only"),
     }
 }
 
