@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod clip;
 mod coord;
 mod error;
 mod heat;

@@ -10,11 +10,15 @@
 //! Coordinates are projected to the tile's integer grid (`extent`, 4096 by
 //! default, y down). That quantisation is the per-zoom simplification:
 //! vertices falling on the same grid point merge, rings that collapse to
-//! no area and lines that collapse to a point are dropped, so a low-zoom
-//! tile holds only what shows at that zoom. Features are kept when their
-//! bounding box meets the tile grown by `buffer` grid units; their
-//! coordinates are not clipped (MVT allows coordinates outside the extent;
-//! renderers clip). Exterior rings are written clockwise on screen
+//! no area (or less than [`MvtLayer::with_min_area`]) and lines that
+//! collapse to a point are dropped, and the middle points of straight runs
+//! are left out, so a low-zoom tile holds only what shows at that zoom.
+//! Geometry is clipped to the tile grown by `buffer` grid units before it
+//! is rounded (polygons by Sutherland–Hodgman, lines into their pieces
+//! inside), so a feature larger than the tile costs only its part in it.
+//! Rounding to the grid is the same for every feature, so neighbours that
+//! share an edge still share it on the grid: generalised cells and grids
+//! open no gaps. Exterior rings are written clockwise on screen
 //! (positive area in the y-down grid), holes anticlockwise, as the
 //! specification requires.
 
@@ -23,6 +27,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use geo_types::{Coord, Geometry, LineString, Polygon};
 
+use crate::clip::{GridPoint, Window};
 use crate::TileCoord;
 
 /// Default extent: grid units across a tile.
@@ -83,6 +88,7 @@ pub struct MvtLayer {
     coord: TileCoord,
     extent: u32,
     buffer: i64,
+    min_area2: i64,
     keys: Vec<String>,
     key_index: FnvMap<String, u32>,
     values: Vec<MvtValue>,
@@ -109,6 +115,7 @@ impl MvtLayer {
             coord,
             extent,
             buffer: i64::from(buffer),
+            min_area2: 0,
             keys: Vec::new(),
             key_index: FnvMap::default(),
             values: Vec::new(),
@@ -116,6 +123,15 @@ impl MvtLayer {
             scalars: FnvMap::default(),
             features: Vec::new(),
         }
+    }
+
+    /// Leaves out polygon rings of less than `area` square grid units
+    /// (after clipping and rounding), e.g. `(extent / 256)²` for a pixel of
+    /// a 256-pixel tile; rings of no area are always left out.
+    #[must_use]
+    pub fn with_min_area(mut self, area: f64) -> Self {
+        self.min_area2 = (2.0 * area).ceil() as i64;
+        self
     }
 
     /// Features added so far.
@@ -199,54 +215,41 @@ impl MvtLayer {
         }
     }
 
+    /// A lon/lat coordinate on the tile grid, before rounding.
+    fn project(&self, c: Coord<f64>) -> GridPoint {
+        let p = self.coord.to_px(c, self.extent);
+        (p.x, p.y)
+    }
+
     /// A lon/lat coordinate on the tile grid.
     fn grid(&self, c: Coord<f64>) -> (i64, i64) {
-        let p = self.coord.to_px(c, self.extent);
-        (p.x.round() as i64, p.y.round() as i64)
+        round(self.project(c))
     }
 
-    /// `true` when a grid bounding box meets the buffered tile.
-    fn meets(&self, pts: &[(i64, i64)]) -> bool {
-        let (lo, hi) = (-self.buffer, i64::from(self.extent) + self.buffer);
-        let xs = pts.iter().map(|p| p.0);
-        let ys = pts.iter().map(|p| p.1);
-        let (Some(x0), Some(x1), Some(y0), Some(y1)) =
-            (xs.clone().min(), xs.max(), ys.clone().min(), ys.max())
-        else {
-            return false;
-        };
-        x0 <= hi && x1 >= lo && y0 <= hi && y1 >= lo
-    }
-
-    /// The grid points of a line, consecutive duplicates merged.
-    fn line(&self, l: &LineString<f64>) -> Vec<(i64, i64)> {
-        let mut out: Vec<(i64, i64)> = Vec::with_capacity(l.0.len());
-        for &c in &l.0 {
-            let p = self.grid(c);
-            if out.last() != Some(&p) {
-                out.push(p);
-            }
+    /// The buffered tile, where geometry is clipped.
+    fn window(&self) -> Window {
+        Window {
+            lo: -(self.buffer as f64),
+            hi: f64::from(self.extent) + self.buffer as f64,
         }
-        out
+    }
+
+    /// `true` when a grid point is in the buffered tile.
+    fn holds(&self, p: (i64, i64)) -> bool {
+        let (lo, hi) = (-self.buffer, i64::from(self.extent) + self.buffer);
+        (lo..=hi).contains(&p.0) && (lo..=hi).contains(&p.1)
     }
 
     fn encode_geometry(&self, g: &Geometry<f64>) -> Option<(GeomType, Vec<u32>)> {
         let mut w = Writer::default();
         let kind = match g {
             Geometry::Point(p) => {
-                let q = self.grid(p.0);
-                if !self.meets(&[q]) {
-                    return None;
-                }
-                w.points(&[q]);
+                self.points(&mut w, &[p.0]);
                 GeomType::Point
             }
             Geometry::MultiPoint(m) => {
-                let qs: Vec<(i64, i64)> = m.iter().map(|p| self.grid(p.0)).collect();
-                if !self.meets(&qs) {
-                    return None;
-                }
-                w.points(&qs);
+                let pts: Vec<Coord<f64>> = m.iter().map(|p| p.0).collect();
+                self.points(&mut w, &pts);
                 GeomType::Point
             }
             Geometry::LineString(l) => {
@@ -270,29 +273,59 @@ impl MvtLayer {
         (!w.out.is_empty()).then_some((kind, w.out))
     }
 
+    /// The points in the buffered tile.
+    fn points(&self, w: &mut Writer, pts: &[Coord<f64>]) {
+        let qs: Vec<(i64, i64)> = pts
+            .iter()
+            .map(|&c| self.grid(c))
+            .filter(|&q| self.holds(q))
+            .collect();
+        if !qs.is_empty() {
+            w.points(&qs);
+        }
+    }
+
+    /// The lines' pieces in the buffered tile, rounded to the grid.
     fn lines(&self, w: &mut Writer, lines: &[LineString<f64>]) {
+        let window = self.window();
         for l in lines {
-            let pts = self.line(l);
-            if pts.len() >= 2 && self.meets(&pts) {
-                w.path(&pts, false);
+            let pts: Vec<GridPoint> = l.0.iter().map(|&c| self.project(c)).collect();
+            for piece in window.line(&pts) {
+                let piece = thin(piece.into_iter().map(round), false);
+                if piece.len() >= 2 {
+                    w.path(&piece, false);
+                }
             }
         }
     }
 
+    /// The polygons clipped to the buffered tile and rounded to the grid;
+    /// rings under the layer's least area left out.
     fn polygons(&self, w: &mut Writer, polygons: &[Polygon<f64>]) {
         for p in polygons {
-            let exterior = ring(self.line(p.exterior()));
-            if exterior.is_empty() || !self.meets(&exterior) {
+            let exterior = self.ring(p.exterior());
+            if exterior.is_empty() {
                 continue;
             }
             w.ring(exterior, true);
             for hole in p.interiors() {
-                let h = ring(self.line(hole));
+                let h = self.ring(hole);
                 if !h.is_empty() {
                     w.ring(h, false);
                 }
             }
         }
+    }
+
+    /// A ring clipped, rounded and thinned; empty when it has less area
+    /// than the layer keeps.
+    fn ring(&self, ring: &LineString<f64>) -> Vec<(i64, i64)> {
+        let pts: Vec<GridPoint> = ring.0.iter().map(|&c| self.project(c)).collect();
+        let pts = thin(self.window().ring(pts).into_iter().map(round), true);
+        if pts.len() < 3 || area2(&pts).abs() < self.min_area2.max(1) {
+            return Vec::new();
+        }
+        pts
     }
 
     /// The layer message.
@@ -324,16 +357,40 @@ impl MvtLayer {
     }
 }
 
-/// A closed ring's distinct points (closing point dropped); empty when it
-/// has no area on the grid.
-fn ring(mut pts: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
+/// A grid point rounded to the grid.
+fn round(p: GridPoint) -> (i64, i64) {
+    (p.0.round() as i64, p.1.round() as i64)
+}
+
+/// Grid points with repeats and the middle points of straight runs left
+/// out (of a ring too across its closing point, which is dropped).
+fn thin(pts: impl Iterator<Item = (i64, i64)>, closed: bool) -> Vec<(i64, i64)> {
+    let straight = |a: (i64, i64), b: (i64, i64), c: (i64, i64)| {
+        (b.0 - a.0) * (c.1 - b.1) == (b.1 - a.1) * (c.0 - b.0)
+    };
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for p in pts {
+        if out.last() == Some(&p) {
+            continue;
+        }
+        while out.len() >= 2 && straight(out[out.len() - 2], out[out.len() - 1], p) {
+            out.pop();
+        }
+        out.push(p);
     }
-    if pts.len() < 3 || area2(&pts) == 0 {
-        return Vec::new();
+    if closed {
+        if out.len() > 1 && out.first() == out.last() {
+            out.pop();
+        }
+        // Across the closing point: the last and first points.
+        while out.len() >= 3 && straight(out[out.len() - 2], out[out.len() - 1], out[0]) {
+            out.pop();
+        }
+        while out.len() >= 3 && straight(out[out.len() - 1], out[0], out[1]) {
+            out.remove(0);
+        }
     }
-    pts
+    out
 }
 
 /// Twice the signed area of a ring on the y-down grid (positive:
@@ -555,6 +612,85 @@ mod tests {
         };
         assert_eq!(l.0.len(), 2);
         assert_eq!((l.0[1].x, l.0[1].y), (4096.0, 2048.0));
+    }
+
+    #[test]
+    fn large_features_are_clipped_to_the_buffered_tile() {
+        // A polygon and a line ten tiles wide, centred on the tile.
+        let mut layer = MvtLayer::new("areas", tile(), DEFAULT_EXTENT, 64);
+        let (a, b, c, d) = (
+            at(-40_000.0, -40_000.0),
+            at(44_000.0, -40_000.0),
+            at(44_000.0, 44_000.0),
+            at(-40_000.0, 44_000.0),
+        );
+        assert!(layer.add(Some(1), &Geometry::Polygon(polygon![a, b, c, d, a]), &[]));
+        let line = line_string![at(-40_000.0, 2048.0), at(44_000.0, 2048.0)];
+        assert!(layer.add(Some(2), &Geometry::LineString(line), &[]));
+        let reader = Reader::new(encode_tile(&[layer])).unwrap();
+        let features = reader.get_features(0).unwrap();
+        let Geometry::MultiPolygon(p) = &features[0].geometry else {
+            panic!("a polygon: {:?}", features[0].geometry)
+        };
+        let corners: Vec<(f32, f32)> = p.0[0].exterior().coords().map(|c| (c.x, c.y)).collect();
+        assert_eq!(
+            corners.len(),
+            5,
+            "the buffered tile's four corners: {corners:?}"
+        );
+        assert!(corners
+            .iter()
+            .all(|c| [-64.0, 4160.0].contains(&c.0) && [-64.0, 4160.0].contains(&c.1)));
+        let Geometry::LineString(l) = &features[1].geometry else {
+            panic!("a line")
+        };
+        let ends: Vec<(f32, f32)> = l.0.iter().map(|c| (c.x, c.y)).collect();
+        assert_eq!(ends, vec![(-64.0, 2048.0), (4160.0, 2048.0)]);
+        // Outside the buffer: left out, however large its box.
+        let mut layer = MvtLayer::new("areas", tile(), DEFAULT_EXTENT, 64);
+        let l_shape = polygon![
+            at(-9000.0, -9000.0),
+            at(-8000.0, -9000.0),
+            at(-8000.0, 9000.0),
+            at(9000.0, 9000.0),
+            at(9000.0, 9100.0),
+            at(-9000.0, 9100.0),
+            at(-9000.0, -9000.0)
+        ];
+        assert!(!layer.add(Some(3), &Geometry::Polygon(l_shape), &[]));
+    }
+
+    #[test]
+    fn straight_runs_and_specks_are_thinned() {
+        // A square drawn with a point every 10 units along its sides: four
+        // corners are left.
+        let mut ring = Vec::new();
+        for i in 0..10 {
+            ring.push(at(100.0 + 10.0 * f64::from(i), 100.0));
+        }
+        for i in 0..10 {
+            ring.push(at(200.0, 100.0 + 10.0 * f64::from(i)));
+        }
+        for i in 0..10 {
+            ring.push(at(200.0 - 10.0 * f64::from(i), 200.0));
+        }
+        for i in 0..10 {
+            ring.push(at(100.0, 200.0 - 10.0 * f64::from(i)));
+        }
+        ring.push(ring[0]);
+        let square = Geometry::Polygon(Polygon::new(ring.into(), vec![]));
+        let mut layer = MvtLayer::new("cells", tile(), DEFAULT_EXTENT, 64);
+        assert!(layer.add(Some(1), &square, &[]));
+        let reader = Reader::new(encode_tile(&[layer])).unwrap();
+        let Geometry::MultiPolygon(p) = &reader.get_features(0).unwrap()[0].geometry else {
+            panic!("a polygon")
+        };
+        assert_eq!(p.0[0].exterior().0.len(), 5, "{:?}", p.0[0].exterior());
+        // The same square is under a least area of 10,001 units².
+        let mut layer = MvtLayer::new("cells", tile(), DEFAULT_EXTENT, 64).with_min_area(10_001.0);
+        assert!(!layer.add(Some(1), &square, &[]));
+        let mut layer = MvtLayer::new("cells", tile(), DEFAULT_EXTENT, 64).with_min_area(9_999.0);
+        assert!(layer.add(Some(1), &square, &[]));
     }
 
     #[test]
