@@ -88,7 +88,7 @@ impl Window {
                 }
             }
         }
-        (t0 <= t1).then(|| Cut {
+        (t0 <= t1).then_some(Cut {
             from: if t0 > 0.0 {
                 (a.0 + t0 * dx, a.1 + t0 * dy)
             } else {
