@@ -228,6 +228,7 @@ impl AppState {
         let mut next = Engine::clone(&self.engine.load());
         let mut touched = Touched::default();
         let out = change(&mut next, &mut touched)?;
+        let risk_changed = !Arc::ptr_eq(&next.risk, &self.engine.load().risk);
         let old = self.engine.swap(Arc::new(next));
         // After the swap: a tile rendered from the old snapshot is either
         // cached before this and dropped by it, or not cached at all (see
@@ -238,6 +239,11 @@ impl AppState {
             .map(crate::tiles::bounds)
             .collect();
         self.tiles.cache.invalidate(&areas);
+        if risk_changed {
+            // An area's counts change wherever its polygon reaches, beyond
+            // what the write touched.
+            self.tiles.cache.invalidate_layer(crate::tiles::AREAS_LAYER);
+        }
         drop(old);
         Ok(out)
     }

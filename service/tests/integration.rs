@@ -26,5 +26,6 @@ mod responders;
 mod risk;
 mod snapshots;
 mod store_suite;
+mod tiles;
 mod values;
 mod web;

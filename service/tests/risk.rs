@@ -32,14 +32,14 @@ use crate::common::get_bytes;
 use crate::common::{both_stores, ogrinfo_counts, ogrinfo_scalar, rect, Backend, TestStore};
 use crate::http::{get, problem};
 
-const TOKEN: &str = "risk-writer-token";
+pub(crate) const TOKEN: &str = "risk-writer-token";
 
-struct Fixture {
-    app: Router,
-    state: AppState,
-    city: Territory,
-    cells: Vec<Cell>,
-    bbox: Rect<f64>,
+pub(crate) struct Fixture {
+    pub(crate) app: Router,
+    pub(crate) state: AppState,
+    pub(crate) city: Territory,
+    pub(crate) cells: Vec<Cell>,
+    pub(crate) bbox: Rect<f64>,
     holder: TestStore,
 }
 
@@ -71,7 +71,7 @@ fn city() -> (Territory, Rect<f64>) {
     (t, bbox)
 }
 
-async fn fixture(backend: Backend) -> Fixture {
+pub(crate) async fn fixture(backend: Backend) -> Fixture {
     let (_, bbox) = city();
     let (s, store) = store_with(backend, &city().0).await;
     let cells = active_cells(&store).await;
@@ -93,13 +93,13 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 /// A decoded RGBA tile.
-struct Decoded {
+pub(crate) struct Decoded {
     size: u32,
     rgba: Vec<u8>,
 }
 
 impl Decoded {
-    fn new(png_bytes: &[u8]) -> Self {
+    pub(crate) fn new(png_bytes: &[u8]) -> Self {
         let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
         let mut reader = decoder.read_info().expect("a PNG");
         let mut buf = vec![0; reader.output_buffer_size()];
@@ -112,7 +112,7 @@ impl Decoded {
         }
     }
 
-    fn at(&self, x: u32, y: u32) -> [u8; 4] {
+    pub(crate) fn at(&self, x: u32, y: u32) -> [u8; 4] {
         let i = ((y * self.size + x) * 4) as usize;
         [
             self.rgba[i],
@@ -354,6 +354,32 @@ async fn risk_tiles_show_each_cell_in_its_level_colour() {
     }
 }
 
+/// Moves the fixture's red area (0.002° by 0.0015°) to have its south-west
+/// corner at `to`, through the API; the answer's status.
+pub(crate) async fn move_red_area(f: &Fixture, to: Coord<f64>) -> StatusCode {
+    let area = f
+        .city
+        .hazards
+        .iter()
+        .find(|h| h.name == "red area")
+        .expect("the area");
+    let moved = json!({"type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [[[to.x, to.y], [to.x + 0.002, to.y], [to.x + 0.002, to.y + 0.0015], [to.x, to.y + 0.0015], [to.x, to.y]]]},
+        "properties": {"kind": "landslide_zone", "name": "red area", "level": "red"}});
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(format!("/api/v1/hazards/{}", area.id))
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::from(moved.to_string()))
+        .expect("a request");
+    f.app
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("an answer")
+        .status()
+}
+
 /// The features of an MVT tile, decoded by mvt-reader (an independent
 /// decoder): (id, properties, geometry in grid units).
 pub fn decode_mvt(bytes: Vec<u8>, layer: &str) -> Vec<mvt_reader::feature::Feature> {
@@ -362,6 +388,16 @@ pub fn decode_mvt(bytes: Vec<u8>, layer: &str) -> Vec<mvt_reader::feature::Featu
     match names.iter().position(|n| n == layer) {
         Some(i) => reader.get_features(i).expect("features"),
         None => Vec::new(),
+    }
+}
+
+/// An integer property of a decoded feature, whichever integer type it
+/// was written as.
+pub fn int(f: &mvt_reader::feature::Feature, key: &str) -> Option<i64> {
+    match f.properties.as_ref()?.get(key)? {
+        mvt_reader::feature::Value::UInt(n) => i64::try_from(*n).ok(),
+        mvt_reader::feature::Value::Int(n) | mvt_reader::feature::Value::SInt(n) => Some(*n),
+        _ => None,
     }
 }
 
@@ -414,24 +450,16 @@ async fn cell_vector_tiles_hold_every_cell_with_its_risk() {
                 api_level(&f.app, p).await.as_str(),
                 "{uri}: {code}"
             );
-            // Every vertex of the cell is on the grid within half a unit.
+            // Its area on the grid is the cell's clipped to the buffered
+            // tile (by BooleanOps), within the rounding of its outline.
             let Geometry::MultiPolygon(decoded) = &feature.geometry else {
                 panic!("{uri}: {code} is a polygon")
             };
-            let ring: Vec<(f32, f32)> = decoded.0[0]
-                .exterior()
-                .coords()
-                .map(|c| (c.x, c.y))
-                .collect();
-            for v in cell.geometry.0[0].exterior().coords() {
-                let g = t.to_px(*v, 4096);
-                assert!(
-                    ring.iter()
-                        .any(|q| (f64::from(q.0) - g.x).abs() <= 0.5 + 1e-6
-                            && (f64::from(q.1) - g.y).abs() <= 0.5 + 1e-6),
-                    "{uri}: {code}: vertex {g:?} not in {ring:?}"
-                );
-            }
+            let (got, expected, perimeter) = crate::tiles::grid_areas(t, &cell.geometry, decoded);
+            assert!(
+                (got - expected).abs() <= 0.5 * perimeter + 1.0,
+                "{uri}: {code}: {got} units² on the grid, {expected} clipped"
+            );
         }
     }
     for (uri, status) in [
@@ -563,12 +591,6 @@ async fn a_moved_hazard_is_seen_at_once_and_drops_only_its_tiles() {
     for backend in both_stores() {
         let f = fixture(backend).await;
         let c = f.bbox.center();
-        let area = f
-            .city
-            .hazards
-            .iter()
-            .find(|h| h.name == "red area")
-            .expect("the area");
         // Tiles at z17 over the area, over the new place, and far from both.
         let tile = |p: Coord<f64>| TileCoord::containing(p.x, p.y, 17).expect("a tile");
         let over = tile(Coord {
@@ -601,17 +623,7 @@ async fn a_moved_hazard_is_seen_at_once_and_drops_only_its_tiles() {
             before.push((etag, bytes));
         }
         // Move the area through the API.
-        let moved = json!({"type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [[[to.x, to.y], [to.x + 0.002, to.y], [to.x + 0.002, to.y + 0.0015], [to.x, to.y + 0.0015], [to.x, to.y]]]},
-            "properties": {"kind": "landslide_zone", "name": "red area", "level": "red"}});
-        let req = Request::builder()
-            .method(Method::PUT)
-            .uri(format!("/api/v1/hazards/{}", area.id))
-            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
-            .body(Body::from(moved.to_string()))
-            .expect("a request");
-        let resp = f.app.clone().oneshot(req).await.expect("an answer");
-        assert_eq!(resp.status(), StatusCode::OK, "{backend:?}");
+        assert_eq!(move_red_area(&f, to).await, StatusCode::OK, "{backend:?}");
         // The far tile stayed cached; the two others were dropped.
         let cached = |t: TileCoord| {
             f.state
@@ -838,12 +850,7 @@ async fn grid_tiles_follow_grid_edits() {
             decode_mvt(bytes.to_vec(), "grids")
                 .into_iter()
                 .find(|x| string(x, "code") == to.code.to_string())
-                .and_then(|x| match x.properties?.get("households") {
-                    Some(mvt_reader::feature::Value::Int(n)) => Some(*n),
-                    Some(mvt_reader::feature::Value::UInt(n)) => Some(*n as i64),
-                    Some(mvt_reader::feature::Value::SInt(n)) => Some(*n),
-                    _ => None,
-                })
+                .and_then(|x| int(&x, "households"))
         };
         let (status, headers, bytes) = get_bytes(&app, &uri, None).await;
         assert_eq!(status, StatusCode::OK, "{backend:?} {uri}");

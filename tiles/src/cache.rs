@@ -202,6 +202,11 @@ impl<V: Clone> TileCache<V> {
         self.drop_where(|k| changed.iter().any(|r| k.coord.meets(r)))
     }
 
+    /// Drops every tile of `layer` (any zoom and scale); returns how many.
+    pub fn invalidate_layer(&self, layer: &str) -> usize {
+        self.drop_where(|k| k.layer == layer)
+    }
+
     /// Drops every tile.
     pub fn clear(&self) {
         self.drop_where(|_| true);

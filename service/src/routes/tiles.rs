@@ -4,10 +4,13 @@
 //! Served: `risk` (PNG, 256 px, 512 px with `@2x`), `heat` (PNG, 256 px;
 //! `?kind=a,b&from=&to=` filter the incidents, ISO 8601 or Unix seconds;
 //! `?of=hazards[&kind=]` is the density of hazards weighted by level),
-//! `base` (MVT: layers `water`, `roads`, `buildings`), and `cells`,
-//! `grids`, `facilities`, `hazards`, `components`, `zones` (MVT 2.1, one
-//! layer of that name; see
-//! [`crate::tiles`]). Answers carry a strong
+//! `base` (MVT: layers `water`, `roads`, `buildings`), `areas` (MVT:
+//! layers `districts`, `subdistricts`, `communities` with their cells per
+//! risk level), and `cells`, `grids`, `facilities`, `hazards`,
+//! `components`, `zones` (MVT 2.1, one layer of that name; see
+//! [`crate::tiles`] and docs/tiles.md). Each layer is served from its
+//! least zoom on (its TileJSON's `minzoom`; a tile below it → 404 naming
+//! the zooms). Answers carry a strong
 //! `ETag` and `Cache-Control: no-cache` (a client or proxy may keep the
 //! tile but revalidates it, so an edit is seen at once); `If-None-Match`
 //! with the current tag → 304. A zoom outside 0–22 or a column or row
@@ -26,7 +29,9 @@ use serde_json::json;
 use super::tagged;
 use crate::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::tiles::{HeatSource, IncidentFilter, Tile, Tiles, VectorLayer};
+use crate::tiles::{
+    HeatSource, IncidentFilter, Tile, Tiles, VectorLayer, AREAS_LAYER, AREA_LAYERS, BUILDINGS_ZOOM,
+};
 
 /// Deepest zoom served.
 pub const MAX_SERVED_ZOOM: u8 = 22;
@@ -40,6 +45,8 @@ enum Layer {
     Heat,
     /// Roads, water and buildings (MVT), so a map needs no outside base map.
     Base,
+    /// Districts, subdistricts and communities with their risk counts (MVT).
+    Areas,
     /// A vector layer.
     Vector(VectorLayer),
 }
@@ -50,6 +57,7 @@ impl Layer {
             "risk" => return Ok(Self::Risk),
             "heat" => return Ok(Self::Heat),
             "base" => return Ok(Self::Base),
+            AREAS_LAYER => return Ok(Self::Areas),
             _ => {}
         }
         VectorLayer::ALL
@@ -66,21 +74,40 @@ impl Layer {
             Self::Risk => "risk",
             Self::Heat => "heat",
             Self::Base => "base",
+            Self::Areas => AREAS_LAYER,
             Self::Vector(v) => v.name(),
+        }
+    }
+
+    /// The least zoom served.
+    const fn minzoom(self) -> u8 {
+        match self {
+            Self::Vector(v) => v.minzoom(),
+            Self::Risk | Self::Heat | Self::Base | Self::Areas => 0,
+        }
+    }
+
+    /// The layers inside its vector tiles, with their least zooms.
+    fn vector_layers(self) -> Vec<(&'static str, u8)> {
+        match self {
+            Self::Vector(v) => vec![(v.name(), v.minzoom())],
+            Self::Base => vec![("water", 0), ("roads", 0), ("buildings", BUILDINGS_ZOOM)],
+            Self::Areas => AREA_LAYERS.iter().map(|l| (l.name, l.minzoom)).collect(),
+            Self::Risk | Self::Heat => Vec::new(),
         }
     }
 
     const fn format(self) -> &'static str {
         match self {
             Self::Risk | Self::Heat => "png",
-            Self::Base | Self::Vector(_) => "mvt",
+            Self::Base | Self::Areas | Self::Vector(_) => "mvt",
         }
     }
 
     const fn content_type(self) -> &'static str {
         match self {
             Self::Risk | Self::Heat => "image/png",
-            Self::Base | Self::Vector(_) => "application/vnd.mapbox-vector-tile",
+            Self::Base | Self::Areas | Self::Vector(_) => "application/vnd.mapbox-vector-tile",
         }
     }
 
@@ -92,6 +119,9 @@ impl Layer {
             }
             Self::Heat => {
                 "kernel density of incidents per km² (filters: kind, from, to; styles/heat.json)"
+            }
+            Self::Areas => {
+                "districts, subdistricts (from zoom 8) and communities (from zoom 10): code, name, kind, cells, red, orange, yellow, blue, level"
             }
             Self::Vector(VectorLayer::Cells) => {
                 "unit cells: code, community, level, score, households, area_m2"
@@ -111,7 +141,7 @@ impl Layer {
 
 /// The served layers, for messages.
 fn served() -> String {
-    [Layer::Risk, Layer::Heat, Layer::Base]
+    [Layer::Risk, Layer::Heat, Layer::Base, Layer::Areas]
         .into_iter()
         .chain(VectorLayer::ALL.map(Layer::Vector))
         .map(|l| format!("{} ({})", l.name(), l.format()))
@@ -174,6 +204,19 @@ impl Request {
                     ))
                 })
         };
+        if z < layer.minzoom() {
+            return Err(ServiceError::NotFound(format!(
+                "layer {} is served from zoom {} to {MAX_SERVED_ZOOM}, not at {z}{}",
+                layer.name(),
+                layer.minzoom(),
+                match layer {
+                    Layer::Vector(VectorLayer::Cells | VectorLayer::Grids) => {
+                        "; below, the areas layer shows communities with their cells per risk level"
+                    }
+                    _ => "",
+                }
+            )));
+        }
         let (x, y) = (index("x", x)?, index("y", y)?);
         let coord = TileCoord::new_checked(z, x, y)
             .ok_or_else(|| ServiceError::BadRequest(format!("no tile {z}/{x}/{y}")))?;
@@ -289,6 +332,7 @@ async fn tile(
                         .render_heat(&engine, &state.config.styles.heat, r.coord, &filter)
                 }
                 Layer::Base => Ok(state.tiles.render_base(r.coord)),
+                Layer::Areas => Ok(state.tiles.render_areas(&engine, r.coord)),
                 Layer::Vector(v) => Ok(Tiles::render_vector(&engine, v, r.coord)),
             };
             if cacheable {
@@ -338,19 +382,15 @@ async fn tilejson(
             layer.name(),
             layer.format()
         )],
-        "minzoom": 0,
+        "minzoom": layer.minzoom(),
         "maxzoom": MAX_SERVED_ZOOM,
         "attribution": "civgrid",
     });
-    let vector_layers: &[&str] = match layer {
-        Layer::Vector(v) => &[v.name()],
-        Layer::Base => &["water", "roads", "buildings"],
-        Layer::Risk | Layer::Heat => &[],
-    };
+    let vector_layers = layer.vector_layers();
     if !vector_layers.is_empty() {
         body["vector_layers"] = vector_layers
             .iter()
-            .map(|id| json!({ "id": id, "minzoom": 0, "maxzoom": MAX_SERVED_ZOOM, "fields": {} }))
+            .map(|(id, minzoom)| json!({ "id": id, "minzoom": minzoom, "maxzoom": MAX_SERVED_ZOOM, "fields": {} }))
             .collect();
     }
     if let Some(e) = extent {

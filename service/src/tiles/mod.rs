@@ -11,11 +11,13 @@
 //! tile rendered from the snapshot before a write is either cached before
 //! the write's invalidation, and dropped by it, or not cached at all.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::body::Bytes;
 use civgrid::cells::{Cell, CellCode};
-use civgrid::{Barrier, BarrierKind, Incident, RiskLevel, Territory};
+use civgrid::{
+    AdminArea, Barrier, BarrierKind, FacilityKind, Incident, RiskLevel, Road, Territory,
+};
 use civgrid_tiles::{
     bandwidth_margin_deg, density, effective_bandwidth_m, encode_tile, Canvas, ColorRamp,
     LonLatBounds, MvtLayer, MvtValue, Rgba, TileCache, TileCoord, TileError, TileKey,
@@ -32,14 +34,18 @@ use sha2::{Digest, Sha256};
 use crate::ogc::{self, Collection, Feature, Made, People};
 use crate::state::Engine;
 
+pub mod overview;
+
+use overview::Overview;
+
 /// Default bound of the tile cache, bytes.
 pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 
 /// The risk palette shipped in `styles/risk.json` (DESIGN standard 4).
-pub const DEFAULT_RISK_STYLE: &str = include_str!("../../styles/risk.json");
+pub const DEFAULT_RISK_STYLE: &str = include_str!("../../../styles/risk.json");
 
 /// The heat-map style shipped in `styles/heat.json`.
-pub const DEFAULT_HEAT_STYLE: &str = include_str!("../../styles/heat.json");
+pub const DEFAULT_HEAT_STYLE: &str = include_str!("../../../styles/heat.json");
 
 /// Side of a tile at scale 1, pixels.
 pub const TILE_PX: u32 = 256;
@@ -49,7 +55,7 @@ pub const TILE_PX: u32 = 256;
 /// tile borders without seams.
 pub const MVT_BUFFER: u32 = 64;
 
-/// The vector tile layers.
+/// The vector tile layers of one collection each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VectorLayer {
     /// Unit cells with their risk.
@@ -88,10 +94,93 @@ impl VectorLayer {
             Self::Zones => "zones",
         }
     }
+
+    /// The least zoom the layer is served at (docs/tiles.md): below it
+    /// its features are smaller than a few pixels and a tile of them would
+    /// hold hundreds of thousands; the `areas` tiles stand in for cells
+    /// and grids there.
+    pub const fn minzoom(self) -> u8 {
+        match self {
+            Self::Cells | Self::Components => 13,
+            Self::Grids => 12,
+            Self::Facilities | Self::Hazards | Self::Zones => 0,
+        }
+    }
 }
 
-/// Road classes drawn at every zoom (OSM highway values; `_link`s too).
-pub const MAJOR_ROADS: [&str; 4] = ["motorway", "trunk", "primary", "secondary"];
+/// The least zoom at which facilities of a kind are in `facilities` tiles:
+/// the stations that answer an emergency at every zoom, the other places
+/// from zoom 10, hydrants (most of them: 86,000 of a province's 106,000)
+/// from zoom 12.
+pub const fn facility_minzoom(kind: FacilityKind) -> u8 {
+    match kind {
+        FacilityKind::FireStation
+        | FacilityKind::Hospital
+        | FacilityKind::Police
+        | FacilityKind::AmbulanceStation
+        | FacilityKind::Shelter => 0,
+        FacilityKind::FireHydrant => 12,
+        FacilityKind::MicroFireStation
+        | FacilityKind::Clinic
+        | FacilityKind::School
+        | FacilityKind::Defibrillator => 10,
+    }
+}
+
+/// The name of the overview tiles of administrative areas in URLs.
+pub const AREAS_LAYER: &str = "areas";
+
+/// A level of the administrative areas in `areas` tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AreaLayer {
+    /// The layer's name in the tile.
+    pub name: &'static str,
+    /// The least zoom it is in the tile at.
+    pub minzoom: u8,
+}
+
+/// The layers of `areas` tiles, coarsest first: districts at every zoom,
+/// subdistricts from zoom 8, communities from zoom 10 (where a province's
+/// densest tile holds about 2,000 of them).
+pub const AREA_LAYERS: [AreaLayer; 3] = [
+    AreaLayer {
+        name: "districts",
+        minzoom: 0,
+    },
+    AreaLayer {
+        name: "subdistricts",
+        minzoom: 8,
+    },
+    AreaLayer {
+        name: "communities",
+        minzoom: 10,
+    },
+];
+
+/// Polygons of `areas` tiles under a pixel (of a 256-pixel tile), in
+/// square grid units, are left out.
+const PIXEL_AREA: f64 =
+    (DEFAULT_EXTENT as f64 / TILE_PX as f64) * (DEFAULT_EXTENT as f64 / TILE_PX as f64);
+
+/// Road classes drawn below [`MINOR_ROADS_ZOOM`] (OSM highway values;
+/// `_link`s too), with the least zoom of each: a province's 20,000 primary
+/// and secondary roads make a 400 KB tile at zoom 6, its 6,000 primary
+/// ones a third of that.
+pub const MAJOR_ROADS: [(&str, u8); 4] = [
+    ("motorway", 0),
+    ("trunk", 0),
+    ("primary", 6),
+    ("secondary", 9),
+];
+
+/// The least zoom at which roads of a class are in `base` tiles.
+pub fn road_minzoom(class: &str) -> u8 {
+    let class = class.trim_end_matches("_link");
+    MAJOR_ROADS
+        .iter()
+        .find(|(c, _)| *c == class)
+        .map_or(MINOR_ROADS_ZOOM, |&(_, z)| z)
+}
 
 /// Zoom from which minor roads are in `base` tiles.
 pub const MINOR_ROADS_ZOOM: u8 = 13;
@@ -103,6 +192,10 @@ pub const BUILDINGS_ZOOM: u8 = 14;
 #[derive(Debug)]
 struct Base {
     roads: Collection,
+    /// The roads of [`MAJOR_ROADS`] classes: what tiles below
+    /// [`MINOR_ROADS_ZOOM`] draw (by [`road_minzoom`]), without making the
+    /// others into features.
+    major_roads: Collection,
     water: Collection,
     buildings: Collection,
 }
@@ -121,19 +214,27 @@ impl Base {
                 )
             })
             .collect();
-        let roads = Made::new(
-            by_id(t.roads, |r| r.id),
-            |r| r.id.to_string(),
-            |r| Feature {
-                id: r.id.to_string(),
-                geometry: r.geometry.clone().into(),
-                properties: ogc::properties([
-                    ("class", json!(r.class)),
-                    ("name", json!(r.name).filter_empty()),
-                ]),
-            },
-            |r| r.geometry.bounding_rect(),
-        );
+        let roads = by_id(t.roads, |r| r.id);
+        let major: Vec<Road> = roads
+            .iter()
+            .filter(|r| road_minzoom(&r.class) < MINOR_ROADS_ZOOM)
+            .cloned()
+            .collect();
+        let road_source = |roads: Arc<Vec<Road>>| {
+            Arc::new(Made::new(
+                roads,
+                |r| r.id.to_string(),
+                |r| Feature {
+                    id: r.id.to_string(),
+                    geometry: r.geometry.clone().into(),
+                    properties: ogc::properties([
+                        ("class", json!(r.class)),
+                        ("name", json!(r.name).filter_empty()),
+                    ]),
+                },
+                |r| r.geometry.bounding_rect(),
+            ))
+        };
         let water = Made::new(
             by_id(water, |b| b.id),
             |b| b.id.to_string(),
@@ -162,7 +263,13 @@ impl Base {
             |b| b.geometry.bounding_rect(),
         );
         Self {
-            roads: Collection::made("roads", "Roads", "roads by class", Arc::new(roads)),
+            roads: Collection::made("roads", "Roads", "roads by class", road_source(roads)),
+            major_roads: Collection::made(
+                "roads",
+                "Major roads",
+                "motorways, trunk, primary and secondary roads",
+                road_source(Arc::new(major)),
+            ),
             water: Collection::made(
                 "water",
                 "Water",
@@ -456,13 +563,17 @@ pub struct Tiles {
     /// Encoded tiles.
     pub cache: TileCache<Tile>,
     data: RwLock<Arc<TileData>>,
+    /// The overview of the latest risk map a tile asked for.
+    overview: Mutex<Option<Arc<Overview>>>,
 }
 
 /// What tiles are drawn from besides the engine: the cells' boxes (in the
 /// engine's order), the base map and the incidents.
 #[derive(Debug)]
 struct TileData {
-    cells: RTree<CellEntry>,
+    cells: Arc<RTree<CellEntry>>,
+    /// Districts, subdistricts and communities, as [`AREA_LAYERS`].
+    areas: [Areas; 3],
     base: Base,
     incidents: Vec<Incident>,
     incident_index: RTree<GeomWithData<[f64; 2], usize>>,
@@ -482,9 +593,84 @@ pub fn bounds(r: Rect<f64>) -> LonLatBounds {
     }
 }
 
+/// Administrative areas of one level, with an index of their boxes.
+#[derive(Debug)]
+struct Areas {
+    areas: Vec<AdminArea>,
+    tree: RTree<CellEntry>,
+}
+
+impl Areas {
+    fn new(areas: Vec<AdminArea>) -> Self {
+        let tree = RTree::bulk_load(
+            areas
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| {
+                    let r = a.geometry.bounding_rect()?;
+                    Some(GeomWithData::new(
+                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                        i,
+                    ))
+                })
+                .collect(),
+        );
+        Self { areas, tree }
+    }
+
+    /// The layer of the areas meeting `coord`'s buffered tile, with their
+    /// cells per level from `overview`.
+    fn layer(&self, layer: AreaLayer, coord: TileCoord, overview: &Overview) -> MvtLayer {
+        let mut out =
+            MvtLayer::new(layer.name, coord, DEFAULT_EXTENT, MVT_BUFFER).with_min_area(PIXEL_AREA);
+        let q = grown(coord);
+        let envelope = AABB::from_corners([q.min().x, q.min().y], [q.max().x, q.max().y]);
+        let mut hits: Vec<usize> = self
+            .tree
+            .locate_in_envelope_intersecting(&envelope)
+            .map(|e| e.data)
+            .collect();
+        hits.sort_unstable();
+        for i in hits {
+            let a = &self.areas[i];
+            let c = overview.counts(a.code);
+            let count = |n: usize| MvtValue::Int(n as i64);
+            let mut props = vec![
+                ("code", MvtValue::String(a.code.to_string())),
+                ("cells", count(c.red + c.orange + c.yellow + c.blue)),
+                ("red", count(c.red)),
+                ("orange", count(c.orange)),
+                ("yellow", count(c.yellow)),
+                ("blue", count(c.blue)),
+            ];
+            if !a.name.is_empty() {
+                props.push(("name", MvtValue::String(a.name.clone())));
+            }
+            if let Some(k) = a.kind {
+                props.push(("kind", MvtValue::String(k.as_str().to_owned())));
+            }
+            if let Some(l) = c.level {
+                props.push(("level", MvtValue::String(l.as_str().to_owned())));
+            }
+            out.add(
+                Some(a.code.value()),
+                &geo_types::Geometry::MultiPolygon(a.geometry.clone()),
+                &props,
+            );
+        }
+        out
+    }
+}
+
 impl TileData {
     fn new(cells: &[Cell], mut territory: Territory) -> Self {
         let incidents = std::mem::take(&mut territory.incidents);
+        let areas = [
+            std::mem::take(&mut territory.districts),
+            std::mem::take(&mut territory.subdistricts),
+            std::mem::take(&mut territory.communities),
+        ]
+        .map(Areas::new);
         let incident_index = RTree::bulk_load(
             incidents
                 .iter()
@@ -504,7 +690,8 @@ impl TileData {
             })
             .collect();
         Self {
-            cells: RTree::bulk_load(entries),
+            cells: Arc::new(RTree::bulk_load(entries)),
+            areas,
             base: Base::new(territory),
             incidents,
             incident_index,
@@ -520,6 +707,7 @@ impl Tiles {
         Self {
             cache: TileCache::new(cache_bytes),
             data: RwLock::new(Arc::new(TileData::new(cells, territory))),
+            overview: Mutex::new(None),
         }
     }
 
@@ -542,6 +730,37 @@ impl Tiles {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// The overview of `engine`'s risk map over `data`'s cells: the one
+    /// kept, or a new one when the risk map or the cells have changed
+    /// since (see [`overview`]).
+    fn overview(&self, engine: &Engine, data: &TileData) -> Arc<Overview> {
+        let mut kept = self.overview.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(o) = kept.as_ref().filter(|o| o.is_of(&engine.risk, &data.cells)) {
+            return o.clone();
+        }
+        let made = Arc::new(Overview::new(engine.risk.clone(), data.cells.clone()));
+        *kept = Some(made.clone());
+        made
+    }
+
+    /// Encodes an `areas` tile: layers `districts`, `subdistricts` and
+    /// `communities` from their [`AREA_LAYERS`] zooms, each area with its
+    /// `code`, `name`, `kind` (communities), `cells` and cells per level
+    /// (`red`, `orange`, `yellow`, `blue`) and its highest `level`: the
+    /// `/api/v1/risk/counts` figures, drawn at the zooms where cells are
+    /// too small to see.
+    pub fn render_areas(&self, engine: &Engine, coord: TileCoord) -> Vec<u8> {
+        let data = self.data();
+        let overview = self.overview(engine, &data);
+        let layers: Vec<MvtLayer> = AREA_LAYERS
+            .iter()
+            .zip(&data.areas)
+            .filter(|(l, _)| coord.z >= l.minzoom)
+            .map(|(l, areas)| areas.layer(*l, coord, &overview))
+            .collect();
+        encode_tile(&layers)
     }
 
     /// The tile of `key`: from the cache, or rendered by `render` and
@@ -568,9 +787,11 @@ impl Tiles {
     }
 
     /// Encodes a vector tile of one layer (`cells`, `grids`, `facilities`,
-    /// `hazards`, `components` or `zones`) from the engine's collections: every feature meeting the
-    /// tile (grown by [`MVT_BUFFER`] grid units), with its properties;
-    /// cells also carry their risk `level`, `score` and `households`.
+    /// `hazards`, `components` or `zones`) from the engine's collections:
+    /// every feature meeting the tile (grown by [`MVT_BUFFER`] grid units),
+    /// clipped to it, with its properties; cells also carry their risk
+    /// `level`, `score` and `households`; facilities from their kind's
+    /// [`facility_minzoom`]. The caller keeps to [`VectorLayer::minzoom`].
     pub fn render_vector(engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
         let collection = match layer {
             VectorLayer::Cells => &engine.collections.cells,
@@ -582,7 +803,17 @@ impl Tiles {
         };
         let query = grown(coord);
         let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
+        let shown = |f: &Feature| {
+            layer != VectorLayer::Facilities
+                || f.properties
+                    .get("kind")
+                    .and_then(|k| k.as_str()?.parse::<FacilityKind>().ok())
+                    .is_none_or(|k| coord.z >= facility_minzoom(k))
+        };
         for f in collection.query(Some(query), 0, usize::MAX).features {
+            if !shown(&f) {
+                continue;
+            }
             let mut extra = Vec::new();
             if layer == VectorLayer::Cells {
                 let risk =
@@ -603,31 +834,37 @@ impl Tiles {
 
     /// Encodes a `base` vector tile: layers `roads` (class, name), `water`
     /// (rivers, canals, streams: kind, name) and `buildings` (name,
-    /// households, levels), simplified per zoom: minor roads from
-    /// [`MINOR_ROADS_ZOOM`], buildings from [`BUILDINGS_ZOOM`].
+    /// households, levels), simplified per zoom: roads by
+    /// [`road_minzoom`] (minor ones from [`MINOR_ROADS_ZOOM`]), buildings
+    /// from [`BUILDINGS_ZOOM`].
     pub fn render_base(&self, coord: TileCoord) -> Vec<u8> {
         let query = grown(coord);
-        let layer = |collection: &Collection, keep: &dyn Fn(&Feature) -> bool| {
+        // Only the collections drawn at this zoom are queried: features
+        // are made when read, and a province's buildings are 827,000.
+        let layer = |collection: &Collection, shown: bool, keep: &dyn Fn(&Feature) -> bool| {
             let mut out = MvtLayer::new(collection.id, coord, DEFAULT_EXTENT, MVT_BUFFER);
-            for f in collection.query(Some(query), 0, usize::MAX).features {
-                if keep(&f) {
-                    add_feature(&mut out, &f, Vec::new());
+            if shown {
+                for f in collection.query(Some(query), 0, usize::MAX).features {
+                    if keep(&f) {
+                        add_feature(&mut out, &f, Vec::new());
+                    }
                 }
             }
             out
         };
-        let major = |f: &Feature| {
-            f.properties
-                .get("class")
-                .and_then(|c| c.as_str())
-                .is_some_and(|c| MAJOR_ROADS.contains(&c.trim_end_matches("_link")))
-        };
         let data = self.data();
-        let roads = layer(&data.base.roads, &|f| {
-            coord.z >= MINOR_ROADS_ZOOM || major(f)
-        });
-        let water = layer(&data.base.water, &|_| true);
-        let buildings = layer(&data.base.buildings, &|_| coord.z >= BUILDINGS_ZOOM);
+        let roads = if coord.z >= MINOR_ROADS_ZOOM {
+            layer(&data.base.roads, true, &|_| true)
+        } else {
+            layer(&data.base.major_roads, true, &|f| {
+                f.properties
+                    .get("class")
+                    .and_then(|c| c.as_str())
+                    .is_some_and(|c| coord.z >= road_minzoom(c))
+            })
+        };
+        let water = layer(&data.base.water, true, &|_| true);
+        let buildings = layer(&data.base.buildings, coord.z >= BUILDINGS_ZOOM, &|_| true);
         encode_tile(&[water, roads, buildings])
     }
 
@@ -701,7 +938,10 @@ impl Tiles {
     }
 
     /// Renders a risk tile: the cells meeting it, lowest level first so
-    /// that where small cells share a pixel the highest level shows.
+    /// that where small cells share a pixel the highest level shows. Tiles
+    /// whose pixels are no smaller than [`overview::RASTER_ZOOM`]'s are
+    /// drawn from the overview raster: each pixel in the highest level of
+    /// the cells whose boxes meet it.
     ///
     /// # Errors
     /// [`TileError`] when the canvas cannot be drawn or encoded.
@@ -713,10 +953,16 @@ impl Tiles {
         scale: u8,
     ) -> Result<Vec<u8>, TileError> {
         let mut canvas = Canvas::new(coord, TILE_PX * u32::from(scale))?;
+        let data = self.data();
+        if Overview::draws(coord, scale) {
+            self.overview(engine, &data)
+                .draw(&mut canvas, coord, scale, palette);
+            return canvas.encode_png();
+        }
         let b = coord.bounds();
         let envelope = AABB::from_corners([b.west, b.south], [b.east, b.north]);
         let mut by_level: [Vec<usize>; 4] = Default::default();
-        for e in self.data().cells.locate_in_envelope_intersecting(&envelope) {
+        for e in data.cells.locate_in_envelope_intersecting(&envelope) {
             if let Some(r) = engine.risk.map.cells.get(e.data) {
                 by_level[r.level as usize].push(e.data);
             }

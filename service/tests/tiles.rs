@@ -1,0 +1,347 @@
+//! Tiles at every zoom (docs/tiles.md) against brute force over the risk
+//! fixture: each layer from its least zoom on (TileJSON and 404s agree),
+//! facilities by kind and zoom, the `areas` overview with every area's
+//! cells per level (and after a write), geometry clipped to the buffered
+//! tile, and low-zoom risk tiles pixel by pixel.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use civgrid::{AdminArea, RiskLevel};
+use civgrid_service::tiles::{facility_minzoom, Palette};
+use civgrid_tiles::{TileCoord, TileKey};
+use geo::{Area, BooleanOps, BoundingRect, Euclidean, Intersects, Length};
+use geo_types::{Coord, Geometry, MultiPolygon, Polygon, Rect};
+
+use crate::common::{get_bytes, Backend};
+use crate::http::{get, problem};
+use crate::risk::{decode_mvt, fixture, move_red_area, Decoded, Fixture};
+
+/// The buffered tile in grid units (extent 4096, buffer 64).
+const WINDOW: (f64, f64) = (-64.0, 4160.0);
+
+/// The lon/lat box of tile `t` grown by the buffer.
+fn grown(t: TileCoord) -> Rect<f64> {
+    let b = t.bounds();
+    let m = 64.0 / 4096.0;
+    let (dx, dy) = ((b.east - b.west) * m, (b.north - b.south) * m);
+    Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy))
+}
+
+/// The area on the grid of a decoded polygon, the area of `geometry`
+/// projected to `t`'s grid and clipped to the buffered tile (BooleanOps,
+/// not the encoder's clipping), and that clipped outline's length: the
+/// two areas agree within half a unit along the outline.
+pub fn grid_areas(
+    t: TileCoord,
+    geometry: &MultiPolygon<f64>,
+    decoded: &MultiPolygon<f32>,
+) -> (f64, f64, f64) {
+    let projected = MultiPolygon::new(
+        geometry
+            .iter()
+            .map(|p| {
+                let ring = |r: &geo_types::LineString<f64>| -> geo_types::LineString<f64> {
+                    r.coords().map(|&c| t.to_px(c, 4096)).collect()
+                };
+                Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+            })
+            .collect(),
+    );
+    let window = Rect::new((WINDOW.0, WINDOW.0), (WINDOW.1, WINDOW.1)).to_polygon();
+    let clipped = projected.intersection(&MultiPolygon::new(vec![window]));
+    let perimeter: f64 = clipped
+        .iter()
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .map(|r| Euclidean.length(r))
+        .sum();
+    let got = MultiPolygon::new(
+        decoded
+            .iter()
+            .map(|p| {
+                let ring = |r: &geo_types::LineString<f32>| -> geo_types::LineString<f64> {
+                    r.coords()
+                        .map(|c| Coord {
+                            x: f64::from(c.x),
+                            y: f64::from(c.y),
+                        })
+                        .collect()
+                };
+                Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+            })
+            .collect(),
+    );
+    (got.unsigned_area(), clipped.unsigned_area(), perimeter)
+}
+
+async fn tile_bytes(f: &Fixture, uri: &str) -> Vec<u8> {
+    let (status, _, bytes) = get_bytes(&f.app, uri, None).await;
+    assert_eq!(status, StatusCode::OK, "{uri}");
+    bytes
+}
+
+#[tokio::test]
+async fn each_layer_is_served_from_its_least_zoom() {
+    let f = fixture(Backend::Gpkg).await;
+    let c = f.bbox.center();
+    let at = |z: u8| TileCoord::containing(c.x, c.y, z).expect("a tile");
+    for (layer, minzoom) in [
+        ("cells", 13),
+        ("grids", 12),
+        ("components", 13),
+        ("facilities", 0),
+        ("hazards", 0),
+        ("zones", 0),
+        ("areas", 0),
+        ("base", 0),
+        ("risk", 0),
+    ] {
+        let tj = get(&f.app, &format!("/tiles/{layer}.json")).await;
+        assert_eq!(tj.status, StatusCode::OK, "{layer}");
+        assert_eq!(tj.body["minzoom"], minzoom, "{layer}: {}", tj.body);
+        let ext = if layer == "risk" { "png" } else { "mvt" };
+        let t = at(minzoom);
+        let uri = format!("/tiles/{layer}/{minzoom}/{}/{}.{ext}", t.x, t.y);
+        tile_bytes(&f, &uri).await;
+        if minzoom > 0 {
+            let t = at(minzoom - 1);
+            let uri = format!("/tiles/{layer}/{}/{}/{}.mvt", minzoom - 1, t.x, t.y);
+            let detail = problem(&get(&f.app, &uri).await, StatusCode::NOT_FOUND, &uri);
+            assert!(
+                detail.contains(&format!("from zoom {minzoom}")),
+                "{uri}: {detail}"
+            );
+        }
+    }
+    let layers = |body: &serde_json::Value| -> Vec<(String, u64)> {
+        body["vector_layers"]
+            .as_array()
+            .expect("vector_layers")
+            .iter()
+            .map(|l| {
+                (
+                    l["id"].as_str().expect("id").to_owned(),
+                    l["minzoom"].as_u64().expect("minzoom"),
+                )
+            })
+            .collect()
+    };
+    let areas = get(&f.app, "/tiles/areas.json").await;
+    assert_eq!(
+        layers(&areas.body),
+        [("districts", 0), ("subdistricts", 8), ("communities", 10)]
+            .map(|(l, z)| (l.to_owned(), z))
+    );
+    let base = get(&f.app, "/tiles/base.json").await;
+    assert!(layers(&base.body).contains(&("buildings".to_owned(), 14)));
+    // Facilities by kind: at each zoom, exactly those of the kinds shown
+    // there within the buffered tile (brute force over the stored ones).
+    for z in [9u8, 11, 12, 15] {
+        let t = at(z);
+        let uri = format!("/tiles/facilities/{z}/{}/{}.mvt", t.x, t.y);
+        let got: BTreeSet<u64> = decode_mvt(tile_bytes(&f, &uri).await, "facilities")
+            .iter()
+            .filter_map(|x| x.id)
+            .collect();
+        let g = grown(t);
+        let expected: BTreeSet<u64> = f
+            .city
+            .facilities
+            .iter()
+            .filter(|x| x.location.intersects(&g) && z >= facility_minzoom(x.kind))
+            .map(|x| x.id as u64)
+            .collect();
+        assert_eq!(got, expected, "{uri}");
+        if z == 9 {
+            assert!(
+                f.city
+                    .facilities
+                    .iter()
+                    .any(|x| facility_minzoom(x.kind) > 9),
+                "the fixture has facilities left out at zoom 9"
+            );
+        }
+    }
+}
+
+/// Cells of each level (blue, yellow, orange, red) in the area `code`, and
+/// the highest level, from the engine's risk map cell by cell.
+fn counts_of(f: &Fixture, code: &str) -> ([i64; 4], Option<RiskLevel>) {
+    let engine = f.state.engine();
+    let mut n = [0i64; 4];
+    let mut highest = None;
+    for r in engine.risk.map.cells.iter() {
+        if r.community.to_string().starts_with(code) {
+            n[r.level as usize] += 1;
+            highest = highest.max(Some(r.level));
+        }
+    }
+    (n, highest)
+}
+
+fn int(x: &mvt_reader::feature::Feature, key: &str) -> i64 {
+    crate::risk::int(x, key).unwrap_or_else(|| panic!("{key}: an integer"))
+}
+
+/// Checks the `areas` tile `t`: each layer present from its zoom, every
+/// area meeting the buffered tile there with the counts of its cells, its
+/// outline clipped to the tile. Returns the areas checked.
+async fn check_areas_tile(f: &Fixture, t: TileCoord) -> usize {
+    let uri = format!("/tiles/areas/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let bytes = tile_bytes(f, &uri).await;
+    let g = grown(t);
+    let mut checked = 0;
+    for (layer, minzoom, areas) in [
+        ("districts", 0, &f.city.districts),
+        ("subdistricts", 8, &f.city.subdistricts),
+        ("communities", 10, &f.city.communities),
+    ] {
+        let features = decode_mvt(bytes.clone(), layer);
+        let expected: BTreeSet<u64> = if t.z >= minzoom {
+            areas
+                .iter()
+                .filter(|a| a.geometry.intersects(&g))
+                .map(|a| a.code.value())
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        let got: BTreeSet<u64> = features.iter().filter_map(|x| x.id).collect();
+        assert_eq!(got, expected, "{uri}: {layer}");
+        for x in &features {
+            let code = crate::risk::string(x, "code");
+            let area: &AdminArea = areas
+                .iter()
+                .find(|a| a.code.to_string() == code)
+                .expect("a stored area");
+            let (n, highest) = counts_of(f, &code);
+            let got = [
+                int(x, "blue"),
+                int(x, "yellow"),
+                int(x, "orange"),
+                int(x, "red"),
+            ];
+            assert_eq!(got, n, "{uri}: {layer} {code}");
+            assert_eq!(int(x, "cells"), n.iter().sum::<i64>(), "{uri}: {code}");
+            let level = x
+                .properties
+                .as_ref()
+                .and_then(|p| p.get("level"))
+                .map(|v| match v {
+                    mvt_reader::feature::Value::String(s) => s.clone(),
+                    other => panic!("level: {other:?}"),
+                });
+            assert_eq!(
+                level.as_deref(),
+                highest.map(RiskLevel::as_str),
+                "{uri}: {code}"
+            );
+            let Geometry::MultiPolygon(decoded) = &x.geometry else {
+                panic!("{uri}: {code} is a polygon")
+            };
+            let (got, expected, perimeter) = grid_areas(t, &area.geometry, decoded);
+            assert!(
+                (got - expected).abs() <= 0.5 * perimeter + 1.0,
+                "{uri}: {code}: {got} units² on the grid, {expected} clipped"
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[tokio::test]
+async fn area_tiles_count_the_cells_of_each_level_and_follow_writes() {
+    let f = fixture(Backend::Gpkg).await;
+    let c = f.bbox.center();
+    let mut checked = 0;
+    for z in [9u8, 11, 13, 16] {
+        let t = TileCoord::containing(c.x, c.y, z).expect("a tile");
+        checked += check_areas_tile(&f, t).await;
+    }
+    assert!(checked >= 10, "only {checked} areas checked");
+    // Move the red area to a corner: the counts of the areas it left and
+    // of those it reached change in every areas tile, however far.
+    let t = TileCoord::containing(c.x, c.y, 11).expect("a tile");
+    let before = tile_bytes(&f, &format!("/tiles/areas/11/{}/{}.mvt", t.x, t.y)).await;
+    let to = Coord {
+        x: f.bbox.min().x + 0.2 * f.bbox.width(),
+        y: f.bbox.min().y + 0.2 * f.bbox.height(),
+    };
+    assert_eq!(move_red_area(&f, to).await, StatusCode::OK);
+    let key = TileKey {
+        layer: "areas",
+        coord: t,
+        scale: 1,
+    };
+    assert!(
+        f.state.tiles.cache.get(&key).is_none(),
+        "the write dropped it"
+    );
+    let after = tile_bytes(&f, &format!("/tiles/areas/11/{}/{}.mvt", t.x, t.y)).await;
+    assert_ne!(before, after, "the counts moved with the area");
+    assert!(check_areas_tile(&f, t).await > 0);
+}
+
+#[tokio::test]
+async fn low_zoom_risk_tiles_show_the_highest_level_meeting_each_pixel() {
+    let f = fixture(Backend::Gpkg).await;
+    let engine = f.state.engine();
+    let cells: Vec<(Rect<f64>, RiskLevel)> = engine
+        .cells
+        .iter()
+        .zip(engine.risk.map.cells.iter())
+        .map(|(c, r)| (c.geometry.bounding_rect().expect("a box"), r.level))
+        .collect();
+    let palette = Palette::default();
+    let c = f.bbox.center();
+    for (z, scale) in [(10u8, 1u8), (9, 2), (8, 1), (4, 1)] {
+        let t = TileCoord::containing(c.x, c.y, z).expect("a tile");
+        let size = 256 * u32::from(scale);
+        let suffix = if scale == 2 { "@2x" } else { "" };
+        let uri = format!("/tiles/risk/{z}/{}/{}{suffix}.png", t.x, t.y);
+        let png = Decoded::new(&tile_bytes(&f, &uri).await);
+        // Brute force: every pixel a cell's box meets takes its level.
+        let mut expected: Vec<Option<RiskLevel>> = vec![None; (size * size) as usize];
+        for (r, level) in &cells {
+            let nw = t.to_px(
+                Coord {
+                    x: r.min().x,
+                    y: r.max().y,
+                },
+                size,
+            );
+            let se = t.to_px(
+                Coord {
+                    x: r.max().x,
+                    y: r.min().y,
+                },
+                size,
+            );
+            let range = |a: f64, b: f64| {
+                (a.floor().max(0.0) as u32)..=(b.floor().min(f64::from(size) - 1.0) as u32)
+            };
+            for y in range(nw.y, se.y) {
+                for x in range(nw.x, se.x) {
+                    let e = &mut expected[(y * size + x) as usize];
+                    *e = (*e).max(Some(*level));
+                }
+            }
+        }
+        let mut coloured = 0;
+        for y in 0..size {
+            for x in 0..size {
+                let want = expected[(y * size + x) as usize];
+                let got = png.at(x, y);
+                match want {
+                    Some(l) => {
+                        assert_eq!(got, palette.of(l).0, "{uri}: pixel ({x}, {y}) is {l}");
+                        coloured += 1;
+                    }
+                    None => assert_eq!(got[3], 0, "{uri}: pixel ({x}, {y}) holds no cell"),
+                }
+            }
+        }
+        assert!(coloured > 0, "{uri}");
+    }
+}
