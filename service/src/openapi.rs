@@ -265,6 +265,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("get", "/api/v1/risk/counts", "risk", "Cells per risk level in every area of a level", &[
         q("level", "string", false, "district, subdistrict, community or grid", "community"),
     ]),
+    op("get", "/api/v1/places", "risk", "The territory's places (neighbouring communities with cells), most cells first: name, bounds, cells", &[]),
     op("get", "/api/v1/hazards/{id}/impact", "risk", "Cells, grids and communities in a hazard's zone, with households and vulnerable places", &[ID]),
     op("post", "/api/v1/facilities", "features", "Store a facility", &[])
         .body(Body::Feature).answers(201, Some(Body::Feature)).role(Role::Dispatcher, "adding a facility"),

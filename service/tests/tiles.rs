@@ -345,3 +345,72 @@ async fn low_zoom_risk_tiles_show_the_highest_level_meeting_each_pixel() {
         assert!(coloured > 0, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn places_group_neighbouring_communities_largest_first() {
+    // The test town, and one small community 2,000 km away.
+    let mut t = civgrid::synth::synthesize(&civgrid::synth::SynthConfig::test()).expect("the town");
+    let far = crate::common::rect(24.94, 60.17, 24.946, 60.173);
+    t.communities.push(AdminArea {
+        code: "990101001001".parse().expect("a code"),
+        name: "far community".into(),
+        kind: Some(civgrid::CommunityKind::Urban),
+        geometry: far.clone(),
+    });
+    let (_holder, store) = crate::cells::store_with(Backend::Gpkg, &t).await;
+    let cells = crate::cells::active_cells(&store).await;
+    let state = civgrid_service::AppState::load(store).await.expect("load");
+    let app = civgrid_service::app(state);
+    let r = get(&app, "/api/v1/places").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let places = r.body["places"].as_array().expect("places");
+    assert_eq!(places.len(), 2, "{}", r.body);
+    // Brute force: the cells inside each community's box, by place.
+    let town: Vec<&civgrid::cells::Cell> = cells
+        .iter()
+        .filter(|c| !c.code.to_string().starts_with("990101"))
+        .collect();
+    let bounds = |p: &serde_json::Value| -> Rect<f64> {
+        let b: Vec<f64> = p["bounds"]
+            .as_array()
+            .expect("bounds")
+            .iter()
+            .map(|v| v.as_f64().expect("a number"))
+            .collect();
+        Rect::new((b[0], b[1]), (b[2], b[3]))
+    };
+    assert_eq!(places[0]["cells"], town.len(), "{}", places[0]);
+    assert_eq!(
+        places[1]["cells"],
+        cells.len() - town.len(),
+        "{}",
+        places[1]
+    );
+    assert_eq!(places[1]["name"], "far community");
+    assert_eq!(places[1]["communities"], 1);
+    assert_eq!(places[0]["communities"], t.communities.len() - 1);
+    let (b0, b1) = (bounds(&places[0]), bounds(&places[1]));
+    for c in &cells {
+        let r = c.geometry.bounding_rect().expect("a box");
+        let holder = if town.iter().any(|x| x.code == c.code) {
+            b0
+        } else {
+            b1
+        };
+        assert!(
+            holder.min().x <= r.min().x + 1e-9
+                && holder.min().y <= r.min().y + 1e-9
+                && holder.max().x >= r.max().x - 1e-9
+                && holder.max().y >= r.max().y - 1e-9,
+            "cell {} inside its place's bounds",
+            c.code
+        );
+    }
+    // The town's box is the communities' box, not a continent.
+    assert!(b0.width() < 0.2 && b0.height() < 0.2, "{b0:?}");
+    let district = t.districts[0].code.to_string();
+    assert_eq!(places[0]["district"], district);
+    if !t.districts[0].name.is_empty() {
+        assert_eq!(places[0]["name"], t.districts[0].name.as_str());
+    }
+}

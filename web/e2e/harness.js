@@ -1,10 +1,11 @@
 // The e2e tests' real parts: a civgrid store built by the debug binary
-// (synthetic test city, unit cells, household grids, plus a red and an
-// orange hazard so that the map shows all four risk levels), the server on
+// (synthetic test city and a small far community, unit cells, household
+// grids, plus a red and an orange hazard so that the map shows all four
+// risk levels), the server on
 // a free port with a writer token, and Debian's Chromium driven by
 // playwright-core. Nothing is mocked. A missing Chromium fails the tests.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -40,6 +41,13 @@ export async function json(base, path, { method = 'GET', body, token } = {}) {
   return text ? JSON.parse(text) : null;
 }
 
+/** The far community of the e2e store (near Helsinki). */
+export const FAR = {
+  type: 'Feature',
+  properties: { code: '990101001001', name: 'far community', kind: 'urban' },
+  geometry: { type: 'Polygon', coordinates: [[[24.94, 60.17], [24.946, 60.17], [24.946, 60.173], [24.94, 60.173], [24.94, 60.17]]] },
+};
+
 /** The centroid of a cell's first ring (lon, lat). */
 export function centre(feature) {
   let ring = feature.geometry.coordinates;
@@ -58,6 +66,11 @@ export async function startServer() {
   const store = join(dir, 'e2e.gpkg');
   const run = (...args) => execFileSync(BIN, ['--store', store, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   run('synth', '--preset', 'test');
+  // A second place 2,000 km away, much smaller: the map must open on the
+  // town, not on the span of both.
+  const far = join(dir, 'far-communities.geojson');
+  writeFileSync(far, JSON.stringify({ type: 'FeatureCollection', features: [FAR] }));
+  run('import', far);
   run('cells');
   run('grids');
   const first = await serve(store, ['--writer-token', TOKEN]);

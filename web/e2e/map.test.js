@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { browser, centre, idle, json, openMap, startServer, TOKEN } from './harness.js';
+import { browser, centre, FAR, idle, json, openMap, startServer, TOKEN } from './harness.js';
 import palette from '../../styles/risk.json' with { type: 'json' };
 
 let server;
@@ -284,8 +284,8 @@ describe('web map', () => {
   test('a redrawn outline is validated live as it is drawn, as the API validates it', async () => {
     await ready();
     const base = server.base;
-    // The grid at the middle of the territory, so that the outline is on screen.
-    const [w, so, e, n] = (await json(base, '/tiles/cells.json')).bounds;
+    // The grid at the middle of the main place, so that the outline is on screen.
+    const [w, so, e, n] = (await json(base, '/api/v1/places')).places[0].bounds;
     const cells = (await json(base, '/ogc/collections/cells/items?limit=1000')).features;
     const mid = [(w + e) / 2, (so + n) / 2];
     const start = cells.map(centre).sort((p, q) => Math.hypot(p[0] - mid[0], p[1] - mid[1]) - Math.hypot(q[0] - mid[0], q[1] - mid[1]))[0];
@@ -417,6 +417,80 @@ describe('web map', () => {
     assert.match(await page.textContent('#search-result'), new RegExp(grid.properties.code));
     const found = await page.evaluate(() => window.civgrid.map.getSource('found').serialize().data.features.map((f) => f.properties.code));
     assert.ok(found.includes(grid.properties.code), JSON.stringify(found));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the map opens on the main place, lists the others, shares its view and shows areas from afar', async () => {
+    await ready();
+    const { places } = await json(server.base, '/api/v1/places');
+    assert.equal(places.length, 2, JSON.stringify(places));
+    assert.ok(places[0].cells > places[1].cells, JSON.stringify(places));
+    const { page, errors } = await openMap(chrome, server.base);
+    const outside = [];
+    page.on('request', (r) => { if (!r.url().startsWith(server.base) && !/^(data|blob):/.test(r.url())) outside.push(r.url()); });
+    const view = () => page.evaluate(() => {
+      const b = window.civgrid.map.getBounds();
+      return { west: b.getWest(), south: b.getSouth(), east: b.getEast(), north: b.getNorth(), zoom: window.civgrid.map.getZoom() };
+    });
+    const holds = (v, [w, s, e, n]) => v.west <= w + 1e-9 && v.south <= s + 1e-9 && v.east >= e - 1e-9 && v.north >= n - 1e-9;
+    // The first view holds the town and not the far community.
+    let v = await view();
+    assert.ok(holds(v, places[0].bounds), `${JSON.stringify(v)} holds ${places[0].bounds}`);
+    const [flon, flat] = FAR.geometry.coordinates[0][0];
+    assert.ok(flon > v.east || flat > v.north, `the far place is outside the first view: ${JSON.stringify(v)}`);
+    assert.ok(v.zoom > 12, `a town's zoom, not a continent's: ${v.zoom}`);
+    // The place list names both; choosing the second goes there.
+    const options = await page.$$eval('#places option', (os) => os.map((o) => o.textContent));
+    assert.equal(options.length, 2);
+    assert.ok(options[1].includes('far community'), options.join(' | '));
+    await page.selectOption('#places', '1');
+    v = await view();
+    assert.ok(holds(v, places[1].bounds), `${JSON.stringify(v)} holds ${places[1].bounds}`);
+    // The view is in the URL: #zoom/lat/lon, and opening it comes back there.
+    await page.waitForFunction(() => Number(location.hash.split('/')[1]) > 50);
+    const hash = await page.evaluate(() => location.hash);
+    const [zoom, lat, lon] = hash.slice(1).split('/').map(Number);
+    assert.ok(Math.abs(lat - (places[1].bounds[1] + places[1].bounds[3]) / 2) < 0.01 && Math.abs(lon - (places[1].bounds[0] + places[1].bounds[2]) / 2) < 0.01, hash);
+    const again = await openMap(chrome, server.base, `#${zoom}/${lat}/${lon}`);
+    const w = await again.page.evaluate(() => [window.civgrid.map.getZoom(), window.civgrid.map.getCenter().lat]);
+    assert.ok(Math.abs(w[0] - zoom) < 0.01 && Math.abs(w[1] - lat) < 1e-3, `${w} from ${hash}`);
+    assert.deepEqual(again.errors, []);
+    await again.page.close();
+    // At city zoom the communities show in their highest level's colour,
+    // with their counts on hover, as the API counts them.
+    const [tw, ts, te, tn] = places[0].bounds;
+    await page.evaluate(([lon, lat]) => window.civgrid.map.jumpTo({ center: [lon, lat], zoom: 11.5 }), [(tw + te) / 2, (ts + tn) / 2]);
+    await idle(page);
+    const communities = await page.evaluate(() => window.civgrid.map.queryRenderedFeatures({ layers: ['communities-fill'] }).map((f) => f.properties));
+    assert.ok(communities.length > 0, 'communities drawn at zoom 11.5');
+    const { areas } = await json(server.base, '/api/v1/risk/counts?level=community');
+    for (const c of communities) {
+      const a = areas.find((x) => x.code === c.code);
+      assert.ok(a, `community ${c.code} in risk/counts`);
+      for (const k of ['red', 'orange', 'yellow', 'blue', 'level']) assert.equal(c[k], a[k], `${c.code} ${k}`);
+    }
+    const one = communities.find((c) => c.level === 'red') ?? communities[0];
+    const box = await page.locator('#map').boundingBox();
+    const spot = await page.evaluate((code) => {
+      const map = window.civgrid.map;
+      const f = map.queryRenderedFeatures({ layers: ['communities-fill'] }).find((x) => x.properties.code === code);
+      let ring = f.geometry.coordinates;
+      while (Array.isArray(ring[0][0])) ring = ring[0];
+      // A point just inside the ring's first corner, towards its centre.
+      const c = ring.slice(0, -1).reduce((s, p) => [s[0] + p[0] / (ring.length - 1), s[1] + p[1] / (ring.length - 1)], [0, 0]);
+      const inside = [c[0] * 0.9 + ring[0][0] * 0.1, c[1] * 0.9 + ring[0][1] * 0.1];
+      const p = map.project(inside);
+      return { x: p.x, y: p.y };
+    }, one.code);
+    await page.mouse.move(box.x + spot.x, box.y + spot.y);
+    const popup = await page.waitForSelector('.area-popup', { timeout: 5_000 });
+    const text = await popup.textContent();
+    assert.ok(text.includes(String(one.cells)), `${text} has ${one.cells} cells`);
+    // Below the cells' zoom no cell tile is asked for.
+    const cellTiles = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\/tiles\/cells\/(\d+)\//.test(n) && Number(n.match(/\/tiles\/cells\/(\d+)\//)[1]) < 13));
+    assert.deepEqual(cellTiles, []);
+    assert.deepEqual(outside, [], 'no request leaves the service');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -7,12 +7,16 @@ import { LEVELS } from './format.js';
 import web from '../../styles/web.json';
 
 const tiles = (layer, ext, query = '') => [`${location.origin}/tiles/${layer}/{z}/{x}/{y}.${ext}${query}`];
-const vector = (layer) => ({ type: 'vector', tiles: tiles(layer, 'mvt'), minzoom: 0, maxzoom: 22 });
+// The least zoom each layer is served at (its TileJSON's minzoom; see
+// docs/tiles.md): MapLibre asks for no tile below it.
+const MINZOOM = { cells: 13, grids: 12, components: 13 };
+const vector = (layer) => ({ type: 'vector', tiles: tiles(layer, 'mvt'), minzoom: MINZOOM[layer] ?? 0, maxzoom: 22 });
 const empty = () => ({ type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
 
 /** Layer groups of the switcher: the MapLibre layers each one shows. */
 export const GROUPS = {
   base: ['water', 'roads-casing', 'roads', 'buildings'],
+  areas: ['communities-fill', 'communities-line', 'subdistricts-line', 'districts-line'],
   risk: ['risk'],
   heat: ['heat'],
   cells: ['cells', 'cells-fill'],
@@ -22,7 +26,10 @@ export const GROUPS = {
   components: ['component-areas', 'component-lines', 'components'],
   zones: ['zones'],
 };
-const VISIBLE = new Set(['base', 'risk', 'cells', 'grids', 'facilities', 'hazards']);
+const VISIBLE = new Set(['base', 'areas', 'risk', 'cells', 'grids', 'facilities', 'hazards']);
+
+/** Zoom from which cells are drawn; below, communities by their highest level. */
+export const CELLS_ZOOM = MINZOOM.cells;
 
 /** Overlays drawn by the modes (GeoJSON sources of the same name). */
 export const OVERLAYS = ['uncovered', 'impact', 'selected', 'preview', 'violations', 'gaps', 'drawing', 'routes', 'click', 'responders', 'found'];
@@ -39,6 +46,7 @@ const levelColour = () => ['match', ['get', 'level'], ...LEVELS.flatMap((l) => [
 export function style() {
   const sources = {
     base: vector('base'),
+    areas: vector('areas'),
     cells: vector('cells'),
     grids: vector('grids'),
     facilities: vector('facilities'),
@@ -57,6 +65,11 @@ export function style() {
     { id: 'roads-casing', type: 'line', source: 'base', 'source-layer': 'roads', paint: { 'line-color': web.roads.casing, 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 1, 17, 9] } },
     { id: 'roads', type: 'line', source: 'base', 'source-layer': 'roads', paint: { 'line-color': web.roads.major, 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.5, 17, 7] } },
     { id: 'buildings', type: 'fill', source: 'base', 'source-layer': 'buildings', paint: { 'fill-color': web.buildings.fill, 'fill-outline-color': web.buildings.outline } },
+    { id: 'communities-fill', type: 'fill', source: 'areas', 'source-layer': 'communities', maxzoom: CELLS_ZOOM,
+      paint: { 'fill-color': levelColour(), 'fill-opacity': 0.55, 'fill-outline-color': '#ffffff' } },
+    { id: 'communities-line', type: 'line', source: 'areas', 'source-layer': 'communities', minzoom: 11, paint: { 'line-color': web.areas.community, 'line-width': 0.8 } },
+    { id: 'subdistricts-line', type: 'line', source: 'areas', 'source-layer': 'subdistricts', paint: { 'line-color': web.areas.subdistrict, 'line-width': 1.4 } },
+    { id: 'districts-line', type: 'line', source: 'areas', 'source-layer': 'districts', paint: { 'line-color': web.areas.district, 'line-width': 2.2 } },
     { id: 'uncovered', type: 'fill', source: 'uncovered', paint: { 'fill-color': web.uncovered, 'fill-opacity': 0.55 } },
     { id: 'impact', type: 'fill', source: 'cells', 'source-layer': 'cells', filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'fill-color': web.impact, 'fill-opacity': 0.45 } },
     { id: 'cells-fill', type: 'fill', source: 'cells', 'source-layer': 'cells', minzoom: 13, paint: { 'fill-color': '#000000', 'fill-opacity': 0 } },

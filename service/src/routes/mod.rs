@@ -17,6 +17,7 @@ mod locate;
 mod nearest;
 mod ogc;
 pub mod params;
+mod places;
 mod risk;
 mod tiles;
 mod web;
@@ -59,6 +60,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", h3::routes())
         .nest("/api/v1", grids::routes())
         .nest("/api/v1", risk::routes())
+        .nest("/api/v1", places::routes())
         .nest("/api/v1", audit::routes())
         .nest("/api/v1", imports::routes(state.config.max_import_bytes))
         .nest("/ogc", ogc::routes())

@@ -35,8 +35,10 @@ use crate::ogc::{self, Collection, Feature, Made, People};
 use crate::state::Engine;
 
 pub mod overview;
+pub mod places;
 
 use overview::Overview;
+use places::Place;
 
 /// Default bound of the tile cache, bytes.
 pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
@@ -743,6 +745,13 @@ impl Tiles {
         let made = Arc::new(Overview::new(engine.risk.clone(), data.cells.clone()));
         *kept = Some(made.clone());
         made
+    }
+
+    /// The places of the territory ([`places`]): where a map opens.
+    pub fn places(&self, engine: &Engine) -> Vec<Place> {
+        let data = self.data();
+        let overview = self.overview(engine, &data);
+        places::places(&data.areas[2], &data.areas[0], &overview)
     }
 
     /// Encodes an `areas` tile: layers `districts`, `subdistricts` and

@@ -131,6 +131,12 @@ impl Overview {
         self.counts.get(&area).copied().unwrap_or_default()
     }
 
+    /// Cells in an area.
+    pub fn cells(&self, area: AdminCode) -> usize {
+        let c = self.counts(area);
+        c.red + c.orange + c.yellow + c.blue
+    }
+
     /// `true` when a risk tile of `coord` drawn `scale` times 256 pixels
     /// wide has pixels no smaller than the raster's, so that it is drawn
     /// from the raster ([`Overview::draw`]).
