@@ -36,18 +36,11 @@ pub struct Place {
 pub(super) fn places(communities: &Areas, districts: &Areas, overview: &Overview) -> Vec<Place> {
     let cells_of = |i: usize| overview.cells(communities.areas[i].code);
     let mut envelopes: Vec<Option<AABB<[f64; 2]>>> = vec![None; communities.areas.len()];
-    for e in communities.tree.iter() {
+    for e in &communities.tree {
         envelopes[e.data] = Some(e.envelope());
     }
     // Union–find over the communities with cells.
     let mut parent: Vec<usize> = (0..communities.areas.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     for (i, env) in envelopes.iter().enumerate() {
         let Some(env) = env.filter(|_| cells_of(i) > 0) else {
             continue;
@@ -124,6 +117,15 @@ pub(super) fn places(communities: &Areas, districts: &Areas, overview: &Overview
             .then_with(|| a.district.cmp(&b.district))
     });
     out
+}
+
+/// The root of `i`'s set in a union–find forest (halving the path).
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
 }
 
 /// A place being gathered.
