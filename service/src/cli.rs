@@ -75,7 +75,7 @@ pub enum Command {
         /// The table (CSV, XLSX, ODS through GDAL).
         file: PathBuf,
     },
-    /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension).
+    /// Export a layer to a file through GDAL (.gpkg, .geojson or .shp, by extension), or `tiles` to a PMTiles or MBTiles archive (.pmtiles, .mbtiles).
     Export {
         /// The layer.
         #[arg(value_enum)]
@@ -83,6 +83,9 @@ pub enum Command {
         /// The file to write (replaced if it exists).
         #[arg(long)]
         out: PathBuf,
+        /// Options of `export tiles`.
+        #[command(flatten)]
+        tiles: TileArgs,
     },
     /// Copy the whole store to a file, consistent while a server writes (GeoPackage: SQLite's VACUUM INTO; PostGIS: use pg_dump). Copy a live or crashed .gpkg this way, not with cp.
     Backup {
@@ -230,6 +233,52 @@ pub struct ImportArgs {
     /// Most features one file may bring; default: no bound (the files are the operator's own).
     #[arg(long)]
     pub max_import_features: Option<u64>,
+}
+
+/// Options of `civgrid export tiles`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TileArgs {
+    /// Tiles: the layers, comma-separated, joined in each tile in this order (default: every vector layer; a raster layer, risk or heat, goes alone).
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Vec<String>,
+    /// Tiles: the least zoom.
+    #[arg(long)]
+    pub minzoom: Option<u8>,
+    /// Tiles: the greatest zoom.
+    #[arg(long)]
+    pub maxzoom: Option<u8>,
+    /// Tiles: west,south,east,north in degrees (default: the whole territory).
+    #[arg(long, allow_hyphen_values = true)]
+    pub bbox: Option<String>,
+}
+
+impl TileArgs {
+    /// `true` when no tile option is given.
+    fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+            && self.minzoom.is_none()
+            && self.maxzoom.is_none()
+            && self.bbox.is_none()
+    }
+
+    /// The export these options describe.
+    fn export(&self) -> anyhow::Result<export::tiles::TileExport> {
+        let default = export::tiles::TileExport::default();
+        Ok(export::tiles::TileExport {
+            layers: if self.layers.is_empty() {
+                default.layers
+            } else {
+                export::tiles::parse_layers(&self.layers)?
+            },
+            minzoom: self.minzoom.unwrap_or(default.minzoom),
+            maxzoom: self.maxzoom.unwrap_or(default.maxzoom),
+            bbox: self
+                .bbox
+                .as_deref()
+                .map(export::tiles::parse_bbox)
+                .transpose()?,
+        })
+    }
 }
 
 /// A synthetic territory preset.
@@ -487,7 +536,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Workers { file, author } => name_workers(&cli.store, &file, &author).await,
         Command::Care { file } => store_care(&cli.store, &file).await,
-        Command::Export { layer, out } => export_layer(&cli.store, layer, &out).await,
+        Command::Export {
+            layer: ExportLayer::Tiles,
+            out,
+            tiles,
+        } => export_tiles(&cli.store, &tiles, &out).await,
+        Command::Export { layer, out, tiles } => {
+            if !tiles.is_empty() {
+                anyhow::bail!(
+                    "--layers, --minzoom, --maxzoom and --bbox are options of `export tiles`, not of `export {}`",
+                    layer.name()
+                );
+            }
+            export_layer(&cli.store, layer, &out).await
+        }
         Command::Backup { out } => backup(&cli.store, &out).await,
         Command::Serve(args) => {
             let (listen, config) = args.config()?;
@@ -603,6 +665,7 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
         ExportLayer::Risk => {
             crate::risk::collection(&AppState::load(store.clone()).await?.engine())
         }
+        ExportLayer::Tiles => unreachable!("tiles are exported by export_tiles"),
     };
     let n = tokio::task::spawn_blocking({
         let out = out.to_path_buf();
@@ -615,6 +678,48 @@ async fn export_layer(store_spec: &str, layer: ExportLayer, out: &Path) -> anyho
         layer.name(),
         store.location(),
         out.display(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// `civgrid export tiles`: the served tiles to a PMTiles or MBTiles
+/// archive, with a progress bar; one summary line.
+async fn export_tiles(store_spec: &str, args: &TileArgs, out: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let spec = args.export()?;
+    let store = store::open(store_spec).await?;
+    let state = AppState::load(store.clone()).await?;
+    let s = tokio::task::spawn_blocking({
+        let out = out.to_path_buf();
+        let spec = spec.clone();
+        move || export::tiles::export(&state, &spec, &out)
+    })
+    .await
+    .context("tile export worker failed")??;
+    let names: Vec<&str> = spec.layers.iter().map(|l| l.name()).collect();
+    let (size, at) = s.largest;
+    println!(
+        "exported {} tiles of {} ({} looked at over the places within {}; zooms {}–{}) from {} to {} ({:.1} MiB; largest tile {:.1} KB at {}/{}/{}) in {:.2?}",
+        s.tiles,
+        names.join(", "),
+        s.visited,
+        format_args!(
+            "{:.5},{:.5},{:.5},{:.5}",
+            s.bounds.min().x,
+            s.bounds.min().y,
+            s.bounds.max().x,
+            s.bounds.max().y
+        ),
+        spec.minzoom,
+        spec.maxzoom,
+        store.location(),
+        out.display(),
+        s.bytes as f64 / f64::from(1 << 20),
+        size as f64 / 1e3,
+        at.z,
+        at.x,
+        at.y,
         started.elapsed()
     );
     Ok(())

@@ -40,7 +40,7 @@ pub(crate) struct Fixture {
     pub(crate) city: Territory,
     pub(crate) cells: Vec<Cell>,
     pub(crate) bbox: Rect<f64>,
-    holder: TestStore,
+    pub(crate) holder: TestStore,
 }
 
 /// The test city plus a red area in its middle and a red gas station.

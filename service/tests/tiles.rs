@@ -414,3 +414,186 @@ async fn places_group_neighbouring_communities_largest_first() {
         assert_eq!(places[0]["name"], t.districts[0].name.as_str());
     }
 }
+
+/// Runs `civgrid --store STORE export tiles ARGS…`; its status, stdout and stderr.
+fn export_tiles(store: &str, args: &[&str]) -> (bool, String, String) {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_civgrid"))
+        .args(["--store", store, "export", "tiles"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the civgrid binary runs");
+    (
+        run.status.success(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn exported_mbtiles_read_back_by_gdal_and_bad_input_leaves_nothing() {
+    let f = fixture(Backend::Gpkg).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("city.mbtiles");
+    let path = out.to_str().expect("a path");
+    let (ok, stdout, stderr) = export_tiles(&f.holder.spec, &["--out", path, "--maxzoom", "16"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("exported ") && stdout.contains(" tiles of base, areas, cells"),
+        "{stdout}"
+    );
+    // GDAL's MBTiles driver (its own MVT decoder) reads every cell at the
+    // greatest zoom, every community from zoom 10, the roads, with fields.
+    let distinct = |zoom: u8, layer: &str| {
+        let out = std::process::Command::new("ogrinfo")
+            .args([
+                "-ro",
+                "-q",
+                "-oo",
+                &format!("ZOOM_LEVEL={zoom}"),
+                path,
+                "-sql",
+            ])
+            .arg(format!("SELECT COUNT(DISTINCT code) AS n FROM {layer}"))
+            .output()
+            .expect("ogrinfo runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("n (Integer) = ")?
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no count of {layer} at zoom {zoom}: {text} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+    };
+    assert_eq!(distinct(16, "cells"), f.cells.len());
+    assert_eq!(distinct(14, "cells"), f.cells.len());
+    assert_eq!(distinct(12, "communities"), f.city.communities.len());
+    assert_eq!(distinct(9, "districts"), f.city.districts.len());
+    let info = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-so", "-oo", "ZOOM_LEVEL=16", path, "cells"])
+        .output()
+        .expect("ogrinfo runs");
+    let info = String::from_utf8_lossy(&info.stdout);
+    for field in ["code: String", "level: String", "households: Real"] {
+        assert!(info.contains(field), "{field} in {info}");
+    }
+    // A raster archive of the risk map: PNG tiles.
+    let risk = dir.path().join("risk.mbtiles");
+    let (ok, stdout, stderr) = export_tiles(
+        &f.holder.spec,
+        &[
+            "--out",
+            risk.to_str().expect("a path"),
+            "--layers",
+            "risk",
+            "--maxzoom",
+            "15",
+        ],
+    );
+    assert!(ok && stdout.contains("tiles of risk"), "{stdout} {stderr}");
+    let info = std::process::Command::new("gdalinfo")
+        .arg(&risk)
+        .output()
+        .expect("gdalinfo runs");
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains("Driver: MBTiles")
+            && info.contains("ZOOM_LEVEL=15")
+            && info.contains("format=png"),
+        "{info}"
+    );
+    // Inside the red area, GDAL reads the red of the palette.
+    let c = f.bbox.center();
+    let at = std::process::Command::new("gdallocationinfo")
+        .args(["-valonly", "-wgs84"])
+        .arg(&risk)
+        .args([(c.x + 0.001).to_string(), (c.y + 0.00075).to_string()])
+        .output()
+        .expect("gdallocationinfo runs");
+    let bands: Vec<u8> = String::from_utf8_lossy(&at.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    assert_eq!(
+        bands,
+        Palette::default().red.0.to_vec(),
+        "RGBA inside the red area"
+    );
+    // Bad input: each named, and a file already at the destination kept.
+    let kept = dir.path().join("kept.pmtiles");
+    std::fs::write(&kept, b"an earlier archive").expect("a file");
+    let k = kept.to_str().expect("a path");
+    for (args, says) in [
+        (
+            vec!["--out", k, "--bbox", "10,10,11,11"],
+            "outside the territory",
+        ),
+        (
+            vec!["--out", k, "--bbox", "10,10,11"],
+            "--bbox \"10,10,11\"",
+        ),
+        (
+            vec!["--out", k, "--minzoom", "9", "--maxzoom", "3"],
+            "--minzoom 9 --maxzoom 3",
+        ),
+        (vec!["--out", k, "--maxzoom", "23"], "maxzoom ≤ 22"),
+        (
+            vec!["--out", k, "--layers", "cells,roads"],
+            "no tile layer \"roads\"",
+        ),
+        (
+            vec!["--out", k, "--layers", "risk,cells"],
+            "risk is a raster",
+        ),
+        (
+            vec!["--out", "/nonexistent/dir/city.pmtiles"],
+            "/nonexistent/dir/city.pmtiles",
+        ),
+        (
+            vec![
+                "--out",
+                dir.path().join("city.zip").to_str().expect("a path"),
+            ],
+            "city.zip: unknown format",
+        ),
+    ] {
+        let (ok, _, stderr) = export_tiles(&f.holder.spec, &args);
+        assert!(!ok, "{args:?} is refused");
+        assert!(stderr.contains(says), "{args:?}: {says:?} in {stderr}");
+        assert_eq!(
+            std::fs::read(&kept).expect("kept"),
+            b"an earlier archive",
+            "{args:?}"
+        );
+    }
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_civgrid"))
+        .args([
+            "--store",
+            &f.holder.spec,
+            "export",
+            "cells",
+            "--out",
+            k,
+            "--maxzoom",
+            "3",
+        ])
+        .output()
+        .expect("the civgrid binary runs");
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("options of `export tiles`"));
+    // Nothing half-written is left beside the destinations.
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("the folder")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

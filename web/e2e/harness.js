@@ -90,6 +90,7 @@ export async function startServer() {
     base,
     hazards,
     dir,
+    store,
     /** Another server over the same store, with `args` (e.g. an access file). */
     serveAgain: async (args) => {
       const s = await serve(store, args);

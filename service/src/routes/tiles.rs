@@ -29,125 +29,8 @@ use serde_json::json;
 use super::tagged;
 use crate::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::tiles::{
-    HeatSource, IncidentFilter, Tile, Tiles, VectorLayer, AREAS_LAYER, AREA_LAYERS, BUILDINGS_ZOOM,
-};
-
-/// Deepest zoom served.
-pub const MAX_SERVED_ZOOM: u8 = 22;
-
-/// A served layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layer {
-    /// The risk raster.
-    Risk,
-    /// The incident heat map.
-    Heat,
-    /// Roads, water and buildings (MVT), so a map needs no outside base map.
-    Base,
-    /// Districts, subdistricts and communities with their risk counts (MVT).
-    Areas,
-    /// A vector layer.
-    Vector(VectorLayer),
-}
-
-impl Layer {
-    fn parse(name: &str) -> ServiceResult<Self> {
-        match name {
-            "risk" => return Ok(Self::Risk),
-            "heat" => return Ok(Self::Heat),
-            "base" => return Ok(Self::Base),
-            AREAS_LAYER => return Ok(Self::Areas),
-            _ => {}
-        }
-        VectorLayer::ALL
-            .into_iter()
-            .find(|l| l.name() == name)
-            .map(Self::Vector)
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!("no tile layer {name:?}; served: {}", served()))
-            })
-    }
-
-    const fn name(self) -> &'static str {
-        match self {
-            Self::Risk => "risk",
-            Self::Heat => "heat",
-            Self::Base => "base",
-            Self::Areas => AREAS_LAYER,
-            Self::Vector(v) => v.name(),
-        }
-    }
-
-    /// The least zoom served.
-    const fn minzoom(self) -> u8 {
-        match self {
-            Self::Vector(v) => v.minzoom(),
-            Self::Risk | Self::Heat | Self::Base | Self::Areas => 0,
-        }
-    }
-
-    /// The layers inside its vector tiles, with their least zooms.
-    fn vector_layers(self) -> Vec<(&'static str, u8)> {
-        match self {
-            Self::Vector(v) => vec![(v.name(), v.minzoom())],
-            Self::Base => vec![("water", 0), ("roads", 0), ("buildings", BUILDINGS_ZOOM)],
-            Self::Areas => AREA_LAYERS.iter().map(|l| (l.name, l.minzoom)).collect(),
-            Self::Risk | Self::Heat => Vec::new(),
-        }
-    }
-
-    const fn format(self) -> &'static str {
-        match self {
-            Self::Risk | Self::Heat => "png",
-            Self::Base | Self::Areas | Self::Vector(_) => "mvt",
-        }
-    }
-
-    const fn content_type(self) -> &'static str {
-        match self {
-            Self::Risk | Self::Heat => "image/png",
-            Self::Base | Self::Areas | Self::Vector(_) => "application/vnd.mapbox-vector-tile",
-        }
-    }
-
-    const fn description(self) -> &'static str {
-        match self {
-            Self::Risk => "unit cells in their risk level's colour (red, orange, yellow, blue)",
-            Self::Base => {
-                "roads (class, name), water (kind, name), buildings (name, households, levels)"
-            }
-            Self::Heat => {
-                "kernel density of incidents per km² (filters: kind, from, to; styles/heat.json)"
-            }
-            Self::Areas => {
-                "districts, subdistricts (from zoom 8) and communities (from zoom 10): code, name, kind, cells, red, orange, yellow, blue, level"
-            }
-            Self::Vector(VectorLayer::Cells) => {
-                "unit cells: code, community, level, score, households, area_m2"
-            }
-            Self::Vector(VectorLayer::Facilities) => "facilities: kind, name, capacity",
-            Self::Vector(VectorLayer::Hazards) => "hazards: kind, name, level, score",
-            Self::Vector(VectorLayer::Grids) => {
-                "household grids: code, community, kind, name, households, worker and leader"
-            }
-            Self::Vector(VectorLayer::Components) => {
-                "components: code, class, name, owner, maintainer, state, cell"
-            }
-            Self::Vector(VectorLayer::Zones) => "overlay zones: layer, code, name, complete",
-        }
-    }
-}
-
-/// The served layers, for messages.
-fn served() -> String {
-    [Layer::Risk, Layer::Heat, Layer::Base, Layer::Areas]
-        .into_iter()
-        .chain(VectorLayer::ALL.map(Layer::Vector))
-        .map(|l| format!("{} ({})", l.name(), l.format()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use crate::tiles::layer::served;
+use crate::tiles::{HeatSource, IncidentFilter, Tile, TileLayer, VectorLayer, MAX_SERVED_ZOOM};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -158,14 +41,14 @@ pub fn routes() -> Router<AppState> {
 /// A checked tile request.
 #[derive(Debug)]
 struct Request {
-    layer: Layer,
+    layer: TileLayer,
     coord: TileCoord,
     scale: u8,
 }
 
 impl Request {
     fn parse(layer: &str, z: &str, x: &str, file: &str) -> ServiceResult<Self> {
-        let layer = Layer::parse(layer)?;
+        let layer = TileLayer::parse(layer).map_err(ServiceError::NotFound)?;
         let Some((stem, format)) = file.rsplit_once('.') else {
             return Err(ServiceError::NotFound(format!(
                 "tile {file:?} has no format: ask for {{y}}.{}",
@@ -180,7 +63,7 @@ impl Request {
             )));
         }
         let (y, scale) = match stem.strip_suffix("@2x") {
-            Some(y) if layer == Layer::Risk => (y, 2),
+            Some(y) if layer == TileLayer::Risk => (y, 2),
             _ => (stem, 1),
         };
         let z: u8 = z
@@ -210,7 +93,7 @@ impl Request {
                 layer.name(),
                 layer.minzoom(),
                 match layer {
-                    Layer::Vector(VectorLayer::Cells | VectorLayer::Grids) => {
+                    TileLayer::Vector(VectorLayer::Cells | VectorLayer::Grids) => {
                         "; below, the areas layer shows communities with their cells per risk level"
                     }
                     _ => "",
@@ -299,7 +182,7 @@ async fn tile(
 ) -> ServiceResult<Response> {
     let r = Request::parse(&layer, &zoom, &column, &file)?;
     let filter = query.filter()?;
-    if r.layer != Layer::Heat && !filter.is_empty() {
+    if r.layer != TileLayer::Heat && !filter.is_empty() {
         return Err(ServiceError::BadRequest(format!(
             "of, kind, from and to filter the heat layer, not {}",
             r.layer.name()
@@ -320,20 +203,15 @@ async fn tile(
             // The generation before the snapshot (see crate::tiles).
             let generation = state.tiles.cache.generation();
             let engine = state.engine();
-            let render = || match r.layer {
-                Layer::Risk => {
-                    state
-                        .tiles
-                        .render_risk(&engine, &state.config.styles.palette, r.coord, r.scale)
-                }
-                Layer::Heat => {
-                    state
-                        .tiles
-                        .render_heat(&engine, &state.config.styles.heat, r.coord, &filter)
-                }
-                Layer::Base => Ok(state.tiles.render_base(r.coord)),
-                Layer::Areas => Ok(state.tiles.render_areas(&engine, r.coord)),
-                Layer::Vector(v) => Ok(Tiles::render_vector(&engine, v, r.coord)),
+            let render = || {
+                state.tiles.render(
+                    &engine,
+                    &state.config.styles,
+                    r.layer,
+                    r.coord,
+                    r.scale,
+                    &filter,
+                )
             };
             if cacheable {
                 state.tiles.get(generation, key, render)
@@ -360,7 +238,7 @@ async fn tilejson(
         .ok_or_else(|| {
             ServiceError::NotFound(format!("no TileJSON {file:?}; served: {}", served()))
         })
-        .and_then(Layer::parse)?;
+        .and_then(|l| TileLayer::parse(l).map_err(ServiceError::NotFound))?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -386,12 +264,14 @@ async fn tilejson(
         "maxzoom": MAX_SERVED_ZOOM,
         "attribution": "civgrid",
     });
-    let vector_layers = layer.vector_layers();
+    let vector_layers = crate::tiles::layer::vector_layers_json(
+        layer,
+        &state.tiles.fields(&state.engine(), layer),
+        layer.minzoom(),
+        MAX_SERVED_ZOOM,
+    );
     if !vector_layers.is_empty() {
-        body["vector_layers"] = vector_layers
-            .iter()
-            .map(|(id, minzoom)| json!({ "id": id, "minzoom": minzoom, "maxzoom": MAX_SERVED_ZOOM, "fields": {} }))
-            .collect();
+        body["vector_layers"] = vector_layers.into();
     }
     if let Some(e) = extent {
         body["bounds"] = json!([e.min().x, e.min().y, e.max().x, e.max().y]);

@@ -34,8 +34,11 @@ use sha2::{Digest, Sha256};
 use crate::ogc::{self, Collection, Feature, Made, People};
 use crate::state::Engine;
 
+pub mod layer;
 pub mod overview;
 pub mod places;
+
+pub use layer::TileLayer;
 
 use overview::Overview;
 use places::Place;
@@ -48,6 +51,9 @@ pub const DEFAULT_RISK_STYLE: &str = include_str!("../../../styles/risk.json");
 
 /// The heat-map style shipped in `styles/heat.json`.
 pub const DEFAULT_HEAT_STYLE: &str = include_str!("../../../styles/heat.json");
+
+/// Deepest zoom served.
+pub const MAX_SERVED_ZOOM: u8 = 22;
 
 /// Side of a tile at scale 1, pixels.
 pub const TILE_PX: u32 = 256;
@@ -795,6 +801,131 @@ impl Tiles {
         Ok(tile)
     }
 
+    /// Renders a tile of any served layer (`scale` 2 for a 512-pixel risk
+    /// tile; `filter` for heat tiles), without the cache. The caller keeps
+    /// to [`TileLayer::minzoom`].
+    ///
+    /// # Errors
+    /// [`TileError`] when a raster cannot be drawn or encoded.
+    pub fn render(
+        &self,
+        engine: &Engine,
+        styles: &Styles,
+        layer: TileLayer,
+        coord: TileCoord,
+        scale: u8,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<u8>, TileError> {
+        match layer {
+            TileLayer::Risk => self.render_risk(engine, &styles.palette, coord, scale),
+            TileLayer::Heat => self.render_heat(engine, &styles.heat, coord, filter),
+            TileLayer::Base => Ok(self.render_base(coord)),
+            TileLayer::Areas => Ok(self.render_areas(engine, coord)),
+            TileLayer::Vector(v) => Ok(Self::render_vector(engine, v, coord)),
+        }
+    }
+
+    /// The fields of each layer inside `layer`'s vector tiles (TileJSON's
+    /// `vector_layers[].fields`: name → `String`, `Number` or `Boolean`),
+    /// from the first features of its collection and what the tiles add
+    /// (cells' risk, areas' counts); people's names and phones are never
+    /// in a tile. Empty for rasters.
+    pub fn fields(
+        &self,
+        engine: &Engine,
+        layer: TileLayer,
+    ) -> Vec<(
+        &'static str,
+        std::collections::BTreeMap<String, &'static str>,
+    )> {
+        /// Features looked at for their properties.
+        const SAMPLE: usize = 1000;
+        let of = |c: &Collection, extra: &[(&str, &'static str)]| {
+            let mut fields: std::collections::BTreeMap<String, &'static str> = c
+                .query(None, 0, SAMPLE)
+                .features
+                .iter()
+                .flat_map(|f| f.properties.iter())
+                .filter(|(k, _)| People::Withheld.allow(k))
+                .filter_map(|(k, v)| {
+                    let ty = match v {
+                        serde_json::Value::String(_) => "String",
+                        serde_json::Value::Number(_) => "Number",
+                        serde_json::Value::Bool(_) => "Boolean",
+                        _ => return None,
+                    };
+                    Some((k.clone(), ty))
+                })
+                .collect();
+            fields.extend(extra.iter().map(|(k, t)| ((*k).to_owned(), *t)));
+            fields
+        };
+        let data = self.data();
+        match layer {
+            TileLayer::Risk | TileLayer::Heat => Vec::new(),
+            TileLayer::Base => vec![
+                ("water", of(&data.base.water, &[])),
+                ("roads", of(&data.base.roads, &[])),
+                ("buildings", of(&data.base.buildings, &[])),
+            ],
+            TileLayer::Areas => {
+                let mut f: std::collections::BTreeMap<String, &'static str> = [
+                    ("code", "String"),
+                    ("name", "String"),
+                    ("kind", "String"),
+                    ("level", "String"),
+                    ("cells", "Number"),
+                    ("red", "Number"),
+                    ("orange", "Number"),
+                    ("yellow", "Number"),
+                    ("blue", "Number"),
+                ]
+                .iter()
+                .map(|(k, t)| ((*k).to_owned(), *t))
+                .collect();
+                let communities = f.clone();
+                f.remove("kind");
+                AREA_LAYERS
+                    .iter()
+                    .map(|l| {
+                        (
+                            l.name,
+                            if l.name == "communities" {
+                                communities.clone()
+                            } else {
+                                f.clone()
+                            },
+                        )
+                    })
+                    .collect()
+            }
+            TileLayer::Vector(v) => {
+                let extra: &[(&str, &'static str)] = if v == VectorLayer::Cells {
+                    &[
+                        ("level", "String"),
+                        ("score", "Number"),
+                        ("households", "Number"),
+                    ]
+                } else {
+                    &[]
+                };
+                vec![(v.name(), of(Self::collection(engine, v), extra))]
+            }
+        }
+    }
+
+    /// The collection a vector layer's tiles are drawn from.
+    fn collection(engine: &Engine, layer: VectorLayer) -> &Collection {
+        match layer {
+            VectorLayer::Cells => &engine.collections.cells,
+            VectorLayer::Facilities => &engine.collections.facilities,
+            VectorLayer::Hazards => &engine.collections.hazards,
+            VectorLayer::Grids => &engine.collections.grids,
+            VectorLayer::Components => &engine.collections.components,
+            VectorLayer::Zones => &engine.collections.zones,
+        }
+    }
+
     /// Encodes a vector tile of one layer (`cells`, `grids`, `facilities`,
     /// `hazards`, `components` or `zones`) from the engine's collections:
     /// every feature meeting the tile (grown by [`MVT_BUFFER`] grid units),
@@ -802,14 +933,7 @@ impl Tiles {
     /// `level`, `score` and `households`; facilities from their kind's
     /// [`facility_minzoom`]. The caller keeps to [`VectorLayer::minzoom`].
     pub fn render_vector(engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
-        let collection = match layer {
-            VectorLayer::Cells => &engine.collections.cells,
-            VectorLayer::Facilities => &engine.collections.facilities,
-            VectorLayer::Hazards => &engine.collections.hazards,
-            VectorLayer::Grids => &engine.collections.grids,
-            VectorLayer::Components => &engine.collections.components,
-            VectorLayer::Zones => &engine.collections.zones,
-        };
+        let collection = Self::collection(engine, layer);
         let query = grown(coord);
         let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
         let shown = |f: &Feature| {

@@ -18,6 +18,8 @@ use serde_json::Value;
 
 use crate::ogc::Collection;
 
+pub mod tiles;
+
 /// A layer that can be exported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportLayer {
@@ -35,6 +37,9 @@ pub enum ExportLayer {
     Components,
     /// Overlay zones of every layer.
     Zones,
+    /// Map tiles: a PMTiles (.pmtiles) or MBTiles (.mbtiles) archive of the
+    /// served tiles (see `--layers`, `--minzoom`, `--maxzoom`, `--bbox`).
+    Tiles,
 }
 
 impl ExportLayer {
@@ -48,6 +53,7 @@ impl ExportLayer {
             Self::Risk => "risk",
             Self::Components => "components",
             Self::Zones => "zones",
+            Self::Tiles => "tiles",
         }
     }
 }
