@@ -2,10 +2,10 @@
 # Installs the system packages civgrid needs on a Debian machine (idempotent):
 # GDAL (import), SQLite headers and libclang (bindgen builds the GeoPackage
 # store's SQLite bindings), PostgreSQL + PostGIS
-# (production store and its tests), Chromium (the web map's end-to-end
-# tests) and Node.js with npm (builds and tests the web map) when missing.
+# (production store and its tests), Chromium and a Chinese font (the web
+# map's end-to-end tests draw names) and Node.js with npm (builds and tests the web map) when missing.
 set -euo pipefail
-packages=(pkg-config libclang-dev libgdal-dev gdal-bin libsqlite3-dev postgresql postgresql-postgis chromium)
+packages=(pkg-config libclang-dev libgdal-dev gdal-bin libsqlite3-dev postgresql postgresql-postgis chromium fonts-wqy-microhei)
 # Node.js may come from another source than Debian (its own npm inside):
 # Debian's packages only where there is none.
 command -v node >/dev/null || packages+=(nodejs)

@@ -129,7 +129,7 @@ async fn each_layer_is_served_from_its_least_zoom() {
     let areas = get(&f.app, "/tiles/areas.json").await;
     assert_eq!(
         layers(&areas.body),
-        [("districts", 0), ("subdistricts", 8), ("communities", 10)]
+        [("districts", 0), ("subdistricts", 8), ("communities", 10), ("area_labels", 0)]
             .map(|(l, z)| (l.to_owned(), z))
     );
     let base = get(&f.app, "/tiles/base.json").await;

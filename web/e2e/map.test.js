@@ -495,6 +495,38 @@ describe('web map', () => {
     await page.close();
   });
 
+  test('names of places, roads and facilities are drawn in Chinese with no glyph server', async () => {
+    await ready();
+    const { page, errors } = await openMap(chrome, server.base);
+    const asked = [];
+    page.on('request', (r) => asked.push(r.url()));
+    const style = await page.evaluate(() => window.civgrid.map.getStyle());
+    assert.equal(style.glyphs, undefined, 'no glyphs URL: the browser draws every glyph');
+    const { places } = await json(server.base, '/api/v1/places');
+    const [w, s, e, n] = places[0].bounds;
+    const rendered = async (zoom, layers) => {
+      await page.evaluate(([lon, lat, z]) => window.civgrid.map.jumpTo({ center: [lon, lat], zoom: z }), [(w + e) / 2, (s + n) / 2, zoom]);
+      await idle(page);
+      return page.evaluate((ids) => Object.fromEntries(ids.map((id) => [id, window.civgrid.map.queryRenderedFeatures({ layers: [id] }).map((f) => f.properties.name)])), layers);
+    };
+    const cjk = /[\u4e00-\u9fff]/;
+    const near = await rendered(15.5, ['road-labels', 'facility-labels', 'community-labels']);
+    const mid = await rendered(13, ['subdistrict-labels']);
+    const far = await rendered(10.5, ['district-labels']);
+    const all = { ...near, ...mid, ...far };
+    for (const [id, names] of Object.entries(all)) {
+      assert.ok(names.length > 0, `${id} placed: ${JSON.stringify(all)}`);
+      assert.ok(names.some((x) => cjk.test(x)), `${id} in Chinese: ${names.slice(0, 5)}`);
+    }
+    // An area's name is placed once, not once per tile it spans.
+    for (const names of [mid['subdistrict-labels'], far['district-labels']]) {
+      assert.equal(new Set(names).size, names.length, `${names}`);
+    }
+    assert.deepEqual(asked.filter((u) => !u.startsWith(server.base) || /glyph|fonts|\.pbf/.test(u)), []);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('the language switch relabels the page', async () => {
     await ready();
     const { page } = await openMap(chrome, server.base);

@@ -17,6 +17,7 @@ const empty = () => ({ type: 'geojson', data: { type: 'FeatureCollection', featu
 export const GROUPS = {
   base: ['water', 'roads-casing', 'roads', 'buildings'],
   areas: ['communities-fill', 'communities-line', 'subdistricts-line', 'districts-line'],
+  labels: ['district-labels', 'subdistrict-labels', 'community-labels', 'road-labels', 'facility-labels'],
   risk: ['risk'],
   heat: ['heat'],
   cells: ['cells', 'cells-fill'],
@@ -26,7 +27,19 @@ export const GROUPS = {
   components: ['component-areas', 'component-lines', 'components'],
   zones: ['zones'],
 };
-const VISIBLE = new Set(['base', 'areas', 'risk', 'cells', 'grids', 'facilities', 'hazards']);
+const VISIBLE = new Set(['base', 'areas', 'labels', 'risk', 'cells', 'grids', 'facilities', 'hazards']);
+
+// Labels are drawn by the browser from the fonts the machine has (the
+// style has no `glyphs`: MapLibre renders every glyph locally with
+// TinySDF), so Chinese names need no glyph server and no request leaves
+// the service. The list is a CSS font-family cascade (docs/web.md).
+const FONT = ['Noto Sans CJK SC', 'WenQuanYi Micro Hei', 'Microsoft YaHei', 'PingFang SC', 'sans-serif'];
+const halo = { 'text-color': web.labels.text, 'text-halo-color': web.labels.halo, 'text-halo-width': 1.5 };
+const label = (id, source, sourceLayer, extra) => ({
+  id, type: 'symbol', source, 'source-layer': sourceLayer, ...extra,
+  layout: { 'text-field': ['get', 'name'], 'text-font': FONT, 'text-allow-overlap': false, 'text-padding': 4, ...extra.layout },
+  paint: { ...halo, ...extra.paint },
+});
 
 /** Zoom from which cells are drawn; below, communities by their highest level. */
 export const CELLS_ZOOM = MINZOOM.cells;
@@ -97,6 +110,14 @@ export function style() {
       paint: { 'circle-color': componentColour, 'circle-radius': 3, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 0.5 } },
     { id: 'responders', type: 'circle', source: 'responders', paint: { 'circle-radius': 8, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': web.route_time, 'circle-stroke-width': 3 } },
     { id: 'click', type: 'circle', source: 'click', paint: { 'circle-radius': 6, 'circle-color': '#000000', 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 } },
+    // Names, above everything; MapLibre places them without collisions,
+    // the coarser ones first (symbol-sort-key).
+    label('road-labels', 'base', 'roads', { minzoom: 13, layout: { 'symbol-placement': 'line', 'text-size': 12, 'symbol-sort-key': 3 } }),
+    label('facility-labels', 'facilities', 'facilities', { minzoom: 15, filter: ['!=', ['get', 'kind'], 'fire_hydrant'],
+      layout: { 'text-size': 11, 'text-offset': [0, 0.9], 'text-anchor': 'top', 'text-optional': true, 'symbol-sort-key': 4 } }),
+    label('community-labels', 'areas', 'area_labels', { minzoom: 12, filter: ['==', ['get', 'area'], 'community'], layout: { 'text-size': 13, 'symbol-sort-key': 2 } }),
+    label('subdistrict-labels', 'areas', 'area_labels', { minzoom: 9, maxzoom: 14, filter: ['==', ['get', 'area'], 'subdistrict'], layout: { 'text-size': 14, 'symbol-sort-key': 1 } }),
+    label('district-labels', 'areas', 'area_labels', { maxzoom: 12, filter: ['==', ['get', 'area'], 'district'], layout: { 'text-size': 16, 'symbol-sort-key': 0 }, paint: { 'text-halo-width': 2 } }),
   ];
   return { version: 8, sources, layers };
 }

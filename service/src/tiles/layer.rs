@@ -1,6 +1,6 @@
 //! The served tile layers: their names, formats, zooms and what they hold.
 
-use super::{VectorLayer, AREAS_LAYER, AREA_LAYERS, BUILDINGS_ZOOM};
+use super::{VectorLayer, AREAS_LAYER, AREA_LABELS, AREA_LAYERS, BUILDINGS_ZOOM};
 
 /// A served layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,11 @@ impl TileLayer {
         match self {
             Self::Vector(v) => vec![(v.name(), v.minzoom())],
             Self::Base => vec![("water", 0), ("roads", 0), ("buildings", BUILDINGS_ZOOM)],
-            Self::Areas => AREA_LAYERS.iter().map(|l| (l.name, l.minzoom)).collect(),
+            Self::Areas => AREA_LAYERS
+                .iter()
+                .map(|l| (l.name, l.minzoom))
+                .chain(std::iter::once((AREA_LABELS, 0)))
+                .collect(),
             Self::Risk | Self::Heat => Vec::new(),
         }
     }

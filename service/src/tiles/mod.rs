@@ -143,9 +143,17 @@ pub const AREAS_LAYER: &str = "areas";
 pub struct AreaLayer {
     /// The layer's name in the tile.
     pub name: &'static str,
+    /// The level's name in [`AREA_LABELS`]'s `area` field.
+    pub label: &'static str,
     /// The least zoom it is in the tile at.
     pub minzoom: u8,
 }
+
+/// The layer of `areas` tiles holding a point per named area, where its
+/// name is drawn: `name`, `code`, `area` (`district`, `subdistrict` or
+/// `community`, from the zoom of that level's layer) and its highest risk
+/// `level`.
+pub const AREA_LABELS: &str = "area_labels";
 
 /// The layers of `areas` tiles, coarsest first: districts at every zoom,
 /// subdistricts from zoom 8, communities from zoom 10 (where a province's
@@ -153,14 +161,17 @@ pub struct AreaLayer {
 pub const AREA_LAYERS: [AreaLayer; 3] = [
     AreaLayer {
         name: "districts",
+        label: "district",
         minzoom: 0,
     },
     AreaLayer {
         name: "subdistricts",
+        label: "subdistrict",
         minzoom: 8,
     },
     AreaLayer {
         name: "communities",
+        label: "community",
         minzoom: 10,
     },
 ];
@@ -606,6 +617,10 @@ pub fn bounds(r: Rect<f64>) -> LonLatBounds {
 struct Areas {
     areas: Vec<AdminArea>,
     tree: RTree<CellEntry>,
+    /// Where each area's name goes: a point inside it (of its largest
+    /// part), one per area, so a name is drawn once however many tiles the
+    /// area spans.
+    labels: Vec<Option<geo_types::Point<f64>>>,
 }
 
 impl Areas {
@@ -623,14 +638,24 @@ impl Areas {
                 })
                 .collect(),
         );
-        Self { areas, tree }
+        let labels = areas
+            .iter()
+            .map(|a| {
+                let largest = a.geometry.iter().max_by(|p, q| {
+                    geo::Area::unsigned_area(*p).total_cmp(&geo::Area::unsigned_area(*q))
+                })?;
+                geo::InteriorPoint::interior_point(largest)
+            })
+            .collect();
+        Self {
+            areas,
+            tree,
+            labels,
+        }
     }
 
-    /// The layer of the areas meeting `coord`'s buffered tile, with their
-    /// cells per level from `overview`.
-    fn layer(&self, layer: AreaLayer, coord: TileCoord, overview: &Overview) -> MvtLayer {
-        let mut out =
-            MvtLayer::new(layer.name, coord, DEFAULT_EXTENT, MVT_BUFFER).with_min_area(PIXEL_AREA);
+    /// The areas meeting `coord`'s buffered tile, in order.
+    fn meeting(&self, coord: TileCoord) -> Vec<usize> {
         let q = grown(coord);
         let envelope = AABB::from_corners([q.min().x, q.min().y], [q.max().x, q.max().y]);
         let mut hits: Vec<usize> = self
@@ -639,7 +664,47 @@ impl Areas {
             .map(|e| e.data)
             .collect();
         hits.sort_unstable();
-        for i in hits {
+        hits
+    }
+
+    /// Adds the name points of the named areas meeting `coord` to `out`
+    /// (`area`: the area's level, `level`: its highest risk level).
+    fn add_labels(
+        &self,
+        layer: AreaLayer,
+        coord: TileCoord,
+        overview: &Overview,
+        out: &mut MvtLayer,
+    ) {
+        for i in self.meeting(coord) {
+            let (a, Some(at)) = (&self.areas[i], self.labels[i]) else {
+                continue;
+            };
+            if a.name.is_empty() {
+                continue;
+            }
+            let mut props = vec![
+                ("name", MvtValue::String(a.name.clone())),
+                ("code", MvtValue::String(a.code.to_string())),
+                ("area", MvtValue::String(layer.label.to_owned())),
+            ];
+            if let Some(l) = overview.counts(a.code).level {
+                props.push(("level", MvtValue::String(l.as_str().to_owned())));
+            }
+            out.add(
+                Some(a.code.value()),
+                &geo_types::Geometry::Point(at),
+                &props,
+            );
+        }
+    }
+
+    /// The layer of the areas meeting `coord`'s buffered tile, with their
+    /// cells per level from `overview`.
+    fn layer(&self, layer: AreaLayer, coord: TileCoord, overview: &Overview) -> MvtLayer {
+        let mut out =
+            MvtLayer::new(layer.name, coord, DEFAULT_EXTENT, MVT_BUFFER).with_min_area(PIXEL_AREA);
+        for i in self.meeting(coord) {
             let a = &self.areas[i];
             let c = overview.counts(a.code);
             let count = |n: usize| MvtValue::Int(n as i64);
@@ -761,7 +826,8 @@ impl Tiles {
     }
 
     /// Encodes an `areas` tile: layers `districts`, `subdistricts` and
-    /// `communities` from their [`AREA_LAYERS`] zooms, each area with its
+    /// `communities` from their [`AREA_LAYERS`] zooms, and their name points
+    /// in [`AREA_LABELS`]; each area with its
     /// `code`, `name`, `kind` (communities), `cells` and cells per level
     /// (`red`, `orange`, `yellow`, `blue`) and its highest `level`: the
     /// `/api/v1/risk/counts` figures, drawn at the zooms where cells are
@@ -769,12 +835,15 @@ impl Tiles {
     pub fn render_areas(&self, engine: &Engine, coord: TileCoord) -> Vec<u8> {
         let data = self.data();
         let overview = self.overview(engine, &data);
-        let layers: Vec<MvtLayer> = AREA_LAYERS
-            .iter()
-            .zip(&data.areas)
-            .filter(|(l, _)| coord.z >= l.minzoom)
-            .map(|(l, areas)| areas.layer(*l, coord, &overview))
-            .collect();
+        let mut labels = MvtLayer::new(AREA_LABELS, coord, DEFAULT_EXTENT, MVT_BUFFER);
+        let mut layers: Vec<MvtLayer> = Vec::new();
+        for (l, areas) in AREA_LAYERS.iter().zip(&data.areas) {
+            if coord.z >= l.minzoom {
+                layers.push(areas.layer(*l, coord, &overview));
+                areas.add_labels(*l, coord, &overview, &mut labels);
+            }
+        }
+        layers.push(labels);
         encode_tile(&layers)
     }
 
@@ -885,18 +954,21 @@ impl Tiles {
                 .collect();
                 let communities = f.clone();
                 f.remove("kind");
+                let labels = ["name", "code", "area", "level"]
+                    .iter()
+                    .map(|k| ((*k).to_owned(), "String"))
+                    .collect();
                 AREA_LAYERS
                     .iter()
                     .map(|l| {
-                        (
-                            l.name,
-                            if l.name == "communities" {
-                                communities.clone()
-                            } else {
-                                f.clone()
-                            },
-                        )
+                        let fields = if l.name == "communities" {
+                            communities.clone()
+                        } else {
+                            f.clone()
+                        };
+                        (l.name, fields)
                     })
+                    .chain(std::iter::once((AREA_LABELS, labels)))
                     .collect()
             }
             TileLayer::Vector(v) => {
