@@ -615,7 +615,7 @@ pub fn bounds(r: Rect<f64>) -> LonLatBounds {
 /// Administrative areas of one level, with an index of their boxes.
 #[derive(Debug)]
 struct Areas {
-    areas: Vec<AdminArea>,
+    list: Vec<AdminArea>,
     tree: RTree<CellEntry>,
     /// Where each area's name goes: a point inside it (of its largest
     /// part), one per area, so a name is drawn once however many tiles the
@@ -648,7 +648,7 @@ impl Areas {
             })
             .collect();
         Self {
-            areas,
+            list: areas,
             tree,
             labels,
         }
@@ -677,7 +677,7 @@ impl Areas {
         out: &mut MvtLayer,
     ) {
         for i in self.meeting(coord) {
-            let (a, Some(at)) = (&self.areas[i], self.labels[i]) else {
+            let (a, Some(at)) = (&self.list[i], self.labels[i]) else {
                 continue;
             };
             if a.name.is_empty() {
@@ -705,7 +705,7 @@ impl Areas {
         let mut out =
             MvtLayer::new(layer.name, coord, DEFAULT_EXTENT, MVT_BUFFER).with_min_area(PIXEL_AREA);
         for i in self.meeting(coord) {
-            let a = &self.areas[i];
+            let a = &self.list[i];
             let c = overview.counts(a.code);
             let count = |n: usize| MvtValue::Int(n as i64);
             let mut props = vec![

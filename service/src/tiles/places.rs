@@ -34,13 +34,13 @@ pub struct Place {
 /// The places of the communities in `communities` that have cells by
 /// `overview`, named from `districts`; most cells first.
 pub(super) fn places(communities: &Areas, districts: &Areas, overview: &Overview) -> Vec<Place> {
-    let cells_of = |i: usize| overview.cells(communities.areas[i].code);
-    let mut envelopes: Vec<Option<AABB<[f64; 2]>>> = vec![None; communities.areas.len()];
+    let cells_of = |i: usize| overview.cells(communities.list[i].code);
+    let mut envelopes: Vec<Option<AABB<[f64; 2]>>> = vec![None; communities.list.len()];
     for e in &communities.tree {
         envelopes[e.data] = Some(e.envelope());
     }
     // Union–find over the communities with cells.
-    let mut parent: Vec<usize> = (0..communities.areas.len()).collect();
+    let mut parent: Vec<usize> = (0..communities.list.len()).collect();
     for (i, env) in envelopes.iter().enumerate() {
         let Some(env) = env.filter(|_| cells_of(i) > 0) else {
             continue;
@@ -75,7 +75,7 @@ pub(super) fn places(communities: &Areas, districts: &Areas, overview: &Overview
         g.cells += cells;
         g.communities += 1;
         g.largest = g.largest.max(Some((cells, std::cmp::Reverse(i))));
-        if let Some(d) = communities.areas[i]
+        if let Some(d) = communities.list[i]
             .code
             .ancestor(civgrid::AdminLevel::District)
         {
@@ -92,9 +92,9 @@ pub(super) fn places(communities: &Areas, districts: &Areas, overview: &Overview
                 .max_by_key(|(code, n)| (**n, std::cmp::Reverse(**code)))?;
             let largest = g
                 .largest
-                .map(|(_, std::cmp::Reverse(i))| &communities.areas[i]);
+                .map(|(_, std::cmp::Reverse(i))| &communities.list[i]);
             let name = districts
-                .areas
+                .list
                 .iter()
                 .find(|a| a.code == district)
                 .into_iter()
