@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use civgrid::{AdminArea, RiskLevel};
 use civgrid_service::tiles::{facility_minzoom, Palette};
 use civgrid_tiles::{TileCoord, TileKey};
-use geo::{Area, BooleanOps, BoundingRect, Euclidean, Intersects, Length};
-use geo_types::{Coord, Geometry, MultiPolygon, Polygon, Rect};
+use geo::{Area, BooleanOps, BoundingRect, Euclidean, Intersects, Length, MapCoords};
+use geo_types::{Coord, Geometry, MultiPolygon, Rect};
 
 use crate::common::{get_bytes, Backend};
 use crate::http::{get, problem};
@@ -28,6 +28,19 @@ fn grown(t: TileCoord) -> Rect<f64> {
     Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy))
 }
 
+/// `g` projected onto tile `t`'s grid (extent 4096), unrounded.
+fn on_grid(t: TileCoord, g: &MultiPolygon<f64>) -> MultiPolygon<f64> {
+    g.map_coords(|c| t.to_px(c, 4096))
+}
+
+/// A decoded polygon in double precision.
+fn wide(m: &MultiPolygon<f32>) -> MultiPolygon<f64> {
+    m.map_coords(|c| Coord {
+        x: f64::from(c.x),
+        y: f64::from(c.y),
+    })
+}
+
 /// The area on the grid of a decoded polygon, the area of `geometry`
 /// projected to `t`'s grid and clipped to the buffered tile (BooleanOps,
 /// not the encoder's clipping), and that clipped outline's length: the
@@ -37,17 +50,7 @@ pub fn grid_areas(
     geometry: &MultiPolygon<f64>,
     decoded: &MultiPolygon<f32>,
 ) -> (f64, f64, f64) {
-    let projected = MultiPolygon::new(
-        geometry
-            .iter()
-            .map(|p| {
-                let ring = |r: &geo_types::LineString<f64>| -> geo_types::LineString<f64> {
-                    r.coords().map(|&c| t.to_px(c, 4096)).collect()
-                };
-                Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
-            })
-            .collect(),
-    );
+    let projected = on_grid(t, geometry);
     let window = Rect::new((WINDOW.0, WINDOW.0), (WINDOW.1, WINDOW.1)).to_polygon();
     let clipped = projected.intersection(&MultiPolygon::new(vec![window]));
     let perimeter: f64 = clipped
@@ -55,22 +58,7 @@ pub fn grid_areas(
         .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
         .map(|r| Euclidean.length(r))
         .sum();
-    let got = MultiPolygon::new(
-        decoded
-            .iter()
-            .map(|p| {
-                let ring = |r: &geo_types::LineString<f32>| -> geo_types::LineString<f64> {
-                    r.coords()
-                        .map(|c| Coord {
-                            x: f64::from(c.x),
-                            y: f64::from(c.y),
-                        })
-                        .collect()
-                };
-                Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
-            })
-            .collect(),
-    );
+    let got = wide(decoded);
     (got.unsigned_area(), clipped.unsigned_area(), perimeter)
 }
 
@@ -129,8 +117,13 @@ async fn each_layer_is_served_from_its_least_zoom() {
     let areas = get(&f.app, "/tiles/areas.json").await;
     assert_eq!(
         layers(&areas.body),
-        [("districts", 0), ("subdistricts", 8), ("communities", 10), ("area_labels", 0)]
-            .map(|(l, z)| (l.to_owned(), z))
+        [
+            ("districts", 0),
+            ("subdistricts", 8),
+            ("communities", 10),
+            ("area_labels", 0)
+        ]
+        .map(|(l, z)| (l.to_owned(), z))
     );
     let base = get(&f.app, "/tiles/base.json").await;
     assert!(layers(&base.body).contains(&("buildings".to_owned(), 14)));
@@ -596,4 +589,250 @@ async fn exported_mbtiles_read_back_by_gdal_and_bad_input_leaves_nothing() {
         .filter(|n| n.contains("partial"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// The 13 real districts of Hangzhou through GDAL (repaired), and villages
+/// of about 1 km² cut from 西湖区's real boundary over an 8 × 8 km window
+/// (BooleanOps), for cells.
+fn real_city() -> (civgrid::Territory, Rect<f64>) {
+    let path = crate::common::data_dir().join("hangzhou-districts.geojson");
+    let opts = civgrid_service::import::ImportOptions {
+        repair: true,
+        ..civgrid_service::import::ImportOptions::default()
+    };
+    let mut t = civgrid_service::import::read_file(&path, &opts)
+        .expect("the real districts import with --repair")
+        .batch
+        .territory;
+    let xihu = t
+        .districts
+        .iter()
+        .find(|d| d.code.to_string() == "330106")
+        .expect("西湖区")
+        .geometry
+        .clone();
+    let window = Rect::new((120.08, 30.20), (120.16, 30.28));
+    let step = 0.01;
+    let mut n = 0u16;
+    for i in 0..8 {
+        for j in 0..8 {
+            let (x, y) = (
+                window.min().x + f64::from(i) * step,
+                window.min().y + f64::from(j) * step,
+            );
+            let square = crate::common::rect(x, y, x + step, y + step);
+            let village = square.intersection(&xihu);
+            if village.unsigned_area() < 1e-7 {
+                continue;
+            }
+            n += 1;
+            let sub = 1 + (n - 1) / 50;
+            let seq = 1 + (n - 1) % 50;
+            t.communities.push(AdminArea {
+                code: format!("330106{sub:03}{seq:03}").parse().expect("a code"),
+                name: format!("西湖村{n}"),
+                kind: Some(civgrid::CommunityKind::Rural),
+                geometry: village,
+            });
+        }
+    }
+    assert!(n > 20, "{n} villages");
+    (t, window)
+}
+
+/// Every point of a lattice over the tile grid inside the true shapes (and
+/// over a grid unit from their edges) lies in exactly one decoded polygon:
+/// no gap and no overlap between generalised neighbours at the tile's
+/// resolution. Returns the points checked.
+fn check_no_gaps(
+    what: &str,
+    t: TileCoord,
+    truth: &[MultiPolygon<f64>],
+    decoded: &[MultiPolygon<f32>],
+) -> usize {
+    use geo::{BoundingRect, Contains, Distance};
+    // The true shapes meeting the tile, projected, with their boxes.
+    let tile_box = Rect::new((-64.0, -64.0), (4160.0, 4160.0));
+    let truth: Vec<(MultiPolygon<f64>, Rect<f64>)> = truth
+        .iter()
+        .map(|g| on_grid(t, g))
+        .filter_map(|g| {
+            let b = g.bounding_rect()?;
+            b.intersects(&tile_box).then_some((g, b))
+        })
+        .collect();
+    let in_box = |b: &Rect<f64>, p: geo_types::Point<f64>, margin: f64| {
+        b.min().x - margin <= p.x()
+            && p.x() <= b.max().x + margin
+            && b.min().y - margin <= p.y()
+            && p.y() <= b.max().y + margin
+    };
+    let decoded: Vec<(MultiPolygon<f64>, Rect<f64>)> = decoded
+        .iter()
+        .filter_map(|m| {
+            let m = wide(m);
+            let b = m.bounding_rect()?;
+            Some((m, b))
+        })
+        .collect();
+    let mut checked = 0;
+    let step = 8.0;
+    let mut y = 4.0;
+    while y < 4096.0 {
+        let mut x = 4.0;
+        while x < 4096.0 {
+            let p = geo_types::Point::new(x, y);
+            x += step;
+            if !truth
+                .iter()
+                .any(|(g, b)| in_box(b, p, 0.0) && g.contains(&p))
+            {
+                continue;
+            }
+            let near_edge = truth.iter().any(|(g, b)| {
+                in_box(b, p, 2.0)
+                    && g.iter().any(|poly| {
+                        std::iter::once(poly.exterior())
+                            .chain(poly.interiors())
+                            .any(|r| Euclidean.distance(&p, r) <= 1.0)
+                    })
+            });
+            if near_edge {
+                continue;
+            }
+            let holders = decoded
+                .iter()
+                .filter(|(m, b)| in_box(b, p, 0.0) && m.contains(&p))
+                .count();
+            assert_eq!(
+                holders,
+                1,
+                "{what} {}/{}/{}: grid point ({}, {}) is in {holders} decoded polygons",
+                t.z,
+                t.x,
+                t.y,
+                p.x(),
+                p.y()
+            );
+            checked += 1;
+        }
+        y += step;
+    }
+    checked
+}
+
+#[tokio::test]
+async fn a_real_boundary_city_has_small_valid_gap_free_tiles_at_every_zoom() {
+    let (t, window) = real_city();
+    let (_holder, store) = crate::cells::store_with(Backend::Gpkg, &t).await;
+    let cells = crate::cells::active_cells(&store).await;
+    assert!(cells.len() > 2_000, "{} cells", cells.len());
+    let state = civgrid_service::AppState::load(store).await.expect("load");
+    let app = civgrid_service::app(state);
+    let extent = t
+        .districts
+        .iter()
+        .filter_map(|d| d.geometry.bounding_rect())
+        .reduce(|a, b| {
+            Rect::new(
+                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+            )
+        })
+        .expect("an extent");
+    // Every tile of z0–z10 over the whole city, and of z11–z14 over the
+    // villages, of every layer with something there: under 500 KB, and
+    // every decoded polygon valid and clipped to the buffered tile.
+    let mut largest = (0, String::new());
+    let mut polygons = 0;
+    for z in 0..=14u8 {
+        let over = if z <= 10 { extent } else { window };
+        let (Some(nw), Some(se)) = (
+            TileCoord::containing(over.min().x, over.max().y, z),
+            TileCoord::containing(over.max().x, over.min().y, z),
+        ) else {
+            panic!("tiles at {z}")
+        };
+        for x in nw.x..=se.x {
+            for y in nw.y..=se.y {
+                for (layer, sub, minzoom) in [
+                    (
+                        "areas",
+                        &["districts", "subdistricts", "communities"][..],
+                        0,
+                    ),
+                    ("cells", &["cells"][..], 13),
+                ] {
+                    if z < minzoom {
+                        continue;
+                    }
+                    let uri = format!("/tiles/{layer}/{z}/{x}/{y}.mvt");
+                    let (status, _, bytes) = get_bytes(&app, &uri, None).await;
+                    assert_eq!(status, StatusCode::OK, "{uri}");
+                    assert!(bytes.len() <= 500_000, "{uri}: {} bytes", bytes.len());
+                    if bytes.len() > largest.0 {
+                        largest = (bytes.len(), uri.clone());
+                    }
+                    for name in sub {
+                        for f in decode_mvt(bytes.clone(), name) {
+                            let Geometry::MultiPolygon(m) = &f.geometry else {
+                                panic!("{uri}: {name} holds polygons: {:?}", f.geometry)
+                            };
+                            let m64 = wide(m);
+                            assert!(
+                                m64.unsigned_area() > 0.0,
+                                "{uri}: {name} {:?} has an area",
+                                f.id
+                            );
+                            for c in m64.iter().flat_map(|p| p.exterior().coords()) {
+                                assert!(
+                                    (WINDOW.0..=WINDOW.1).contains(&c.x)
+                                        && (WINDOW.0..=WINDOW.1).contains(&c.y),
+                                    "{uri}: {name} {:?} vertex {c:?} outside the buffered tile",
+                                    f.id
+                                );
+                            }
+                            // Rings of three distinct points or more (closed).
+                            for p in m64.iter() {
+                                assert!(
+                                    p.exterior().0.len() >= 4,
+                                    "{uri}: {name} {:?}: {:?}",
+                                    f.id,
+                                    p.exterior()
+                                );
+                            }
+                            polygons += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(polygons > 1_000, "{polygons} polygons decoded");
+    println!("largest tile {} bytes at {}", largest.0, largest.1);
+    // No gaps between neighbouring villages (zoom 11, 12) or cells (13,
+    // 14) as generalised, at the window's centre.
+    let c = window.center();
+    let villages: Vec<MultiPolygon<f64>> =
+        t.communities.iter().map(|v| v.geometry.clone()).collect();
+    let cell_shapes: Vec<MultiPolygon<f64>> = cells.iter().map(|c| c.geometry.clone()).collect();
+    for (z, layer, sub, truth) in [
+        (11u8, "areas", "communities", &villages),
+        (12, "areas", "communities", &villages),
+        (13, "cells", "cells", &cell_shapes),
+        (14, "cells", "cells", &cell_shapes),
+    ] {
+        let tile = TileCoord::containing(c.x, c.y, z).expect("a tile");
+        let uri = format!("/tiles/{layer}/{z}/{}/{}.mvt", tile.x, tile.y);
+        let (_, _, bytes) = get_bytes(&app, &uri, None).await;
+        let decoded: Vec<MultiPolygon<f32>> = decode_mvt(bytes, sub)
+            .into_iter()
+            .filter_map(|f| match f.geometry {
+                Geometry::MultiPolygon(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let checked = check_no_gaps(sub, tile, truth, &decoded);
+        assert!(checked > 1_000, "{uri}: {checked} points checked");
+    }
 }
