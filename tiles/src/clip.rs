@@ -153,19 +153,9 @@ fn clip_side(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mvt::area2;
 
     const W: Window = Window { lo: 0.0, hi: 100.0 };
-
-    /// Twice the signed area of a ring.
-    fn area2(pts: &[GridPoint]) -> f64 {
-        let n = pts.len();
-        (0..n)
-            .map(|i| {
-                let (a, b) = (pts[i], pts[(i + 1) % n]);
-                a.0 * b.1 - b.0 * a.1
-            })
-            .sum()
-    }
 
     #[test]
     fn a_ring_keeps_its_area_inside_the_window() {

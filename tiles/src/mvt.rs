@@ -395,7 +395,10 @@ fn thin(pts: impl Iterator<Item = (i64, i64)>, closed: bool) -> Vec<(i64, i64)> 
 
 /// Twice the signed area of a ring on the y-down grid (positive:
 /// clockwise on screen).
-fn area2(pts: &[(i64, i64)]) -> i64 {
+pub(crate) fn area2<T>(pts: &[(T, T)]) -> T
+where
+    T: Copy + std::ops::Mul<Output = T> + std::ops::Sub<Output = T> + std::iter::Sum,
+{
     let n = pts.len();
     (0..n)
         .map(|i| {

@@ -612,6 +612,24 @@ pub fn bounds(r: Rect<f64>) -> LonLatBounds {
     }
 }
 
+/// An R-tree of the boxes of `shapes`, each with its position.
+fn box_tree<'a>(
+    shapes: impl Iterator<Item = &'a geo_types::MultiPolygon<f64>>,
+) -> RTree<CellEntry> {
+    RTree::bulk_load(
+        shapes
+            .enumerate()
+            .filter_map(|(i, g)| {
+                let r = g.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect(),
+    )
+}
+
 /// Administrative areas of one level, with an index of their boxes.
 #[derive(Debug)]
 struct Areas {
@@ -625,19 +643,7 @@ struct Areas {
 
 impl Areas {
     fn new(areas: Vec<AdminArea>) -> Self {
-        let tree = RTree::bulk_load(
-            areas
-                .iter()
-                .enumerate()
-                .filter_map(|(i, a)| {
-                    let r = a.geometry.bounding_rect()?;
-                    Some(GeomWithData::new(
-                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                        i,
-                    ))
-                })
-                .collect(),
-        );
+        let tree = box_tree(areas.iter().map(|a| &a.geometry));
         let labels = areas
             .iter()
             .map(|a| {
@@ -751,19 +757,9 @@ impl TileData {
                 .map(|(i, x)| GeomWithData::new([x.location.x(), x.location.y()], i))
                 .collect(),
         );
-        let entries = cells
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| {
-                let r = c.geometry.bounding_rect()?;
-                Some(GeomWithData::new(
-                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-                    i,
-                ))
-            })
-            .collect();
+
         Self {
-            cells: Arc::new(RTree::bulk_load(entries)),
+            cells: Arc::new(box_tree(cells.iter().map(|c| &c.geometry))),
             areas,
             base: Base::new(territory),
             incidents,
