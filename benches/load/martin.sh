@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # civgrid and martin side by side: the same unit cells in PostGIS served as
-# MVT, the same z-ZOOM tile list, wrk -t2 -c32 for DURATION each, in one
+# MVT (below zoom 13, civgrid's areas overview, which stands in for cells
+# there, against martin's cells), the same z-ZOOM tile list, wrk -t2 -c32 for DURATION each, in one
 # run: both with their tile cache off (every request renders), then both
 # with it on (after one warming pass). Not run in CI.
 #
@@ -14,6 +15,10 @@ cd "$(dirname "$0")/../.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 duration=${DURATION:-10s}
 zoom=${ZOOM:-14}
+# Below the zoom where cells are served (13), civgrid's map shows the areas
+# overview in their place; martin serves the cells table at any zoom,
+# whatever size the tiles grow to.
+if [ "$zoom" -ge 13 ]; then layer=cells; else layer=areas; fi
 martin=${MARTIN:-martin}
 command -v wrk >/dev/null || { echo "martin.sh: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 command -v "$martin" >/dev/null || { echo "martin.sh: martin is missing (see the header)" >&2; exit 1; }
@@ -44,8 +49,8 @@ for mode in cold cached; do
   server=$!
   wait_up http://127.0.0.1:18183/health
   curl -sf http://127.0.0.1:18183/tiles/cells.json |
-    python3 benches/load/tile-list.py "$zoom" "/tiles/cells/{z}/{x}/{y}.mvt" > "$work/civgrid.txt"
-  sed 's#^/tiles/cells/#/cells/#; s#\.mvt$##' "$work/civgrid.txt" > "$work/martin.txt"
+    python3 benches/load/tile-list.py "$zoom" "/tiles/$layer/{z}/{x}/{y}.mvt" > "$work/civgrid.txt"
+  sed "s#^/tiles/$layer/#/cells/#; s#\.mvt\$##" "$work/civgrid.txt" > "$work/martin.txt"
   echo "== $(wc -l < "$work/civgrid.txt") z$zoom tiles" >&2
   load "civgrid $mode" http://127.0.0.1:18183 "$work/civgrid.txt" "$warm"
   stop

@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
     let filter = IncidentFilter::default();
     let places = state.tiles.places(&engine);
     let b = places.first().expect("a place").bounds;
-    let centre = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let centre = (b[0].midpoint(b[2]), b[1].midpoint(b[3]));
     let mut group = c.benchmark_group("tiles");
     group
         .sample_size(10)

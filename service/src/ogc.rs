@@ -686,6 +686,11 @@ pub(crate) fn properties(
         .collect()
 }
 
+/// A cell's area in m², to the centimetre², as features and tiles give it.
+pub fn area_m2(c: &Cell) -> f64 {
+    (c.area_m2 * 100.0).round() / 100.0
+}
+
 /// One unit cell as a feature (id = its code).
 pub fn cell(c: &Cell) -> Feature {
     Feature {
@@ -694,7 +699,7 @@ pub fn cell(c: &Cell) -> Feature {
         properties: properties([
             ("code", json!(c.code.to_string())),
             ("community", json!(c.community.to_string())),
-            ("area_m2", json!((c.area_m2 * 100.0).round() / 100.0)),
+            ("area_m2", json!(area_m2(c))),
             ("h3", json!(c.h3.to_string())),
             ("start_date", json!(c.start.to_string())),
         ]),

@@ -450,6 +450,18 @@ async fn cell_vector_tiles_hold_every_cell_with_its_risk() {
                 api_level(&f.app, p).await.as_str(),
                 "{uri}: {code}"
             );
+            // Its other properties are its OGC feature's.
+            let item = get(&f.app, &format!("/ogc/collections/cells/items/{code}")).await;
+            assert_eq!(item.status, StatusCode::OK, "{code}");
+            let props = feature.properties.as_ref().expect("properties");
+            for (k, v) in item.body["properties"].as_object().expect("properties") {
+                let got = match &props[k.as_str()] {
+                    mvt_reader::feature::Value::String(s) => json!(s),
+                    mvt_reader::feature::Value::Double(d) => json!(d),
+                    other => panic!("{code} {k}: {other:?}"),
+                };
+                assert_eq!(&got, v, "{uri}: {code} {k}");
+            }
             // Its area on the grid is the cell's clipped to the buffered
             // tile (by BooleanOps), within the rounding of its outline.
             let Geometry::MultiPolygon(decoded) = &feature.geometry else {

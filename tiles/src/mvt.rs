@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use geo_types::{Coord, Geometry, LineString, Polygon};
+use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
 
 use crate::clip::{GridPoint, Window};
 use crate::TileCoord;
@@ -157,6 +157,35 @@ impl MvtLayer {
         let Some((kind, commands)) = self.encode_geometry(geometry) else {
             return false;
         };
+        self.push(id, kind, &commands, properties);
+        true
+    }
+
+    /// [`MvtLayer::add`] for a multipolygon held elsewhere (no geometry is
+    /// made or copied).
+    pub fn add_polygons(
+        &mut self,
+        id: Option<u64>,
+        polygons: &MultiPolygon<f64>,
+        properties: &[(&str, MvtValue)],
+    ) -> bool {
+        let mut w = Writer::default();
+        self.polygons(&mut w, &polygons.0);
+        if w.out.is_empty() {
+            return false;
+        }
+        self.push(id, GeomType::Polygon, &w.out, properties);
+        true
+    }
+
+    /// Adds an encoded feature.
+    fn push(
+        &mut self,
+        id: Option<u64>,
+        kind: GeomType,
+        commands: &[u32],
+        properties: &[(&str, MvtValue)],
+    ) {
         let mut tags = Vec::with_capacity(properties.len() * 2);
         for (k, v) in properties {
             tags.push(self.key(k));
@@ -168,9 +197,8 @@ impl MvtLayer {
         }
         packed(&mut f, 2, &tags);
         varint_field(&mut f, 3, kind as u64);
-        packed(&mut f, 4, &commands);
+        packed(&mut f, 4, commands);
         self.features.push(f);
-        true
     }
 
     fn key(&mut self, k: &str) -> u32 {
@@ -694,6 +722,27 @@ mod tests {
         assert!(!layer.add(Some(1), &square, &[]));
         let mut layer = MvtLayer::new("cells", tile(), DEFAULT_EXTENT, 64).with_min_area(9_999.0);
         assert!(layer.add(Some(1), &square, &[]));
+    }
+
+    #[test]
+    fn polygons_held_elsewhere_encode_as_the_same_geometry() {
+        let (a, b, c) = (at(10.0, 10.0), at(900.0, 20.0), at(400.0, 700.0));
+        let m = MultiPolygon(vec![polygon![a, b, c, a]]);
+        let props = [("level", MvtValue::String("red".into()))];
+        let mut one = MvtLayer::new("cells", tile(), DEFAULT_EXTENT, 64);
+        assert!(one.add(Some(3), &Geometry::MultiPolygon(m.clone()), &props));
+        let mut other = MvtLayer::new("cells", tile(), DEFAULT_EXTENT, 64);
+        assert!(other.add_polygons(Some(3), &m, &props));
+        assert_eq!(encode_tile(&[one]), encode_tile(&[other]));
+        let far = MultiPolygon(vec![polygon![
+            at(-9e4, 0.0),
+            at(-8e4, 0.0),
+            at(-8e4, 9.0),
+            at(-9e4, 0.0)
+        ]]);
+        assert!(
+            !MvtLayer::new("cells", tile(), DEFAULT_EXTENT, 64).add_polygons(None, &far, &props)
+        );
     }
 
     #[test]

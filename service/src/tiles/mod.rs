@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use axum::body::Bytes;
-use civgrid::cells::{Cell, CellCode};
+use civgrid::cells::Cell;
 use civgrid::{
     AdminArea, Barrier, BarrierKind, FacilityKind, Incident, RiskLevel, Road, Territory,
 };
@@ -731,11 +731,7 @@ impl Areas {
             if let Some(l) = c.level {
                 props.push(("level", MvtValue::String(l.as_str().to_owned())));
             }
-            out.add(
-                Some(a.code.value()),
-                &geo_types::Geometry::MultiPolygon(a.geometry.clone()),
-                &props,
-            );
+            out.add_polygons(Some(a.code.value()), &a.geometry, &props);
         }
         out
     }
@@ -886,7 +882,7 @@ impl Tiles {
             TileLayer::Heat => self.render_heat(engine, &styles.heat, coord, filter),
             TileLayer::Base => Ok(self.render_base(coord)),
             TileLayer::Areas => Ok(self.render_areas(engine, coord)),
-            TileLayer::Vector(v) => Ok(Self::render_vector(engine, v, coord)),
+            TileLayer::Vector(v) => Ok(self.render_vector(engine, v, coord)),
         }
     }
 
@@ -1000,7 +996,10 @@ impl Tiles {
     /// clipped to it, with its properties; cells also carry their risk
     /// `level`, `score` and `households`; facilities from their kind's
     /// [`facility_minzoom`]. The caller keeps to [`VectorLayer::minzoom`].
-    pub fn render_vector(engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
+    pub fn render_vector(&self, engine: &Engine, layer: VectorLayer, coord: TileCoord) -> Vec<u8> {
+        if layer == VectorLayer::Cells {
+            return self.render_cells(engine, coord);
+        }
         let collection = Self::collection(engine, layer);
         let query = grown(coord);
         let mut out = MvtLayer::new(layer.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
@@ -1015,20 +1014,48 @@ impl Tiles {
             if !shown(&f) {
                 continue;
             }
-            let mut extra = Vec::new();
-            if layer == VectorLayer::Cells {
-                let risk =
-                    f.id.parse::<CellCode>()
-                        .ok()
-                        .and_then(|code| engine.cells.binary_search_by_key(&code, |c| c.code).ok())
-                        .and_then(|i| engine.risk.map.cells.get(i));
-                if let Some(r) = risk {
-                    extra.push(("level", MvtValue::String(r.level.as_str().to_owned())));
-                    extra.push(("score", MvtValue::Double(r.score)));
-                    extra.push(("households", MvtValue::Int(r.households as i64)));
-                }
+            add_feature(&mut out, &f, Vec::new());
+        }
+        encode_tile(&[out])
+    }
+
+    /// Encodes a `cells` tile straight from the engine's cells and risk map,
+    /// making no feature: each cell meeting the buffered tile with the
+    /// properties of its OGC feature ([`ogc::cell`]: `code`, `community`,
+    /// `area_m2`, `h3`, `start_date`) and its risk `level`, `score` and
+    /// `households`. The cells are the engine's, indexed in its order by
+    /// [`Tiles::new`] (cells change only by a reload, which installs a new
+    /// index).
+    fn render_cells(&self, engine: &Engine, coord: TileCoord) -> Vec<u8> {
+        let data = self.data();
+        let q = grown(coord);
+        let envelope = AABB::from_corners([q.min().x, q.min().y], [q.max().x, q.max().y]);
+        let mut hits: Vec<usize> = data
+            .cells
+            .locate_in_envelope_intersecting(&envelope)
+            .map(|e| e.data)
+            .collect();
+        hits.sort_unstable();
+        let mut out = MvtLayer::new(VectorLayer::Cells.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
+        for i in hits {
+            let Some(c) = engine.cells.get(i) else {
+                continue;
+            };
+            let code = c.code.to_string();
+            let id = code.parse::<u64>().ok();
+            let mut props = vec![
+                ("code", MvtValue::String(code)),
+                ("community", MvtValue::String(c.community.to_string())),
+                ("area_m2", MvtValue::Double(ogc::area_m2(c))),
+                ("h3", MvtValue::String(c.h3.to_string())),
+                ("start_date", MvtValue::String(c.start.to_string())),
+            ];
+            if let Some(r) = engine.risk.map.cells.get(i) {
+                props.push(("level", MvtValue::String(r.level.as_str().to_owned())));
+                props.push(("score", MvtValue::Double(r.score)));
+                props.push(("households", MvtValue::Int(r.households as i64)));
             }
-            add_feature(&mut out, &f, extra);
+            out.add_polygons(id, &c.geometry, &props);
         }
         encode_tile(&[out])
     }
