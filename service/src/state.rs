@@ -133,7 +133,7 @@ impl AppState {
             (engine, tiles)
         })
         .await?;
-        Ok(Self {
+        let state = Self {
             tiles: Arc::new(tiles),
             engine: Arc::new(ArcSwap::from_pointee(engine)),
             publishing: Arc::new(Mutex::new(())),
@@ -141,7 +141,9 @@ impl AppState {
             config: Arc::new(config),
             writes: Arc::new(tokio::sync::Mutex::new(())),
             metrics: Arc::new(Metrics::default()),
-        })
+        };
+        state.tiles.warm(state.engine());
+        Ok(state)
     }
 
     /// Loads everything again from the store (another process changed it
@@ -162,6 +164,7 @@ impl AppState {
             // Clears the cache after the swap (see crate::tiles).
             state.tiles.install(prepared);
             drop(old);
+            state.tiles.warm(state.engine());
         })
         .await
     }
@@ -243,6 +246,7 @@ impl AppState {
             // An area's counts change wherever its polygon reaches, beyond
             // what the write touched.
             self.tiles.cache.invalidate_layer(crate::tiles::AREAS_LAYER);
+            self.tiles.warm(self.engine());
         }
         drop(old);
         Ok(out)

@@ -3,10 +3,11 @@
 //! community (the `areas` tiles), and the highest level in each pixel at
 //! zoom [`RASTER_ZOOM`] (the risk tiles at that pixel size and coarser).
 //!
-//! An overview is made from one snapshot's risk map when a tile first
-//! needs it, and kept until the risk map or the cells change: one pass over
-//! the cells (tens of milliseconds for a province), paid by the first
-//! low-zoom tile after a write rather than by the write.
+//! An overview is made from one snapshot's risk map in one pass over the
+//! cells (about 0.4 s for a province), on a thread of its own after a load
+//! and after each write that changes the risk map ([`super::Tiles::warm`];
+//! or by the first tile that needs it, if it comes sooner), and kept until
+//! the risk map or the cells change.
 
 use std::collections::HashMap;
 use std::sync::Arc;
