@@ -147,32 +147,37 @@ pub struct AreaLayer {
     pub label: &'static str,
     /// The least zoom it is in the tile at.
     pub minzoom: u8,
+    /// The least zoom its name points are in [`AREA_LABELS`] at.
+    pub label_minzoom: u8,
 }
 
 /// The layer of `areas` tiles holding a point per named area, where its
 /// name is drawn: `name`, `code`, `area` (`district`, `subdistrict` or
-/// `community`, from the zoom of that level's layer) and its highest risk
+/// `community`, from that level's `label_minzoom`) and its highest risk
 /// `level`.
 pub const AREA_LABELS: &str = "area_labels";
 
 /// The layers of `areas` tiles, coarsest first: districts at every zoom,
 /// subdistricts from zoom 8, communities from zoom 10 (where a province's
-/// densest tile holds about 2,000 of them).
+/// densest tile holds about 2,000 of them) and their names from 12.
 pub const AREA_LAYERS: [AreaLayer; 3] = [
     AreaLayer {
         name: "districts",
         label: "district",
         minzoom: 0,
+        label_minzoom: 0,
     },
     AreaLayer {
         name: "subdistricts",
         label: "subdistrict",
         minzoom: 8,
+        label_minzoom: 8,
     },
     AreaLayer {
         name: "communities",
         label: "community",
         minzoom: 10,
+        label_minzoom: 12,
     },
 ];
 
@@ -848,6 +853,8 @@ impl Tiles {
         for (l, areas) in AREA_LAYERS.iter().zip(&data.areas) {
             if coord.z >= l.minzoom {
                 layers.push(areas.layer(*l, coord, &overview));
+            }
+            if coord.z >= l.label_minzoom {
                 areas.add_labels(*l, coord, &overview, &mut labels);
             }
         }
