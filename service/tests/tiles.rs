@@ -276,9 +276,11 @@ async fn area_tiles_count_the_cells_of_each_level_and_follow_writes() {
     assert!(check_areas_tile(&f, t).await > 0);
 }
 
-#[tokio::test]
-async fn low_zoom_risk_tiles_show_the_highest_level_meeting_each_pixel() {
-    let f = fixture(Backend::Gpkg).await;
+/// Checks the low-zoom risk tile of zoom `z` drawn `scale` × 256 px over
+/// the fixture's centre pixel by pixel: every pixel a cell's box meets has
+/// the highest level among them (the engine's risk map now, cell by cell),
+/// every other one is clear. Returns the coloured pixels.
+async fn check_low_zoom_risk(f: &Fixture, z: u8, scale: u8) -> usize {
     let engine = f.state.engine();
     let cells: Vec<(Rect<f64>, RiskLevel)> = engine
         .cells
@@ -288,54 +290,78 @@ async fn low_zoom_risk_tiles_show_the_highest_level_meeting_each_pixel() {
         .collect();
     let palette = Palette::default();
     let c = f.bbox.center();
+    let t = TileCoord::containing(c.x, c.y, z).expect("a tile");
+    let size = 256 * u32::from(scale);
+    let suffix = if scale == 2 { "@2x" } else { "" };
+    let uri = format!("/tiles/risk/{z}/{}/{}{suffix}.png", t.x, t.y);
+    let png = Decoded::new(&tile_bytes(f, &uri).await);
+    let mut expected: Vec<Option<RiskLevel>> = vec![None; (size * size) as usize];
+    for (r, level) in &cells {
+        let nw = t.to_px(
+            Coord {
+                x: r.min().x,
+                y: r.max().y,
+            },
+            size,
+        );
+        let se = t.to_px(
+            Coord {
+                x: r.max().x,
+                y: r.min().y,
+            },
+            size,
+        );
+        let range = |a: f64, b: f64| {
+            (a.floor().max(0.0) as u32)..=(b.floor().min(f64::from(size) - 1.0) as u32)
+        };
+        for y in range(nw.y, se.y) {
+            for x in range(nw.x, se.x) {
+                let e = &mut expected[(y * size + x) as usize];
+                *e = (*e).max(Some(*level));
+            }
+        }
+    }
+    let mut coloured = 0;
+    for y in 0..size {
+        for x in 0..size {
+            let want = expected[(y * size + x) as usize];
+            let got = png.at(x, y);
+            match want {
+                Some(l) => {
+                    assert_eq!(got, palette.of(l).0, "{uri}: pixel ({x}, {y}) is {l}");
+                    coloured += 1;
+                }
+                None => assert_eq!(got[3], 0, "{uri}: pixel ({x}, {y}) holds no cell"),
+            }
+        }
+    }
+    assert!(coloured > 0, "{uri}");
+    coloured
+}
+
+#[tokio::test]
+async fn low_zoom_risk_tiles_show_the_highest_level_meeting_each_pixel() {
+    let f = fixture(Backend::Gpkg).await;
     for (z, scale) in [(10u8, 1u8), (9, 2), (8, 1), (4, 1)] {
-        let t = TileCoord::containing(c.x, c.y, z).expect("a tile");
-        let size = 256 * u32::from(scale);
-        let suffix = if scale == 2 { "@2x" } else { "" };
-        let uri = format!("/tiles/risk/{z}/{}/{}{suffix}.png", t.x, t.y);
-        let png = Decoded::new(&tile_bytes(&f, &uri).await);
-        // Brute force: every pixel a cell's box meets takes its level.
-        let mut expected: Vec<Option<RiskLevel>> = vec![None; (size * size) as usize];
-        for (r, level) in &cells {
-            let nw = t.to_px(
-                Coord {
-                    x: r.min().x,
-                    y: r.max().y,
-                },
-                size,
-            );
-            let se = t.to_px(
-                Coord {
-                    x: r.max().x,
-                    y: r.min().y,
-                },
-                size,
-            );
-            let range = |a: f64, b: f64| {
-                (a.floor().max(0.0) as u32)..=(b.floor().min(f64::from(size) - 1.0) as u32)
-            };
-            for y in range(nw.y, se.y) {
-                for x in range(nw.x, se.x) {
-                    let e = &mut expected[(y * size + x) as usize];
-                    *e = (*e).max(Some(*level));
-                }
-            }
-        }
-        let mut coloured = 0;
-        for y in 0..size {
-            for x in 0..size {
-                let want = expected[(y * size + x) as usize];
-                let got = png.at(x, y);
-                match want {
-                    Some(l) => {
-                        assert_eq!(got, palette.of(l).0, "{uri}: pixel ({x}, {y}) is {l}");
-                        coloured += 1;
-                    }
-                    None => assert_eq!(got[3], 0, "{uri}: pixel ({x}, {y}) holds no cell"),
-                }
-            }
-        }
-        assert!(coloured > 0, "{uri}");
+        check_low_zoom_risk(&f, z, scale).await;
+    }
+    // After a write the overview is made again: the tiles follow.
+    let c = f.bbox.center();
+    let t = TileCoord::containing(c.x, c.y, 10).expect("a tile");
+    let uri = format!("/tiles/risk/10/{}/{}.png", t.x, t.y);
+    let before = tile_bytes(&f, &uri).await;
+    let to = Coord {
+        x: f.bbox.min().x + 0.2 * f.bbox.width(),
+        y: f.bbox.min().y + 0.2 * f.bbox.height(),
+    };
+    assert_eq!(move_red_area(&f, to).await, StatusCode::OK);
+    assert_ne!(
+        tile_bytes(&f, &uri).await,
+        before,
+        "{uri} moved with the red area"
+    );
+    for (z, scale) in [(10u8, 1u8), (9, 2)] {
+        check_low_zoom_risk(&f, z, scale).await;
     }
 }
 
