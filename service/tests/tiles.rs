@@ -755,17 +755,12 @@ async fn a_real_boundary_city_has_small_valid_gap_free_tiles_at_every_zoom() {
     assert!(cells.len() > 2_000, "{} cells", cells.len());
     let state = civgrid_service::AppState::load(store).await.expect("load");
     let app = civgrid_service::app(state);
-    let extent = t
-        .districts
-        .iter()
-        .filter_map(|d| d.geometry.bounding_rect())
-        .reduce(|a, b| {
-            Rect::new(
-                (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-            )
-        })
-        .expect("an extent");
+    let extent = civgrid::extent::extent(
+        t.districts
+            .iter()
+            .filter_map(|d| d.geometry.bounding_rect()),
+    )
+    .expect("an extent");
     // Every tile of z0–z10 over the whole city, and of z11–z14 over the
     // villages, of every layer with something there: under 500 KB, and
     // every decoded polygon valid and clipped to the buffered tile.

@@ -333,6 +333,21 @@ impl LevelCounts {
         }
         self.level = self.level.max(Some(level));
     }
+
+    /// Adds the cells counted in `other` (another part of the same area).
+    pub fn merge(&mut self, other: &Self) {
+        self.red += other.red;
+        self.orange += other.orange;
+        self.yellow += other.yellow;
+        self.blue += other.blue;
+        self.level = self.level.max(other.level);
+    }
+
+    /// Cells of every level.
+    #[must_use]
+    pub const fn cells(&self) -> usize {
+        self.red + self.orange + self.yellow + self.blue
+    }
 }
 
 /// Every cell's risk, in the order of the cells given to [`assess`], and

@@ -400,3 +400,23 @@ fn writes_one_at_a_time_equal_a_fresh_assessment() {
     assert!(map.cells.iter().any(|c| c.level >= RiskLevel::Orange));
     assert!(map.cells.iter().any(|c| !c.vulnerable.is_empty()));
 }
+
+#[test]
+fn level_counts_merge_part_by_part() {
+    let mut a = LevelCounts::default();
+    for l in [RiskLevel::Blue, RiskLevel::Blue, RiskLevel::Yellow] {
+        a.add(l);
+    }
+    let mut b = LevelCounts::default();
+    b.add(RiskLevel::Red);
+    let mut whole = LevelCounts::default();
+    whole.merge(&a);
+    whole.merge(&b);
+    assert_eq!(
+        (whole.blue, whole.yellow, whole.red, whole.orange),
+        (2, 1, 1, 0)
+    );
+    assert_eq!(whole.level, Some(RiskLevel::Red));
+    assert_eq!(whole.cells(), 4);
+    assert_eq!(LevelCounts::default().cells(), 0);
+}

@@ -192,10 +192,7 @@ pub fn write(layer: ExportLayer, features: &Collection, out: &Path) -> Result<us
             types: types.join(", "),
         });
     }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let parent = parent_dir(out);
     let file_name = out.file_name().unwrap_or_default();
     let scratch = tempfile::Builder::new()
         .prefix(".civgrid-export-")
@@ -232,6 +229,15 @@ pub fn write(layer: ExportLayer, features: &Collection, out: &Path) -> Result<us
         std::fs::rename(entry.path(), parent.join(entry.file_name())).map_err(io_err)?;
     }
     Ok(features.len())
+}
+
+/// The folder a file is written in (the current one for a bare name):
+/// where its staged copy goes, so that moving it into place is a rename.
+fn parent_dir(out: &Path) -> PathBuf {
+    match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Defines `fields` on `lyr` and writes every feature.

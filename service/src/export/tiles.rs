@@ -385,10 +385,7 @@ pub fn export(
     let engine = state.engine();
     let plan = Plan::new(state, &engine, spec, out)?;
     let coords = tile_coords(&plan.boxes, plan.minzoom, plan.maxzoom);
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let parent = super::parent_dir(out);
     let staged = tempfile::Builder::new()
         .prefix(".civgrid-tiles-")
         .suffix(".partial")

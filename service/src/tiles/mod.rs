@@ -340,19 +340,18 @@ fn grown(coord: TileCoord) -> Rect<f64> {
     Rect::new((b.west - dx, b.south - dy), (b.east + dx, b.north + dy))
 }
 
-/// Adds a collection feature with its properties (and `extra` ones) to a
-/// vector layer; the id is the feature's when it is a whole number. People
+/// Adds a collection feature with its properties to a vector layer; the
+/// id is the feature's when it is a whole number. People
 /// ([`ogc::PEOPLE`]: grid workers' and leaders' names and phones) are
 /// never in a tile: tiles are cached for every caller alike, and the API
 /// gives people to tokens only.
-fn add_feature<'a>(out: &mut MvtLayer, f: &'a Feature, mut extra: Vec<(&'a str, MvtValue)>) {
-    let mut props: Vec<(&'a str, MvtValue)> = f
+fn add_feature(out: &mut MvtLayer, f: &Feature) {
+    let props: Vec<(&str, MvtValue)> = f
         .properties
         .iter()
         .filter(|(k, _)| People::Withheld.allow(k))
         .filter_map(|(k, v)| Some((k.as_str(), mvt_value(v)?)))
         .collect();
-    props.append(&mut extra);
     out.add(f.id.parse::<u64>().ok(), &f.geometry, &props);
 }
 
@@ -648,6 +647,19 @@ fn box_tree<'a>(
     )
 }
 
+/// The positions of the boxes in `tree` meeting `coord`'s buffered tile,
+/// ascending.
+fn meeting(tree: &RTree<CellEntry>, coord: TileCoord) -> Vec<usize> {
+    let q = grown(coord);
+    let envelope = AABB::from_corners([q.min().x, q.min().y], [q.max().x, q.max().y]);
+    let mut hits: Vec<usize> = tree
+        .locate_in_envelope_intersecting(&envelope)
+        .map(|e| e.data)
+        .collect();
+    hits.sort_unstable();
+    hits
+}
+
 /// Administrative areas of one level, with an index of their boxes.
 #[derive(Debug)]
 struct Areas {
@@ -680,15 +692,7 @@ impl Areas {
 
     /// The areas meeting `coord`'s buffered tile, in order.
     fn meeting(&self, coord: TileCoord) -> Vec<usize> {
-        let q = grown(coord);
-        let envelope = AABB::from_corners([q.min().x, q.min().y], [q.max().x, q.max().y]);
-        let mut hits: Vec<usize> = self
-            .tree
-            .locate_in_envelope_intersecting(&envelope)
-            .map(|e| e.data)
-            .collect();
-        hits.sort_unstable();
-        hits
+        meeting(&self.tree, coord)
     }
 
     /// Adds the name points of the named areas meeting `coord` to `out`
@@ -734,7 +738,7 @@ impl Areas {
             let count = |n: usize| MvtValue::Int(n as i64);
             let mut props = vec![
                 ("code", MvtValue::String(a.code.to_string())),
-                ("cells", count(c.red + c.orange + c.yellow + c.blue)),
+                ("cells", count(c.cells())),
                 ("red", count(c.red)),
                 ("orange", count(c.orange)),
                 ("yellow", count(c.yellow)),
@@ -1072,7 +1076,7 @@ impl Tiles {
             if !shown(&f) {
                 continue;
             }
-            add_feature(&mut out, &f, Vec::new());
+            add_feature(&mut out, &f);
         }
         encode_tile(&[out])
     }
@@ -1086,16 +1090,8 @@ impl Tiles {
     /// index).
     fn render_cells(&self, engine: &Engine, coord: TileCoord) -> Vec<u8> {
         let data = self.data();
-        let q = grown(coord);
-        let envelope = AABB::from_corners([q.min().x, q.min().y], [q.max().x, q.max().y]);
-        let mut hits: Vec<usize> = data
-            .cells
-            .locate_in_envelope_intersecting(&envelope)
-            .map(|e| e.data)
-            .collect();
-        hits.sort_unstable();
         let mut out = MvtLayer::new(VectorLayer::Cells.name(), coord, DEFAULT_EXTENT, MVT_BUFFER);
-        for i in hits {
+        for i in meeting(&data.cells, coord) {
             let Some(c) = engine.cells.get(i) else {
                 continue;
             };
@@ -1132,7 +1128,7 @@ impl Tiles {
             if shown {
                 for f in collection.query(Some(query), 0, usize::MAX).features {
                     if keep(&f) {
-                        add_feature(&mut out, &f, Vec::new());
+                        add_feature(&mut out, &f);
                     }
                 }
             }

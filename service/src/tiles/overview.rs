@@ -65,12 +65,7 @@ impl Overview {
                 AdminLevel::Community,
             ] {
                 if let Some(area) = community.ancestor(level) {
-                    let total = counts.entry(area).or_default();
-                    total.red += c.red;
-                    total.orange += c.orange;
-                    total.yellow += c.yellow;
-                    total.blue += c.blue;
-                    total.level = total.level.max(c.level);
+                    counts.entry(area).or_default().merge(&c);
                 }
             }
         };
@@ -134,8 +129,7 @@ impl Overview {
 
     /// Cells in an area.
     pub fn cells(&self, area: AdminCode) -> usize {
-        let c = self.counts(area);
-        c.red + c.orange + c.yellow + c.blue
+        self.counts(area).cells()
     }
 
     /// `true` when a risk tile of `coord` drawn `scale` times 256 pixels

@@ -66,12 +66,7 @@ pub(super) fn places(communities: &Areas, districts: &Areas, overview: &Overview
         };
         let g = groups.entry(root(&mut parent, i)).or_default();
         let r = Rect::new(env.lower(), env.upper());
-        g.bounds = Some(g.bounds.map_or(r, |b| {
-            Rect::new(
-                (b.min().x.min(r.min().x), b.min().y.min(r.min().y)),
-                (b.max().x.max(r.max().x), b.max().y.max(r.max().y)),
-            )
-        }));
+        g.bounds = civgrid::extent::extent(g.bounds.into_iter().chain([r]));
         g.cells += cells;
         g.communities += 1;
         g.largest = g.largest.max(Some((cells, std::cmp::Reverse(i))));
