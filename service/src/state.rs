@@ -142,7 +142,7 @@ impl AppState {
             writes: Arc::new(tokio::sync::Mutex::new(())),
             metrics: Arc::new(Metrics::default()),
         };
-        state.tiles.warm(Arc::clone(&state.engine));
+        state.tiles.warm(state.engine());
         Ok(state)
     }
 
@@ -164,7 +164,7 @@ impl AppState {
             // Clears the cache after the swap (see crate::tiles).
             state.tiles.install(prepared);
             drop(old);
-            state.tiles.warm(Arc::clone(&state.engine));
+            state.tiles.warm(state.engine());
         })
         .await
     }
@@ -246,7 +246,6 @@ impl AppState {
             // An area's counts change wherever its polygon reaches, beyond
             // what the write touched.
             self.tiles.cache.invalidate_layer(crate::tiles::AREAS_LAYER);
-            self.tiles.warm(Arc::clone(&self.engine));
         }
         drop(old);
         Ok(out)

@@ -5,9 +5,9 @@
 //!
 //! An overview is made from one snapshot's risk map in one pass over the
 //! cells (about 0.4 s for a province), on a thread of its own after a load
-//! and after each write that changes the risk map ([`super::Tiles::warm`];
-//! or by the first tile that needs it, if it comes sooner), and kept until
-//! the risk map or the cells change.
+//! ([`super::Tiles::warm`]) and, after a write that changed the risk map,
+//! by the first tile that needs it; it is kept until the risk map or the
+//! cells change.
 
 use std::collections::HashMap;
 use std::sync::Arc;
